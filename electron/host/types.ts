@@ -1,0 +1,56 @@
+/**
+ * Seams between the host layer and its shells (Electron main, web mode, tests). Nothing here imports Electron:
+ * the Electron shell supplies an `EngineSpawner` built on `utilityProcess`, web mode and tests use
+ * `child_process.fork` (see supervisor.ts).
+ */
+import type { TandemApi, WindowEvent, WindowEventData } from "../window-api.js";
+
+export interface EngineExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** A running engine process, whatever started it. */
+export interface EngineChild {
+  readonly pid: number | undefined;
+  postMessage(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** Called once when the process has gone (exit, crash or failed spawn). */
+  onExit(listener: (exit: EngineExit) => void): void;
+  /** Ends the process (SIGKILL-like). */
+  kill(): void;
+}
+
+export interface EngineSpawnOptions {
+  /** Absolute path of the built engine entry (dist/engine/main.js). */
+  entry: string;
+  /** The complete environment for the child: already sanitised by the supervisor. */
+  env: Record<string, string>;
+}
+
+export interface EngineSpawner {
+  spawn(options: EngineSpawnOptions): EngineChild;
+}
+
+export interface HostOptions {
+  /** Where the database, caches and logs live. Created if missing. */
+  dataDir: string;
+  engineEntry: string;
+  spawner: EngineSpawner;
+  mode: "electron" | "web";
+  appVersion: string;
+  /** A native folder chooser (Electron dialog); absent in web mode. */
+  pickFolder?: () => Promise<string | null>;
+}
+
+export type HostEventListener = <E extends WindowEvent>(event: E, data: WindowEventData<E>) => void;
+
+export interface Host {
+  readonly api: TandemApi;
+  /** Subscribes to every pushed event; returns an unsubscribe function. */
+  onEvent(listener: HostEventListener): () => void;
+  /** Starts the engine and loads the saved model (if any). Resolves when the engine is ready or failed. */
+  start(): Promise<void>;
+  /** Stops generation, persists partial replies, asks the engine to shut down (wait, then kill), closes the DB. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,285 @@
+/**
+ * The window API: every operation the renderer can ask of the host, and every event the host pushes to it,
+ * declared once.
+ *
+ * - The host (electron/host) implements `TandemApi`.
+ * - In the app, preload exposes one method per operation on `window.tandem`, and main validates each call's
+ *   sender and params against `windowApi` before calling the host.
+ * - In web mode the same calls travel over a WebSocket; the server validates params the same way.
+ * - The renderer only ever talks to a `TandemClient` (this API plus event subscription).
+ */
+import { z } from "zod";
+import {
+  Backend,
+  ContextSizeSetting,
+  GenerationStats,
+  GpuChoice,
+  LoadedModel,
+  StreamedToken,
+  SystemInfo,
+  ThreadsSetting,
+} from "../engine/protocol.js";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Domain types
+// ---------------------------------------------------------------------------------------------------------------
+
+export const Id = z.string().min(1).max(100);
+
+export const Conversation = z.object({
+  id: Id,
+  title: z.string(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+export const MessageStatus = z.enum([
+  "complete", // finished normally (EOG, max tokens or context full)
+  "streaming", // being generated now
+  "stopped", // the user pressed Stop; the partial text is kept
+  "interrupted", // the engine (or app) died mid-reply; the partial text is kept
+  "error", // generation failed before producing text (see `error`)
+]);
+export type MessageStatus = z.infer<typeof MessageStatus>;
+
+export const GenerationSettings = z.object({
+  systemPrompt: z.string(),
+  temperature: z.number(),
+  maxTokens: z.number().int(),
+});
+export type GenerationSettings = z.infer<typeof GenerationSettings>;
+
+export const Message = z.object({
+  id: Id,
+  conversationId: Id,
+  role: z.enum(["user", "assistant"]),
+  content: z.string(),
+  status: MessageStatus,
+  error: z.string().nullable(),
+  /** File name of the model that wrote an assistant message. */
+  model: z.string().nullable(),
+  settings: GenerationSettings.nullable(),
+  stats: GenerationStats.nullable(),
+  createdAt: z.number(),
+});
+export type Message = z.infer<typeof Message>;
+
+export const Theme = z.enum(["system", "light", "dark"]);
+
+export const Settings = z.object({
+  systemPrompt: z.string().max(100_000),
+  temperature: z.number().min(0).max(2),
+  maxTokens: z.number().int().min(1).max(32_768),
+  contextSize: ContextSizeSetting,
+  gpu: GpuChoice,
+  threads: ThreadsSetting,
+  modelsFolder: z.string(),
+  /** The model to load at start and use for chat; null until the user picks one. */
+  modelPath: z.string().nullable(),
+  theme: Theme,
+});
+export type Settings = z.infer<typeof Settings>;
+
+export const ModelFile = z.object({
+  path: z.string(),
+  name: z.string(),
+  sizeBytes: z.number(),
+  modifiedAt: z.number(),
+});
+export type ModelFile = z.infer<typeof ModelFile>;
+
+export const CrashReason = z.enum([
+  "exited", // the process exited on its own with a non-zero code
+  "killed", // the process was killed by a signal (OOM killer, user, test)
+  "launch-failed", // the process could not be started or did not complete the handshake
+  "unresponsive", // the process stopped answering
+]);
+export type CrashReason = z.infer<typeof CrashReason>;
+
+export const CrashInfo = z.object({
+  reason: CrashReason,
+  exitCode: z.number().nullable(),
+  signal: z.string().nullable(),
+  at: z.number(),
+  message: z.string(),
+});
+export type CrashInfo = z.infer<typeof CrashInfo>;
+
+export const EngineState = z.enum(["starting", "ready", "loading-model", "restarting", "failed", "stopped"]);
+
+export const EngineStatus = z.object({
+  state: EngineState,
+  system: SystemInfo.nullable(),
+  model: LoadedModel.nullable(),
+  /** Set while a model load is in progress. */
+  loadingModelPath: z.string().nullable(),
+  lastCrash: CrashInfo.nullable(),
+  /** The last model load failure, cleared by a successful load. */
+  modelError: z.string().nullable(),
+  restarts: z.number().int(),
+});
+export type EngineStatus = z.infer<typeof EngineStatus>;
+
+export const AppInfo = z.object({
+  version: z.string(),
+  mode: z.enum(["electron", "web"]),
+  dataDir: z.string(),
+  platform: z.string(),
+  /** Whether chooseModelsFolder opens a native dialog (web mode: type a path instead). */
+  canPickFolder: z.boolean(),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operations: renderer -> host. Every operation takes one params object and returns a promise of its result.
+// ---------------------------------------------------------------------------------------------------------------
+
+const None = z.object({}).strict();
+
+export const windowApi = {
+  getAppInfo: { params: None, result: AppInfo },
+
+  listConversations: {
+    params: z.object({ query: z.string().max(500).optional() }).strict(),
+    result: z.array(Conversation),
+  },
+  createConversation: { params: z.object({ title: z.string().max(200).optional() }).strict(), result: Conversation },
+  renameConversation: {
+    params: z.object({ id: Id, title: z.string().trim().min(1).max(200) }).strict(),
+    result: Conversation,
+  },
+  deleteConversation: { params: z.object({ id: Id }).strict(), result: z.object({ deleted: z.boolean() }) },
+  getConversation: {
+    params: z.object({ id: Id }).strict(),
+    result: z.object({ conversation: Conversation, messages: z.array(Message) }),
+  },
+
+  /** Adds the user message and starts the assistant reply (streamed as `tokens`, ended by `messageCompleted`). */
+  sendMessage: {
+    params: z.object({ conversationId: Id, content: z.string().trim().min(1).max(200_000) }).strict(),
+    result: z.object({ userMessage: Message, assistantMessage: Message }),
+  },
+  stopGeneration: { params: z.object({ conversationId: Id }).strict(), result: z.object({ stopped: z.boolean() }) },
+  /** Replaces the last assistant message with a new reply to the same history. */
+  regenerate: { params: z.object({ conversationId: Id }).strict(), result: z.object({ assistantMessage: Message }) },
+  /** Edits the last user message, drops what followed it and generates a new reply. */
+  editAndResend: {
+    params: z.object({ conversationId: Id, messageId: Id, content: z.string().trim().min(1).max(200_000) }).strict(),
+    result: z.object({ userMessage: Message, assistantMessage: Message }),
+  },
+
+  listModels: { params: None, result: z.object({ folder: z.string(), models: z.array(ModelFile) }) },
+  /** Opens a native folder chooser (app only); returns the chosen folder's listing, or null when cancelled. */
+  chooseModelsFolder: {
+    params: None,
+    result: z.object({ folder: z.string(), models: z.array(ModelFile) }).nullable(),
+  },
+  setModelsFolder: {
+    params: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    result: z.object({ folder: z.string(), models: z.array(ModelFile) }),
+  },
+  /** Loads a model and makes it the chat model (saved in settings). Progress arrives as `engineStatus` events. */
+  loadModel: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: LoadedModel },
+
+  getSettings: { params: None, result: Settings },
+  updateSettings: { params: Settings.partial().strict(), result: Settings },
+
+  getEngineStatus: { params: None, result: EngineStatus },
+  restartEngine: { params: None, result: EngineStatus },
+} as const;
+
+export type WindowMethod = keyof typeof windowApi;
+export type WindowParams<M extends WindowMethod> = z.input<(typeof windowApi)[M]["params"]>;
+export type WindowResult<M extends WindowMethod> = z.infer<(typeof windowApi)[M]["result"]>;
+
+/** The host's API as the renderer calls it: one method per operation. */
+export type TandemApi = { [M in WindowMethod]: (params: WindowParams<M>) => Promise<WindowResult<M>> };
+
+export const windowMethodNames = Object.keys(windowApi) as WindowMethod[];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events: host -> renderer
+// ---------------------------------------------------------------------------------------------------------------
+
+export const windowEvents = {
+  /** Streamed tokens of an assistant reply, in order. */
+  tokens: z.object({ conversationId: Id, messageId: Id, tokens: z.array(StreamedToken) }),
+  /** An assistant message reached a final status (complete, stopped, interrupted, error). */
+  messageCompleted: z.object({ message: Message }),
+  /** A conversation was created, renamed or touched (new message). */
+  conversationUpdated: z.object({ conversation: Conversation }),
+  conversationDeleted: z.object({ id: Id }),
+  engineStatus: EngineStatus,
+  /** The engine crashed; `restarting` tells whether the supervisor will bring it back. */
+  engineCrashed: z.object({ crash: CrashInfo, restarting: z.boolean() }),
+  modelLoadProgress: z.object({ path: z.string(), progress: z.number() }),
+  settingsChanged: Settings,
+} as const;
+
+export type WindowEvent = keyof typeof windowEvents;
+export type WindowEventData<E extends WindowEvent> = z.infer<(typeof windowEvents)[E]>;
+export type WindowEventListener<E extends WindowEvent> = (data: WindowEventData<E>) => void;
+
+export const windowEventNames = Object.keys(windowEvents) as WindowEvent[];
+
+/** What the renderer holds: the API plus a way to listen to pushed events. */
+export interface TandemClient extends TandemApi {
+  on<E extends WindowEvent>(event: E, listener: WindowEventListener<E>): () => void;
+}
+
+/** IPC channel names used by main and preload (the renderer never sees them). */
+export const ipcChannel = {
+  invoke: (method: WindowMethod) => `tandem:invoke:${method}`,
+  event: "tandem:event",
+} as const;
+
+/** Error shape that crosses the boundary: a stable code plus a message fit to show the user. */
+export const ApiError = z.object({ code: z.string(), message: z.string() });
+export type ApiError = z.infer<typeof ApiError>;
+
+export { Backend };
+
+/**
+ * How a call's outcome crosses IPC and the web socket: main and the web server never let a raw exception cross
+ * (Electron would mangle its message); preload and the web client unwrap this and throw a `TandemApiError`.
+ */
+export type ApiOutcome<T> = { ok: true; result: T } | { ok: false; error: ApiError };
+
+export class TandemApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TandemApiError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Web mode frames (renderer <-> web server over one WebSocket at /api?token=…)
+// ---------------------------------------------------------------------------------------------------------------
+
+export const WebCallFrame = z.object({
+  kind: z.literal("call"),
+  id: z.number().int().nonnegative(),
+  method: z.string(),
+  params: z.unknown(),
+});
+export type WebCallFrame = z.infer<typeof WebCallFrame>;
+
+export type WebServerFrame =
+  | ({ kind: "result"; id: number } & ApiOutcome<unknown>)
+  | { kind: "event"; event: WindowEvent; data: unknown };
+
+/** Validates a call's params against the contract (used by main and by the web server). */
+export function parseWindowCall(
+  method: string,
+  params: unknown,
+): { ok: true; method: WindowMethod; params: unknown } | { ok: false; error: ApiError } {
+  if (!Object.hasOwn(windowApi, method)) return { ok: false, error: { code: "UNKNOWN_METHOD", message: `Unknown method "${method}"` } };
+  const m = method as WindowMethod;
+  const parsed = windowApi[m].params.safeParse(params ?? {});
+  if (!parsed.success) return { ok: false, error: { code: "BAD_REQUEST", message: z.prettifyError(parsed.error) } };
+  return { ok: true, method: m, params: parsed.data };
+}

@@ -1,0 +1,288 @@
+/**
+ * The engine protocol: every message between the host and the engine process, declared once.
+ *
+ * Both ends import this file. The host validates every message it receives from the engine and the engine
+ * validates every request it receives from the host; a malformed message gets an error reply (when it carries an
+ * id) and never takes the process down. Bump PROTOCOL_VERSION on any incompatible change: the host checks it in
+ * the `hello` handshake and refuses to talk to an engine of another version.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared value types
+// ---------------------------------------------------------------------------------------------------------------
+
+/** GPU backend preference. "auto" lets node-llama-cpp pick the best available; "cpu" disables GPU offloading. */
+export const GpuChoice = z.enum(["auto", "cuda", "vulkan", "metal", "cpu"]);
+export type GpuChoice = z.infer<typeof GpuChoice>;
+
+/** The backend actually in use after initialisation. */
+export const Backend = z.enum(["cuda", "vulkan", "metal", "cpu"]);
+export type Backend = z.infer<typeof Backend>;
+
+export const ChatRole = z.enum(["system", "user", "assistant"]);
+export type ChatRole = z.infer<typeof ChatRole>;
+
+export const ChatMessage = z.object({
+  role: ChatRole,
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const SamplingOptions = z.object({
+  /** 0 = greedy (deterministic). */
+  temperature: z.number().min(0).max(5),
+  topK: z.number().int().min(0).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  minP: z.number().min(0).max(1).optional(),
+  seed: z.number().int().min(0).optional(),
+  repeatPenalty: z.number().min(1).max(3).optional(),
+});
+export type SamplingOptions = z.infer<typeof SamplingOptions>;
+
+export const ThreadsSetting = z.union([z.literal("auto"), z.number().int().min(1).max(256)]);
+export type ThreadsSetting = z.infer<typeof ThreadsSetting>;
+
+export const ContextSizeSetting = z.union([z.literal("auto"), z.number().int().min(16).max(1_048_576)]);
+export type ContextSizeSetting = z.infer<typeof ContextSizeSetting>;
+
+export const GpuLayersSetting = z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]);
+export type GpuLayersSetting = z.infer<typeof GpuLayersSetting>;
+
+export const SystemInfo = z.object({
+  backend: Backend,
+  gpuRequested: GpuChoice,
+  /** Why the requested backend is not the one in use, when it is not (e.g. "cuda not available"). */
+  backendNote: z.string().optional(),
+  devices: z.array(z.string()),
+  vram: z.object({ total: z.number(), used: z.number(), free: z.number() }),
+  ram: z.object({ total: z.number(), free: z.number() }),
+  cpu: z.object({ model: z.string(), cores: z.number().int() }),
+  llamaCppRelease: z.string(),
+  nodeLlamaCppVersion: z.string(),
+});
+export type SystemInfo = z.infer<typeof SystemInfo>;
+
+export const ThreadsSource = z.enum(["user", "calibrated", "cached"]);
+export type ThreadsSource = z.infer<typeof ThreadsSource>;
+
+export const LoadedModel = z.object({
+  modelPath: z.string(),
+  name: z.string(),
+  sizeBytes: z.number(),
+  trainedContextSize: z.number().int(),
+  contextSize: z.number().int(),
+  threads: z.number().int(),
+  threadsSource: ThreadsSource,
+  /** Measured decode speed per candidate thread count, when calibrated now (tokens/s). */
+  threadsCalibration: z.record(z.string(), z.number()).optional(),
+  gpuLayers: z.number().int(),
+  chatWrapper: z.string(),
+  loadMs: z.number(),
+});
+export type LoadedModel = z.infer<typeof LoadedModel>;
+
+export const StopReason = z.enum([
+  "eog", // the model emitted an end-of-generation token
+  "max-tokens", // the requested maximum was reached
+  "context-full", // the context window has no room for another token
+  "abort", // the host asked to stop
+]);
+export type StopReason = z.infer<typeof StopReason>;
+
+/** Which part of the pipeline produced a token: the target model itself, or an accepted speculator draft. */
+export const TokenSource = z.enum(["target", "draft"]);
+export type TokenSource = z.infer<typeof TokenSource>;
+
+export const StreamedToken = z.object({
+  id: z.number().int(),
+  /** The text this token adds to the reply (may be "" while a multi-byte character is incomplete). */
+  text: z.string(),
+  source: TokenSource,
+  /** Milliseconds since the generation request was received. */
+  t: z.number(),
+});
+export type StreamedToken = z.infer<typeof StreamedToken>;
+
+export const GenerationStats = z.object({
+  /** Generated tokens (the EOG token is not counted). */
+  tokens: z.number().int(),
+  /** Tokens of the rendered prompt (system + history + the new message). */
+  promptTokens: z.number().int(),
+  /** Prompt tokens that were already in the context and not evaluated again. */
+  reusedPromptTokens: z.number().int(),
+  /** Prompt tokens evaluated for this turn. */
+  evaluatedPromptTokens: z.number().int(),
+  /** Messages dropped from the start of the history to fit the context (system prompt is kept). */
+  truncatedMessages: z.number().int(),
+  timeToFirstTokenMs: z.number(),
+  /** Decode speed after the first token. */
+  tokensPerSecond: z.number(),
+  durationMs: z.number(),
+  stopReason: StopReason,
+  threads: z.number().int(),
+  backend: Backend,
+  targetDecodes: z.number().int(),
+});
+export type GenerationStats = z.infer<typeof GenerationStats>;
+
+export const GenerationResult = z.object({
+  generationId: z.string(),
+  text: z.string(),
+  stats: GenerationStats,
+});
+export type GenerationResult = z.infer<typeof GenerationResult>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Methods: host -> engine requests and their results
+// ---------------------------------------------------------------------------------------------------------------
+
+const Empty = z.object({}).strict();
+
+export const engineMethods = {
+  /** Handshake; the host refuses an engine whose protocolVersion differs. */
+  hello: {
+    params: Empty,
+    result: z.object({
+      protocolVersion: z.number().int(),
+      engineVersion: z.string(),
+      pid: z.number().int(),
+    }),
+  },
+  /** Initialise llama.cpp with a backend. Must be called once before loadModel. */
+  init: {
+    params: z.object({
+      gpu: GpuChoice,
+      /** Where the engine may keep its own caches (thread calibration). */
+      cacheDir: z.string().min(1),
+    }),
+    result: SystemInfo,
+  },
+  getSystemInfo: { params: Empty, result: SystemInfo },
+  /** Load a GGUF model (replacing any loaded one). Emits `loadProgress` events. */
+  loadModel: {
+    params: z.object({
+      modelPath: z.string().min(1),
+      contextSize: ContextSizeSetting,
+      threads: ThreadsSetting,
+      gpuLayers: GpuLayersSetting.default("auto"),
+    }),
+    result: LoadedModel,
+  },
+  unloadModel: { params: Empty, result: z.object({ unloaded: z.boolean() }) },
+  /**
+   * Run one assistant turn over the given history. Tokens stream as `tokens` events; the result arrives when the
+   * turn ends (including after `abort`, with stopReason "abort" and the partial text).
+   */
+  generate: {
+    params: z.object({
+      generationId: z.string().min(1),
+      /** Identifies the conversation so its evaluated prefix can be reused by its next turn. */
+      sessionKey: z.string().min(1),
+      messages: z.array(ChatMessage).min(1),
+      maxTokens: z.number().int().min(1).max(1_000_000),
+      sampling: SamplingOptions,
+    }),
+    result: GenerationResult,
+  },
+  abort: {
+    params: z.object({ generationId: z.string().min(1) }),
+    result: z.object({ aborted: z.boolean() }),
+  },
+  /** Dispose everything in order and exit the process. */
+  shutdown: { params: Empty, result: z.object({}) },
+} as const;
+
+export type EngineMethod = keyof typeof engineMethods;
+export type EngineParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]["params"]>;
+export type EngineResult<M extends EngineMethod> = z.infer<(typeof engineMethods)[M]["result"]>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events: engine -> host, unsolicited
+// ---------------------------------------------------------------------------------------------------------------
+
+export const engineEvents = {
+  loadProgress: z.object({ modelPath: z.string(), progress: z.number().min(0).max(1) }),
+  tokens: z.object({ generationId: z.string(), tokens: z.array(StreamedToken).min(1) }),
+  log: z.object({ level: z.enum(["debug", "info", "warn", "error"]), message: z.string() }),
+} as const;
+
+export type EngineEvent = keyof typeof engineEvents;
+export type EngineEventData<E extends EngineEvent> = z.infer<(typeof engineEvents)[E]>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Envelopes
+// ---------------------------------------------------------------------------------------------------------------
+
+export const EngineErrorCode = z.enum([
+  "BAD_REQUEST", // the message failed validation
+  "UNKNOWN_METHOD",
+  "NOT_INITIALISED", // init was not called
+  "NO_MODEL", // generate without a loaded model
+  "MODEL_NOT_FOUND", // the path does not exist
+  "NOT_GGUF", // the file is not a GGUF model
+  "MODEL_LOAD_FAILED",
+  "PROMPT_TOO_LONG", // the newest message alone does not fit the context
+  "BUSY", // a model load is in progress
+  "INTERNAL",
+]);
+export type EngineErrorCode = z.infer<typeof EngineErrorCode>;
+
+export const EngineError = z.object({ code: EngineErrorCode, message: z.string() });
+export type EngineError = z.infer<typeof EngineError>;
+
+export const RequestEnvelope = z.object({
+  kind: z.literal("request"),
+  id: z.number().int().nonnegative(),
+  method: z.string(),
+  params: z.unknown(),
+});
+export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
+
+export const ResponseEnvelope = z.discriminatedUnion("ok", [
+  z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(false), error: EngineError }),
+]);
+export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>;
+
+export const EventEnvelope = z.object({
+  kind: z.literal("event"),
+  event: z.string(),
+  data: z.unknown(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+export const EngineToHostMessage = z.union([ResponseEnvelope, EventEnvelope]);
+export type EngineToHostMessage = z.infer<typeof EngineToHostMessage>;
+
+/** A typed request as the host builds it. */
+export type TypedRequest<M extends EngineMethod> = { kind: "request"; id: number; method: M; params: EngineParams<M> };
+
+/** Validates a request's params against the method table; returns a typed error for the reply otherwise. */
+export function parseRequestParams(
+  method: string,
+  params: unknown,
+): { ok: true; method: EngineMethod; params: unknown } | { ok: false; error: EngineError } {
+  if (!Object.hasOwn(engineMethods, method)) {
+    return { ok: false, error: { code: "UNKNOWN_METHOD", message: `Unknown engine method "${method}"` } };
+  }
+  const m = method as EngineMethod;
+  const parsed = engineMethods[m].params.safeParse(params ?? {});
+  if (!parsed.success) {
+    return { ok: false, error: { code: "BAD_REQUEST", message: `Invalid params for ${m}: ${z.prettifyError(parsed.error)}` } };
+  }
+  return { ok: true, method: m, params: parsed.data };
+}
+
+/** Validates an event's payload; null when the event is unknown or malformed. */
+export function parseEvent(
+  envelope: EventEnvelope,
+): { [E in EngineEvent]: { event: E; data: EngineEventData<E> } }[EngineEvent] | null {
+  if (!Object.hasOwn(engineEvents, envelope.event)) return null;
+  const e = envelope.event as EngineEvent;
+  const parsed = engineEvents[e].safeParse(envelope.data);
+  if (!parsed.success) return null;
+  return { event: e, data: parsed.data } as never;
+}
