@@ -215,6 +215,8 @@ export const windowEvents = {
   engineCrashed: z.object({ crash: CrashInfo, restarting: z.boolean() }),
   modelLoadProgress: z.object({ path: z.string(), progress: z.number() }),
   settingsChanged: Settings,
+  /** A command chosen in the app's native menu (Electron only; web mode never sends it). */
+  menuCommand: z.object({ command: z.enum(["new-chat", "open-settings"]) }),
 } as const;
 
 export type WindowEvent = keyof typeof windowEvents;
