@@ -1,2 +1,133 @@
-// placeholder: replaced by the engine implementation
-export {};
+/**
+ * The `tandem` command line. Runs the engine in-process (no host, no database): what a script or a benchmark needs.
+ *
+ *   tandem chat --model <gguf> [options] "<prompt>"
+ */
+import { parseArgs } from "node:util";
+import { Engine } from "./engine.js";
+import { EngineFailure } from "./errors.js";
+import { cacheDirOf, defaultDataDir } from "./paths.js";
+import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
+
+const HELP = `Tandem: local LLM chat with speculative decoding
+
+Usage: tandem <command> [options]
+
+Commands:
+  chat --model <gguf> [options] "<prompt>"   Stream a reply to one prompt.
+      --system <text>         System prompt
+      --temperature <t>       Sampling temperature (default 0.7; 0 = greedy, deterministic)
+      --max-tokens <n>        Maximum reply tokens (default 512)
+      --context-size <n|auto> Context window (default auto: the model's trained size, at most 8192)
+      --threads <n|auto>      CPU threads (default auto: measured once per model and cached)
+      --gpu <auto|cuda|vulkan|metal|cpu>   Backend (default auto)
+      --json                  After the reply, print one JSON line:
+                              {"text","tokens","tokensPerSecond","timeToFirstTokenMs"}
+  help                        Show this help.
+
+Environment: TANDEM_DATA_DIR sets the data folder (thread calibration cache).
+`;
+
+class UsageError extends Error {}
+
+function parseNumber(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number from ${min} to ${max} (got "${value}")`);
+  return n;
+}
+
+function parseSetting<T>(name: string, value: string | undefined, schema: { safeParse(v: unknown): { success: boolean; data?: T } }): T {
+  const raw = value === undefined || value === "auto" ? "auto" : /^\d+$/.test(value) ? Number(value) : value;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`--${name}: invalid value "${value}"`);
+  return parsed.data as T;
+}
+
+async function chat(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      system: { type: "string" },
+      temperature: { type: "string" },
+      "max-tokens": { type: "string" },
+      "context-size": { type: "string" },
+      threads: { type: "string" },
+      gpu: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (!values.model) throw new UsageError("chat needs --model <path to a .gguf file>");
+  const prompt = positionals.join(" ").trim();
+  if (!prompt) throw new UsageError('chat needs a prompt, e.g. tandem chat --model m.gguf "Hello"');
+  const temperature = parseNumber("temperature", values.temperature, 0.7, 0, 5);
+  const maxTokens = Math.floor(parseNumber("max-tokens", values["max-tokens"], 512, 1, 1_000_000));
+  const contextSize = parseSetting("context-size", values["context-size"], ContextSizeSetting);
+  const threads = parseSetting("threads", values.threads, ThreadsSetting);
+  const gpu = parseSetting("gpu", values.gpu ?? "auto", GpuChoice);
+
+  const engine = new Engine((level, message) => {
+    if (level === "error") process.stderr.write(`[llama] ${message}\n`);
+  });
+  try {
+    await engine.init({ gpu, cacheDir: cacheDirOf(defaultDataDir()) });
+    await engine.loadModel({ modelPath: values.model, contextSize, threads, gpuLayers: "auto" }, () => {});
+    const messages: ChatMessage[] = [];
+    if (values.system) messages.push({ role: "system", content: values.system });
+    messages.push({ role: "user", content: prompt });
+
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once("SIGINT", onSigint);
+    const result = await engine.generate(
+      { generationId: "cli", sessionKey: "cli", messages, maxTokens, sampling: { temperature } },
+      (token) => process.stdout.write(token.text),
+    );
+    process.off("SIGINT", onSigint);
+    process.stdout.write("\n");
+    if (values.json) {
+      const { stats } = result;
+      process.stdout.write(
+        JSON.stringify({
+          text: result.text,
+          tokens: stats.tokens,
+          tokensPerSecond: stats.tokensPerSecond,
+          timeToFirstTokenMs: stats.timeToFirstTokenMs,
+          stopReason: stats.stopReason,
+          promptTokens: stats.promptTokens,
+          threads: stats.threads,
+          backend: stats.backend,
+        }) + "\n",
+      );
+    }
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(HELP);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === "chat") return chat(rest);
+  throw new UsageError(`unknown command "${command}" (see tandem --help)`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message =
+      error instanceof UsageError || error instanceof EngineFailure
+        ? error.message
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    process.stderr.write(`tandem: ${message.split("\n")[0]}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

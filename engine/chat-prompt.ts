@@ -1,0 +1,64 @@
+import type { ChatHistoryItem, ChatWrapper, LlamaModel, Token } from "node-llama-cpp";
+import { EngineFailure } from "./errors.js";
+import type { ChatMessage } from "./protocol.js";
+
+/**
+ * Renders a conversation into prompt tokens with the model's chat template, fitting it into the context.
+ *
+ * Truncation policy (documented in the README): the system prompt and the newest message are always kept; the
+ * oldest other messages are dropped, one at a time, until the prompt plus room for the reply fits. The room kept
+ * for the reply is the smaller of maxTokens and a quarter of the context. If the system prompt and the newest
+ * message alone leave no room for even one token, the turn fails with PROMPT_TOO_LONG instead.
+ */
+export interface RenderedPrompt {
+  tokens: Token[];
+  /** Messages dropped from the start of the history. */
+  truncatedMessages: number;
+}
+
+function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((message): ChatHistoryItem => {
+    if (message.role === "system") return { type: "system", text: message.content };
+    if (message.role === "user") return { type: "user", text: message.content };
+    return { type: "model", response: [message.content] };
+  });
+  // An empty model turn at the end opens the assistant's reply.
+  history.push({ type: "model", response: [] });
+  return history;
+}
+
+export function renderPrompt(model: LlamaModel, wrapper: ChatWrapper, messages: readonly ChatMessage[]): Token[] {
+  const { contextText } = wrapper.generateContextState({ chatHistory: toHistory(messages) });
+  return contextText.tokenize(model.tokenizer);
+}
+
+export function fitPrompt(options: {
+  model: LlamaModel;
+  wrapper: ChatWrapper;
+  messages: readonly ChatMessage[];
+  contextSize: number;
+  maxTokens: number;
+}): RenderedPrompt {
+  const { model, wrapper, contextSize } = options;
+  const replyRoom = Math.max(1, Math.min(options.maxTokens, Math.floor(contextSize / 4)));
+  const system = options.messages.filter((m) => m.role === "system");
+  const rest = options.messages.filter((m) => m.role !== "system");
+
+  let dropped = 0;
+  for (;;) {
+    const kept = [...system, ...rest.slice(dropped)];
+    const tokens = renderPrompt(model, wrapper, kept);
+    if (tokens.length + replyRoom <= contextSize) return { tokens, truncatedMessages: dropped };
+    if (dropped >= rest.length - 1) {
+      // Only the system prompt and the newest message are left.
+      // The KV cache holds contextSize - 1 tokens (see usableContext); the prompt must leave room to evaluate it.
+      if (tokens.length < contextSize - 1) return { tokens, truncatedMessages: dropped };
+      throw new EngineFailure(
+        "PROMPT_TOO_LONG",
+        `The message is too long for this model's context: the prompt needs ${tokens.length} tokens and the context holds ${contextSize}. ` +
+          "Shorten the message or the system prompt, or raise the context size.",
+      );
+    }
+    dropped++;
+  }
+}

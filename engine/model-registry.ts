@@ -1,0 +1,103 @@
+import path from "node:path";
+import {
+  resolveChatWrapper,
+  type ChatWrapper,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+} from "node-llama-cpp";
+import { EngineFailure } from "./errors.js";
+import { assertGgufFile } from "./gguf-check.js";
+import type { ContextSizeSetting, GpuLayersSetting, LoadedModel, ThreadsSetting } from "./protocol.js";
+import { calibrateThreads } from "./threads.js";
+
+/** "auto" context: the trained size, capped so a 128k-context model doesn't reserve gigabytes of KV by default. */
+const AUTO_CONTEXT_CAP = 8192;
+
+/** Everything that belongs to one loaded model. Disposed in reverse order of creation. */
+export interface ActiveModel {
+  info: LoadedModel;
+  model: LlamaModel;
+  context: LlamaContext;
+  sequence: LlamaContextSequence;
+  wrapper: ChatWrapper;
+}
+
+export interface LoadModelOptions {
+  llama: Llama;
+  backend: string;
+  modelPath: string;
+  contextSize: ContextSizeSetting;
+  threads: ThreadsSetting;
+  gpuLayers: GpuLayersSetting;
+  cacheDir: string;
+  onProgress(progress: number): void;
+}
+
+export async function loadActiveModel(options: LoadModelOptions): Promise<ActiveModel> {
+  const started = performance.now();
+  const modelPath = path.resolve(options.modelPath);
+  const { sizeBytes } = await assertGgufFile(modelPath);
+
+  let model: LlamaModel;
+  try {
+    model = await options.llama.loadModel({
+      modelPath,
+      gpuLayers: options.backend === "cpu" ? 0 : options.gpuLayers,
+      onLoadProgress: (progress) => options.onProgress(Math.min(1, Math.max(0, progress))),
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new EngineFailure("MODEL_LOAD_FAILED", `Could not load ${path.basename(modelPath)}: ${reason}`);
+  }
+
+  try {
+    let threads: number;
+    let threadsSource: LoadedModel["threadsSource"] = "user";
+    let threadsCalibration: Record<string, number> | undefined;
+    if (options.threads === "auto") {
+      const calibration = await calibrateThreads({ model, modelPath, backend: options.backend, cacheDir: options.cacheDir });
+      threads = calibration.threads;
+      threadsSource = calibration.source;
+      threadsCalibration = calibration.measured;
+    } else {
+      threads = options.threads;
+    }
+
+    const contextSize =
+      options.contextSize === "auto" ? Math.min(model.trainContextSize, AUTO_CONTEXT_CAP) : options.contextSize;
+    let context: LlamaContext;
+    try {
+      context = await model.createContext({ contextSize, threads, sequences: 1 });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EngineFailure("MODEL_LOAD_FAILED", `Not enough memory for a ${contextSize}-token context: ${reason}`);
+    }
+    const sequence = context.getSequence();
+    const wrapper = resolveChatWrapper(model);
+    const info: LoadedModel = {
+      modelPath,
+      name: path.basename(modelPath),
+      sizeBytes,
+      trainedContextSize: model.trainContextSize,
+      contextSize: context.contextSize,
+      threads,
+      threadsSource,
+      ...(threadsCalibration ? { threadsCalibration } : {}),
+      gpuLayers: model.gpuLayers,
+      chatWrapper: wrapper.wrapperName,
+      loadMs: Math.round(performance.now() - started),
+    };
+    return { info, model, context, sequence, wrapper };
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+}
+
+export async function disposeActiveModel(active: ActiveModel): Promise<void> {
+  await active.sequence.dispose();
+  await active.context.dispose();
+  await active.model.dispose();
+}
