@@ -19,6 +19,8 @@ export interface DecodeRequest {
   /** performance.now() when the request arrived; token timestamps and TTFT are measured from it. */
   startedAt: number;
   onToken(token: StreamedToken): void;
+  /** Extra wait after each token: simulates a slower machine (tests that must act mid-reply use it). */
+  stepDelayMs?: number;
 }
 
 export interface DecodeOutcome {
@@ -132,6 +134,7 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
     else if (sequence.nextTokenIndex + 1 > usableContext(sequence)) stopReason = "context-full";
     if (stopReason) break;
 
+    if (request.stepDelayMs) await new Promise((resolve) => setTimeout(resolve, request.stepDelayMs));
     next = await evaluateAndSample(sequence, [next], sampling, generated);
     targetDecodes++;
     if (signal.aborted && !model.isEogToken(next)) {

@@ -19,7 +19,7 @@ export class Engine {
 
   constructor(
     private readonly log: LogSink = () => {},
-    private readonly getLlama?: GetLlama,
+    private readonly options: { getLlama?: GetLlama; stepDelayMs?: number } = {},
   ) {}
 
   get loadedModel(): LoadedModel | undefined {
@@ -32,7 +32,7 @@ export class Engine {
         throw new EngineFailure("BAD_REQUEST", "The engine is already initialised with another backend; restart it to switch");
       }
     } else {
-      this.backend = await initBackend(options.gpu, this.log, this.getLlama);
+      this.backend = await initBackend(options.gpu, this.log, this.options.getLlama);
     }
     this.cacheDir = options.cacheDir;
     return describeSystem(this.backend);
@@ -110,6 +110,7 @@ export class Engine {
           signal: controller.signal,
           startedAt,
           onToken,
+          stepDelayMs: this.options.stepDelayMs,
         });
         return {
           generationId: params.generationId,

@@ -27,8 +27,9 @@ export class EngineService {
   constructor(
     private readonly transport: EngineTransport,
     private readonly exit: (code: number) => void,
+    engineOptions: ConstructorParameters<typeof Engine>[1] = {},
   ) {
-    this.engine = new Engine((level, message) => this.emit("log", { level, message }));
+    this.engine = new Engine((level, message) => this.emit("log", { level, message }), engineOptions);
     this.handlers = {
       hello: async () => ({ protocolVersion: PROTOCOL_VERSION, engineVersion: ENGINE_VERSION, pid: process.pid }),
       init: (params) => this.engine.init(params),
