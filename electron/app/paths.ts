@@ -1,0 +1,67 @@
+/**
+ * Where the shell finds its own files. Kept free of Electron so it can be unit tested: main passes in what it
+ * learns from `app` and `import.meta.url`.
+ */
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+export interface AppPaths {
+  /** The sandboxed preload bundle (dist/electron/preload.cjs). */
+  preload: string;
+  /** The renderer's entry page (dist/renderer/index.html). */
+  indexHtml: string;
+  /** `indexHtml` as the file:// URL the window loads; the only page allowed to talk to the host. */
+  indexUrl: string;
+  /** The engine bundle for `utilityProcess.fork` (dist/engine/main.js), outside the asar when packaged. */
+  engineEntry: string;
+}
+
+export interface ResolveAppPathsOptions {
+  /** Directory of the running main bundle (dist/electron). */
+  mainDir: string;
+  /** `app.getAppPath()`: the repo root in development, `…/resources/app.asar` when packaged. */
+  appPath: string;
+  isPackaged: boolean;
+}
+
+export function resolveAppPaths({ mainDir, appPath, isPackaged }: ResolveAppPathsOptions): AppPaths {
+  const indexHtml = path.join(mainDir, "..", "renderer", "index.html");
+  // The engine loads native addons (node-llama-cpp) that cannot be dlopen()ed from inside an asar archive, so
+  // the packager unpacks dist/engine and its dependencies next to it; fork the unpacked copy.
+  const root = isPackaged ? unpackedAsarPath(appPath) : appPath;
+  return {
+    preload: path.join(mainDir, "preload.cjs"),
+    indexHtml,
+    indexUrl: pathToFileURL(indexHtml).href,
+    engineEntry: path.join(root, "dist", "engine", "main.js"),
+  };
+}
+
+/** `…/app.asar/…` → `…/app.asar.unpacked/…` (only the archive segment; other paths are returned unchanged). */
+export function unpackedAsarPath(p: string): string {
+  return p.replace(/([\\/])app\.asar(?=$|[\\/])/, "$1app.asar.unpacked");
+}
+
+/**
+ * Whether `url` is the app's own page: a file: URL naming exactly `indexUrl`'s file. Query and fragment are
+ * ignored so the renderer may use hash routing; anything else (another file, another scheme) is foreign.
+ */
+export function isAppIndexUrl(url: string, indexUrl: string): boolean {
+  let candidate: URL;
+  let own: URL;
+  try {
+    candidate = new URL(url);
+    own = new URL(indexUrl);
+  } catch {
+    return false;
+  }
+  if (candidate.protocol !== "file:" || own.protocol !== "file:") return false;
+  // file://host/… (UNC shares) is never ours.
+  if (candidate.host !== own.host) return false;
+  // Compare decoded file paths, so %20 vs. a literal space (or differently escaped characters) cannot confuse us.
+  try {
+    return path.normalize(fileURLToPath(candidate)) === path.normalize(fileURLToPath(own));
+  } catch {
+    return false;
+  }
+}

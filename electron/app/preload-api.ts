@@ -1,0 +1,87 @@
+/**
+ * The object preload exposes as `window.tandem`: one function per window-API method, each bound to its own fixed
+ * IPC channel (the page cannot pick a channel or reach ipcRenderer), plus `on` for the contract's events only.
+ * Runs in the sandboxed preload: no Node built-ins, only what is passed in.
+ */
+// Types only from the contract: a runtime import of window-api.ts would bundle zod into the preload.
+import type { ApiOutcome, TandemClient, WindowEvent } from "../window-api.js";
+import { contractChannel as ipcChannel, contractEventNames, contractMethodNames } from "./contract-names.js";
+
+export interface IpcRendererLike {
+  invoke(channel: string, ...args: unknown[]): Promise<unknown>;
+  on(channel: string, listener: (event: unknown, payload: unknown) => void): unknown;
+}
+
+export function buildPreloadApi(ipcRenderer: IpcRendererLike): TandemClient {
+  const api: Record<string, unknown> = {};
+  for (const method of contractMethodNames) {
+    const channel = ipcChannel.invoke(method);
+    api[method] = async (params?: unknown) => unwrap(await ipcRenderer.invoke(channel, params ?? {}));
+  }
+
+  const listeners = new Map<WindowEvent, Set<(data: unknown) => void>>();
+  const known = new Set<string>(contractEventNames);
+  // One IPC listener for all events, dispatched here: the page's listeners never see the IPC event object
+  // (it carries `sender`, i.e. ipcRenderer itself).
+  ipcRenderer.on(ipcChannel.event, (_event, payload) => {
+    if (!isEventPayload(payload) || !known.has(payload.event)) return;
+    for (const listener of [...(listeners.get(payload.event) ?? [])]) {
+      try {
+        listener(payload.data);
+      } catch (error) {
+        // One failing listener must not starve the others; surface it like an uncaught error would be.
+        console.error(error);
+      }
+    }
+  });
+
+  api.on = (event: unknown, listener: unknown): (() => void) => {
+    if (typeof event !== "string" || !known.has(event)) throw apiError("BAD_REQUEST", `Unknown event "${String(event)}"`);
+    if (typeof listener !== "function") throw apiError("BAD_REQUEST", "The listener must be a function");
+    const name = event as WindowEvent;
+    const fn = listener as (data: unknown) => void;
+    let set = listeners.get(name);
+    if (!set) listeners.set(name, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+    };
+  };
+
+  return api as unknown as TandemClient;
+}
+
+/** The thrown error: shaped like window-api's TandemApiError (name, code, message) without importing it. */
+export interface PreloadApiError extends Error {
+  name: "TandemApiError";
+  code: string;
+}
+
+export function apiError(code: string, message: string): PreloadApiError {
+  return Object.assign(new Error(message), { name: "TandemApiError" as const, code });
+}
+
+/**
+ * Turns an `ApiOutcome` into the result or a thrown error with `name` "TandemApiError" and the outcome's `code`.
+ * Caveat: contextBridge rebuilds an Error crossing into the page as a plain `Error` from its message alone
+ * (Electron's PassValueToOtherContext), so the page sees the message but neither the name nor `code`.
+ */
+export function unwrap(outcome: unknown): unknown {
+  if (isOutcome(outcome)) {
+    if (outcome.ok) return outcome.result;
+    throw apiError(outcome.error.code, outcome.error.message);
+  }
+  throw apiError("INTERNAL", "Malformed reply from the app");
+}
+
+function isOutcome(value: unknown): value is ApiOutcome<unknown> {
+  if (typeof value !== "object" || value === null || !("ok" in value)) return false;
+  if (value.ok === true) return "result" in value;
+  if (value.ok !== false || !("error" in value)) return false;
+  const error = value.error;
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" && "message" in error && typeof error.message === "string";
+}
+
+function isEventPayload(value: unknown): value is { event: WindowEvent; data: unknown } {
+  return typeof value === "object" && value !== null && "event" in value && typeof value.event === "string" && "data" in value;
+}

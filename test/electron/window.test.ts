@@ -1,0 +1,114 @@
+import path from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { isAppIndexUrl, resolveAppPaths, unpackedAsarPath } from "../../electron/app/paths.js";
+import { BACKGROUND_COLOR, backgroundColorFor, createMainWindow } from "../../electron/app/window.js";
+import { DEFAULT_WINDOW_STATE } from "../../electron/app/window-state.js";
+import { FakeBrowserWindow } from "../fakes/electron.js";
+
+const paths = resolveAppPaths({ mainDir: "/opt/tandem/dist/electron", appPath: "/opt/tandem", isPackaged: false });
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("resolveAppPaths", () => {
+  it("finds the preload, renderer and engine bundles next to main", () => {
+    expect(paths).toEqual({
+      preload: path.join("/opt/tandem/dist/electron", "preload.cjs"),
+      indexHtml: path.join("/opt/tandem/dist/renderer/index.html"),
+      indexUrl: "file:///opt/tandem/dist/renderer/index.html",
+      engineEntry: path.join("/opt/tandem/dist/engine/main.js"),
+    });
+  });
+
+  it("forks the engine from app.asar.unpacked when packaged", () => {
+    const packaged = resolveAppPaths({
+      mainDir: "/Applications/Tandem.app/Contents/Resources/app.asar/dist/electron",
+      appPath: "/Applications/Tandem.app/Contents/Resources/app.asar",
+      isPackaged: true,
+    });
+    expect(packaged.engineEntry).toBe(path.join("/Applications/Tandem.app/Contents/Resources/app.asar.unpacked/dist/engine/main.js"));
+    expect(packaged.preload).toBe(path.join("/Applications/Tandem.app/Contents/Resources/app.asar/dist/electron/preload.cjs"));
+  });
+
+  it("only rewrites the archive segment", () => {
+    expect(unpackedAsarPath("/x/app.asar")).toBe("/x/app.asar.unpacked");
+    expect(unpackedAsarPath("C:\\T\\resources\\app.asar\\dist")).toBe("C:\\T\\resources\\app.asar.unpacked\\dist");
+    expect(unpackedAsarPath("/x/my-app.asar.d/app")).toBe("/x/my-app.asar.d/app");
+  });
+});
+
+describe("isAppIndexUrl", () => {
+  it("matches the index file, escaped or not, ignoring query and hash", () => {
+    const url = "file:///opt/my%20app/dist/renderer/index.html";
+    expect(isAppIndexUrl("file:///opt/my app/dist/renderer/index.html#/c/1", url)).toBe(true);
+    expect(isAppIndexUrl("file:///opt/my%20app/dist/renderer/./index.html?x", url)).toBe(true);
+    expect(isAppIndexUrl("file:///opt/my%20app/dist/renderer/index.html.evil", url)).toBe(false);
+    expect(isAppIndexUrl("https://opt/my%20app/dist/renderer/index.html", url)).toBe(false);
+  });
+});
+
+describe("createMainWindow", () => {
+  beforeEach(() => FakeBrowserWindow.reset());
+
+  function open(state = { ...DEFAULT_WINDOW_STATE }) {
+    return createMainWindow({ BrowserWindow: FakeBrowserWindow, paths, state, backgroundColor: BACKGROUND_COLOR.dark });
+  }
+
+  it("creates the window with the secure web preferences and our preload", () => {
+    const window = open();
+    expect(window.options.webPreferences).toMatchObject({
+      preload: paths.preload,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
+    expect(path.isAbsolute(window.options.webPreferences?.preload ?? "")).toBe(true);
+  });
+
+  it("loads the renderer's index.html from disk", () => {
+    const window = open();
+    expect(window.loadedFiles).toEqual([paths.indexHtml]);
+    expect(window.webContents.mainFrame.url).toBe(paths.indexUrl);
+  });
+
+  it("stays hidden until ready-to-show, painted in the theme's background", () => {
+    const window = open();
+    expect(window.options.show).toBe(false);
+    expect(window.options.backgroundColor).toBe(BACKGROUND_COLOR.dark);
+    expect(window.visible).toBe(false);
+    window.emit("ready-to-show");
+    expect(window.visible).toBe(true);
+    expect(window.maximized).toBe(false);
+  });
+
+  it("restores position, size and maximized state", () => {
+    const window = open({ x: 10, y: 20, width: 900, height: 700, maximized: true });
+    expect(window.options).toMatchObject({ x: 10, y: 20, width: 900, height: 700 });
+    expect(window.options.center).toBeUndefined();
+    window.emit("ready-to-show");
+    expect(window.maximized).toBe(true);
+  });
+
+  it("centres a window without a saved position", () => {
+    expect(open().options).toMatchObject({ center: true, width: DEFAULT_WINDOW_STATE.width, height: DEFAULT_WINDOW_STATE.height });
+  });
+
+  it("shows the window even when the page fails to load", async () => {
+    const logs: string[] = [];
+    const Failing = class extends FakeBrowserWindow {
+      override loadError = new Error("ERR_FILE_NOT_FOUND");
+    };
+    const window = createMainWindow({ BrowserWindow: Failing, paths, state: { ...DEFAULT_WINDOW_STATE }, backgroundColor: "#fff", log: (m) => logs.push(m) });
+    await flush();
+    expect(window.visible).toBe(true);
+    expect(logs).toEqual([expect.stringContaining("ERR_FILE_NOT_FOUND")]);
+  });
+
+  it("picks the background by theme", () => {
+    expect(backgroundColorFor(true)).toBe(BACKGROUND_COLOR.dark);
+    expect(backgroundColorFor(false)).toBe(BACKGROUND_COLOR.light);
+  });
+});
