@@ -1,0 +1,15 @@
+/** What the host's parts share: the store, the supervisor, the status tracker and the event outlet. */
+import type { WindowEvent, WindowEventData } from "../window-api.js";
+import type { EngineStatusTracker } from "./engine-status.js";
+import type { Logger } from "./logger.js";
+import type { ChatStore } from "./store.js";
+import type { EngineSupervisor } from "./supervisor.js";
+
+export interface HostContext {
+  /** The open store; throws a NOT_STARTED error before start() or after dispose(). */
+  store(): ChatStore;
+  readonly supervisor: EngineSupervisor;
+  readonly status: EngineStatusTracker;
+  emit<E extends WindowEvent>(event: E, data: WindowEventData<E>): void;
+  readonly logger: Logger;
+}

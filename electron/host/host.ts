@@ -1,0 +1,350 @@
+/**
+ * createHost: the whole host layer behind the TandemApi. It owns the SQLite store, the engine supervisor, model
+ * loading and reply generation, and pushes every change out as window events. Shell-agnostic: the Electron main
+ * process and web mode both wrap it.
+ */
+import { mkdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import {
+  TandemApiError,
+  type Settings,
+  type Conversation,
+  type GenerationSettings,
+  type Message,
+  type TandemApi,
+  type WindowEvent,
+  type WindowEventData,
+} from "../window-api.js";
+import { guardApi } from "./api-dispatch.js";
+import { EngineStatusTracker } from "./engine-status.js";
+import { apiError } from "./errors.js";
+import { Generations } from "./generations.js";
+import type { HostContext } from "./host-context.js";
+import { consoleLogger, describeError, type Logger } from "./logger.js";
+import { ModelManager } from "./model-manager.js";
+import { listModelFiles, validateModelsFolder } from "./models.js";
+import { ChatStore, DEFAULT_CONVERSATION_TITLE } from "./store.js";
+import { EngineSupervisor, type SupervisorTiming } from "./supervisor.js";
+import { titleFromMessage } from "./titles.js";
+import type { Host, HostEventListener, HostOptions } from "./types.js";
+
+/** Knobs for tests and embedders that the shells do not need. */
+export interface HostInternals {
+  logger?: Logger;
+  supervisorTiming?: Partial<SupervisorTiming>;
+  /** The environment the engine's allow-listed env is taken from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Throttle for saving partial replies (default 200 ms). */
+  persistIntervalMs?: number;
+  /** How long dispose() lets a running reply stop cleanly before stopping the engine (default 2 s). */
+  disposeAbortWaitMs?: number;
+}
+
+export const DATABASE_FILE = "tandem.db";
+
+export function createHost(options: HostOptions, internals: HostInternals = {}): Host {
+  const logger = internals.logger ?? consoleLogger("host");
+  const listeners = new Set<HostEventListener>();
+  let store: ChatStore | null = null;
+  let startPromise: Promise<void> | null = null;
+  let disposePromise: Promise<void> | null = null;
+
+  const emit = <E extends WindowEvent>(event: E, data: WindowEventData<E>): void => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event, data);
+      } catch (error) {
+        logger.error(`A host event listener failed on "${event}": ${describeError(error)}`);
+      }
+    }
+  };
+
+  const supervisor = new EngineSupervisor({
+    entry: options.engineEntry,
+    spawner: options.spawner,
+    cacheDir: join(options.dataDir, "cache"),
+    gpu: "auto",
+    env: internals.env,
+    timing: internals.supervisorTiming,
+    logger,
+  });
+  const status = new EngineStatusTracker((snapshot) => emit("engineStatus", snapshot));
+  const ctx: HostContext = {
+    store() {
+      if (!store) throw apiError("NOT_STARTED", disposePromise ? "Tandem is shutting down." : "Tandem is still starting.");
+      return store;
+    },
+    supervisor,
+    status,
+    emit,
+    logger,
+  };
+  const models = new ModelManager(ctx);
+  const generations = new Generations(ctx, models, internals.persistIntervalMs ?? 200);
+
+  supervisor.on("state", (state) => status.setEngineState(state, supervisor.restarts));
+  supervisor.on("ready", (system) => {
+    status.update({ system });
+    // A fresh engine holds no model: bring back the saved one (first start, crash recovery, GPU change).
+    if (store) models.reloadSaved();
+  });
+  supervisor.on("crash", ({ crash, restarting }) => {
+    status.update({ lastCrash: crash, system: null, model: null, loadingModelPath: null });
+    emit("engineCrashed", { crash, restarting });
+  });
+  supervisor.on("engineEvent", (message) => {
+    switch (message.event) {
+      case "tokens":
+        generations.onTokens(message.data);
+        break;
+      case "loadProgress":
+        emit("modelLoadProgress", { path: message.data.modelPath, progress: message.data.progress });
+        break;
+      case "log":
+        logger[message.data.level](`[engine] ${message.data.message}`);
+        break;
+    }
+  });
+
+  // ---- helpers over the store -------------------------------------------------------------------------------
+
+  const requireConversation = (id: string): Conversation => {
+    const conversation = ctx.store().getConversation(id);
+    if (!conversation) throw apiError("NOT_FOUND", "That conversation no longer exists.");
+    return conversation;
+  };
+
+  const touch = (conversationId: string): void => {
+    const conversation = ctx.store().touchConversation(conversationId);
+    if (conversation) emit("conversationUpdated", { conversation });
+  };
+
+  /** Adds the assistant placeholder after the conversation's current messages and starts generating into it. */
+  const startReply = (conversationId: string): Message => {
+    const db = ctx.store();
+    const settings = db.getSettings();
+    const modelPath = status.current.model?.modelPath ?? settings.modelPath;
+    const snapshot: GenerationSettings = {
+      systemPrompt: settings.systemPrompt,
+      temperature: settings.temperature,
+      maxTokens: settings.maxTokens,
+    };
+    const history = db.getMessages(conversationId);
+    const placeholder = db.addMessage({
+      conversationId,
+      role: "assistant",
+      content: "",
+      status: "streaming",
+      model: modelPath ? basename(modelPath) : null,
+      settings: snapshot,
+    });
+    generations.begin({ conversationId, messageId: placeholder.id, settings: snapshot, history });
+    return placeholder;
+  };
+
+  const modelsListing = async (folder: string) => ({ folder, models: await listModelFiles(folder) });
+
+  const setModelsFolder = async (path: string) => {
+    const folder = await validateModelsFolder(path);
+    emit("settingsChanged", ctx.store().updateSettings({ modelsFolder: folder }));
+    return modelsListing(folder);
+  };
+
+  /** Restarts the engine in the background; its `ready` event reloads the saved model. */
+  const restartInBackground = (why: string): void => {
+    supervisor.restart().catch((error: unknown) => logger.error(`Engine restart (${why}) failed: ${describeError(error)}`));
+  };
+
+  // ---- the API ----------------------------------------------------------------------------------------------
+
+  const implementation: TandemApi = {
+    async getAppInfo() {
+      return {
+        version: options.appVersion,
+        mode: options.mode,
+        dataDir: options.dataDir,
+        platform: process.platform,
+        canPickFolder: options.pickFolder !== undefined,
+      };
+    },
+
+    async listConversations({ query }) {
+      return ctx.store().listConversations(query);
+    },
+
+    async createConversation({ title }) {
+      const conversation = ctx.store().createConversation(title?.trim() || DEFAULT_CONVERSATION_TITLE);
+      emit("conversationUpdated", { conversation });
+      return conversation;
+    },
+
+    async renameConversation({ id, title }) {
+      const conversation = ctx.store().renameConversation(id, title.trim());
+      if (!conversation) throw apiError("NOT_FOUND", "That conversation no longer exists.");
+      emit("conversationUpdated", { conversation });
+      return conversation;
+    },
+
+    async deleteConversation({ id }) {
+      generations.stop(id);
+      const deleted = ctx.store().deleteConversation(id);
+      if (deleted) emit("conversationDeleted", { id });
+      return { deleted };
+    },
+
+    async getConversation({ id }) {
+      const conversation = requireConversation(id);
+      // The reply being streamed is saved only every ~200 ms: show what has arrived so far.
+      const messages = ctx.store().getMessages(id).map((message) => {
+        const live = generations.liveText(message.id);
+        return live === null ? message : { ...message, content: live };
+      });
+      return { conversation, messages };
+    },
+
+    async sendMessage({ conversationId, content }) {
+      generations.assertIdle();
+      const conversation = requireConversation(conversationId);
+      const db = ctx.store();
+      const userMessage = db.addMessage({ conversationId, role: "user", content, status: "complete" });
+      if (conversation.title === DEFAULT_CONVERSATION_TITLE) {
+        const firstUserMessage = db.getMessages(conversationId).find((message) => message.role === "user") ?? userMessage;
+        const title = titleFromMessage(firstUserMessage.content);
+        if (title) db.renameConversation(conversationId, title);
+      }
+      const assistantMessage = startReply(conversationId);
+      touch(conversationId);
+      return { userMessage, assistantMessage };
+    },
+
+    async stopGeneration({ conversationId }) {
+      return { stopped: generations.stop(conversationId) };
+    },
+
+    async regenerate({ conversationId }) {
+      generations.assertIdle();
+      requireConversation(conversationId);
+      const db = ctx.store();
+      const last = db.getMessages(conversationId).at(-1);
+      if (!last || last.role !== "assistant") throw apiError("BAD_REQUEST", "There is no reply to regenerate.");
+      db.deleteMessage(last.id);
+      const assistantMessage = startReply(conversationId);
+      touch(conversationId);
+      return { assistantMessage };
+    },
+
+    async editAndResend({ conversationId, messageId, content }) {
+      generations.assertIdle();
+      requireConversation(conversationId);
+      const db = ctx.store();
+      const lastUserMessage = db.getMessages(conversationId).findLast((message) => message.role === "user");
+      if (!lastUserMessage || lastUserMessage.id !== messageId) {
+        throw apiError("BAD_REQUEST", "Only your last message can be edited and sent again.");
+      }
+      db.updateMessageContent(messageId, content);
+      db.deleteMessagesAfter(conversationId, messageId);
+      const userMessage = db.getMessage(messageId) ?? { ...lastUserMessage, content };
+      const assistantMessage = startReply(conversationId);
+      touch(conversationId);
+      return { userMessage, assistantMessage };
+    },
+
+    async listModels() {
+      return modelsListing(ctx.store().getSettings().modelsFolder);
+    },
+
+    async chooseModelsFolder() {
+      if (!options.pickFolder) {
+        throw apiError("UNSUPPORTED", "This version of Tandem cannot open a folder chooser. Type the folder path instead.");
+      }
+      const picked = await options.pickFolder();
+      return picked === null ? null : setModelsFolder(picked);
+    },
+
+    async setModelsFolder({ path }) {
+      return setModelsFolder(path);
+    },
+
+    async loadModel({ path }) {
+      generations.assertIdle();
+      return models.load(path);
+    },
+
+    async getSettings() {
+      return ctx.store().getSettings();
+    },
+
+    async updateSettings(patch) {
+      const db = ctx.store();
+      const before = db.getSettings();
+      const changed = <K extends keyof Settings>(key: K): boolean =>
+        patch[key] !== undefined && JSON.stringify(patch[key]) !== JSON.stringify(before[key]);
+      const engineAffecting = changed("gpu") || changed("contextSize") || changed("threads") || changed("modelPath");
+      if (engineAffecting) generations.assertIdle();
+      // `patch` was validated against the contract by guardApi.
+      const update = { ...patch };
+      if (changed("modelsFolder") && update.modelsFolder !== undefined) update.modelsFolder = await validateModelsFolder(update.modelsFolder);
+      const after = db.updateSettings(update);
+      emit("settingsChanged", after);
+
+      if (changed("gpu")) {
+        supervisor.setGpu(after.gpu);
+        restartInBackground("GPU setting changed");
+      } else if (changed("modelPath") && after.modelPath === null) {
+        models.unload().catch((error: unknown) => logger.warn(`Unloading the model failed: ${describeError(error)}`));
+      } else if (changed("modelPath") || ((changed("contextSize") || changed("threads")) && status.current.model)) {
+        models.reloadSaved();
+      }
+      return after;
+    },
+
+    async getEngineStatus() {
+      return status.current;
+    },
+
+    async restartEngine() {
+      await supervisor.restart();
+      return status.current;
+    },
+  };
+
+  const api = guardApi(implementation, logger);
+
+  return {
+    api,
+
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    start() {
+      startPromise ??= (async () => {
+        if (disposePromise) throw new TandemApiError("NOT_STARTED", "This host has been disposed.");
+        mkdirSync(options.dataDir, { recursive: true });
+        store = new ChatStore(join(options.dataDir, DATABASE_FILE), {
+          dataDir: options.dataDir,
+          logger,
+          nativeBinding: options.sqliteNativeBinding,
+        });
+        supervisor.setGpu(store.getSettings().gpu);
+        await supervisor.start();
+      })();
+      return startPromise;
+    },
+
+    dispose() {
+      disposePromise ??= (async () => {
+        // Let a running reply end as 'stopped' with its text, then stop the engine; anything still running after
+        // that fails with ENGINE_STOPPED and is recorded as 'interrupted' before the database closes.
+        await generations.stopAll(internals.disposeAbortWaitMs ?? 2_000);
+        await supervisor.stop();
+        await generations.whenIdle();
+        await models.whenIdle();
+        store?.close();
+        store = null;
+      })();
+      return disposePromise;
+    },
+  };
+}

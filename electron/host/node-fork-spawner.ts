@@ -1,0 +1,52 @@
+/**
+ * Starts the engine with child_process.fork: used in web mode and tests (the Electron shell uses utilityProcess
+ * behind the same EngineSpawner interface).
+ */
+import { fork, type Serializable } from "node:child_process";
+import type { EngineChild, EngineExit, EngineSpawner, EngineSpawnOptions } from "./types.js";
+
+export const nodeForkSpawner: EngineSpawner = {
+  spawn({ entry, env }: EngineSpawnOptions): EngineChild {
+    const child = fork(entry, [], {
+      env,
+      // Structured clone over IPC: the protocol's objects arrive as objects, no JSON round trip.
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      // Do not pass the host's own Node flags (inspector, test-runner loaders) on to the engine.
+      execArgv: [],
+    });
+
+    let exited = false;
+    const exitListeners: Array<(exit: EngineExit) => void> = [];
+    const reportExit = (exit: EngineExit) => {
+      if (exited) return;
+      exited = true;
+      for (const listener of exitListeners) listener(exit);
+    };
+    child.once("exit", (code, signal) => reportExit({ code, signal }));
+    // 'error' without 'exit' means the process never started (e.g. the entry's interpreter is missing).
+    child.once("error", () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid === undefined) reportExit({ code: null, signal: null });
+    });
+
+    return {
+      get pid() {
+        return child.pid;
+      },
+      postMessage(message: unknown) {
+        if (!child.connected) return;
+        // A send racing the child's exit fails; the exit handler will report that, so the error is not ours to raise.
+        child.send(message as Serializable, () => {});
+      },
+      onMessage(listener) {
+        child.on("message", (message) => listener(message));
+      },
+      onExit(listener) {
+        exitListeners.push(listener);
+      },
+      kill() {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      },
+    };
+  },
+};

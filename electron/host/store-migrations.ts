@@ -1,0 +1,72 @@
+/**
+ * The database schema as an ordered list of migrations. Each runs once, in its own transaction, and is recorded in
+ * `schema_version`; opening an up-to-date database runs nothing. Append new migrations, never edit applied ones.
+ */
+import type Database from "better-sqlite3";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "conversations, messages and settings",
+    sql: `
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX conversations_by_updated ON conversations(updated_at DESC);
+
+      CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        model TEXT,
+        settings_json TEXT,
+        stats_json TEXT,
+        created_at INTEGER NOT NULL,
+        UNIQUE (conversation_id, seq)
+      );
+      CREATE INDEX messages_by_status ON messages(status);
+
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+/** Applies the migrations the database has not seen yet; returns the resulting schema version. */
+export function migrate(db: Database.Database, list: readonly Migration[] = migrations): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+  const current = currentSchemaVersion(db);
+  const record = db.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)");
+  for (const migration of [...list].sort((a, b) => a.version - b.version)) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, Date.now());
+    })();
+  }
+  return currentSchemaVersion(db);
+}
+
+export function currentSchemaVersion(db: Database.Database): number {
+  const row = db.prepare("SELECT MAX(version) AS version FROM schema_version").get() as { version: number | null };
+  return row.version ?? 0;
+}

@@ -1,0 +1,156 @@
+/**
+ * A tiny stand-in engine for the host's tests: a CommonJS script written to a temp folder and started by the real
+ * nodeForkSpawner. It speaks the engine protocol and misbehaves on request (TANDEM_FAKE_* variables, which pass the
+ * supervisor's env allow-list), so crash handling can be tested without a model.
+ *
+ * Modes (TANDEM_FAKE_MODE): normal | exit-on-start | crash-on-hello | bad-version | malformed | silent |
+ * hang-after-ready | ignore-pings | ignore-shutdown.
+ * Chat behaviour: the reply is "Echo: <last user message>" streamed one word per token every TANDEM_FAKE_STEP_MS;
+ * a user message containing CRASH makes the engine exit mid-reply, TOOLONG gives PROMPT_TOO_LONG.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const SCRIPT = String.raw`
+"use strict";
+const fs = require("node:fs");
+const env = process.env;
+const mode = env.TANDEM_FAKE_MODE || "normal";
+const stepMs = Number(env.TANDEM_FAKE_STEP_MS || 5);
+
+if (env.TANDEM_FAKE_RECORD_ENV) fs.writeFileSync(env.TANDEM_FAKE_RECORD_ENV, JSON.stringify(env));
+if (env.TANDEM_FAKE_LAUNCH_LOG) fs.appendFileSync(env.TANDEM_FAKE_LAUNCH_LOG, process.pid + "\n");
+const launches = env.TANDEM_FAKE_LAUNCH_LOG ? fs.readFileSync(env.TANDEM_FAKE_LAUNCH_LOG, "utf8").trim().split("\n").length : 1;
+if (mode === "exit-on-start" || launches <= Number(env.TANDEM_FAKE_FAIL_LAUNCHES || 0)) process.exit(3);
+
+const send = (message) => { if (process.connected) process.send(message); };
+const reply = (id, result) => send({ kind: "response", id, ok: true, result });
+const fail = (id, code, message) => send({ kind: "response", id, ok: false, error: { code, message } });
+const event = (name, data) => send({ kind: "event", event: name, data });
+
+const system = {
+  backend: "cpu", gpuRequested: "auto", devices: [], vram: { total: 0, used: 0, free: 0 },
+  ram: { total: 8e9, free: 4e9 }, cpu: { model: "fake", cores: 2 }, llamaCppRelease: "fake", nodeLlamaCppVersion: "fake",
+};
+let ready = false;
+let helloCount = 0;
+let model = null;
+const running = new Map();
+
+function loaded(path, params) {
+  return {
+    modelPath: path, name: require("node:path").basename(path), sizeBytes: 1, trainedContextSize: 256,
+    contextSize: params.contextSize === "auto" ? 256 : params.contextSize, threads: params.threads === "auto" ? 1 : params.threads,
+    threadsSource: "user", gpuLayers: 0, chatWrapper: "fake", loadMs: 1,
+  };
+}
+
+async function generate(id, params) {
+  if (!model) return fail(id, "NO_MODEL", "No model is loaded");
+  const last = params.messages.filter((m) => m.role === "user").pop();
+  const content = last ? last.content : "";
+  if (content.includes("TOOLONG")) return fail(id, "PROMPT_TOO_LONG", "The message is too long for the context");
+  if (env.TANDEM_FAKE_RECORD_MESSAGES) fs.writeFileSync(env.TANDEM_FAKE_RECORD_MESSAGES, JSON.stringify(params));
+  const words = ("Echo: " + content).split(" ");
+  const started = Date.now();
+  const state = { aborted: false };
+  running.set(params.generationId, state);
+  let text = "";
+  let count = 0;
+  let stopReason = "eog";
+  for (let i = 0; i < words.length; i++) {
+    if (state.aborted) { stopReason = "abort"; break; }
+    if (count >= params.maxTokens) { stopReason = "max-tokens"; break; }
+    if (content.includes("CRASH") && count === 2) process.exit(9);
+    const piece = (i === 0 ? "" : " ") + words[i];
+    text += piece;
+    count++;
+    event("tokens", { generationId: params.generationId, tokens: [{ id: i, text: piece, source: "target", t: Date.now() - started }] });
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  running.delete(params.generationId);
+  reply(id, {
+    generationId: params.generationId, text,
+    stats: {
+      tokens: count, promptTokens: 10, reusedPromptTokens: 0, evaluatedPromptTokens: 10, truncatedMessages: 0,
+      timeToFirstTokenMs: 1, tokensPerSecond: 100, durationMs: Date.now() - started, stopReason, threads: 1,
+      backend: "cpu", targetDecodes: count,
+    },
+  });
+}
+
+process.on("message", (message) => {
+  if (mode === "silent") return;
+  if (mode === "hang-after-ready" && ready) return;
+  const { id, method, params } = message;
+  if (mode === "malformed") {
+    send("garbage");
+    send({ kind: "response", id: "not-a-number", ok: true });
+    send({ kind: "event", event: "tokens", data: { generationId: 5 } });
+    send({ kind: "event", event: "no-such-event", data: {} });
+    send({ kind: "mystery" });
+    send({ kind: "response", id: 99999, ok: true, result: {} });
+  }
+  switch (method) {
+    case "hello":
+      helloCount++;
+      if (mode === "crash-on-hello") process.exit(4);
+      if (mode === "ignore-pings" && helloCount > 1) return;
+      return reply(id, { protocolVersion: mode === "bad-version" ? 999 : 1, engineVersion: "fake", pid: process.pid });
+    case "init":
+      ready = true;
+      return reply(id, { ...system, gpuRequested: params.gpu });
+    case "getSystemInfo":
+      // In malformed mode the result breaks the protocol: the host must reject the request, not crash.
+      return reply(id, mode === "malformed" ? { backend: "quantum" } : system);
+    case "loadModel": {
+      if (params.modelPath.includes("broken")) return fail(id, "MODEL_LOAD_FAILED", "The model file is damaged");
+      event("loadProgress", { modelPath: params.modelPath, progress: 0.5 });
+      model = loaded(params.modelPath, params);
+      event("loadProgress", { modelPath: params.modelPath, progress: 1 });
+      return setTimeout(() => reply(id, model), Number(env.TANDEM_FAKE_LOAD_MS || 1));
+    }
+    case "unloadModel": { const had = !!model; model = null; return reply(id, { unloaded: had }); }
+    case "generate": return void generate(id, params);
+    case "abort": {
+      const state = running.get(params.generationId);
+      if (state) state.aborted = true;
+      return reply(id, { aborted: !!state });
+    }
+    case "shutdown":
+      if (mode === "ignore-shutdown") return;
+      reply(id, {});
+      return setTimeout(() => process.exit(0), 5);
+    default:
+      return fail(id, "UNKNOWN_METHOD", "Unknown method " + method);
+  }
+});
+process.on("disconnect", () => process.exit(0));
+`;
+
+/** Writes the fake engine into a fresh temp folder and returns its path. */
+export function writeFakeEngine(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tandem-fake-engine-"));
+  const entry = join(dir, "fake-engine.cjs");
+  writeFileSync(entry, SCRIPT);
+  return entry;
+}
+
+/** Polls `condition` every 10 ms until it holds or `timeoutMs` passes. */
+export async function waitFor(condition: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,443 @@
+/** The host over the fake engine: the API's behaviour without a real model (host.int.test.ts uses the real one). */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
+import { ChatStore } from "../../../electron/host/store.js";
+import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
+import type { EngineChild, Host } from "../../../electron/host/types.js";
+import { TandemApiError, type Message, type WindowEvent, type WindowEventData } from "../../../electron/window-api.js";
+import { waitFor, writeFakeEngine } from "./fake-engine.js";
+import { recordingLogger } from "./test-logger.js";
+
+let entry: string;
+let modelsDir: string;
+let modelPath: string;
+const hosts: Host[] = [];
+
+beforeAll(() => {
+  entry = writeFakeEngine();
+  modelsDir = mkdtempSync(join(tmpdir(), "tandem-host-models-"));
+  modelPath = join(modelsDir, "kjv-fake.gguf");
+  writeFileSync(modelPath, "fake");
+  writeFileSync(join(modelsDir, "broken.gguf"), "fake");
+});
+
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((host) => host.dispose()));
+});
+
+type Recorded = { [E in WindowEvent]: { event: E; data: WindowEventData<E> } }[WindowEvent];
+
+interface Harness {
+  host: Host;
+  dataDir: string;
+  events: Recorded[];
+  pids: number[];
+  of<E extends WindowEvent>(event: E): Array<WindowEventData<E>>;
+  /** Resolves with the first `messageCompleted` for `messageId` (already received or future). */
+  completed(messageId: string): Promise<Message>;
+}
+
+function makeHost(fakeEnv: Record<string, string> = {}, pickFolder?: () => Promise<string | null>): Harness {
+  const dataDir = mkdtempSync(join(tmpdir(), "tandem-host-test-"));
+  const pids: number[] = [];
+  const host = createHost(
+    {
+      dataDir,
+      engineEntry: entry,
+      spawner: {
+        spawn(options): EngineChild {
+          const child = nodeForkSpawner.spawn(options);
+          if (child.pid) pids.push(child.pid);
+          return child;
+        },
+      },
+      mode: "web",
+      appVersion: "9.9.9-test",
+      pickFolder,
+    },
+    {
+      logger: recordingLogger(),
+      env: { PATH: process.env.PATH, ...fakeEnv },
+      supervisorTiming: { pingIntervalMs: 0, backoffBaseMs: 20, stopTimeoutMs: 500 },
+      persistIntervalMs: 50,
+    },
+  );
+  hosts.push(host);
+  const events: Recorded[] = [];
+  host.onEvent((event, data) => events.push({ event, data } as Recorded));
+  const of = <E extends WindowEvent>(event: E) =>
+    events.filter((e) => e.event === event).map((e) => e.data as WindowEventData<E>);
+  const completed = async (messageId: string): Promise<Message> => {
+    const find = () => of("messageCompleted").find((e) => e.message.id === messageId)?.message;
+    await waitFor(() => find() !== undefined, 10_000, `messageCompleted for ${messageId}`);
+    return find()!;
+  };
+  return { host, dataDir, events, pids, of, completed };
+}
+
+async function startWithModel(fakeEnv: Record<string, string> = {}): Promise<Harness> {
+  const harness = makeHost(fakeEnv);
+  await harness.host.start();
+  await harness.host.api.loadModel({ path: modelPath });
+  return harness;
+}
+
+async function apiError(promise: Promise<unknown>): Promise<TandemApiError> {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(TandemApiError);
+  return error as TandemApiError;
+}
+
+describe("host startup and status", () => {
+  it("starts the engine and reports its status", async () => {
+    const { host, of } = makeHost();
+    await host.start();
+    const status = await host.api.getEngineStatus({});
+    expect(status).toMatchObject({ state: "ready", model: null, lastCrash: null, restarts: 0 });
+    expect(status.system?.backend).toBe("cpu");
+    expect(of("engineStatus").map((s) => s.state)).toContain("starting");
+    expect(of("engineStatus").at(-1)?.state).toBe("ready");
+    expect(await host.api.getAppInfo({})).toMatchObject({ version: "9.9.9-test", mode: "web", canPickFolder: false });
+  });
+
+  it("validates params and answers with TandemApiError", async () => {
+    const { host } = makeHost();
+    await host.start();
+    const error = await apiError(host.api.renameConversation({ id: "x", title: "   " }));
+    expect(error.code).toBe("BAD_REQUEST");
+    expect((await apiError(host.api.getConversation({ id: "missing" }))).code).toBe("NOT_FOUND");
+  });
+
+  it("loads the saved model when it starts", async () => {
+    const first = await startWithModel();
+    await first.host.dispose();
+    // A second host over the same data folder finds modelPath in the settings and loads it by itself.
+    const host = createHost(
+      { dataDir: first.dataDir, engineEntry: entry, spawner: nodeForkSpawner, mode: "web", appVersion: "1" },
+      { logger: recordingLogger(), env: { PATH: process.env.PATH } },
+    );
+    hosts.push(host);
+    let model: string | undefined;
+    host.onEvent((event, data) => {
+      if (event === "engineStatus") model = (data as WindowEventData<"engineStatus">).model?.modelPath;
+    });
+    await host.start();
+    await waitFor(() => model === modelPath, 5_000, "the saved model to load");
+    expect((await host.api.getEngineStatus({})).model?.modelPath).toBe(modelPath);
+  });
+});
+
+describe("models", () => {
+  it("loads a model, reports progress and saves it as the chat model", async () => {
+    const { host, of } = makeHost({ TANDEM_FAKE_LOAD_MS: "100" });
+    await host.start();
+    const loaded = await host.api.loadModel({ path: modelPath });
+    expect(loaded.modelPath).toBe(modelPath);
+    expect(of("modelLoadProgress")).toEqual([
+      { path: modelPath, progress: 0.5 },
+      { path: modelPath, progress: 1 },
+    ]);
+    expect(of("engineStatus").map((s) => s.state)).toContain("loading-model");
+    expect((await host.api.getEngineStatus({})).model?.name).toBe("kjv-fake.gguf");
+    expect((await host.api.getSettings({})).modelPath).toBe(modelPath);
+    expect(of("settingsChanged").at(-1)?.modelPath).toBe(modelPath);
+  });
+
+  it("refuses a missing file and reports an engine load failure", async () => {
+    const { host } = makeHost();
+    await host.start();
+    expect((await apiError(host.api.loadModel({ path: join(modelsDir, "nope.gguf") }))).code).toBe("MODEL_NOT_FOUND");
+    const failure = await apiError(host.api.loadModel({ path: join(modelsDir, "broken.gguf") }));
+    expect(failure).toMatchObject({ code: "MODEL_LOAD_FAILED", message: "The model file is damaged" });
+    expect((await host.api.getEngineStatus({})).modelError).toBe("The model file is damaged");
+    expect((await host.api.getSettings({})).modelPath).toBeNull();
+  });
+
+  it("lists the models folder and changes it", async () => {
+    const { host, of } = makeHost();
+    await host.start();
+    expect((await host.api.listModels({})).models).toEqual([]);
+    const listing = await host.api.setModelsFolder({ path: modelsDir });
+    expect(listing.folder).toBe(modelsDir);
+    expect(listing.models.map((m) => m.name)).toEqual(["broken.gguf", "kjv-fake.gguf"]);
+    expect((await host.api.getSettings({})).modelsFolder).toBe(modelsDir);
+    expect(of("settingsChanged").at(-1)?.modelsFolder).toBe(modelsDir);
+    expect((await apiError(host.api.setModelsFolder({ path: modelPath }))).message).toMatch(/not a folder/);
+  });
+
+  it("chooseModelsFolder uses the shell's picker, or asks for a typed path", async () => {
+    const withoutPicker = makeHost();
+    await withoutPicker.host.start();
+    const error = await apiError(withoutPicker.host.api.chooseModelsFolder({}));
+    expect(error.code).toBe("UNSUPPORTED");
+    expect(error.message).toMatch(/Type the folder path instead/);
+
+    let answer: string | null = null;
+    const withPicker = makeHost({}, async () => answer);
+    await withPicker.host.start();
+    expect(await withPicker.host.api.chooseModelsFolder({})).toBeNull();
+    answer = modelsDir;
+    expect((await withPicker.host.api.chooseModelsFolder({}))?.models).toHaveLength(2);
+  });
+});
+
+describe("chat", () => {
+  it("without a model: keeps the user message and ends the reply with a clear error", async () => {
+    const { host, completed } = makeHost();
+    await host.start();
+    const conversation = await host.api.createConversation({});
+    const { userMessage, assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "Hello" });
+    expect(userMessage).toMatchObject({ role: "user", content: "Hello", status: "complete" });
+    expect(assistantMessage).toMatchObject({ role: "assistant", status: "streaming", content: "" });
+    const done = await completed(assistantMessage.id);
+    expect(done).toMatchObject({ status: "error", error: "No model loaded: choose a model first." });
+    const { messages } = await host.api.getConversation({ id: conversation.id });
+    expect(messages.map((m) => [m.role, m.status])).toEqual([
+      ["user", "complete"],
+      ["assistant", "error"],
+    ]);
+  });
+
+  it("streams a reply, records it with stats and titles the conversation", async () => {
+    const record = join(mkdtempSync(join(tmpdir(), "tandem-record-")), "generate.json");
+    const { host, of, completed } = await startWithModel({ TANDEM_FAKE_RECORD_MESSAGES: record });
+    await host.api.updateSettings({ systemPrompt: "You are terse.", temperature: 0.2, maxTokens: 64 });
+    const conversation = await host.api.createConversation({});
+    const { assistantMessage } = await host.api.sendMessage({
+      conversationId: conversation.id,
+      content: "The LORD is my shepherd and I shall not want for anything at all",
+    });
+    expect(assistantMessage.model).toBe("kjv-fake.gguf");
+    expect(assistantMessage.settings).toEqual({ systemPrompt: "You are terse.", temperature: 0.2, maxTokens: 64 });
+    const done = await completed(assistantMessage.id);
+    expect(done.status).toBe("complete");
+    expect(done.content).toBe("Echo: The LORD is my shepherd and I shall not want for anything at all");
+    expect(done.stats?.stopReason).toBe("eog");
+    const streamed = of("tokens").filter((t) => t.messageId === assistantMessage.id);
+    expect(streamed.every((t) => t.conversationId === conversation.id)).toBe(true);
+    expect(streamed.flatMap((t) => t.tokens.map((token) => token.text)).join("")).toBe(done.content);
+
+    const sent = JSON.parse(readFileSync(record, "utf8")) as { generationId: string; sessionKey: string; messages: unknown[]; maxTokens: number; sampling: unknown };
+    expect(sent).toMatchObject({ generationId: assistantMessage.id, sessionKey: conversation.id, maxTokens: 64, sampling: { temperature: 0.2 } });
+    expect(sent.messages).toEqual([
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "The LORD is my shepherd and I shall not want for anything at all" },
+    ]);
+
+    const titled = (await host.api.listConversations({}))[0];
+    expect(titled.title).toBe("The LORD is my shepherd and I shall not…");
+    expect(of("conversationUpdated").some((e) => e.conversation.title === titled.title)).toBe(true);
+    // A later message does not retitle it.
+    const second = await host.api.sendMessage({ conversationId: conversation.id, content: "Another one" });
+    await completed(second.assistantMessage.id);
+    expect((await host.api.getConversation({ id: conversation.id })).conversation.title).toBe(titled.title);
+  });
+
+  it("sends the usable history: no error replies, no empty assistant turns", async () => {
+    const record = join(mkdtempSync(join(tmpdir(), "tandem-record-")), "generate.json");
+    const harness = makeHost({ TANDEM_FAKE_RECORD_MESSAGES: record });
+    const { host, completed } = harness;
+    await host.start();
+    const conversation = await host.api.createConversation({ title: "History" });
+    const failed = await host.api.sendMessage({ conversationId: conversation.id, content: "first try" });
+    await completed(failed.assistantMessage.id);
+    await host.api.loadModel({ path: modelPath });
+    const ok = await host.api.sendMessage({ conversationId: conversation.id, content: "second" });
+    await completed(ok.assistantMessage.id);
+    const last = await host.api.sendMessage({ conversationId: conversation.id, content: "third" });
+    await completed(last.assistantMessage.id);
+    const sent = JSON.parse(readFileSync(record, "utf8")) as { messages: unknown[] };
+    expect(sent.messages).toEqual([
+      { role: "user", content: "first try" },
+      { role: "user", content: "second" },
+      { role: "assistant", content: "Echo: second" },
+      { role: "user", content: "third" },
+    ]);
+  });
+
+  it("runs one generation at a time", async () => {
+    const { host, completed } = await startWithModel({ TANDEM_FAKE_STEP_MS: "30" });
+    const conversation = await host.api.createConversation({});
+    const other = await host.api.createConversation({});
+    const first = await host.api.sendMessage({ conversationId: conversation.id, content: "one two three four five six" });
+    const busy = await apiError(host.api.sendMessage({ conversationId: other.id, content: "me too" }));
+    expect(busy.code).toBe("BUSY");
+    expect((await apiError(host.api.regenerate({ conversationId: conversation.id }))).code).toBe("BUSY");
+    expect((await apiError(host.api.loadModel({ path: modelPath }))).code).toBe("BUSY");
+    expect((await host.api.getConversation({ id: other.id })).messages).toEqual([]);
+    await completed(first.assistantMessage.id);
+    const after = await host.api.sendMessage({ conversationId: other.id, content: "now" });
+    expect((await completed(after.assistantMessage.id)).status).toBe("complete");
+  });
+
+  it("Stop keeps the partial reply as 'stopped'", async () => {
+    const { host, of, completed } = await startWithModel({ TANDEM_FAKE_STEP_MS: "40" });
+    const conversation = await host.api.createConversation({});
+    const words = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: words });
+    await waitFor(() => of("tokens").length >= 3, 5_000, "some tokens");
+    expect(await host.api.stopGeneration({ conversationId: "another" })).toEqual({ stopped: false });
+    expect(await host.api.stopGeneration({ conversationId: conversation.id })).toEqual({ stopped: true });
+    const done = await completed(assistantMessage.id);
+    expect(done.status).toBe("stopped");
+    expect(done.content.startsWith("Echo: word0")).toBe(true);
+    expect(done.content.length).toBeLessThan(`Echo: ${words}`.length);
+    expect(done.stats?.stopReason).toBe("abort");
+  });
+
+  it("keeps the partial reply in SQLite while streaming", async () => {
+    const { host, dataDir, of, completed } = await startWithModel({ TANDEM_FAKE_STEP_MS: "40" });
+    const conversation = await host.api.createConversation({});
+    const words = Array.from({ length: 30 }, (_, i) => `w${i}`).join(" ");
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: words });
+    await waitFor(() => of("tokens").length >= 6, 5_000, "tokens");
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    // Read the file the way a fresh process would after a crash, without touching it.
+    const reader = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+    const saved = reader.prepare("SELECT content, status FROM messages WHERE id = ?").get(assistantMessage.id) as { content: string; status: string };
+    reader.close();
+    expect(saved.status).toBe("streaming");
+    expect(saved.content.startsWith("Echo: w0 w1")).toBe(true);
+    expect(saved.content.length).toBeLessThan(`Echo: ${words}`.length);
+    await host.api.stopGeneration({ conversationId: conversation.id });
+    await completed(assistantMessage.id);
+  });
+
+  it("shows the live text of a streaming reply in getConversation", async () => {
+    const { host, of, completed } = await startWithModel({ TANDEM_FAKE_STEP_MS: "40" });
+    const conversation = await host.api.createConversation({});
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "a b c d e f g h i j k l m n o p" });
+    await waitFor(() => of("tokens").length >= 2, 5_000, "tokens");
+    const { messages } = await host.api.getConversation({ id: conversation.id });
+    const live = messages.find((m) => m.id === assistantMessage.id)!;
+    const streamedSoFar = of("tokens").flatMap((t) => t.tokens.map((token) => token.text)).join("");
+    expect(live.status).toBe("streaming");
+    expect(live.content).toBe(streamedSoFar);
+    await completed(assistantMessage.id);
+  });
+
+  it("reports engine errors on the message", async () => {
+    const { host, completed } = await startWithModel();
+    const conversation = await host.api.createConversation({});
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "TOOLONG text" });
+    expect(await completed(assistantMessage.id)).toMatchObject({ status: "error", error: "The message is too long for the context", content: "" });
+  });
+
+  it("a crash mid-reply interrupts it, keeps the partial text, and the next message works after the restart", async () => {
+    const { host, dataDir, of, completed, pids } = await startWithModel();
+    const conversation = await host.api.createConversation({});
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "please CRASH during this reply" });
+    const done = await completed(assistantMessage.id);
+    expect(done).toMatchObject({
+      status: "interrupted",
+      content: "Echo: please",
+      error: "The engine stopped unexpectedly (exited); the reply was cut off.",
+    });
+    expect(of("engineCrashed")[0]).toMatchObject({ crash: { reason: "exited", exitCode: 9 }, restarting: true });
+    await waitFor(() => of("engineStatus").some((s) => s.state === "ready" && s.model !== null && s.restarts === 1), 10_000, "restart + model reload");
+    expect(pids).toHaveLength(2);
+    const next = await host.api.sendMessage({ conversationId: conversation.id, content: "still there?" });
+    expect(await completed(next.assistantMessage.id)).toMatchObject({ status: "complete", content: "Echo: still there?" });
+    const status = await host.api.getEngineStatus({});
+    expect(status.lastCrash?.reason).toBe("exited");
+    await host.dispose();
+    const reader = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    expect(reader.getMessage(assistantMessage.id)).toMatchObject({ status: "interrupted", content: "Echo: please" });
+    reader.close();
+  });
+
+  it("regenerate replaces the last reply", async () => {
+    const { host, completed } = await startWithModel();
+    const conversation = await host.api.createConversation({});
+    expect((await apiError(host.api.regenerate({ conversationId: conversation.id }))).code).toBe("BAD_REQUEST");
+    const sent = await host.api.sendMessage({ conversationId: conversation.id, content: "hello" });
+    await completed(sent.assistantMessage.id);
+    const { assistantMessage } = await host.api.regenerate({ conversationId: conversation.id });
+    expect(assistantMessage.id).not.toBe(sent.assistantMessage.id);
+    await completed(assistantMessage.id);
+    const { messages } = await host.api.getConversation({ id: conversation.id });
+    expect(messages.map((m) => m.id)).toEqual([sent.userMessage.id, assistantMessage.id]);
+  });
+
+  it("editAndResend edits only the last user message and drops what followed", async () => {
+    const { host, completed } = await startWithModel();
+    const conversation = await host.api.createConversation({});
+    const first = await host.api.sendMessage({ conversationId: conversation.id, content: "first" });
+    await completed(first.assistantMessage.id);
+    const second = await host.api.sendMessage({ conversationId: conversation.id, content: "second" });
+    await completed(second.assistantMessage.id);
+    const refused = await apiError(host.api.editAndResend({ conversationId: conversation.id, messageId: first.userMessage.id, content: "changed" }));
+    expect(refused.code).toBe("BAD_REQUEST");
+    const { userMessage, assistantMessage } = await host.api.editAndResend({
+      conversationId: conversation.id,
+      messageId: second.userMessage.id,
+      content: "second, edited",
+    });
+    expect(userMessage).toMatchObject({ id: second.userMessage.id, content: "second, edited" });
+    expect((await completed(assistantMessage.id)).content).toBe("Echo: second, edited");
+    const { messages } = await host.api.getConversation({ id: conversation.id });
+    expect(messages.map((m) => m.content)).toEqual(["first", "Echo: first", "second, edited", "Echo: second, edited"]);
+  });
+
+  it("conversations: create, rename, search and delete push events", async () => {
+    const { host, of } = makeHost();
+    await host.start();
+    const created = await host.api.createConversation({ title: "  Psalms  " });
+    expect(created.title).toBe("Psalms");
+    await host.api.renameConversation({ id: created.id, title: "Proverbs" });
+    expect((await host.api.listConversations({ query: "prov" })).map((c) => c.id)).toEqual([created.id]);
+    expect(await host.api.deleteConversation({ id: created.id })).toEqual({ deleted: true });
+    expect(await host.api.deleteConversation({ id: created.id })).toEqual({ deleted: false });
+    expect(of("conversationUpdated").map((e) => e.conversation.title)).toEqual(["Psalms", "Proverbs"]);
+    expect(of("conversationDeleted")).toEqual([{ id: created.id }]);
+  });
+});
+
+describe("settings and engine control", () => {
+  it("a GPU change restarts the engine and reloads the model", async () => {
+    const { host, of, pids } = await startWithModel();
+    const settings = await host.api.updateSettings({ gpu: "cpu" });
+    expect(settings.gpu).toBe("cpu");
+    expect(of("settingsChanged").at(-1)?.gpu).toBe("cpu");
+    await waitFor(() => pids.length === 2, 5_000, "a new engine");
+    await waitFor(() => of("engineStatus").some((s) => s.system?.gpuRequested === "cpu" && s.model !== null), 5_000, "reload");
+  });
+
+  it("a threads change reloads the loaded model with the new value", async () => {
+    const { host, of } = await startWithModel();
+    await host.api.updateSettings({ threads: 2 });
+    await waitFor(() => of("engineStatus").some((s) => s.model?.threads === 2), 5_000, "reload with 2 threads");
+    const status = await host.api.getEngineStatus({});
+    expect(status.model?.threads).toBe(2);
+  });
+
+  it("restartEngine replaces the engine and brings the model back", async () => {
+    const { host, pids, of } = await startWithModel();
+    const status = await host.api.restartEngine({});
+    expect(status.state === "ready" || status.state === "loading-model").toBe(true);
+    expect(pids).toHaveLength(2);
+    expect(of("engineCrashed")).toEqual([]);
+    await waitFor(() => of("engineStatus").at(-1)?.model !== null, 5_000, "model reload");
+  });
+
+  it("dispose stops a running reply, keeps its text and closes the database", async () => {
+    const { host, dataDir, of } = await startWithModel({ TANDEM_FAKE_STEP_MS: "40" });
+    const conversation = await host.api.createConversation({});
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "a b c d e f g h i j k l m n o p q r s t" });
+    await waitFor(() => of("tokens").length >= 3, 5_000, "tokens");
+    await host.dispose();
+    expect((await apiError(host.api.listConversations({}))).code).toBe("NOT_STARTED");
+    const reader = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    const saved = reader.getMessage(assistantMessage.id);
+    reader.close();
+    expect(saved?.status).toBe("stopped");
+    expect(saved?.content.startsWith("Echo: a b")).toBe(true);
+  });
+});
