@@ -49,6 +49,15 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   let startPromise: Promise<void> | null = null;
   let disposePromise: Promise<void> | null = null;
 
+  const openStore = (): ChatStore => {
+    mkdirSync(options.dataDir, { recursive: true });
+    return new ChatStore(join(options.dataDir, DATABASE_FILE), {
+      dataDir: options.dataDir,
+      logger,
+      nativeBinding: options.sqliteNativeBinding,
+    });
+  };
+
   const emit = <E extends WindowEvent>(event: E, data: WindowEventData<E>): void => {
     for (const listener of [...listeners]) {
       try {
@@ -70,8 +79,12 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   });
   const status = new EngineStatusTracker((snapshot) => emit("engineStatus", snapshot));
   const ctx: HostContext = {
+    // Opened on first use, so a window that calls before start() (it must not wait for the engine) is served too.
     store() {
-      if (!store) throw apiError("NOT_STARTED", disposePromise ? "Tandem is shutting down." : "Tandem is still starting.");
+      if (store) return store;
+      // While dispose() runs the open store stays usable (replies being stopped still record their end).
+      if (disposePromise) throw apiError("NOT_STARTED", "Tandem is shutting down.");
+      store = openStore();
       return store;
     },
     supervisor,
@@ -86,7 +99,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   supervisor.on("ready", (system) => {
     status.update({ system });
     // A fresh engine holds no model: bring back the saved one (first start, crash recovery, GPU change).
-    if (store) models.reloadSaved();
+    if (!disposePromise) models.reloadSaved();
   });
   supervisor.on("crash", ({ crash, restarting }) => {
     status.update({ lastCrash: crash, system: null, model: null, loadingModelPath: null });
@@ -321,13 +334,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     start() {
       startPromise ??= (async () => {
         if (disposePromise) throw new TandemApiError("NOT_STARTED", "This host has been disposed.");
-        mkdirSync(options.dataDir, { recursive: true });
-        store = new ChatStore(join(options.dataDir, DATABASE_FILE), {
-          dataDir: options.dataDir,
-          logger,
-          nativeBinding: options.sqliteNativeBinding,
-        });
-        supervisor.setGpu(store.getSettings().gpu);
+        supervisor.setGpu(ctx.store().getSettings().gpu);
         await supervisor.start();
       })();
       return startPromise;

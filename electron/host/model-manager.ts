@@ -40,7 +40,13 @@ export class ModelManager {
 
   /** Reloads the saved model (after an engine (re)start or a context/threads change); failures only end up in the status. */
   reloadSaved(): void {
-    const path = this.ctx.store().getSettings().modelPath;
+    let path: string | null;
+    try {
+      path = this.ctx.store().getSettings().modelPath;
+    } catch (error) {
+      this.ctx.logger.warn(`Could not read the saved model setting: ${describeError(error)}`);
+      return;
+    }
     if (!path) return;
     this.load(path).catch((error: unknown) => this.ctx.logger.warn(`Could not load the saved model: ${describeError(error)}`));
   }

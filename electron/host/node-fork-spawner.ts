@@ -24,8 +24,9 @@ export const nodeForkSpawner: EngineSpawner = {
       for (const listener of exitListeners) listener(exit);
     };
     child.once("exit", (code, signal) => reportExit({ code, signal }));
-    // 'error' without 'exit' means the process never started (e.g. the entry's interpreter is missing).
-    child.once("error", () => {
+    // 'error' without a pid means the process never started (no 'exit' follows). Later errors (a failed kill or
+    // send) are followed by 'exit' or are harmless; the listener must stay, or Node would throw them at the host.
+    child.on("error", () => {
       if (child.exitCode === null && child.signalCode === null && child.pid === undefined) reportExit({ code: null, signal: null });
     });
 

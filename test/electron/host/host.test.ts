@@ -441,3 +441,14 @@ describe("settings and engine control", () => {
     expect(saved?.content.startsWith("Echo: a b")).toBe(true);
   });
 });
+
+describe("before start", () => {
+  it("serves the store before start() so an early window is not refused", async () => {
+    const { host } = makeHost();
+    const conversation = await host.api.createConversation({ title: "Early" });
+    expect((await host.api.listConversations({})).map((c) => c.id)).toEqual([conversation.id]);
+    expect((await host.api.getEngineStatus({})).state).toBe("stopped");
+    await host.start();
+    expect((await host.api.getEngineStatus({})).state).toBe("ready");
+  });
+});

@@ -166,6 +166,22 @@ describe("EngineSupervisor startup", () => {
     expect(gaps[2]).toBeGreaterThan(gaps[0]);
   });
 
+  it("reports a missing engine file as launch-failed", async () => {
+    const logger = recordingLogger();
+    const supervisor = new EngineSupervisor({
+      entry: join(workDir, "no-such-engine.js"),
+      spawner: nodeForkSpawner,
+      cacheDir: join(workDir, "cache"),
+      gpu: "auto",
+      env: { PATH: process.env.PATH },
+      logger,
+      timing: { pingIntervalMs: 0, backoffBaseMs: 10, maxFastFailures: 2 },
+    });
+    supervisors.push(supervisor);
+    expect(await supervisor.start()).toBe("failed");
+    expect(supervisor.lastCrash).toMatchObject({ reason: "launch-failed", exitCode: 1 });
+  });
+
   it("comes back after a few failed launches", async () => {
     const { supervisor, crashes } = makeSupervisor({
       TANDEM_FAKE_FAIL_LAUNCHES: "2",
