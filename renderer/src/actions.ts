@@ -1,0 +1,186 @@
+/**
+ * What the UI can do: each action calls the host through the client and records the result in the stores.
+ * Components get these through `useActions()` (see context.tsx), never the client directly.
+ */
+import type { Settings, TandemClient } from "../../electron/window-api.js";
+import { errorCode, errorMessage } from "./api/client.js";
+import { useConversationsStore } from "./stores/conversations.js";
+import { useEngineStore } from "./stores/engine.js";
+import { useMessagesStore } from "./stores/messages.js";
+import { useModelsStore } from "./stores/models.js";
+import { useSettingsStore } from "./stores/settings.js";
+
+export type Actions = ReturnType<typeof createActions>;
+
+export function createActions(client: TandemClient) {
+  const notice = (error: unknown) => {
+    // A lost connection has its own banner.
+    if (errorCode(error) === "DISCONNECTED") return;
+    useEngineStore.getState().setNotice(errorMessage(error));
+  };
+
+  /** Runs an action, showing its failure in the notice banner; resolves to undefined on failure. */
+  async function attempt<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (error) {
+      notice(error);
+      return undefined;
+    }
+  }
+
+  let searchSeq = 0;
+
+  async function refreshConversations(): Promise<void> {
+    const seq = ++searchSeq;
+    const query = useConversationsStore.getState().query.trim();
+    const list = await client.listConversations(query ? { query } : {});
+    // An older search answering late must not overwrite a newer one.
+    if (seq === searchSeq) useConversationsStore.getState().setList(list);
+  }
+
+  async function openConversation(id: string): Promise<void> {
+    const { conversation, messages } = await client.getConversation({ id });
+    useConversationsStore.getState().upsert(conversation);
+    useMessagesStore.getState().setConversationMessages(id, messages);
+  }
+
+  async function refreshModels(): Promise<void> {
+    try {
+      useModelsStore.getState().setListing(await client.listModels({}));
+    } catch (error) {
+      useModelsStore.getState().setListError(errorMessage(error));
+    }
+  }
+
+  /** Creates a conversation and selects it. */
+  async function createAndSelect(): Promise<string> {
+    const conversation = await client.createConversation({});
+    useConversationsStore.getState().upsert(conversation);
+    useMessagesStore.getState().setConversationMessages(conversation.id, []);
+    useConversationsStore.getState().select(conversation.id);
+    return conversation.id;
+  }
+
+  return {
+    /** Fetches everything the window shows; called at start and after a lost connection comes back. */
+    async loadInitial(): Promise<void> {
+      useEngineStore.getState().setNotice(null);
+      const results = await Promise.allSettled([
+        client.getAppInfo({}).then((info) => useSettingsStore.getState().setAppInfo(info)),
+        client.getSettings({}).then((settings) => useSettingsStore.getState().setSettings(settings)),
+        client.getEngineStatus({}).then((status) => {
+          useEngineStore.getState().setStatus(status);
+          if (status.loadingModelPath) useModelsStore.getState().setLoading({ path: status.loadingModelPath, progress: 0 });
+        }),
+        refreshModels(),
+        refreshConversations(),
+      ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) notice(failed.reason);
+      const selected = useConversationsStore.getState().selectedId;
+      if (selected) await attempt(() => openConversation(selected));
+    },
+
+    search(query: string): Promise<void> {
+      useConversationsStore.getState().setQuery(query);
+      return attempt(refreshConversations).then(() => undefined);
+    },
+
+    async newChat(): Promise<void> {
+      await attempt(createAndSelect);
+    },
+
+    async selectConversation(id: string): Promise<void> {
+      useConversationsStore.getState().select(id);
+      await attempt(() => openConversation(id));
+    },
+
+    /** Resolves false when the host refused the new title. */
+    async renameConversation(id: string, title: string): Promise<boolean> {
+      const conversation = await attempt(() => client.renameConversation({ id, title }));
+      if (!conversation) return false;
+      useConversationsStore.getState().upsert(conversation);
+      return true;
+    },
+
+    async deleteConversation(id: string): Promise<void> {
+      const result = await attempt(() => client.deleteConversation({ id }));
+      if (!result) return;
+      useConversationsStore.getState().remove(id);
+      useMessagesStore.getState().forgetConversation(id);
+    },
+
+    /** Sends a message in the selected conversation (creating one when none is selected). False on failure. */
+    async send(content: string): Promise<boolean> {
+      const result = await attempt(async () => {
+        const conversationId = useConversationsStore.getState().selectedId ?? (await createAndSelect());
+        const sent = await client.sendMessage({ conversationId, content });
+        useMessagesStore.getState().upsertMessages(conversationId, [sent.userMessage, sent.assistantMessage]);
+        return sent;
+      });
+      return !!result;
+    },
+
+    async stop(conversationId: string): Promise<void> {
+      await attempt(() => client.stopGeneration({ conversationId }));
+    },
+
+    async regenerate(conversationId: string): Promise<void> {
+      const result = await attempt(() => client.regenerate({ conversationId }));
+      if (result) useMessagesStore.getState().replaceLastReply(conversationId, result.assistantMessage);
+    },
+
+    async editAndResend(conversationId: string, messageId: string, content: string): Promise<boolean> {
+      const result = await attempt(() => client.editAndResend({ conversationId, messageId, content }));
+      if (!result) return false;
+      useMessagesStore.getState().replaceFrom(conversationId, messageId, [result.userMessage, result.assistantMessage]);
+      return true;
+    },
+
+    refreshModels,
+
+    /** Opens the native folder chooser (app only). */
+    async chooseModelsFolder(): Promise<void> {
+      const listing = await attempt(() => client.chooseModelsFolder({}));
+      if (listing) useModelsStore.getState().setListing(listing);
+    },
+
+    /** Uses a typed folder path; resolves to the error message, or null on success. */
+    async setModelsFolder(path: string): Promise<string | null> {
+      try {
+        useModelsStore.getState().setListing(await client.setModelsFolder({ path }));
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
+    async loadModel(path: string): Promise<void> {
+      const engine = useEngineStore.getState();
+      engine.setLastModelPath(path);
+      engine.setModelError(null);
+      useModelsStore.getState().setLoading({ path, progress: 0 });
+      try {
+        await client.loadModel({ path });
+      } catch (error) {
+        useEngineStore.getState().setModelError({ message: errorMessage(error), path });
+      } finally {
+        if (useModelsStore.getState().loading?.path === path) useModelsStore.getState().setLoading(null);
+      }
+      await attempt(async () => useEngineStore.getState().setStatus(await client.getEngineStatus({})));
+    },
+
+    /** Saves settings; throws the host's error so the settings dialog can show it. */
+    async saveSettings(patch: Partial<Settings>): Promise<Settings> {
+      const settings = await client.updateSettings(patch);
+      useSettingsStore.getState().setSettings(settings);
+      return settings;
+    },
+
+    async restartEngine(): Promise<void> {
+      const status = await attempt(() => client.restartEngine({}));
+      if (status) useEngineStore.getState().setStatus(status);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { useEffect } from "react";
+import { useConversationsStore } from "../stores/conversations.js";
+import { selectMessages, useMessagesStore } from "../stores/messages.js";
+import { useSettingsStore } from "../stores/settings.js";
+import { useUiStore } from "../stores/ui.js";
+import { Banners } from "./Banners.js";
+import { ChatHeader } from "./ChatHeader.js";
+import { Composer } from "./Composer.js";
+import { EmptyState } from "./EmptyState.js";
+import { MessageList } from "./MessageList.js";
+import { SettingsDialog } from "./SettingsDialog.js";
+import { Sidebar } from "./Sidebar.js";
+import { StatusBar } from "./StatusBar.js";
+
+/** Applies the theme setting: "system" follows the OS (prefers-color-scheme), the others override it. */
+function useTheme() {
+  const theme = useSettingsStore((s) => s.settings?.theme ?? "system");
+  useEffect(() => {
+    const root = document.documentElement;
+    if (theme === "system") delete root.dataset.theme;
+    else root.dataset.theme = theme;
+  }, [theme]);
+}
+
+function ChatArea() {
+  const selectedId = useConversationsStore((s) => s.selectedId);
+  const count = useMessagesStore((s) => selectMessages(selectedId)(s).length);
+  return (
+    <div className="chat-area">
+      {selectedId && count > 0 ? <MessageList conversationId={selectedId} /> : <EmptyState hasConversation={!!selectedId} />}
+    </div>
+  );
+}
+
+export function App() {
+  useTheme();
+  const settingsOpen = useUiStore((s) => s.settingsOpen);
+  const setSettingsOpen = useUiStore((s) => s.setSettingsOpen);
+  return (
+    <div className="app">
+      <Sidebar />
+      <main className="main">
+        <ChatHeader />
+        <Banners />
+        <ChatArea />
+        <Composer />
+      </main>
+      <StatusBar />
+      {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
+    </div>
+  );
+}
+
+/** Shown instead of the app in web mode when the page was opened without its access token. */
+export function MissingToken() {
+  return (
+    <div className="fullscreen-message" data-testid="missing-token">
+      <div className="brand-mark large" aria-hidden="true" />
+      <h1>Access token missing</h1>
+      <p>
+        Open the URL printed by <code>npm run web</code> (it contains the access token).
+      </p>
+    </div>
+  );
+}

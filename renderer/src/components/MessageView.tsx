@@ -1,0 +1,183 @@
+import { memo, useEffect, useRef, useState } from "react";
+import type { Message } from "../../../electron/window-api.js";
+import { useActions } from "../context.js";
+import { statsDetail, statsParts } from "../format.js";
+import { displayText, useMessagesStore } from "../stores/messages.js";
+import { PencilIcon, RefreshIcon } from "./Icons.js";
+import { CopyButton, Markdown } from "./Markdown.js";
+
+interface MessageViewProps {
+  message: Message;
+  /** Show "Regenerate" (the last assistant message, nothing streaming). */
+  canRegenerate: boolean;
+  /** Show "Edit" (the last user message, nothing streaming). */
+  canEdit: boolean;
+  /** Why generating is not possible now, if it is not (disables Regenerate and Edit's resend). */
+  blockedReason: string | null;
+}
+
+export const MessageView = memo(function MessageView(props: MessageViewProps) {
+  return props.message.role === "user" ? <UserMessage {...props} /> : <AssistantMessage {...props} />;
+});
+
+function UserMessage({ message, canEdit, blockedReason }: MessageViewProps) {
+  const [editing, setEditing] = useState(false);
+  return (
+    <article className="message message-user" data-testid="message-user" data-status={message.status} data-id={message.id} aria-label="Your message">
+      {editing ? (
+        <EditForm message={message} blockedReason={blockedReason} onDone={() => setEditing(false)} />
+      ) : (
+        <>
+          <div className="bubble user-bubble">{message.content}</div>
+          {canEdit && (
+            <div className="message-actions">
+              <button type="button" className="action-button" data-testid="edit-button" aria-label="Edit message" onClick={() => setEditing(true)}>
+                <PencilIcon size={14} />
+                <span>Edit</span>
+              </button>
+            </div>
+          )}
+        </>
+      )}
+    </article>
+  );
+}
+
+function EditForm({ message, blockedReason, onDone }: { message: Message; blockedReason: string | null; onDone: () => void }) {
+  const actions = useActions();
+  const [text, setText] = useState(message.content);
+  const [busy, setBusy] = useState(false);
+  const ref = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+
+  const submit = async () => {
+    if (!text.trim() || busy || blockedReason) return;
+    setBusy(true);
+    const ok = await actions.editAndResend(message.conversationId, message.id, text.trim());
+    setBusy(false);
+    if (ok) onDone();
+  };
+
+  return (
+    <form
+      className="edit-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <textarea
+        ref={ref}
+        className="edit-input"
+        aria-label="Edit message"
+        data-testid="edit-input"
+        value={text}
+        rows={Math.min(10, Math.max(2, text.split("\n").length))}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+            e.preventDefault();
+            void submit();
+          } else if (e.key === "Escape") {
+            e.preventDefault();
+            onDone();
+          }
+        }}
+      />
+      <div className="edit-actions">
+        {blockedReason && <span className="hint">{blockedReason}</span>}
+        <button type="button" className="btn btn-small" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-small btn-primary" data-testid="edit-save" disabled={!text.trim() || busy || !!blockedReason}>
+          Save &amp; send
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function statusLabel(message: Message): string | null {
+  switch (message.status) {
+    case "stopped":
+      return "Stopped";
+    case "interrupted":
+      return "Interrupted — the engine stopped";
+    case "error":
+      return message.error || "Generation failed";
+    default:
+      return null;
+  }
+}
+
+function AssistantMessage({ message, canRegenerate, blockedReason }: MessageViewProps) {
+  const actions = useActions();
+  const streaming = message.status === "streaming";
+  const streamed = useMessagesStore((s) => (streaming ? s.streaming[message.id] : undefined));
+  const text = displayText(message, streamed);
+  const label = statusLabel(message);
+
+  return (
+    <article
+      className={`message message-assistant status-${message.status}`}
+      data-testid="message-assistant"
+      data-status={message.status}
+      data-id={message.id}
+      aria-label="Assistant message"
+      aria-busy={streaming || undefined}
+    >
+      <div className="assistant-body">
+        {text ? <Markdown text={text} /> : streaming ? null : <p className="muted">(no text)</p>}
+        {streaming &&
+          (text ? (
+            <span className="caret" aria-hidden="true" />
+          ) : (
+            <span className="typing" aria-label="Generating">
+              <span />
+              <span />
+              <span />
+            </span>
+          ))}
+      </div>
+      {label && (
+        <div className={`message-status status-${message.status}`} data-testid="message-status" role={message.status === "error" ? "alert" : undefined}>
+          {label}
+        </div>
+      )}
+      {!streaming && (
+        <div className="message-footer">
+          {message.stats && (
+            <div className="message-stats" data-testid="message-stats" title={statsDetail(message.stats)}>
+              {statsParts(message.stats).map((part, i) => (
+                <span key={i}>{part}</span>
+              ))}
+            </div>
+          )}
+          <div className="message-actions">
+            {text && <CopyButton text={text} ariaLabel="Copy message" testId="copy-message" />}
+            {canRegenerate && (
+              <button
+                type="button"
+                className="action-button"
+                data-testid="regenerate-button"
+                aria-label="Regenerate reply"
+                title={blockedReason ?? "Regenerate"}
+                disabled={!!blockedReason}
+                onClick={() => void actions.regenerate(message.conversationId)}
+              >
+                <RefreshIcon size={14} />
+                <span>Regenerate</span>
+              </button>
+            )}
+          </div>
+        </div>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,318 @@
+import { useId, useState, type ReactNode } from "react";
+import { Settings as SettingsSchema, type Settings } from "../../../electron/window-api.js";
+import { errorMessage } from "../api/client.js";
+import { useActions } from "../context.js";
+import { useSettingsStore } from "../stores/settings.js";
+import { Modal } from "./Modal.js";
+
+type Field = "systemPrompt" | "temperature" | "maxTokens" | "contextSize" | "gpu" | "threads" | "theme";
+type Errors = Partial<Record<Field, string>>;
+
+interface Draft {
+  systemPrompt: string;
+  temperature: string;
+  maxTokens: string;
+  contextAuto: boolean;
+  contextSize: string;
+  gpu: Settings["gpu"];
+  threadsAuto: boolean;
+  threads: string;
+  theme: Settings["theme"];
+}
+
+function toDraft(s: Settings): Draft {
+  return {
+    systemPrompt: s.systemPrompt,
+    temperature: String(s.temperature),
+    maxTokens: String(s.maxTokens),
+    contextAuto: s.contextSize === "auto",
+    contextSize: s.contextSize === "auto" ? "4096" : String(s.contextSize),
+    gpu: s.gpu,
+    threadsAuto: s.threads === "auto",
+    threads: s.threads === "auto" ? "4" : String(s.threads),
+    theme: s.theme,
+  };
+}
+
+function parseNumber(text: string): number | null {
+  if (text.trim() === "") return null;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : null;
+}
+
+function intInRange(text: string, min: number, max: number, what: string): { value?: number; error?: string } {
+  const n = parseNumber(text);
+  if (n === null || !Number.isInteger(n)) return { error: `${what} must be a whole number.` };
+  if (n < min || n > max) return { error: `${what} must be between ${min.toLocaleString("en")} and ${max.toLocaleString("en")}.` };
+  return { value: n };
+}
+
+/** Validates the form; returns the patch to save or the errors to show. */
+export function validateDraft(d: Draft): { patch?: Partial<Settings>; errors: Errors } {
+  const errors: Errors = {};
+  const patch: Partial<Settings> = { systemPrompt: d.systemPrompt, gpu: d.gpu, theme: d.theme };
+  if (d.systemPrompt.length > 100_000) errors.systemPrompt = "The system prompt is too long (100,000 characters at most).";
+  const temperature = parseNumber(d.temperature);
+  if (temperature === null || temperature < 0 || temperature > 2) errors.temperature = "Temperature must be between 0 and 2.";
+  else patch.temperature = temperature;
+  const maxTokens = intInRange(d.maxTokens, 1, 32_768, "Max tokens");
+  if (maxTokens.error) errors.maxTokens = maxTokens.error;
+  else patch.maxTokens = maxTokens.value;
+  if (d.contextAuto) patch.contextSize = "auto";
+  else {
+    const ctx = intInRange(d.contextSize, 16, 1_048_576, "Context size");
+    if (ctx.error) errors.contextSize = ctx.error;
+    else patch.contextSize = ctx.value;
+  }
+  if (d.threadsAuto) patch.threads = "auto";
+  else {
+    const threads = intInRange(d.threads, 1, 256, "Threads");
+    if (threads.error) errors.threads = threads.error;
+    else patch.threads = threads.value;
+  }
+  if (Object.keys(errors).length > 0) return { errors };
+  // The contract's own schema has the last word.
+  const checked = SettingsSchema.partial().strict().safeParse(patch);
+  if (!checked.success) {
+    for (const issue of checked.error.issues) {
+      const key = issue.path[0] as Field | undefined;
+      if (key) errors[key] = issue.message;
+    }
+    return { errors };
+  }
+  return { patch, errors };
+}
+
+export function SettingsDialog({ onClose }: { onClose: () => void }) {
+  const settings = useSettingsStore((s) => s.settings);
+  const appInfo = useSettingsStore((s) => s.appInfo);
+  const titleId = useId();
+  if (!settings) return null;
+  return (
+    <Modal titleId={titleId} onClose={onClose} className="settings" testId="settings-dialog">
+      <SettingsForm settings={settings} titleId={titleId} onClose={onClose} />
+      {appInfo && (
+        <p className="settings-about">
+          Tandem {appInfo.version} · data in <span className="mono">{appInfo.dataDir}</span>
+        </p>
+      )}
+    </Modal>
+  );
+}
+
+function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titleId: string; onClose: () => void }) {
+  const actions = useActions();
+  const [draft, setDraft] = useState<Draft>(() => toDraft(settings));
+  const [errors, setErrors] = useState<Errors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const id = useId();
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
+
+  const save = async () => {
+    const { patch, errors } = validateDraft(draft);
+    setErrors(errors);
+    setFormError(null);
+    if (!patch) return;
+    // Send only what changed: some settings (GPU, context size) make the host reload or restart the engine.
+    const changed = Object.fromEntries(
+      Object.entries(patch).filter(([key, value]) => settings[key as keyof Settings] !== value),
+    ) as Partial<Settings>;
+    if (Object.keys(changed).length === 0) {
+      onClose();
+      return;
+    }
+    setSaving(true);
+    try {
+      await actions.saveSettings(changed);
+      onClose();
+    } catch (error) {
+      setFormError(errorMessage(error));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <form
+      className="settings-form"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <h2 id={titleId} className="modal-title">
+        Settings
+      </h2>
+
+      <FieldRow label="System prompt" htmlFor={`${id}-sp`} error={errors.systemPrompt} hint="Sent at the start of every conversation.">
+        <textarea
+          id={`${id}-sp`}
+          className="input textarea"
+          rows={4}
+          value={draft.systemPrompt}
+          aria-invalid={!!errors.systemPrompt}
+          onChange={(e) => set("systemPrompt", e.target.value)}
+          placeholder="You are a helpful assistant."
+        />
+      </FieldRow>
+
+      <div className="field-grid">
+        <FieldRow label="Temperature" htmlFor={`${id}-temp`} error={errors.temperature} hint="0 is deterministic; higher is more varied.">
+          <input
+            id={`${id}-temp`}
+            className="input"
+            type="number"
+            inputMode="decimal"
+            step={0.05}
+            min={0}
+            max={2}
+            value={draft.temperature}
+            aria-invalid={!!errors.temperature}
+            onChange={(e) => set("temperature", e.target.value)}
+          />
+        </FieldRow>
+        <FieldRow label="Max tokens" htmlFor={`${id}-max`} error={errors.maxTokens} hint="Longest reply, in tokens.">
+          <input
+            id={`${id}-max`}
+            className="input"
+            type="number"
+            inputMode="numeric"
+            step={1}
+            min={1}
+            max={32768}
+            value={draft.maxTokens}
+            aria-invalid={!!errors.maxTokens}
+            onChange={(e) => set("maxTokens", e.target.value)}
+          />
+        </FieldRow>
+      </div>
+
+      <div className="field-grid">
+        <AutoNumberField
+          label="Context size"
+          id={`${id}-ctx`}
+          auto={draft.contextAuto}
+          value={draft.contextSize}
+          error={errors.contextSize}
+          unit="tokens"
+          hint="Applies when a model is loaded."
+          onAuto={(v) => set("contextAuto", v)}
+          onValue={(v) => set("contextSize", v)}
+        />
+        <AutoNumberField
+          label="Threads"
+          id={`${id}-threads`}
+          auto={draft.threadsAuto}
+          value={draft.threads}
+          error={errors.threads}
+          unit="threads"
+          hint="Auto measures the fastest count."
+          onAuto={(v) => set("threadsAuto", v)}
+          onValue={(v) => set("threads", v)}
+        />
+      </div>
+
+      <div className="field-grid">
+        <FieldRow label="GPU backend" htmlFor={`${id}-gpu`} error={errors.gpu} hint="Takes effect after the engine restarts.">
+          <select id={`${id}-gpu`} className="input" value={draft.gpu} onChange={(e) => set("gpu", e.target.value as Settings["gpu"])}>
+            <option value="auto">Auto</option>
+            <option value="cuda">CUDA</option>
+            <option value="vulkan">Vulkan</option>
+            <option value="metal">Metal</option>
+            <option value="cpu">CPU only</option>
+          </select>
+        </FieldRow>
+        <FieldRow label="Theme" htmlFor={`${id}-theme`} error={errors.theme}>
+          <select id={`${id}-theme`} className="input" value={draft.theme} onChange={(e) => set("theme", e.target.value as Settings["theme"])}>
+            <option value="system">Follow system</option>
+            <option value="light">Light</option>
+            <option value="dark">Dark</option>
+          </select>
+        </FieldRow>
+      </div>
+
+      {formError && (
+        <p className="form-error" role="alert" data-testid="settings-error">
+          {formError}
+        </p>
+      )}
+
+      <div className="modal-actions">
+        <button type="button" className="btn" onClick={onClose}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={saving} data-testid="settings-save">
+          {saving ? "Saving…" : "Save"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function FieldRow({ label, htmlFor, error, hint, children }: { label: string; htmlFor: string; error?: string; hint?: string; children: ReactNode }) {
+  return (
+    <div className={`field${error ? " invalid" : ""}`}>
+      <label className="field-label" htmlFor={htmlFor}>
+        {label}
+      </label>
+      {children}
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : hint ? (
+        <p className="field-hint">{hint}</p>
+      ) : null}
+    </div>
+  );
+}
+
+interface AutoNumberFieldProps {
+  label: string;
+  id: string;
+  auto: boolean;
+  value: string;
+  error?: string;
+  unit: string;
+  hint?: string;
+  onAuto: (auto: boolean) => void;
+  onValue: (value: string) => void;
+}
+
+/** "Auto" or a number: a checkbox plus a number input enabled when Auto is off. */
+function AutoNumberField({ label, id, auto, value, error, unit, hint, onAuto, onValue }: AutoNumberFieldProps) {
+  return (
+    <div className={`field${error ? " invalid" : ""}`}>
+      <label className="field-label" htmlFor={id}>
+        {label}
+      </label>
+      <div className="auto-row">
+        <label className="checkbox">
+          <input type="checkbox" checked={auto} onChange={(e) => onAuto(e.target.checked)} aria-label={`${label}: automatic`} />
+          <span>Auto</span>
+        </label>
+        <input
+          id={id}
+          className="input"
+          type="number"
+          inputMode="numeric"
+          step={1}
+          value={value}
+          disabled={auto}
+          aria-invalid={!!error}
+          aria-label={`${label} (${unit})`}
+          onChange={(e) => onValue(e.target.value)}
+        />
+      </div>
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : hint ? (
+        <p className="field-hint">{hint}</p>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,63 @@
+import { backendLabel, engineStateLabel, formatRate } from "../format.js";
+import { useConversationsStore } from "../stores/conversations.js";
+import { useEngineStore } from "../stores/engine.js";
+import { selectMessages, useMessagesStore } from "../stores/messages.js";
+import { useModelsStore } from "../stores/models.js";
+import { ChipIcon, CubeIcon } from "./Icons.js";
+
+export function StatusBar() {
+  const status = useEngineStore((s) => s.status);
+  const sessionStats = useEngineStore((s) => s.lastStats);
+  const selectedId = useConversationsStore((s) => s.selectedId);
+  // Before any reply in this session: the last reply of the open conversation.
+  const openStats = useMessagesStore((s) => selectMessages(selectedId)(s).findLast((m) => m.role === "assistant" && m.stats)?.stats ?? null);
+  const lastStats = sessionStats ?? openStats;
+  const connection = useEngineStore((s) => s.connection);
+  const loading = useModelsStore((s) => s.loading);
+
+  const state = status?.state ?? null;
+  const system = status?.system ?? null;
+  const model = status?.model ?? null;
+  const stateText =
+    connection === "reconnecting"
+      ? "Disconnected"
+      : state === null
+        ? "Connecting…"
+        : state === "loading-model" && loading
+          ? `Loading model… ${Math.round(loading.progress * 100)}%`
+          : engineStateLabel[state];
+  const tone = connection === "reconnecting" || state === "failed" || state === "stopped" ? "bad" : state === "ready" ? "good" : "busy";
+  const backend = system ? [backendLabel(system.backend), ...system.devices].join(" · ") : null;
+
+  return (
+    <footer className="status-bar" data-testid="status-bar" aria-label="Status">
+      <span className="status-item" data-testid="status-engine">
+        <span className={`status-dot ${tone}`} aria-hidden="true" />
+        {stateText}
+      </span>
+      {backend && (
+        <span className="status-item" data-testid="status-backend" title={system?.backendNote ?? `Requested: ${system?.gpuRequested}`}>
+          <ChipIcon size={13} />
+          {backend}
+          {system?.backendNote && <span className="status-note"> ({system.backendNote})</span>}
+        </span>
+      )}
+      <span className="status-item" data-testid="status-model" title={model?.modelPath}>
+        <CubeIcon size={13} />
+        {model ? model.name : "No model"}
+      </span>
+      {model && (
+        <span className="status-item" data-testid="status-threads" title={`Threads: ${model.threadsSource}`}>
+          {model.threads} {model.threads === 1 ? "thread" : "threads"}
+          {model.contextSize ? ` · ${model.contextSize.toLocaleString("en")} ctx` : ""}
+        </span>
+      )}
+      <span className="status-spacer" />
+      {lastStats && (
+        <span className="status-item" data-testid="status-speed" title="Decode speed of the last reply">
+          {formatRate(lastStats.tokensPerSecond)}
+        </span>
+      )}
+    </footer>
+  );
+}

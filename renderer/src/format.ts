@@ -1,0 +1,101 @@
+import type { CrashInfo, EngineStatus } from "../../electron/window-api.js";
+import type { GenerationStats, StopReason } from "../../engine/protocol.js";
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function formatRate(tokensPerSecond: number): string {
+  return `${tokensPerSecond >= 100 ? Math.round(tokensPerSecond) : tokensPerSecond.toFixed(1)} tok/s`;
+}
+
+export const stopReasonLabel: Record<StopReason, string> = {
+  eog: "finished",
+  "max-tokens": "max tokens reached",
+  "context-full": "context full",
+  abort: "stopped",
+};
+
+/** The parts of a reply's stats line, in order. */
+export function statsParts(stats: GenerationStats): string[] {
+  const parts = [
+    `${stats.tokens} ${stats.tokens === 1 ? "token" : "tokens"}`,
+    formatRate(stats.tokensPerSecond),
+    `${formatDuration(stats.timeToFirstTokenMs)} to first token`,
+    formatDuration(stats.durationMs),
+    stopReasonLabel[stats.stopReason] ?? stats.stopReason,
+  ];
+  if (stats.truncatedMessages > 0) {
+    parts.push(`${stats.truncatedMessages} earlier ${stats.truncatedMessages === 1 ? "message" : "messages"} left out`);
+  }
+  return parts;
+}
+
+export function statsDetail(stats: GenerationStats): string {
+  return [
+    `Prompt: ${stats.promptTokens} tokens (${stats.reusedPromptTokens} reused, ${stats.evaluatedPromptTokens} evaluated)`,
+    `Backend: ${stats.backend.toUpperCase()}, ${stats.threads} threads`,
+    `Decode steps: ${stats.targetDecodes}`,
+  ].join("\n");
+}
+
+export function crashReasonText(crash: CrashInfo): string {
+  switch (crash.reason) {
+    case "exited":
+      return crash.exitCode !== null ? `exited unexpectedly (code ${crash.exitCode})` : "exited unexpectedly";
+    case "killed":
+      return crash.signal ? `was killed (${crash.signal})` : "was killed";
+    case "launch-failed":
+      return "could not start";
+    case "unresponsive":
+      return "stopped responding";
+    default:
+      return "stopped";
+  }
+}
+
+export const engineStateLabel: Record<EngineStatus["state"], string> = {
+  starting: "Starting engine…",
+  ready: "Ready",
+  "loading-model": "Loading model…",
+  restarting: "Restarting engine…",
+  failed: "Engine failed",
+  stopped: "Engine stopped",
+};
+
+export function backendLabel(backend: string): string {
+  return backend === "cpu" ? "CPU" : backend === "cuda" ? "CUDA" : backend === "vulkan" ? "Vulkan" : backend === "metal" ? "Metal" : backend;
+}
+
+/** "Today", "Yesterday", "Previous 7 days", "Previous 30 days" or "Older". */
+export function dateGroup(timestamp: number, now = Date.now()): string {
+  const startOfToday = new Date(now);
+  startOfToday.setHours(0, 0, 0, 0);
+  const day = 24 * 60 * 60 * 1000;
+  const t0 = startOfToday.getTime();
+  if (timestamp >= t0) return "Today";
+  if (timestamp >= t0 - day) return "Yesterday";
+  if (timestamp >= t0 - 7 * day) return "Previous 7 days";
+  if (timestamp >= t0 - 30 * day) return "Previous 30 days";
+  return "Older";
+}
+
+export function fileNameOf(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] || path;
+}

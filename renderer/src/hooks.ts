@@ -1,0 +1,17 @@
+import { useEngineStore } from "./stores/engine.js";
+import { useModelsStore } from "./stores/models.js";
+
+/** Why a message cannot be sent right now, or null when it can. */
+export function useSendBlockedReason(): string | null {
+  const connection = useEngineStore((s) => s.connection);
+  const state = useEngineStore((s) => s.status?.state ?? null);
+  const hasModel = useEngineStore((s) => !!s.status?.model);
+  const loading = useModelsStore((s) => !!s.loading);
+  if (connection !== null && connection !== "connected") return "Not connected to Tandem — reconnecting…";
+  if (state === null) return "Connecting to the engine…";
+  if (state === "starting" || state === "restarting") return "The engine is starting…";
+  if (state === "failed" || state === "stopped") return "The engine is not running.";
+  if (loading || state === "loading-model") return "Loading the model…";
+  if (!hasModel) return "Load a model to start chatting.";
+  return null;
+}

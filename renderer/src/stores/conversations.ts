@@ -1,0 +1,48 @@
+import { create } from "zustand";
+import type { Conversation } from "../../../electron/window-api.js";
+
+export interface ConversationsState {
+  /** Conversations matching `query`, newest first. */
+  list: Conversation[];
+  loaded: boolean;
+  selectedId: string | null;
+  /** The search box text; the list holds what the host returned for it. */
+  query: string;
+  setList(list: Conversation[]): void;
+  upsert(conversation: Conversation): void;
+  remove(id: string): void;
+  select(id: string | null): void;
+  setQuery(query: string): void;
+}
+
+export function matchesQuery(title: string, query: string): boolean {
+  const q = query.trim().toLowerCase();
+  return q === "" || title.toLowerCase().includes(q);
+}
+
+const newestFirst = (a: Conversation, b: Conversation) => b.updatedAt - a.updatedAt || b.createdAt - a.createdAt;
+
+export const useConversationsStore = create<ConversationsState>()((set) => ({
+  list: [],
+  loaded: false,
+  selectedId: null,
+  query: "",
+  setList: (list) => set({ list: [...list].sort(newestFirst), loaded: true }),
+  upsert: (conversation) =>
+    set((s) => {
+      const rest = s.list.filter((c) => c.id !== conversation.id);
+      // Keep the list consistent with the active search: a renamed conversation may enter or leave it.
+      if (!matchesQuery(conversation.title, s.query)) return rest.length === s.list.length ? s : { list: rest };
+      return { list: [...rest, conversation].sort(newestFirst) };
+    }),
+  remove: (id) =>
+    set((s) => ({
+      list: s.list.filter((c) => c.id !== id),
+      selectedId: s.selectedId === id ? null : s.selectedId,
+    })),
+  select: (id) => set({ selectedId: id }),
+  setQuery: (query) => set({ query }),
+}));
+
+export const selectSelectedConversation = (s: ConversationsState): Conversation | null =>
+  s.list.find((c) => c.id === s.selectedId) ?? null;

@@ -1,0 +1,16 @@
+import { create } from "zustand";
+import type { AppInfo, Settings } from "../../../electron/window-api.js";
+
+export interface SettingsState {
+  settings: Settings | null;
+  appInfo: AppInfo | null;
+  setSettings(settings: Settings): void;
+  setAppInfo(appInfo: AppInfo): void;
+}
+
+export const useSettingsStore = create<SettingsState>()((set) => ({
+  settings: null,
+  appInfo: null,
+  setSettings: (settings) => set({ settings }),
+  setAppInfo: (appInfo) => set({ appInfo }),
+}));

@@ -1,0 +1,119 @@
+/**
+ * The one place that listens to events pushed by the host and feeds them to the stores.
+ *
+ * Tokens arrive in many small events; rendering each would re-render the streaming message dozens of times per
+ * frame. They are accumulated per message and applied to the store once per animation frame (with a timer as a
+ * fallback for when frames are not being produced, e.g. a hidden window).
+ */
+import type { TandemClient } from "../../electron/window-api.js";
+import { isConnectionAware, type ConnectionState } from "./api/client.js";
+import { useConversationsStore } from "./stores/conversations.js";
+import { useEngineStore } from "./stores/engine.js";
+import { useMessagesStore } from "./stores/messages.js";
+import { useModelsStore } from "./stores/models.js";
+import { useSettingsStore } from "./stores/settings.js";
+
+export interface FrameScheduler {
+  request(callback: () => void): number;
+  cancel(handle: number): void;
+}
+
+export interface SubscriberOptions {
+  frames?: FrameScheduler;
+  /** Flush anyway after this long without a frame (ms); 0 disables the fallback. */
+  fallbackMs?: number;
+  /** Called when a web connection comes back after being lost (to refetch state). */
+  onReconnected?: () => void;
+}
+
+const browserFrames: FrameScheduler = {
+  request: (cb) => requestAnimationFrame(() => cb()),
+  cancel: (h) => cancelAnimationFrame(h),
+};
+
+/** Subscribes to every pushed event; returns a function that unsubscribes (and drops unflushed tokens). */
+export function startSubscriber(client: TandemClient, options: SubscriberOptions = {}): () => void {
+  const frames = options.frames ?? browserFrames;
+  const fallbackMs = options.fallbackMs ?? 250;
+
+  let pending: Record<string, string> = {};
+  let frame: number | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const flush = () => {
+    if (frame !== null) frames.cancel(frame);
+    if (timer !== null) clearTimeout(timer);
+    frame = null;
+    timer = null;
+    const batch = pending;
+    pending = {};
+    if (Object.keys(batch).length > 0) useMessagesStore.getState().appendTokens(batch);
+  };
+
+  const schedule = () => {
+    if (frame === null) frame = frames.request(flush);
+    if (timer === null && fallbackMs > 0) timer = setTimeout(flush, fallbackMs);
+  };
+
+  const offs: (() => void)[] = [
+    client.on("tokens", ({ messageId, tokens }) => {
+      let text = "";
+      for (const t of tokens) text += t.text;
+      if (!text) return;
+      pending[messageId] = (pending[messageId] ?? "") + text;
+      schedule();
+    }),
+    client.on("messageCompleted", ({ message }) => {
+      // Apply what came before it, in order; then the final message replaces the streamed text.
+      flush();
+      useMessagesStore.getState().completeMessage(message);
+      if (message.role === "assistant" && message.stats) useEngineStore.getState().setLastStats(message.stats);
+    }),
+    client.on("conversationUpdated", ({ conversation }) => {
+      useConversationsStore.getState().upsert(conversation);
+    }),
+    client.on("conversationDeleted", ({ id }) => {
+      useConversationsStore.getState().remove(id);
+      useMessagesStore.getState().forgetConversation(id);
+    }),
+    client.on("engineStatus", (status) => {
+      useEngineStore.getState().setStatus(status);
+      const models = useModelsStore.getState();
+      if (status.loadingModelPath) {
+        if (models.loading?.path !== status.loadingModelPath) models.setLoading({ path: status.loadingModelPath, progress: 0 });
+      } else if (models.loading) {
+        models.setLoading(null);
+      }
+    }),
+    client.on("engineCrashed", ({ crash, restarting }) => {
+      useEngineStore.getState().crashed(crash, restarting);
+    }),
+    client.on("modelLoadProgress", ({ path, progress }) => {
+      useModelsStore.getState().setProgress(path, progress);
+    }),
+    client.on("settingsChanged", (settings) => {
+      useSettingsStore.getState().setSettings(settings);
+    }),
+  ];
+
+  if (isConnectionAware(client)) {
+    let previous: ConnectionState = client.connectionState;
+    useEngineStore.getState().setConnection(previous);
+    offs.push(
+      client.onConnectionChange((state) => {
+        useEngineStore.getState().setConnection(state);
+        if (state === "connected" && previous === "reconnecting") options.onReconnected?.();
+        previous = state;
+      }),
+    );
+  }
+
+  return () => {
+    for (const off of offs) off();
+    if (frame !== null) frames.cancel(frame);
+    if (timer !== null) clearTimeout(timer);
+    frame = null;
+    timer = null;
+    pending = {};
+  };
+}

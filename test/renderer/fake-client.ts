@@ -1,0 +1,404 @@
+/**
+ * An in-memory `TandemClient` for renderer tests: it fakes the IPC boundary (not the engine). Conversations and
+ * messages live in memory; every call is recorded; tests push events with `emit` and the streaming helpers.
+ * It imports nothing from vitest so it can also be bundled into a page for visual checks.
+ */
+import type {
+  AppInfo,
+  Conversation,
+  EngineStatus,
+  Message,
+  ModelFile,
+  Settings,
+  TandemClient,
+  WindowEvent,
+  WindowEventData,
+  WindowEventListener,
+  WindowMethod,
+  WindowParams,
+  WindowResult,
+} from "../../electron/window-api.js";
+import { TandemApiError } from "../../electron/window-api.js";
+import type { GenerationStats, LoadedModel, SystemInfo } from "../../engine/protocol.js";
+
+export const systemInfo: SystemInfo = {
+  backend: "cuda",
+  gpuRequested: "auto",
+  devices: ["NVIDIA GeForce RTX 4070"],
+  vram: { total: 12e9, used: 2e9, free: 10e9 },
+  ram: { total: 32e9, free: 20e9 },
+  cpu: { model: "AMD Ryzen 7 7700", cores: 8 },
+  llamaCppRelease: "b6000",
+  nodeLlamaCppVersion: "3.21.1",
+};
+
+export const modelFiles: ModelFile[] = [
+  { path: "/models/qwen2.5-7b-instruct-q4_k_m.gguf", name: "qwen2.5-7b-instruct-q4_k_m.gguf", sizeBytes: 4.68e9, modifiedAt: 1 },
+  { path: "/models/llama-3.2-3b-instruct-q8_0.gguf", name: "llama-3.2-3b-instruct-q8_0.gguf", sizeBytes: 3.42e9, modifiedAt: 2 },
+  { path: "/models/gemma-3-1b-it-q4_0.gguf", name: "gemma-3-1b-it-q4_0.gguf", sizeBytes: 7.2e8, modifiedAt: 3 },
+];
+
+export function loadedModel(path = modelFiles[0].path): LoadedModel {
+  const file = modelFiles.find((f) => f.path === path);
+  return {
+    modelPath: path,
+    name: file?.name ?? path.split("/").pop()!,
+    sizeBytes: file?.sizeBytes ?? 1,
+    trainedContextSize: 32768,
+    contextSize: 8192,
+    threads: 8,
+    threadsSource: "calibrated",
+    gpuLayers: 33,
+    chatWrapper: "ChatML",
+    loadMs: 1200,
+  };
+}
+
+export function makeStats(partial: Partial<GenerationStats> = {}): GenerationStats {
+  return {
+    tokens: 128,
+    promptTokens: 40,
+    reusedPromptTokens: 0,
+    evaluatedPromptTokens: 40,
+    truncatedMessages: 0,
+    timeToFirstTokenMs: 180,
+    tokensPerSecond: 42.5,
+    durationMs: 3200,
+    stopReason: "eog",
+    threads: 8,
+    backend: "cuda",
+    targetDecodes: 128,
+    ...partial,
+  };
+}
+
+export const defaultSettings: Settings = {
+  systemPrompt: "You are a helpful assistant.",
+  temperature: 0.7,
+  maxTokens: 1024,
+  contextSize: "auto",
+  gpu: "auto",
+  threads: "auto",
+  modelsFolder: "/models",
+  modelPath: null,
+  theme: "system",
+};
+
+export interface FakeOptions {
+  /** Start with this model loaded (default: the first file); null = no model. */
+  model?: string | null;
+  mode?: "electron" | "web";
+  settings?: Partial<Settings>;
+}
+
+type Call = { method: WindowMethod; params: unknown };
+
+export class FakeClient implements TandemClient {
+  readonly calls: Call[] = [];
+  conversations = new Map<string, Conversation>();
+  messages = new Map<string, Message[]>();
+  settings: Settings;
+  status: EngineStatus;
+  appInfo: AppInfo;
+  folder = "/models";
+  files: ModelFile[] = [...modelFiles];
+  /** Make the next call of a method fail with this error. */
+  failures = new Map<WindowMethod, TandemApiError>();
+  /** loadModel waits for `finishLoad()` when true. */
+  holdLoads = false;
+  private pendingLoad: { path: string; resolve: (m: LoadedModel) => void; reject: (e: unknown) => void } | null = null;
+  private listeners = new Map<WindowEvent, Set<(data: unknown) => void>>();
+  private seq = 0;
+  private clock = Date.UTC(2025, 0, 15, 12, 0, 0);
+
+  constructor(options: FakeOptions = {}) {
+    const model = options.model === undefined ? modelFiles[0].path : options.model;
+    this.settings = { ...defaultSettings, modelPath: model, ...options.settings };
+    this.status = {
+      state: "ready",
+      system: systemInfo,
+      model: model ? loadedModel(model) : null,
+      loadingModelPath: null,
+      lastCrash: null,
+      modelError: null,
+      restarts: 0,
+    };
+    this.appInfo = {
+      version: "0.1.0",
+      mode: options.mode ?? "electron",
+      dataDir: "/home/user/.config/Tandem",
+      platform: "linux",
+      canPickFolder: (options.mode ?? "electron") === "electron",
+    };
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // Test helpers
+  // ----------------------------------------------------------------------------------------------------------
+
+  now(): number {
+    this.clock += 1000;
+    return this.clock;
+  }
+
+  nextId(prefix: string): string {
+    return `${prefix}-${++this.seq}`;
+  }
+
+  callsOf(method: WindowMethod): unknown[] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.params);
+  }
+
+  listenerCount(event: WindowEvent): number {
+    return this.listeners.get(event)?.size ?? 0;
+  }
+
+  emit<E extends WindowEvent>(event: E, data: WindowEventData<E>): void {
+    for (const l of [...(this.listeners.get(event) ?? [])]) l(data);
+  }
+
+  addConversation(title: string, messages: Omit<Message, "id" | "conversationId" | "createdAt">[] = []): Conversation {
+    const t = this.now();
+    const c: Conversation = { id: this.nextId("c"), title, createdAt: t, updatedAt: t };
+    this.conversations.set(c.id, c);
+    this.messages.set(
+      c.id,
+      messages.map((m) => ({ ...m, id: this.nextId("m"), conversationId: c.id, createdAt: this.now() })),
+    );
+    return c;
+  }
+
+  message(conversationId: string, role: Message["role"], content: string, extra: Partial<Message> = {}): Message {
+    return {
+      id: this.nextId("m"),
+      conversationId,
+      role,
+      content,
+      status: "complete",
+      error: null,
+      model: role === "assistant" ? (this.status.model?.name ?? null) : null,
+      settings: null,
+      stats: null,
+      createdAt: this.now(),
+      ...extra,
+    };
+  }
+
+  /** Emits one `tokens` event per text, in order. */
+  streamTokens(conversationId: string, messageId: string, texts: string[]): void {
+    let t = 0;
+    for (const text of texts) {
+      this.emit("tokens", { conversationId, messageId, tokens: [{ id: ++t, text, source: "target", t: t * 20 }] });
+    }
+  }
+
+  /** Ends a streaming assistant message: stores it and emits `messageCompleted`. */
+  completeMessage(messageId: string, patch: Partial<Message>): Message {
+    for (const [cid, list] of this.messages) {
+      const i = list.findIndex((m) => m.id === messageId);
+      if (i < 0) continue;
+      const done: Message = { ...list[i], status: "complete", stats: makeStats(), ...patch };
+      list[i] = done;
+      this.emit("messageCompleted", { message: done });
+      this.touch(cid);
+      return done;
+    }
+    throw new Error(`No message ${messageId}`);
+  }
+
+  setStatus(patch: Partial<EngineStatus>): void {
+    this.status = { ...this.status, ...patch };
+    this.emit("engineStatus", this.status);
+  }
+
+  finishLoad(error?: string): void {
+    const p = this.pendingLoad;
+    if (!p) throw new Error("No load in progress");
+    this.pendingLoad = null;
+    if (error) {
+      this.setStatus({ state: "ready", loadingModelPath: null, modelError: error });
+      p.reject(new TandemApiError("MODEL_LOAD_FAILED", error));
+    } else {
+      const model = loadedModel(p.path);
+      this.settings = { ...this.settings, modelPath: p.path };
+      this.setStatus({ state: "ready", loadingModelPath: null, model, modelError: null });
+      p.resolve(model);
+    }
+  }
+
+  private touch(conversationId: string): void {
+    const c = this.conversations.get(conversationId);
+    if (!c) return;
+    const updated = { ...c, updatedAt: this.now() };
+    this.conversations.set(c.id, updated);
+    this.emit("conversationUpdated", { conversation: updated });
+  }
+
+  private record<M extends WindowMethod>(method: M, params: WindowParams<M>): void {
+    this.calls.push({ method, params });
+    const failure = this.failures.get(method);
+    if (failure) {
+      this.failures.delete(method);
+      throw failure;
+    }
+  }
+
+  private conversation(id: string): Conversation {
+    const c = this.conversations.get(id);
+    if (!c) throw new TandemApiError("NOT_FOUND", `No conversation ${id}`);
+    return c;
+  }
+
+  private startReply(conversationId: string): Message {
+    const reply = this.message(conversationId, "assistant", "", { status: "streaming" });
+    this.messages.get(conversationId)!.push(reply);
+    return reply;
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+  // TandemClient
+  // ----------------------------------------------------------------------------------------------------------
+
+  on<E extends WindowEvent>(event: E, listener: WindowEventListener<E>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    const l = listener as (data: unknown) => void;
+    set.add(l);
+    return () => set.delete(l);
+  }
+
+  async getAppInfo(params: WindowParams<"getAppInfo">): Promise<WindowResult<"getAppInfo">> {
+    this.record("getAppInfo", params);
+    return this.appInfo;
+  }
+
+  async listConversations(params: WindowParams<"listConversations">): Promise<WindowResult<"listConversations">> {
+    this.record("listConversations", params);
+    const q = params.query?.toLowerCase() ?? "";
+    return [...this.conversations.values()]
+      .filter((c) => c.title.toLowerCase().includes(q))
+      .sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  async createConversation(params: WindowParams<"createConversation">): Promise<WindowResult<"createConversation">> {
+    this.record("createConversation", params);
+    const t = this.now();
+    const c: Conversation = { id: this.nextId("c"), title: params.title ?? "New chat", createdAt: t, updatedAt: t };
+    this.conversations.set(c.id, c);
+    this.messages.set(c.id, []);
+    this.emit("conversationUpdated", { conversation: c });
+    return c;
+  }
+
+  async renameConversation(params: WindowParams<"renameConversation">): Promise<WindowResult<"renameConversation">> {
+    this.record("renameConversation", params);
+    const c = { ...this.conversation(params.id), title: params.title.trim() };
+    this.conversations.set(c.id, c);
+    this.emit("conversationUpdated", { conversation: c });
+    return c;
+  }
+
+  async deleteConversation(params: WindowParams<"deleteConversation">): Promise<WindowResult<"deleteConversation">> {
+    this.record("deleteConversation", params);
+    const deleted = this.conversations.delete(params.id);
+    this.messages.delete(params.id);
+    if (deleted) this.emit("conversationDeleted", { id: params.id });
+    return { deleted };
+  }
+
+  async getConversation(params: WindowParams<"getConversation">): Promise<WindowResult<"getConversation">> {
+    this.record("getConversation", params);
+    return { conversation: this.conversation(params.id), messages: [...(this.messages.get(params.id) ?? [])] };
+  }
+
+  async sendMessage(params: WindowParams<"sendMessage">): Promise<WindowResult<"sendMessage">> {
+    this.record("sendMessage", params);
+    this.conversation(params.conversationId);
+    if (!this.status.model) throw new TandemApiError("NO_MODEL", "No model is loaded");
+    const userMessage = this.message(params.conversationId, "user", params.content.trim());
+    this.messages.get(params.conversationId)!.push(userMessage);
+    const assistantMessage = this.startReply(params.conversationId);
+    this.touch(params.conversationId);
+    return { userMessage, assistantMessage };
+  }
+
+  async stopGeneration(params: WindowParams<"stopGeneration">): Promise<WindowResult<"stopGeneration">> {
+    this.record("stopGeneration", params);
+    const streaming = (this.messages.get(params.conversationId) ?? []).find((m) => m.status === "streaming");
+    if (!streaming) return { stopped: false };
+    this.completeMessage(streaming.id, { status: "stopped", stats: makeStats({ stopReason: "abort" }) });
+    return { stopped: true };
+  }
+
+  async regenerate(params: WindowParams<"regenerate">): Promise<WindowResult<"regenerate">> {
+    this.record("regenerate", params);
+    const list = this.messages.get(params.conversationId) ?? [];
+    while (list.length && list[list.length - 1].role === "assistant") list.pop();
+    return { assistantMessage: this.startReply(params.conversationId) };
+  }
+
+  async editAndResend(params: WindowParams<"editAndResend">): Promise<WindowResult<"editAndResend">> {
+    this.record("editAndResend", params);
+    const list = this.messages.get(params.conversationId) ?? [];
+    const i = list.findIndex((m) => m.id === params.messageId);
+    if (i < 0) throw new TandemApiError("NOT_FOUND", "No such message");
+    list.splice(i);
+    const userMessage = this.message(params.conversationId, "user", params.content.trim());
+    list.push(userMessage);
+    return { userMessage, assistantMessage: this.startReply(params.conversationId) };
+  }
+
+  async listModels(params: WindowParams<"listModels">): Promise<WindowResult<"listModels">> {
+    this.record("listModels", params);
+    return { folder: this.folder, models: this.files };
+  }
+
+  async chooseModelsFolder(params: WindowParams<"chooseModelsFolder">): Promise<WindowResult<"chooseModelsFolder">> {
+    this.record("chooseModelsFolder", params);
+    this.folder = "/picked";
+    return { folder: this.folder, models: this.files };
+  }
+
+  async setModelsFolder(params: WindowParams<"setModelsFolder">): Promise<WindowResult<"setModelsFolder">> {
+    this.record("setModelsFolder", params);
+    if (params.path.includes("missing")) throw new TandemApiError("NOT_FOUND", `Folder not found: ${params.path}`);
+    this.folder = params.path;
+    return { folder: this.folder, models: this.files };
+  }
+
+  async loadModel(params: WindowParams<"loadModel">): Promise<WindowResult<"loadModel">> {
+    this.record("loadModel", params);
+    this.setStatus({ state: "loading-model", loadingModelPath: params.path });
+    if (this.holdLoads) {
+      return new Promise((resolve, reject) => {
+        this.pendingLoad = { path: params.path, resolve, reject };
+      });
+    }
+    const model = loadedModel(params.path);
+    this.setStatus({ state: "ready", loadingModelPath: null, model, modelError: null });
+    return model;
+  }
+
+  async getSettings(params: WindowParams<"getSettings">): Promise<WindowResult<"getSettings">> {
+    this.record("getSettings", params);
+    return this.settings;
+  }
+
+  async updateSettings(params: WindowParams<"updateSettings">): Promise<WindowResult<"updateSettings">> {
+    this.record("updateSettings", params);
+    this.settings = { ...this.settings, ...params } as Settings;
+    this.emit("settingsChanged", this.settings);
+    return this.settings;
+  }
+
+  async getEngineStatus(params: WindowParams<"getEngineStatus">): Promise<WindowResult<"getEngineStatus">> {
+    this.record("getEngineStatus", params);
+    return this.status;
+  }
+
+  async restartEngine(params: WindowParams<"restartEngine">): Promise<WindowResult<"restartEngine">> {
+    this.record("restartEngine", params);
+    this.status = { ...this.status, state: "ready", restarts: this.status.restarts + 1 };
+    return this.status;
+  }
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import type { Conversation, Message } from "../../electron/window-api.js";
+import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
+import { useEngineStore } from "../../renderer/src/stores/engine.js";
+import { displayText, selectIsStreaming, useMessagesStore } from "../../renderer/src/stores/messages.js";
+import { FakeClient, makeStats } from "./fake-client.js";
+
+const fake = new FakeClient();
+const msg = (id: string, role: Message["role"], content: string, status: Message["status"] = "complete"): Message => ({
+  ...fake.message("c1", role, content, { status }),
+  id,
+});
+const conv = (id: string, title: string, updatedAt: number): Conversation => ({ id, title, createdAt: updatedAt, updatedAt });
+
+describe("messages store", () => {
+  it("appends token batches in order, per message", () => {
+    const s = useMessagesStore.getState();
+    s.setConversationMessages("c1", [msg("u1", "user", "hi"), msg("a1", "assistant", "", "streaming")]);
+    s.appendTokens({ a1: "Hel" });
+    s.appendTokens({ a1: "lo", other: "x" });
+    s.appendTokens({ a1: ", world" });
+    const state = useMessagesStore.getState();
+    expect(state.streaming.a1).toBe("Hello, world");
+    expect(state.streaming.other).toBe("x");
+    const a1 = state.byConversation.c1[1];
+    expect(displayText(a1, state.streaming.a1)).toBe("Hello, world");
+    expect(selectIsStreaming("c1")(state)).toBe(true);
+  });
+
+  it("replaces the streamed text with the final message on completion", () => {
+    const s = useMessagesStore.getState();
+    s.setConversationMessages("c1", [msg("u1", "user", "hi"), msg("a1", "assistant", "", "streaming")]);
+    s.appendTokens({ a1: "partial" });
+    s.completeMessage({ ...msg("a1", "assistant", "The final answer."), stats: makeStats() });
+    const state = useMessagesStore.getState();
+    expect(state.streaming).not.toHaveProperty("a1");
+    const a1 = state.byConversation.c1[1];
+    expect(a1.status).toBe("complete");
+    expect(displayText(a1, state.streaming.a1)).toBe("The final answer.");
+    expect(selectIsStreaming("c1")(state)).toBe(false);
+  });
+
+  it("keeps a completed message when the send result (status streaming) arrives after the completion event", () => {
+    const s = useMessagesStore.getState();
+    s.setConversationMessages("c1", []);
+    s.completeMessage(msg("a1", "assistant", "done"));
+    s.upsertMessages("c1", [msg("u1", "user", "hi"), msg("a1", "assistant", "", "streaming")]);
+    const list = useMessagesStore.getState().byConversation.c1;
+    expect(list.find((m) => m.id === "a1")).toMatchObject({ status: "complete", content: "done" });
+  });
+
+  it("ignores completions for conversations not loaded, but drops their streamed text", () => {
+    const s = useMessagesStore.getState();
+    s.appendTokens({ a9: "text" });
+    s.completeMessage({ ...msg("a9", "assistant", "text"), conversationId: "c9" });
+    const state = useMessagesStore.getState();
+    expect(state.byConversation).not.toHaveProperty("c9");
+    expect(state.streaming).not.toHaveProperty("a9");
+  });
+
+  it("regenerate replaces the last reply; edit drops the edited message and what followed", () => {
+    const s = useMessagesStore.getState();
+    s.setConversationMessages("c1", [msg("u1", "user", "one"), msg("a1", "assistant", "r1"), msg("u2", "user", "two"), msg("a2", "assistant", "r2")]);
+    s.replaceLastReply("c1", msg("a3", "assistant", "", "streaming"));
+    expect(useMessagesStore.getState().byConversation.c1.map((m) => m.id)).toEqual(["u1", "a1", "u2", "a3"]);
+    s.replaceFrom("c1", "u2", [msg("u3", "user", "two, edited"), msg("a4", "assistant", "", "streaming")]);
+    expect(useMessagesStore.getState().byConversation.c1.map((m) => m.id)).toEqual(["u1", "a1", "u3", "a4"]);
+  });
+
+  it("seeds streamed text from a reply fetched while still streaming", () => {
+    useMessagesStore.getState().setConversationMessages("c1", [msg("a1", "assistant", "So far", "streaming")]);
+    useMessagesStore.getState().appendTokens({ a1: " more" });
+    expect(useMessagesStore.getState().streaming.a1).toBe("So far more");
+  });
+});
+
+describe("engine store", () => {
+  const crash = { reason: "killed" as const, exitCode: null, signal: "SIGKILL", at: 100, message: "Killed by SIGKILL" };
+
+  it("shows the crash banner from engineCrashed, and a dismissed crash stays dismissed", () => {
+    useEngineStore.getState().crashed(crash, true);
+    expect(useEngineStore.getState().crash).toEqual({ crash, restarting: true });
+    useEngineStore.getState().dismissCrash();
+    expect(useEngineStore.getState().crash).toBeNull();
+    // A status update about the same crash does not bring it back...
+    useEngineStore.getState().setStatus({ ...fake.status, state: "restarting", lastCrash: crash });
+    expect(useEngineStore.getState().crash).toBeNull();
+    // ...a new crash does.
+    useEngineStore.getState().crashed({ ...crash, at: 200 }, false);
+    expect(useEngineStore.getState().crash?.crash.at).toBe(200);
+  });
+
+  it("shows an unrecovered crash found in the status at start", () => {
+    useEngineStore.getState().setStatus({ ...fake.status, state: "failed", lastCrash: crash });
+    expect(useEngineStore.getState().crash).toEqual({ crash, restarting: false });
+  });
+
+  it("tracks the model error from the status until a successful load", () => {
+    const s = useEngineStore.getState();
+    s.setLastModelPath("/models/a.gguf");
+    s.setStatus({ ...fake.status, model: null, modelError: "out of memory" });
+    expect(useEngineStore.getState().modelError).toEqual({ message: "out of memory", path: "/models/a.gguf" });
+    s.dismissModelError();
+    s.setStatus({ ...fake.status, model: null, modelError: "out of memory" });
+    expect(useEngineStore.getState().modelError).toBeNull();
+    s.setStatus({ ...fake.status, model: null, modelError: "bad file" });
+    expect(useEngineStore.getState().modelError?.message).toBe("bad file");
+    s.setStatus({ ...fake.status, modelError: null });
+    expect(useEngineStore.getState().modelError).toBeNull();
+  });
+});
+
+describe("conversations store", () => {
+  it("keeps newest first and follows the active search", () => {
+    const s = useConversationsStore.getState();
+    s.setList([conv("a", "Alpha", 1), conv("b", "Beta", 3), conv("c", "Gamma", 2)]);
+    expect(useConversationsStore.getState().list.map((c) => c.id)).toEqual(["b", "c", "a"]);
+    s.upsert(conv("a", "Alpha", 4));
+    expect(useConversationsStore.getState().list.map((c) => c.id)).toEqual(["a", "b", "c"]);
+    s.setQuery("al");
+    s.upsert(conv("a", "Renamed", 5));
+    expect(useConversationsStore.getState().list.map((c) => c.id)).toEqual(["b", "c"]);
+    s.select("b");
+    s.remove("b");
+    expect(useConversationsStore.getState().selectedId).toBeNull();
+  });
+});
