@@ -29,6 +29,8 @@ export class EngineStatusTracker {
   setEngineState(state: SupervisorState, restarts: number): void {
     this.engineState = state;
     this.fields = { ...this.fields, restarts };
+    // An engine that is not ready holds nothing: a restarted process starts without a model.
+    if (state !== "ready") this.fields = { ...this.fields, system: null, model: null, loadingModelPath: null };
     this.onChange(this.current);
   }
 

@@ -102,7 +102,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     if (!disposePromise) models.reloadSaved();
   });
   supervisor.on("crash", ({ crash, restarting }) => {
-    status.update({ lastCrash: crash, system: null, model: null, loadingModelPath: null });
+    status.update({ lastCrash: crash });
     emit("engineCrashed", { crash, restarting });
   });
   supervisor.on("engineEvent", (message) => {
