@@ -248,6 +248,15 @@ export { Backend };
  */
 export type ApiOutcome<T> = { ok: true; result: T } | { ok: false; error: ApiError };
 
+/**
+ * What preload exposes as `window.tandem`: one method per operation returning the call's `ApiOutcome`, plus `on`.
+ * Outcomes rather than thrown errors because contextBridge rebuilds an Error crossing into the page from its
+ * message alone (name and `code` are lost); the renderer's client unwraps outcomes into `TandemApiError`s.
+ */
+export type TandemBridge = { [M in WindowMethod]: (params: WindowParams<M>) => Promise<ApiOutcome<WindowResult<M>>> } & {
+  on<E extends WindowEvent>(event: E, listener: WindowEventListener<E>): () => void;
+};
+
 export class TandemApiError extends Error {
   constructor(
     readonly code: string,

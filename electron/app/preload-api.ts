@@ -4,7 +4,7 @@
  * Runs in the sandboxed preload: no Node built-ins, only what is passed in.
  */
 // Types only from the contract: a runtime import of window-api.ts would bundle zod into the preload.
-import type { ApiOutcome, TandemClient, WindowEvent } from "../window-api.js";
+import type { ApiOutcome, TandemBridge, WindowEvent } from "../window-api.js";
 import { contractChannel as ipcChannel, contractEventNames, contractMethodNames } from "./contract-names.js";
 
 export interface IpcRendererLike {
@@ -12,11 +12,11 @@ export interface IpcRendererLike {
   on(channel: string, listener: (event: unknown, payload: unknown) => void): unknown;
 }
 
-export function buildPreloadApi(ipcRenderer: IpcRendererLike): TandemClient {
+export function buildPreloadApi(ipcRenderer: IpcRendererLike): TandemBridge {
   const api: Record<string, unknown> = {};
   for (const method of contractMethodNames) {
     const channel = ipcChannel.invoke(method);
-    api[method] = async (params?: unknown) => unwrap(await ipcRenderer.invoke(channel, params ?? {}));
+    api[method] = async (params?: unknown) => checkOutcome(await ipcRenderer.invoke(channel, params ?? {}));
   }
 
   const listeners = new Map<WindowEvent, Set<(data: unknown) => void>>();
@@ -48,7 +48,7 @@ export function buildPreloadApi(ipcRenderer: IpcRendererLike): TandemClient {
     };
   };
 
-  return api as unknown as TandemClient;
+  return api as unknown as TandemBridge;
 }
 
 /** The thrown error: shaped like window-api's TandemApiError (name, code, message) without importing it. */
@@ -62,16 +62,13 @@ export function apiError(code: string, message: string): PreloadApiError {
 }
 
 /**
- * Turns an `ApiOutcome` into the result or a thrown error with `name` "TandemApiError" and the outcome's `code`.
- * Caveat: contextBridge rebuilds an Error crossing into the page as a plain `Error` from its message alone
- * (Electron's PassValueToOtherContext), so the page sees the message but neither the name nor `code`.
+ * Passes a well-formed `ApiOutcome` through and turns anything else into an INTERNAL error outcome. Outcomes, not
+ * thrown errors, cross into the page: contextBridge rebuilds a thrown Error from its message alone (Electron's
+ * PassValueToOtherContext), which would lose the error's `code`. The renderer's client unwraps them.
  */
-export function unwrap(outcome: unknown): unknown {
-  if (isOutcome(outcome)) {
-    if (outcome.ok) return outcome.result;
-    throw apiError(outcome.error.code, outcome.error.message);
-  }
-  throw apiError("INTERNAL", "Malformed reply from the app");
+export function checkOutcome(outcome: unknown): ApiOutcome<unknown> {
+  if (isOutcome(outcome)) return outcome;
+  return { ok: false, error: { code: "INTERNAL", message: "Malformed reply from the app" } };
 }
 
 function isOutcome(value: unknown): value is ApiOutcome<unknown> {

@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { _electron, type ElectronApplication, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStatus, Message, TandemClient } from "../../electron/window-api.js";
+import type { EngineStatus, Message, TandemBridge } from "../../electron/window-api.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MODEL = "/work/shared/models/kjv-chat-6m.gguf";
@@ -114,15 +114,22 @@ describe.skipIf(!binary)("Electron app", () => {
   it("chats with the real model", async () => {
     const reply = await page.evaluate(
       async ({ modelPath }) => {
-        const tandem = (window as unknown as { tandem: TandemClient }).tandem;
+        const bridge = (window as unknown as { tandem: TandemBridge }).tandem;
+        // The bridge returns ApiOutcomes (errors keep their code); unwrap them as the renderer's client does.
+        const ok = async <T,>(outcome: Promise<{ ok: true; result: T } | { ok: false; error: { code: string; message: string } }>): Promise<T> => {
+          const settled = await outcome;
+          if (!settled.ok) throw new Error(`${settled.error.code}: ${settled.error.message}`);
+          return settled.result;
+        };
+        const tandem = bridge;
         // The engine starts in the background; wait for it before loading the model.
         for (let i = 0; i < 600; i++) {
-          const status: EngineStatus = await tandem.getEngineStatus({});
+          const status: EngineStatus = await ok(tandem.getEngineStatus({}));
           if (status.state === "ready" || status.state === "failed") break;
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
-        await tandem.loadModel({ path: modelPath });
-        const conversation = await tandem.createConversation({});
+        await ok(tandem.loadModel({ path: modelPath }));
+        const conversation = await ok(tandem.createConversation({}));
         const completed = new Map<string, Message>();
         let tokenEvents = 0;
         let wake: () => void = () => {};
@@ -131,7 +138,7 @@ describe.skipIf(!binary)("Electron app", () => {
           wake();
         });
         const offTokens = tandem.on("tokens", () => void tokenEvents++);
-        const { assistantMessage } = await tandem.sendMessage({ conversationId: conversation.id, content: "In the beginning" });
+        const { assistantMessage } = await ok(tandem.sendMessage({ conversationId: conversation.id, content: "In the beginning" }));
         while (!completed.has(assistantMessage.id)) await new Promise<void>((resolve) => (wake = resolve));
         offCompleted();
         offTokens();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { contractChannel, contractEventNames, contractMethodNames } from "../../electron/app/contract-names.js";
-import { buildPreloadApi, unwrap } from "../../electron/app/preload-api.js";
-import { ipcChannel, windowEventNames, windowMethodNames, type TandemClient } from "../../electron/window-api.js";
+import { buildPreloadApi, checkOutcome } from "../../electron/app/preload-api.js";
+import { ipcChannel, windowEventNames, windowMethodNames, type TandemBridge } from "../../electron/window-api.js";
 import { FakeContextBridge, FakeIpcRenderer } from "../fakes/electron.js";
 
 // electron/preload.ts imports "electron"; in Node that is only a path (or a throw without the binary). Give it
@@ -59,7 +59,7 @@ describe("the preload's zod-free copy of the contract's names", () => {
 describe("buildPreloadApi", () => {
   function setup() {
     const ipc = new FakeIpcRenderer();
-    const api: TandemClient = buildPreloadApi(ipc);
+    const api: TandemBridge = buildPreloadApi(ipc);
     return { ipc, api };
   }
 
@@ -68,7 +68,7 @@ describe("buildPreloadApi", () => {
     ipc.respond = (channel) => ({ ok: true, result: channel });
     for (const method of windowMethodNames) {
       const call = api[method] as (params: unknown) => Promise<unknown>;
-      await expect(call({ probe: method })).resolves.toBe(ipcChannel.invoke(method));
+      await expect(call({ probe: method })).resolves.toEqual({ ok: true, result: ipcChannel.invoke(method) });
     }
     expect(ipc.invocations).toEqual(windowMethodNames.map((m) => ({ channel: ipcChannel.invoke(m), args: [{ probe: m }] })));
   });
@@ -79,18 +79,18 @@ describe("buildPreloadApi", () => {
     expect(ipc.invocations[0].args).toEqual([{}]);
   });
 
-  it("throws a TandemApiError-shaped Error carrying the code when main answers with an error", async () => {
+  it("passes an error outcome through intact, so its code reaches the page (a thrown Error would lose it)", async () => {
     const { ipc, api } = setup();
     ipc.respond = () => ({ ok: false, error: { code: "NO_MODEL", message: "Choose a model first" } });
-    const error = await api.sendMessage({ conversationId: "c1", content: "hi" }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect(error).toMatchObject({ code: "NO_MODEL", message: "Choose a model first", name: "TandemApiError" });
-    expect(Object.hasOwn(error as object, "code")).toBe(true);
+    await expect(api.sendMessage({ conversationId: "c1", content: "hi" })).resolves.toEqual({
+      ok: false,
+      error: { code: "NO_MODEL", message: "Choose a model first" },
+    });
   });
 
   it("treats a malformed reply as an INTERNAL error", () => {
     for (const reply of [undefined, null, "x", { ok: false }, { ok: false, error: { code: 1, message: "m" } }, { ok: true }]) {
-      expect(() => unwrap(reply), JSON.stringify(reply)).toThrow(expect.objectContaining({ code: "INTERNAL" }));
+      expect(checkOutcome(reply), JSON.stringify(reply)).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
     }
   });
 

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { TandemApiError, type WebCallFrame, type WebServerFrame } from "../../electron/window-api.js";
+import { TandemApiError, windowMethodNames, type TandemBridge, type WebCallFrame, type WebServerFrame } from "../../electron/window-api.js";
 import { createWebClient, getClient, webSocketUrl, type SocketLike } from "../../renderer/src/api/client.js";
-import { FakeClient } from "./fake-client.js";
 
 class FakeSocket implements SocketLike {
   static all: FakeSocket[] = [];
@@ -125,9 +124,31 @@ describe("getClient", () => {
     expect(webSocketUrl({ protocol: "http:", host: "x", search: "" })).toBeNull();
   });
 
-  it("uses window.tandem when preload exposed it", () => {
-    const fake = new FakeClient();
-    window.tandem = fake;
-    expect(getClient()).toBe(fake);
+  it("uses window.tandem when preload exposed it, unwrapping outcomes into results and coded errors", async () => {
+    const calls: unknown[] = [];
+    const listeners: string[] = [];
+    const bridge = {
+      on: (event: string) => {
+        listeners.push(event);
+        return () => {};
+      },
+    } as Record<string, unknown>;
+    for (const method of windowMethodNames) {
+      bridge[method] = async (params: unknown) => {
+        calls.push([method, params]);
+        return method === "sendMessage"
+          ? { ok: false, error: { code: "BUSY", message: "A reply is being written" } }
+          : { ok: true, result: `${method}-result` };
+      };
+    }
+    window.tandem = bridge as unknown as TandemBridge;
+    const client = getClient();
+    await expect(client.getSettings({})).resolves.toBe("getSettings-result");
+    const error = await client.sendMessage({ conversationId: "c", content: "hi" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TandemApiError);
+    expect(error).toMatchObject({ code: "BUSY", message: "A reply is being written" });
+    client.on("tokens", () => {});
+    expect(listeners).toEqual(["tokens"]);
+    expect(calls).toEqual([["getSettings", {}], ["sendMessage", { conversationId: "c", content: "hi" }]]);
   });
 });

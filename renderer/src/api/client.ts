@@ -8,6 +8,8 @@
 import {
   TandemApiError,
   windowMethodNames,
+  type ApiOutcome,
+  type TandemBridge,
   type TandemClient,
   type WebCallFrame,
   type WebServerFrame,
@@ -19,8 +21,23 @@ import {
 
 declare global {
   interface Window {
-    tandem?: TandemClient;
+    /** Exposed by the Electron preload; absent in web mode. */
+    tandem?: TandemBridge;
   }
+}
+
+/** A `TandemClient` over preload's bridge: unwraps each call's `ApiOutcome`, throwing `TandemApiError` on failure. */
+export function createBridgeClient(bridge: TandemBridge): TandemClient {
+  const client: Record<string, unknown> = { on: bridge.on.bind(bridge) };
+  for (const method of windowMethodNames) {
+    const call = bridge[method] as (params: unknown) => Promise<ApiOutcome<unknown>>;
+    client[method] = async (params: unknown) => {
+      const outcome = await call(params);
+      if (outcome.ok) return outcome.result;
+      throw new TandemApiError(outcome.error.code, outcome.error.message);
+    };
+  }
+  return client as unknown as TandemClient;
 }
 
 /** Connection state of a client that can lose its link to the host (web mode only). */
@@ -252,7 +269,7 @@ let cached: TandemClient | null = null;
 export function getClient(): TandemClient {
   if (cached) return cached;
   if (window.tandem) {
-    cached = window.tandem;
+    cached = createBridgeClient(window.tandem);
     return cached;
   }
   const url = webSocketUrl(window.location);
