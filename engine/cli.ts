@@ -3,10 +3,11 @@
  *
  *   tandem chat --model <gguf> [options] "<prompt>"
  */
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "./engine.js";
 import { EngineFailure } from "./errors.js";
-import { cacheDirOf, defaultDataDir } from "./paths.js";
+import { defaultDataDir } from "../electron/host/data-dir.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
 
 const HELP = `Tandem: local LLM chat with speculative decoding
@@ -72,7 +73,7 @@ async function chat(argv: string[]): Promise<number> {
     if (level === "error") process.stderr.write(`[llama] ${message}\n`);
   });
   try {
-    await engine.init({ gpu, cacheDir: cacheDirOf(defaultDataDir()) });
+    await engine.init({ gpu, cacheDir: path.join(defaultDataDir(), "cache") });
     await engine.loadModel({ modelPath: values.model, contextSize, threads, gpuLayers: "auto" }, () => {});
     const messages: ChatMessage[] = [];
     if (values.system) messages.push({ role: "system", content: values.system });

@@ -16,8 +16,12 @@ const ALLOWED_NAMES = new Set([
   "LC_ALL",
   "SYSTEMROOT",
   "WINDIR",
+  // GPU runtimes are found through these: without them a CUDA or Vulkan install outside the default paths (or a
+  // user's choice of device) would silently fall back to the CPU.
+  "LD_LIBRARY_PATH",
+  "VULKAN_SDK",
 ]);
-const ALLOWED_PREFIXES = ["XDG_", "NODE_LLAMA_CPP_", "TANDEM_"];
+const ALLOWED_PREFIXES = ["XDG_", "NODE_LLAMA_CPP_", "TANDEM_", "CUDA_", "HIP_", "ROCR_", "GGML_", "VK_"];
 const ALWAYS_DENIED = new Set(["ELECTRON_RUN_AS_NODE", "NODE_OPTIONS"]);
 
 /** Whether a variable may reach the engine. Case-insensitive, because Windows spells them `Path`, `SystemRoot`… */

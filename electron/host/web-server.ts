@@ -105,7 +105,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const url = new URL(request.url ?? "/", `http://${BIND_ADDRESS}`);
     if (url.pathname !== API_PATH) return refuse(404, "Not Found");
     if (!tokenMatches(url.searchParams.get("token"))) return refuse(401, "Unauthorized");
-    if (request.headers.origin !== `http://${BIND_ADDRESS}:${port}`) return refuse(403, "Forbidden");
+    // Only pages served by this very server may connect: both names of the loopback address it listens on.
+    const ownOrigins = [`http://${BIND_ADDRESS}:${port}`, `http://localhost:${port}`];
+    if (!ownOrigins.includes(request.headers.origin ?? "")) return refuse(403, "Forbidden");
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws));
   });
 

@@ -178,8 +178,17 @@ describe("API socket", () => {
 
   it("refuses a foreign or missing Origin with 403, even with the right token", async () => {
     expect(await connect(wsUrl(TOKEN), "http://evil.example")).toEqual({ refused: 403 });
-    expect(await connect(wsUrl(TOKEN), `http://localhost:${server.port}`)).toEqual({ refused: 403 });
+    expect(await connect(wsUrl(TOKEN), `http://localhost:${server.port + 1}`)).toEqual({ refused: 403 });
+    expect(await connect(wsUrl(TOKEN), `https://127.0.0.1:${server.port}`)).toEqual({ refused: 403 });
     expect(await connect(wsUrl(TOKEN), null)).toEqual({ refused: 403 });
+  });
+
+  it("accepts the page under either loopback name it is served on", async () => {
+    for (const origin of [`http://127.0.0.1:${server.port}`, `http://localhost:${server.port}`]) {
+      const result = await connect(wsUrl(TOKEN), origin);
+      expect("socket" in result, origin).toBe(true);
+      if ("socket" in result) result.socket.close();
+    }
   });
 
   it("refuses upgrades on other paths", async () => {
