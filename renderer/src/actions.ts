@@ -53,13 +53,24 @@ export function createActions(client: TandemClient) {
     }
   }
 
-  /** Creates a conversation and selects it. */
-  async function createAndSelect(): Promise<string> {
-    const conversation = await client.createConversation({});
-    useConversationsStore.getState().upsert(conversation);
-    useMessagesStore.getState().setConversationMessages(conversation.id, []);
-    useConversationsStore.getState().select(conversation.id);
-    return conversation.id;
+  /**
+   * Creates a conversation and selects it. A creation still in flight is shared: "New chat" followed at once by
+   * Enter must put the message in that new chat, not create a second one.
+   */
+  let creating: Promise<string> | null = null;
+  function createAndSelect(): Promise<string> {
+    creating ??= (async () => {
+      try {
+        const conversation = await client.createConversation({});
+        useConversationsStore.getState().upsert(conversation);
+        useMessagesStore.getState().setConversationMessages(conversation.id, []);
+        useConversationsStore.getState().select(conversation.id);
+        return conversation.id;
+      } finally {
+        creating = null;
+      }
+    })();
+    return creating;
   }
 
   return {
@@ -114,7 +125,7 @@ export function createActions(client: TandemClient) {
     /** Sends a message in the selected conversation (creating one when none is selected). False on failure. */
     async send(content: string): Promise<boolean> {
       const result = await attempt(async () => {
-        const conversationId = useConversationsStore.getState().selectedId ?? (await createAndSelect());
+        const conversationId = (await creating) ?? useConversationsStore.getState().selectedId ?? (await createAndSelect());
         const sent = await client.sendMessage({ conversationId, content });
         useMessagesStore.getState().upsertMessages(conversationId, [sent.userMessage, sent.assistantMessage]);
         return sent;

@@ -21,6 +21,21 @@ describe("sidebar", () => {
     expect(screen.getByTestId("chat-title").textContent).toBe("New chat");
   });
 
+  it("puts a message sent right after New chat into that new chat (no second conversation)", async () => {
+    const fake = new FakeClient();
+    const { actions } = await renderWithClient(fake);
+    // Both start before the creation round trip completes, as when a user clicks New chat and presses Enter at once.
+    await act(async () => {
+      const created = actions.newChat();
+      const sent = actions.send("Hello there");
+      await Promise.all([created, sent]);
+    });
+    expect(fake.callsOf("createConversation")).toHaveLength(1);
+    const [conversation] = [...fake.conversations.values()];
+    expect(fake.callsOf("sendMessage")).toEqual([{ conversationId: conversation!.id, content: "Hello there" }]);
+    expect(titles()).toHaveLength(1);
+  });
+
   it("lists conversations newest first and opens one on click", async () => {
     const user = userEvent.setup();
     const fake = new FakeClient();
