@@ -12,6 +12,9 @@ import { z } from "zod";
 import {
   Backend,
   ContextSizeSetting,
+  DraftModelInfo,
+  SpeculationMode,
+  VerifyStep,
   GenerationStats,
   GpuChoice,
   LoadedModel,
@@ -31,6 +34,8 @@ export const Conversation = z.object({
   title: z.string(),
   createdAt: z.number(),
   updatedAt: z.number(),
+  /** This conversation's speculation mode; null follows settings.speculation. */
+  speculation: SpeculationMode.nullable().default(null),
 });
 export type Conversation = z.infer<typeof Conversation>;
 
@@ -47,6 +52,10 @@ export const GenerationSettings = z.object({
   systemPrompt: z.string(),
   temperature: z.number(),
   maxTokens: z.number().int(),
+  /** The speculation mode the reply was generated with (absent on replies from before speculation existed). */
+  speculation: SpeculationMode.optional(),
+  /** File name of the draft model, when the draft speculator was available. */
+  draftModel: z.string().nullable().optional(),
 });
 export type GenerationSettings = z.infer<typeof GenerationSettings>;
 
@@ -78,6 +87,12 @@ export const Settings = z.object({
   /** The model to load at start and use for chat; null until the user picks one. */
   modelPath: z.string().nullable(),
   theme: Theme,
+  /** Default speculation mode for conversations that don't set their own. */
+  speculation: SpeculationMode,
+  /** Draft model for the `draft` speculator (and for `auto` to consider); loaded alongside the target. */
+  draftModelPath: z.string().nullable(),
+  /** Upper bound on the draft length; the engine chooses k <= this from measured costs. */
+  maxDraftTokens: z.number().int().min(1).max(32),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -112,6 +127,9 @@ export const EngineStatus = z.object({
   state: EngineState,
   system: SystemInfo.nullable(),
   model: LoadedModel.nullable(),
+  draftModel: DraftModelInfo.nullable(),
+  /** Why the configured draft model is not loaded (incompatible tokenizer, missing file…), cleared on success. */
+  draftError: z.string().nullable(),
   /** Set while a model load is in progress. */
   loadingModelPath: z.string().nullable(),
   lastCrash: CrashInfo.nullable(),
@@ -181,6 +199,19 @@ export const windowApi = {
   },
   /** Loads a model and makes it the chat model (saved in settings). Progress arrives as `engineStatus` events. */
   loadModel: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: LoadedModel },
+  /**
+   * Loads a draft model for speculation and saves it in settings (null unloads it). A draft whose tokenizer differs
+   * from the target's is refused with code DRAFT_INCOMPATIBLE and a message naming the difference.
+   */
+  setDraftModel: {
+    params: z.object({ path: z.string().min(1).max(4096).nullable() }).strict(),
+    result: DraftModelInfo.nullable(),
+  },
+  /** Sets one conversation's speculation mode (null: follow the default in settings). */
+  setConversationSpeculation: {
+    params: z.object({ id: Id, mode: SpeculationMode.nullable() }).strict(),
+    result: Conversation,
+  },
 
   getSettings: { params: None, result: Settings },
   updateSettings: { params: Settings.partial().strict(), result: Settings },
@@ -203,8 +234,8 @@ export const windowMethodNames = Object.keys(windowApi) as WindowMethod[];
 // ---------------------------------------------------------------------------------------------------------------
 
 export const windowEvents = {
-  /** Streamed tokens of an assistant reply, in order. */
-  tokens: z.object({ conversationId: Id, messageId: Id, tokens: z.array(StreamedToken) }),
+  /** Streamed tokens of an assistant reply, in order; one event per target decode, with that verify step. */
+  tokens: z.object({ conversationId: Id, messageId: Id, tokens: z.array(StreamedToken), step: VerifyStep.optional() }),
   /** An assistant message reached a final status (complete, stopped, interrupted, error). */
   messageCompleted: z.object({ message: Message }),
   /** A conversation was created, renamed or touched (new message). */

@@ -84,7 +84,7 @@ async function chat(argv: string[]): Promise<number> {
     process.once("SIGINT", onSigint);
     const result = await engine.generate(
       { generationId: "cli", sessionKey: "cli", messages, maxTokens, sampling: { temperature } },
-      (token) => process.stdout.write(token.text),
+      (tokens) => process.stdout.write(tokens.map((token) => token.text).join("")),
     );
     process.off("SIGINT", onSigint);
     process.stdout.write("\n");

@@ -1,13 +1,21 @@
-import type { ControlledEvaluateInputItem, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import type { SamplingOptions, StopReason, StreamedToken } from "./protocol.js";
+import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { SamplingOptions, StopReason, StreamedToken, TokenSource, VerifyStep } from "./protocol.js";
+import { commonPrefixLength, usableContext } from "./sequence-utils.js";
+import type { SpeculationCostModel } from "./speculation/cost-model.js";
+import { SpeculationMetrics } from "./speculation/metrics.js";
+import type { SpeculationPolicy } from "./speculation/policy.js";
+import { prefill, verifyDrafts } from "./speculation/verifier.js";
 import { IncrementalDetokenizer } from "./text-stream.js";
+
+export { commonPrefixLength, usableContext };
 
 /**
  * The engine's own decode loop over one context sequence.
  *
- * We drive llama.cpp through `controlledEvaluate` rather than node-llama-cpp's chat session so that the loop is
- * ours: prefix reuse is explicit, every token is timed and attributed, abort is checked between tokens, and the
- * speculative verifier (which must evaluate [last, d1..dk] in one batch) slots into the same step.
+ * We drive llama.cpp through `controlledEvaluate` rather than node-llama-cpp's chat session (whose token predictor
+ * accepts at most one drafted token per decode in 3.21.1) so that the loop is ours: prefix reuse is explicit,
+ * every step is timed and attributed, abort is checked between steps, and plain decoding is simply a verify step
+ * with no drafts — one code path, so speculation cannot drift from plain decoding.
  */
 export interface DecodeRequest {
   sequence: LlamaContextSequence;
@@ -18,8 +26,12 @@ export interface DecodeRequest {
   signal: AbortSignal;
   /** performance.now() when the request arrived; token timestamps and TTFT are measured from it. */
   startedAt: number;
-  onToken(token: StreamedToken): void;
-  /** Extra wait after each token: simulates a slower machine (tests that must act mid-reply use it). */
+  /** Called once per target decode with the tokens it produced (held-back tokens may arrive one step later). */
+  onStep(tokens: StreamedToken[], step: VerifyStep): void;
+  /** Speculation: absent or mode "off" decodes plainly. */
+  policy?: SpeculationPolicy;
+  costs?: SpeculationCostModel;
+  /** Extra wait after each step: simulates a slower machine (tests that must act mid-reply use it). */
   stepDelayMs?: number;
 }
 
@@ -32,63 +44,49 @@ export interface DecodeOutcome {
   timeToFirstTokenMs: number;
   tokensPerSecond: number;
   durationMs: number;
-  /** Target model evaluations that produced a token (prefill counts once). */
+  /** Target model evaluations (the prompt's counts once). */
   targetDecodes: number;
+  metrics: SpeculationMetrics;
 }
 
-const REPEAT_PENALTY_WINDOW = 64;
+/** Turns produced tokens into streamed tokens, holding back those whose text is still an incomplete character. */
+class TokenEmitter {
+  private readonly detokenizer: IncrementalDetokenizer;
+  private held: StreamedToken[] = [];
+  text = "";
 
-/**
- * node-llama-cpp keeps one cell of the sequence free and shifts the context (erasing its beginning) to make room
- * when an evaluation would use it. We never let it shift: a reply stops with "context-full" instead, because
- * silently forgetting the start of a conversation changes what the model is answering.
- */
-export function usableContext(sequence: LlamaContextSequence): number {
-  return sequence.contextSize - 1;
-}
+  constructor(
+    model: LlamaModel,
+    private readonly startedAt: number,
+  ) {
+    this.detokenizer = new IncrementalDetokenizer(model);
+  }
 
-export function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}
+  /** Returns the tokens ready to stream (each event's pieces concatenate to the reply's text). */
+  push(token: Token, source: TokenSource, step: number, at: number): StreamedToken[] {
+    const piece = this.detokenizer.push(token);
+    this.text += piece;
+    this.held.push({ id: token, text: "", source, t: at - this.startedAt, step });
+    if (piece === "") return [];
+    this.held[this.held.length - 1]!.text = piece;
+    const ready = this.held;
+    this.held = [];
+    return ready;
+  }
 
-function generateNextOptions(sampling: SamplingOptions, generated: readonly Token[]) {
-  return {
-    token: true as const,
-    options: {
-      temperature: sampling.temperature,
-      ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
-      ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
-      ...(sampling.minP !== undefined ? { minP: sampling.minP } : {}),
-      ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
-      ...(sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1
-        ? { repeatPenalty: { punishTokens: () => generated.slice(-REPEAT_PENALTY_WINDOW), penalty: sampling.repeatPenalty } }
-        : {}),
-    },
-  };
-}
-
-/** Evaluates `tokens` and returns the token sampled after the last one. */
-async function evaluateAndSample(
-  sequence: LlamaContextSequence,
-  tokens: readonly Token[],
-  sampling: SamplingOptions,
-  generated: readonly Token[],
-): Promise<Token> {
-  const last = tokens.length - 1;
-  const input: ControlledEvaluateInputItem[] = tokens.map((token, index) =>
-    index === last ? [token, { generateNext: generateNextOptions(sampling, generated) }] : token,
-  );
-  const results = await sequence.controlledEvaluate(input);
-  const next = results[last]?.next.token;
-  if (next == null) throw new Error("llama.cpp returned no token for the last position");
-  return next;
+  flush(): StreamedToken[] {
+    const tail = this.detokenizer.flush();
+    this.text += tail;
+    if (this.held.length === 0) return [];
+    this.held[this.held.length - 1]!.text = tail;
+    const ready = this.held;
+    this.held = [];
+    return ready;
+  }
 }
 
 export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutcome> {
-  const { sequence, model, promptTokens, sampling, signal } = request;
+  const { sequence, model, promptTokens, sampling, signal, policy, costs } = request;
   if (promptTokens.length === 0) throw new Error("empty prompt");
 
   // Reuse the evaluated prefix: keep what matches, erase the rest. At least the last prompt token is evaluated
@@ -97,70 +95,101 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
   if (reused < sequence.nextTokenIndex) {
     await sequence.eraseContextTokenRanges([{ start: reused, end: sequence.nextTokenIndex }]);
   }
-  const detokenizer = new IncrementalDetokenizer(model);
-  const generated: Token[] = [];
-  let text = "";
+
+  const emitter = new TokenEmitter(model, request.startedAt);
+  const metrics = new SpeculationMetrics();
+  const output: Token[] = [];
+  const history: Token[] = [...promptTokens];
   let firstTokenAt = 0;
-  let targetDecodes = 0;
   let stopReason: StopReason | undefined;
-  // Tokens whose text is not complete yet (part of a multi-byte character) are held back and emitted together
-  // with the token that completes it, so that every event carries valid text and events map 1:1 to tokens.
-  let held: StreamedToken[] = [];
-  const emit = (token: Token, piece: string, at: number): void => {
-    held.push({ id: token, text: "", source: "target", t: at - request.startedAt });
-    if (piece === "") return;
-    held[held.length - 1]!.text = piece;
-    for (const item of held) request.onToken(item);
-    held = [];
+  let stepIndex = 0;
+
+  /** Emits one step's produced tokens; returns false once the reply must end (EOG reached). */
+  const emitStep = (produced: Array<{ token: Token; source: TokenSource }>, step: VerifyStep): boolean => {
+    const ready: StreamedToken[] = [];
+    let ended = false;
+    for (const { token, source } of produced) {
+      if (model.isEogToken(token)) {
+        ended = true;
+        break;
+      }
+      const now = performance.now();
+      if (output.length === 0) firstTokenAt = now;
+      output.push(token);
+      history.push(token);
+      ready.push(...emitter.push(token, source, step.index, now));
+    }
+    if (ready.length > 0) request.onStep(ready, step);
+    return !ended;
   };
 
-  let next = await evaluateAndSample(sequence, promptTokens.slice(reused), sampling, generated);
-  targetDecodes++;
+  await policy?.begin(promptTokens);
+  let last = await prefill({ sequence, tokens: promptTokens.slice(reused), sampling });
+  metrics.recordPrefill();
+  if (!emitStep([{ token: last, source: "target" }], { index: stepIndex++, speculator: null, proposed: 0, accepted: 0 })) {
+    stopReason = "eog";
+  }
 
-  for (;;) {
-    if (model.isEogToken(next)) {
-      stopReason = "eog";
-      break;
-    }
-    generated.push(next);
-    const piece = detokenizer.push(next);
-    text += piece;
-    const now = performance.now();
-    if (generated.length === 1) firstTokenAt = now;
-    emit(next, piece, now);
-
-    if (generated.length >= request.maxTokens) stopReason = "max-tokens";
+  while (!stopReason) {
+    if (output.length >= request.maxTokens) stopReason = "max-tokens";
     else if (signal.aborted) stopReason = "abort";
     else if (sequence.nextTokenIndex + 1 > usableContext(sequence)) stopReason = "context-full";
     if (stopReason) break;
 
     if (request.stepDelayMs) await new Promise((resolve) => setTimeout(resolve, request.stepDelayMs));
-    next = await evaluateAndSample(sequence, [next], sampling, generated);
-    targetDecodes++;
-    if (signal.aborted && !model.isEogToken(next)) {
-      // The token sampled after the abort is dropped: the user asked to stop.
+
+    // Never draft past the reply's token budget or the context's end: a step then never produces tokens that
+    // would have to be thrown away, which keeps the counters exact.
+    const budget = Math.min(request.maxTokens - output.length - 1, usableContext(sequence) - sequence.nextTokenIndex - 1);
+    const draftStart = performance.now();
+    const { plan, proposal } = policy ? await policy.plan(history, budget) : { plan: { speculator: null, k: 0 }, proposal: [] };
+    const drafts = proposal.slice(0, Math.max(0, budget));
+    const draftMs = performance.now() - draftStart;
+
+    const verifyStart = performance.now();
+    const verified = await verifyDrafts({ sequence, model, last, drafts, sampling, outputSoFar: output });
+    const verifyMs = performance.now() - verifyStart;
+
+    const kind = drafts.length > 0 ? plan.speculator!.kind : null;
+    costs?.recordVerify(verified.positions, verifyMs);
+    if (kind) {
+      costs?.recordDraft(kind, drafts.length, draftMs);
+      costs?.recordAcceptance(kind, drafts.length, verified.accepted.length);
+    }
+    metrics.recordStep(kind, drafts.length, verified.accepted.length, kind ? draftMs : 0, verifyMs);
+
+    if (signal.aborted) {
+      // The user asked to stop while this step ran: its tokens are dropped.
       stopReason = "abort";
       break;
     }
+    const step: VerifyStep = { index: stepIndex++, speculator: kind, proposed: drafts.length, accepted: verified.accepted.length };
+    const produced = [
+      ...verified.accepted.map((token) => ({ token, source: "draft" as const })),
+      { token: verified.targetToken, source: "target" as const },
+    ];
+    const goOn = emitStep(produced, step);
+    policy?.observe(history);
+    if (!goOn) stopReason = "eog";
+    last = verified.targetToken;
   }
 
-  const tail = detokenizer.flush();
-  text += tail;
-  if (held.length > 0) {
-    held[held.length - 1]!.text = tail;
-    for (const item of held) request.onToken(item);
-  }
+  const tail = emitter.flush();
+  if (tail.length > 0) request.onStep(tail, { index: stepIndex - 1, speculator: null, proposed: 0, accepted: 0 });
+  await policy?.end(output);
+
   const end = performance.now();
   const decodeSeconds = (end - firstTokenAt) / 1000;
   return {
-    text,
-    tokens: generated,
+    text: emitter.text,
+    tokens: output,
     stopReason: stopReason ?? "eog",
     reusedPromptTokens: reused,
     evaluatedPromptTokens: promptTokens.length - reused,
-    timeToFirstTokenMs: generated.length > 0 ? firstTokenAt - request.startedAt : end - request.startedAt,
-    tokensPerSecond: generated.length > 1 && decodeSeconds > 0 ? (generated.length - 1) / decodeSeconds : 0,
+    timeToFirstTokenMs: output.length > 0 ? firstTokenAt - request.startedAt : end - request.startedAt,
+    tokensPerSecond: output.length > 1 && decodeSeconds > 0 ? (output.length - 1) / decodeSeconds : 0,
     durationMs: end - request.startedAt,
-    targetDecodes,
+    targetDecodes: metrics.targetDecodes,
+    metrics,
   };
 }

@@ -1,19 +1,50 @@
+import type { Token } from "node-llama-cpp";
 import { describeSystem, initBackend, type GetLlama, type InitialisedBackend, type LogSink } from "./backend.js";
 import { fitPrompt } from "./chat-prompt.js";
 import { runDecodeLoop } from "./decode-loop.js";
 import { EngineFailure } from "./errors.js";
 import { Mutex } from "./lock.js";
+import { disposeDraft, loadDraft, type ActiveDraft } from "./draft-registry.js";
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-registry.js";
-import type { EngineParams, GenerationResult, GpuChoice, LoadedModel, StreamedToken, SystemInfo } from "./protocol.js";
+import type {
+  DraftModelInfo,
+  EngineParams,
+  GenerationResult,
+  GpuChoice,
+  LoadedModel,
+  SpeculationMode,
+  SpeculatorKind,
+  StreamedToken,
+  SystemInfo,
+  VerifyStep,
+} from "./protocol.js";
+import { calibrateVerifyCurve } from "./speculation/calibration.js";
+import { SpeculationCostModel } from "./speculation/cost-model.js";
+import { DraftModelSpeculator } from "./speculation/draft-model-speculator.js";
+import { NgramSpeculator } from "./speculation/ngram-speculator.js";
+import { loadNgramTable, saveNgramTable, type NgramTable } from "./speculation/ngram-table.js";
+import { SpeculationPolicy } from "./speculation/policy.js";
+import { PromptLookupSpeculator } from "./speculation/prompt-lookup-speculator.js";
+import type { Speculator } from "./speculation/speculator.js";
+
+/** What the engine learns about speculating on one loaded target; reset when the target changes. */
+interface SpeculationState {
+  costs: SpeculationCostModel;
+  verifyCurveFor: number;
+  ngram: NgramTable | undefined;
+}
 
 /**
  * The engine as an in-process object: what the engine process exposes over the protocol, and what the CLI and
- * the bench use directly. One lock guards the model context: loads, unloads and generations take turns on it.
+ * the bench use directly. One lock guards the inference contexts (target and draft): loads, unloads and
+ * generations take turns on it.
  */
 export class Engine {
   private backend: InitialisedBackend | undefined;
   private cacheDir = "";
   private active: ActiveModel | undefined;
+  private draft: ActiveDraft | undefined;
+  private speculation: SpeculationState | undefined;
   private readonly contextLock = new Mutex();
   private readonly running = new Map<string, AbortController>();
 
@@ -24,6 +55,10 @@ export class Engine {
 
   get loadedModel(): LoadedModel | undefined {
     return this.active?.info;
+  }
+
+  get loadedDraft(): DraftModelInfo | undefined {
+    return this.draft?.info;
   }
 
   async init(options: { gpu: GpuChoice; cacheDir: string }): Promise<SystemInfo> {
@@ -51,11 +86,7 @@ export class Engine {
     const backend = this.requireBackend();
     this.abortAll(); // a new model replaces the old one: running replies end now rather than after the load
     return this.contextLock.run(async () => {
-      if (this.active) {
-        const previous = this.active;
-        this.active = undefined;
-        await disposeActiveModel(previous);
-      }
+      await this.releaseModels();
       this.active = await loadActiveModel({
         llama: backend.llama,
         backend: backend.backend,
@@ -66,23 +97,75 @@ export class Engine {
         cacheDir: this.cacheDir,
         onProgress,
       });
+      this.speculation = { costs: new SpeculationCostModel(), verifyCurveFor: 0, ngram: undefined };
       this.log("info", `loaded ${this.active.info.name}: ${this.active.info.threads} threads (${this.active.info.threadsSource})`);
       return this.active.info;
     });
   }
 
-  async unloadModel(): Promise<boolean> {
-    this.abortAll();
-    return this.contextLock.run(async () => {
-      if (!this.active) return false;
+  /** Disposes the draft (it depends on the target) and then the target. Caller holds the context lock. */
+  private async releaseModels(): Promise<void> {
+    await this.releaseDraft();
+    this.speculation = undefined;
+    if (this.active) {
       const previous = this.active;
       this.active = undefined;
       await disposeActiveModel(previous);
-      return true;
+    }
+  }
+
+  private async releaseDraft(): Promise<boolean> {
+    if (!this.draft) return false;
+    const previous = this.draft;
+    this.draft = undefined;
+    await disposeDraft(previous);
+    return true;
+  }
+
+  /** Loads a draft model for the loaded target (replacing any draft). Refuses an incompatible tokenizer. */
+  async loadDraftModel(params: EngineParams<"loadDraftModel">): Promise<DraftModelInfo> {
+    const backend = this.requireBackend();
+    return this.contextLock.run(async () => {
+      const target = this.active;
+      if (!target) throw new EngineFailure("NO_MODEL", "Load a target model before its draft model");
+      await this.releaseDraft();
+      this.draft = await loadDraft({
+        llama: backend.llama,
+        backend: backend.backend,
+        target,
+        modelPath: params.modelPath,
+        threads: params.threads,
+        cacheDir: this.cacheDir,
+      });
+      // A first estimate of the draft's cost per token; live steps refine it.
+      this.speculation?.costs.recordDraft("draft", 1, this.draft.msPerToken);
+      this.log("info", `draft ${this.draft.info.name}: ${this.draft.info.threads} threads, ${this.draft.msPerToken.toFixed(2)} ms/token`);
+      return this.draft.info;
     });
   }
 
-  async generate(params: EngineParams<"generate">, onToken: (token: StreamedToken) => void): Promise<GenerationResult> {
+  async unloadDraftModel(): Promise<boolean> {
+    return this.contextLock.run(() => this.releaseDraft());
+  }
+
+  async unloadModel(): Promise<boolean> {
+    this.abortAll();
+    return this.contextLock.run(async () => {
+      const had = this.active !== undefined;
+      await this.releaseModels();
+      return had;
+    });
+  }
+
+  /**
+   * Runs one reply. `options.learn: false` keeps the reply out of the learned n-gram table (the bench's baseline
+   * runs: otherwise the table would memorise the very reply the speculative run is then measured on).
+   */
+  async generate(
+    params: EngineParams<"generate">,
+    onStep: (tokens: StreamedToken[], step: VerifyStep) => void,
+    options: { learn?: boolean } = {},
+  ): Promise<GenerationResult> {
     const startedAt = performance.now();
     const backend = this.requireBackend();
     if (this.running.has(params.generationId)) {
@@ -101,6 +184,8 @@ export class Engine {
           contextSize: active.sequence.contextSize,
           maxTokens: params.maxTokens,
         });
+        const speculation = { mode: params.speculation?.mode ?? "off", maxDraftTokens: params.speculation?.maxDraftTokens ?? 8 };
+        const policy = await this.preparePolicy(active, speculation.mode, speculation.maxDraftTokens, prompt.tokens);
         const outcome = await runDecodeLoop({
           sequence: active.sequence,
           model: active.model,
@@ -109,9 +194,12 @@ export class Engine {
           sampling: params.sampling,
           signal: controller.signal,
           startedAt,
-          onToken,
+          onStep,
+          policy,
+          costs: this.speculation?.costs,
           stepDelayMs: this.options.stepDelayMs,
         });
+        if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens], policy);
         return {
           generationId: params.generationId,
           text: outcome.text,
@@ -128,11 +216,55 @@ export class Engine {
             threads: active.info.threads,
             backend: backend.backend,
             targetDecodes: outcome.targetDecodes,
+            speculation:
+              speculation.mode === "off" ? null : outcome.metrics.toStats(speculation.mode, outcome.tokens.length, policy.lastK),
           },
         };
       });
     } finally {
       this.running.delete(params.generationId);
+    }
+  }
+
+  /**
+   * Builds this reply's speculation policy: the speculators the mode allows, sharing the model's cost model. The
+   * verify-cost curve is measured before the model's first speculative reply.
+   */
+  private async preparePolicy(
+    active: ActiveModel,
+    mode: SpeculationMode,
+    maxDraftTokens: number,
+    promptTokens: readonly Token[],
+  ): Promise<SpeculationPolicy> {
+    const state = this.speculation!;
+    if (mode === "draft" && !this.draft) {
+      throw new EngineFailure("NO_DRAFT_MODEL", "Draft speculation needs a draft model: load one, or choose another speculation mode");
+    }
+    const speculators = new Map<SpeculatorKind, Speculator>();
+    if (mode !== "off" && state.verifyCurveFor < maxDraftTokens + 1) {
+      await calibrateVerifyCurve({ sequence: active.sequence, tokens: promptTokens, maxPositions: maxDraftTokens + 1, costs: state.costs });
+      state.verifyCurveFor = maxDraftTokens + 1;
+    }
+    if ((mode === "draft" || mode === "auto") && this.draft) speculators.set("draft", new DraftModelSpeculator(this.draft.draft));
+    if (mode === "lookup" || mode === "auto") speculators.set("lookup", new PromptLookupSpeculator());
+    if (mode === "ngram" || mode === "auto") speculators.set("ngram", new NgramSpeculator(await this.ngramTable(active)));
+    return new SpeculationPolicy(mode, speculators, state.costs, maxDraftTokens);
+  }
+
+  private async ngramTable(active: ActiveModel): Promise<NgramTable> {
+    const state = this.speculation!;
+    state.ngram ??= await loadNgramTable(this.cacheDir, active.info.modelPath, {}, (message) => this.log("warn", message));
+    return state.ngram;
+  }
+
+  /** Every reply teaches the n-gram table (learned online when the n-gram speculator ran); then it is saved. */
+  private async learnFromReply(active: ActiveModel, promptLength: number, history: readonly Token[], policy: SpeculationPolicy): Promise<void> {
+    const table = await this.ngramTable(active);
+    if (!policy.uses("ngram")) table.learn(history, promptLength);
+    try {
+      await saveNgramTable(this.cacheDir, active.info.modelPath, table);
+    } catch (error) {
+      this.log("warn", `Could not save the learned n-gram table: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -150,7 +282,7 @@ export class Engine {
 
   /** Releases everything in a fixed order: generations, then sequence, context, model, and llama.cpp itself. */
   async dispose(): Promise<void> {
-    await this.unloadModel();
+    await this.unloadModel(); // draft, then target
     const backend = this.backend;
     this.backend = undefined;
     await backend?.llama.dispose();

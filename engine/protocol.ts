@@ -96,6 +96,31 @@ export type StopReason = z.infer<typeof StopReason>;
 export const TokenSource = z.enum(["target", "draft"]);
 export type TokenSource = z.infer<typeof TokenSource>;
 
+/** How a turn speculates. "auto" picks a speculator and draft length per step from live measurements. */
+export const SpeculationMode = z.enum(["off", "draft", "lookup", "ngram", "auto"]);
+export type SpeculationMode = z.infer<typeof SpeculationMode>;
+
+/** The speculators themselves ("auto" chooses among them). */
+export const SpeculatorKind = z.enum(["draft", "lookup", "ngram"]);
+export type SpeculatorKind = z.infer<typeof SpeculatorKind>;
+
+export const SpeculationOptions = z.object({
+  mode: SpeculationMode,
+  /** Upper bound on the draft length k; the engine picks k <= this from its cost model. */
+  maxDraftTokens: z.number().int().min(1).max(32).default(8),
+});
+export type SpeculationOptions = z.infer<typeof SpeculationOptions>;
+
+/** One target decode of a reply: how many drafted tokens it checked and how many it kept. */
+export const VerifyStep = z.object({
+  /** 0-based index of the target decode within the reply (the prompt's decode is step 0). */
+  index: z.number().int(),
+  speculator: SpeculatorKind.nullable(),
+  proposed: z.number().int(),
+  accepted: z.number().int(),
+});
+export type VerifyStep = z.infer<typeof VerifyStep>;
+
 export const StreamedToken = z.object({
   id: z.number().int(),
   /** The text this token adds to the reply (may be "" while a multi-byte character is incomplete). */
@@ -103,8 +128,40 @@ export const StreamedToken = z.object({
   source: TokenSource,
   /** Milliseconds since the generation request was received. */
   t: z.number(),
+  /** Index of the target decode (VerifyStep.index) that produced this token. */
+  step: z.number().int().optional(),
 });
 export type StreamedToken = z.infer<typeof StreamedToken>;
+
+export const SpeculationStats = z.object({
+  mode: SpeculationMode,
+  /** Draft tokens proposed to the verifier, and of those the ones it kept (accepted) or threw away (rejected). */
+  proposed: z.number().int(),
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  /** accepted / proposed (0 when nothing was proposed). */
+  acceptanceRate: z.number(),
+  /** accepted / targetDecodes: extra tokens each target decode produced on average. */
+  meanAcceptedPerStep: z.number(),
+  /** Target decodes that checked at least one drafted token. */
+  verifySteps: z.number().int(),
+  /** Emitted tokens that the target produced itself (tokens = targetTokens + accepted). */
+  targetTokens: z.number().int(),
+  draftMs: z.number(),
+  /** Time in target decodes after the prompt (plain and verify steps). */
+  verifyMs: z.number(),
+  /** Of verifyMs, the decodes that checked drafts (for the cost model: v = this / verifySteps). */
+  speculativeVerifyMs: z.number().optional(),
+  /** Verify steps that rejected a draft (accepted < proposed): with `accepted`, the per-position acceptance α. */
+  rejectingSteps: z.number().int().optional(),
+  /** acceptedHistogram[a] = verify steps that accepted a drafted tokens. */
+  acceptedHistogram: z.array(z.number().int()),
+  /** Steps per speculator (auto mixes them; off = plain decode steps). */
+  stepsBySpeculator: z.record(z.string(), z.number().int()),
+  /** The draft length in use at the end of the reply (0 = speculation paused). */
+  finalDraftLength: z.number().int(),
+});
+export type SpeculationStats = z.infer<typeof SpeculationStats>;
 
 export const GenerationStats = z.object({
   /** Generated tokens (the EOG token is not counted). */
@@ -125,8 +182,20 @@ export const GenerationStats = z.object({
   threads: z.number().int(),
   backend: Backend,
   targetDecodes: z.number().int(),
+  /** Present when the turn ran with speculation other than "off". */
+  speculation: SpeculationStats.nullable().default(null),
 });
 export type GenerationStats = z.infer<typeof GenerationStats>;
+
+export const DraftModelInfo = z.object({
+  modelPath: z.string(),
+  name: z.string(),
+  sizeBytes: z.number(),
+  threads: z.number().int(),
+  contextSize: z.number().int(),
+  loadMs: z.number(),
+});
+export type DraftModelInfo = z.infer<typeof DraftModelInfo>;
 
 export const GenerationResult = z.object({
   generationId: z.string(),
@@ -173,6 +242,15 @@ export const engineMethods = {
   },
   unloadModel: { params: Empty, result: z.object({ unloaded: z.boolean() }) },
   /**
+   * Load a draft model for the `draft` speculator (replacing any loaded one). Its tokenizer is compared with the
+   * target's first; a mismatch fails with DRAFT_INCOMPATIBLE naming the difference, and nothing is loaded.
+   */
+  loadDraftModel: {
+    params: z.object({ modelPath: z.string().min(1), threads: ThreadsSetting }),
+    result: DraftModelInfo,
+  },
+  unloadDraftModel: { params: Empty, result: z.object({ unloaded: z.boolean() }) },
+  /**
    * Run one assistant turn over the given history. Tokens stream as `tokens` events; the result arrives when the
    * turn ends (including after `abort`, with stopReason "abort" and the partial text).
    */
@@ -184,6 +262,7 @@ export const engineMethods = {
       messages: z.array(ChatMessage).min(1),
       maxTokens: z.number().int().min(1).max(1_000_000),
       sampling: SamplingOptions,
+      speculation: SpeculationOptions.default({ mode: "off", maxDraftTokens: 8 }),
     }),
     result: GenerationResult,
   },
@@ -205,7 +284,8 @@ export type EngineResult<M extends EngineMethod> = z.infer<(typeof engineMethods
 
 export const engineEvents = {
   loadProgress: z.object({ modelPath: z.string(), progress: z.number().min(0).max(1) }),
-  tokens: z.object({ generationId: z.string(), tokens: z.array(StreamedToken).min(1) }),
+  /** The tokens one target decode produced (accepted drafts, then the target's own token), with that step. */
+  tokens: z.object({ generationId: z.string(), tokens: z.array(StreamedToken).min(1), step: VerifyStep.optional() }),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]), message: z.string() }),
 } as const;
 
@@ -225,6 +305,8 @@ export const EngineErrorCode = z.enum([
   "NOT_GGUF", // the file is not a GGUF model
   "MODEL_LOAD_FAILED",
   "PROMPT_TOO_LONG", // the newest message alone does not fit the context
+  "DRAFT_INCOMPATIBLE", // the draft model's tokenizer differs from the target's
+  "NO_DRAFT_MODEL", // draft speculation asked for without a loaded draft model
   "BUSY", // a model load is in progress
   "INTERNAL",
 ]);

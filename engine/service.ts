@@ -37,8 +37,10 @@ export class EngineService {
       loadModel: (params) =>
         this.engine.loadModel(params, (progress) => this.emit("loadProgress", { modelPath: params.modelPath, progress })),
       unloadModel: async () => ({ unloaded: await this.engine.unloadModel() }),
+      loadDraftModel: (params) => this.engine.loadDraftModel(params),
+      unloadDraftModel: async () => ({ unloaded: await this.engine.unloadDraftModel() }),
       generate: (params) =>
-        this.engine.generate(params, (token) => this.emit("tokens", { generationId: params.generationId, tokens: [token] })),
+        this.engine.generate(params, (tokens, step) => this.emit("tokens", { generationId: params.generationId, tokens, step })),
       abort: async (params) => ({ aborted: this.engine.abort(params.generationId) }),
       shutdown: async () => {
         await this.engine.dispose();

@@ -29,9 +29,11 @@ async function turn(messages: ChatMessage[], options: { maxTokens?: number; temp
       maxTokens: options.maxTokens ?? 48,
       sampling: { temperature: options.temperature ?? 0 },
     },
-    (token) => {
-      tokens.push(token);
-      options.onToken?.(token);
+    (batch) => {
+      for (const token of batch) {
+        tokens.push(token);
+        options.onToken?.(token);
+      }
     },
   );
   return { result, tokens };

@@ -1,0 +1,17 @@
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+
+/**
+ * node-llama-cpp keeps one cell of the sequence free and shifts the context (erasing its beginning) to make room
+ * when an evaluation would use it. We never let it shift: a reply stops with "context-full" instead, because
+ * silently forgetting the start of a conversation changes what the model is answering.
+ */
+export function usableContext(sequence: LlamaContextSequence): number {
+  return sequence.contextSize - 1;
+}
+
+export function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}

@@ -1,0 +1,156 @@
+import type { SpeculatorKind } from "../protocol.js";
+
+/**
+ * Live measurements that decide whether and how far to speculate.
+ *
+ * Leviathan et al.: with per-position acceptance α and k drafted tokens, one verify step yields on average
+ * E(k) = (1 - α^(k+1)) / (1 - α) tokens. It costs k draft tokens (c each, relative to one plain target decode) plus
+ * one target decode over k+1 positions, v(k+1) relative to a one-token decode. The expected speedup over plain
+ * decoding is S(k) = E(k) / (k·c + v(k+1)). On a GPU v(n) is nearly flat; on a CPU it grows with n (compute-bound),
+ * and for tiny models the fixed cost per call dominates: both are measured here, not assumed.
+ */
+export function expectedTokensPerStep(alpha: number, k: number): number {
+  if (alpha >= 1) return k + 1;
+  return (1 - alpha ** (k + 1)) / (1 - alpha);
+}
+
+export function expectedSpeedup(alpha: number, k: number, draftCostRatio: number, verifyCostRatio: number): number {
+  return expectedTokensPerStep(alpha, k) / (k * draftCostRatio + verifyCostRatio);
+}
+
+/** Exponentially weighted mean that starts from its first observation. */
+class Ewma {
+  private value: number | undefined;
+  constructor(private readonly weight: number) {}
+  add(x: number): void {
+    this.value = this.value === undefined ? x : this.value + this.weight * (x - this.value);
+  }
+  get(): number | undefined {
+    return this.value;
+  }
+}
+
+/**
+ * Per-position acceptance of one speculator, estimated from verify steps: a step that accepted a of k drafts
+ * observed a successes and, when a < k, one failure (drafting stops at the first rejection). α = S / (S + F), with
+ * old evidence decaying so the estimate follows the conversation.
+ */
+export class AcceptanceEstimate {
+  private successes: number;
+  private failures: number;
+  private steps = 0;
+
+  constructor(
+    prior: { alpha: number; weight: number },
+    private readonly decay = 0.97,
+  ) {
+    this.successes = prior.alpha * prior.weight;
+    this.failures = (1 - prior.alpha) * prior.weight;
+  }
+
+  record(proposed: number, accepted: number): void {
+    if (proposed <= 0) return;
+    this.successes = this.successes * this.decay + accepted;
+    this.failures = this.failures * this.decay + (accepted < proposed ? 1 : 0);
+    this.steps++;
+  }
+
+  get alpha(): number {
+    const total = this.successes + this.failures;
+    return total > 0 ? Math.min(0.99, this.successes / total) : 0;
+  }
+
+  get observations(): number {
+    return this.steps;
+  }
+}
+
+export interface SpeedupEstimate {
+  k: number;
+  speedup: number;
+  alpha: number;
+  draftCostRatio: number;
+  verifyCostRatio: number;
+}
+
+export class SpeculationCostModel {
+  /** Median-ish wall time of a target decode over n positions, ms (index n). */
+  private readonly verifyMs = new Map<number, Ewma>();
+  private readonly draftMsPerToken = new Map<SpeculatorKind, Ewma>();
+  readonly acceptance = new Map<SpeculatorKind, AcceptanceEstimate>();
+
+  constructor(priors: Partial<Record<SpeculatorKind, { alpha: number; weight: number }>> = {}) {
+    for (const kind of ["draft", "lookup", "ngram"] as const) {
+      this.acceptance.set(kind, new AcceptanceEstimate(priors[kind] ?? { alpha: 0.5, weight: 2 }));
+    }
+  }
+
+  recordVerify(positions: number, ms: number): void {
+    let e = this.verifyMs.get(positions);
+    if (!e) this.verifyMs.set(positions, (e = new Ewma(0.2)));
+    e.add(ms);
+  }
+
+  recordDraft(kind: SpeculatorKind, tokens: number, ms: number): void {
+    if (tokens <= 0) return;
+    let e = this.draftMsPerToken.get(kind);
+    if (!e) this.draftMsPerToken.set(kind, (e = new Ewma(0.2)));
+    e.add(ms / tokens);
+  }
+
+  recordAcceptance(kind: SpeculatorKind, proposed: number, accepted: number): void {
+    this.acceptance.get(kind)!.record(proposed, accepted);
+  }
+
+  hasVerifyCurve(maxPositions: number): boolean {
+    return this.verifyMs.has(1) && this.verifyMs.has(maxPositions);
+  }
+
+  /** v(n): verify time of n positions relative to one, interpolated linearly between measured points. */
+  verifyCostRatio(positions: number): number | undefined {
+    const one = this.verifyMs.get(1)?.get();
+    if (one === undefined || one <= 0) return undefined;
+    const measured = [...this.verifyMs.entries()]
+      .map(([n, e]) => [n, e.get()!] as const)
+      .sort((a, b) => a[0] - b[0]);
+    const exact = measured.find(([n]) => n === positions);
+    if (exact) return exact[1] / one;
+    let lower = measured[0]!;
+    let upper = measured[measured.length - 1]!;
+    for (const point of measured) {
+      if (point[0] <= positions && point[0] >= lower[0]) lower = point;
+      if (point[0] >= positions && point[0] <= upper[0]) upper = point;
+    }
+    if (upper[0] === lower[0]) {
+      // Beyond the measured range: extrapolate from the last segment (never cheaper than the last point).
+      const prev = measured.length > 1 ? measured[measured.length - 2]! : [0, 0];
+      const slope = (upper[1] - prev[1]) / Math.max(1, upper[0] - prev[0]);
+      return (upper[1] + Math.max(0, slope) * (positions - upper[0])) / one;
+    }
+    const t = (positions - lower[0]) / (upper[0] - lower[0]);
+    return (lower[1] + t * (upper[1] - lower[1])) / one;
+  }
+
+  draftCostRatio(kind: SpeculatorKind): number | undefined {
+    const one = this.verifyMs.get(1)?.get();
+    const perToken = this.draftMsPerToken.get(kind)?.get();
+    if (one === undefined || perToken === undefined) return undefined;
+    return perToken / one;
+  }
+
+  /**
+   * The draft length with the best expected speedup for `kind` (k in 1..maxK), given its acceptance estimate
+   * (or `alphaOverride`). Unknown costs are taken as `fallbackDraftCost` / linear verify growth.
+   */
+  best(kind: SpeculatorKind, maxK: number, options: { alphaOverride?: number; fallbackDraftCost?: number } = {}): SpeedupEstimate {
+    const alpha = options.alphaOverride ?? this.acceptance.get(kind)!.alpha;
+    const c = this.draftCostRatio(kind) ?? options.fallbackDraftCost ?? 0;
+    let best: SpeedupEstimate = { k: 1, speedup: 0, alpha, draftCostRatio: c, verifyCostRatio: 1 };
+    for (let k = 1; k <= maxK; k++) {
+      const v = this.verifyCostRatio(k + 1) ?? k + 1;
+      const speedup = expectedSpeedup(alpha, k, c, v);
+      if (speedup > best.speedup) best = { k, speedup, alpha, draftCostRatio: c, verifyCostRatio: v };
+    }
+    return best;
+  }
+}

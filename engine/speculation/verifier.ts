@@ -1,0 +1,94 @@
+import type { ControlledEvaluateInputItem, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { SamplingOptions } from "../protocol.js";
+
+const REPEAT_PENALTY_WINDOW = 64;
+
+/** Sampling options for one position; the repeat penalty sees exactly the tokens before that position. */
+function positionOptions(sampling: SamplingOptions, precedingOutput: readonly Token[]) {
+  return {
+    temperature: sampling.temperature,
+    ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
+    ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
+    ...(sampling.minP !== undefined ? { minP: sampling.minP } : {}),
+    ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+    ...(sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1
+      ? { repeatPenalty: { punishTokens: precedingOutput.slice(-REPEAT_PENALTY_WINDOW), penalty: sampling.repeatPenalty } }
+      : {}),
+  };
+}
+
+export interface VerifyOutcome {
+  /** Drafted tokens the target agreed with, in order (never an end-of-generation token). */
+  accepted: Token[];
+  /** The target's own token after the accepted ones: its choice at the first disagreement, or the bonus token. */
+  targetToken: Token;
+  /** Positions evaluated in the batch (1 + drafted). */
+  positions: number;
+}
+
+/**
+ * One target decode over [last, d1..dk]: the target samples its own token at every position in a single batch,
+ * and the longest prefix of drafts that equals the target's choices is kept, followed by the target's choice at
+ * the first mismatch (or after the last draft). Rejected drafts are erased from the target's KV cache.
+ *
+ * Why this is exact: at each kept position the emitted token is the target's own sample given exactly the tokens
+ * before it, as in plain decoding. At temperature 0 the sample is the argmax, so the output is token-for-token
+ * the plain decode; at temperature > 0 each position is a fresh draw from the target's distribution, and accepting
+ * a draft only when it equals that draw leaves the output distribution the target's. Per-position sampling also
+ * keeps the repeat penalty right: each position is penalised by the output before it, drafts included.
+ *
+ * `last` is the newest emitted token, not yet in the context; `outputSoFar` is the reply's emitted tokens (for
+ * the repeat penalty). With no drafts this is one plain decode step.
+ */
+export async function verifyDrafts(options: {
+  sequence: LlamaContextSequence;
+  model: LlamaModel;
+  last: Token;
+  drafts: readonly Token[];
+  sampling: SamplingOptions;
+  outputSoFar: readonly Token[];
+}): Promise<VerifyOutcome> {
+  const { sequence, model, last, drafts, sampling, outputSoFar } = options;
+  const start = sequence.nextTokenIndex;
+  const batch = [last, ...drafts];
+  const input: ControlledEvaluateInputItem[] = batch.map((token, index) => [
+    token,
+    { generateNext: { token: true, options: positionOptions(sampling, [...outputSoFar, ...drafts.slice(0, index)]) } },
+  ]);
+  const results = await sequence.controlledEvaluate(input);
+
+  const accepted: Token[] = [];
+  let targetToken: Token | undefined;
+  for (let i = 0; i < batch.length; i++) {
+    const choice = results[i]?.next.token;
+    if (choice == null) throw new Error("llama.cpp returned no token for a verified position");
+    const draft = drafts[i];
+    if (draft !== undefined && choice === draft && !model.isEogToken(draft)) {
+      accepted.push(draft);
+      continue;
+    }
+    targetToken = choice;
+    break;
+  }
+  // Keep [last, accepted...] in the cache; erase the positions of rejected drafts.
+  const keepEnd = start + 1 + accepted.length;
+  if (keepEnd < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: keepEnd, end: sequence.nextTokenIndex }]);
+  return { accepted, targetToken: targetToken!, positions: batch.length };
+}
+
+/** Evaluates the prompt (after the reused prefix) and samples the first reply token. */
+export async function prefill(options: {
+  sequence: LlamaContextSequence;
+  tokens: readonly Token[];
+  sampling: SamplingOptions;
+}): Promise<Token> {
+  const { sequence, tokens, sampling } = options;
+  const last = tokens.length - 1;
+  const input: ControlledEvaluateInputItem[] = tokens.map((token, index) =>
+    index === last ? [token, { generateNext: { token: true, options: positionOptions(sampling, []) } }] : token,
+  );
+  const results = await sequence.controlledEvaluate(input);
+  const next = results[last]?.next.token;
+  if (next == null) throw new Error("llama.cpp returned no token for the last prompt position");
+  return next;
+}
