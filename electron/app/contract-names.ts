@@ -23,6 +23,8 @@ const methods: { [M in WindowMethod]: true } = {
   chooseModelsFolder: true,
   setModelsFolder: true,
   loadModel: true,
+  setDraftModel: true,
+  setConversationSpeculation: true,
   getSettings: true,
   updateSettings: true,
   getEngineStatus: true,

@@ -12,6 +12,8 @@ export class EngineStatusTracker {
   private fields: StatusFields = {
     system: null,
     model: null,
+    draftModel: null,
+    draftError: null,
     loadingModelPath: null,
     lastCrash: null,
     modelError: null,
@@ -29,8 +31,8 @@ export class EngineStatusTracker {
   setEngineState(state: SupervisorState, restarts: number): void {
     this.engineState = state;
     this.fields = { ...this.fields, restarts };
-    // An engine that is not ready holds nothing: a restarted process starts without a model.
-    if (state !== "ready") this.fields = { ...this.fields, system: null, model: null, loadingModelPath: null };
+    // An engine that is not ready holds nothing: a restarted process starts without a model (or a draft).
+    if (state !== "ready") this.fields = { ...this.fields, system: null, model: null, draftModel: null, loadingModelPath: null };
     this.onChange(this.current);
   }
 

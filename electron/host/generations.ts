@@ -3,7 +3,7 @@
  * partial text in SQLite (throttled) so a crash loses at most a fraction of a second of it, and records how the
  * reply ended.
  */
-import type { ChatMessage, EngineEventData } from "../../engine/protocol.js";
+import type { ChatMessage, EngineEventData, SpeculationOptions } from "../../engine/protocol.js";
 import type { GenerationSettings, Message } from "../window-api.js";
 import { buildEngineMessages } from "./chat-history.js";
 import { EngineRequestError, apiError } from "./errors.js";
@@ -14,11 +14,16 @@ import type { MessageOutcome } from "./store.js";
 
 export const NO_MODEL_ERROR = "No model loaded: choose a model first.";
 
+export const NO_DRAFT_MODEL_ERROR =
+  "This conversation speculates with a draft model, but none is loaded. Choose a draft model in Settings, or pick another speculation mode.";
+
 export interface ReplyRequest {
   conversationId: string;
   /** The assistant placeholder (status 'streaming') the reply goes into. */
   messageId: string;
   settings: GenerationSettings;
+  /** How the engine speculates for this reply (the effective mode is also in `settings.speculation`). */
+  speculation: SpeculationOptions;
   /** The stored conversation before the placeholder. */
   history: readonly Message[];
 }
@@ -27,6 +32,7 @@ interface ActiveGeneration {
   readonly conversationId: string;
   readonly messageId: string;
   readonly settings: GenerationSettings;
+  readonly speculation: SpeculationOptions;
   readonly messages: ChatMessage[];
   text: string;
   stopRequested: boolean;
@@ -69,6 +75,7 @@ export class Generations {
       conversationId: request.conversationId,
       messageId: request.messageId,
       settings: request.settings,
+      speculation: request.speculation,
       messages: buildEngineMessages(request.settings.systemPrompt, request.history),
       text: "",
       stopRequested: false,
@@ -85,7 +92,12 @@ export class Generations {
     const generation = this.active;
     if (!generation || data.generationId !== generation.messageId) return;
     for (const token of data.tokens) generation.text += token.text;
-    this.ctx.emit("tokens", { conversationId: generation.conversationId, messageId: generation.messageId, tokens: data.tokens });
+    this.ctx.emit("tokens", {
+      conversationId: generation.conversationId,
+      messageId: generation.messageId,
+      tokens: data.tokens,
+      ...(data.step ? { step: data.step } : {}),
+    });
     this.schedulePersist(generation);
   }
 
@@ -151,6 +163,7 @@ export class Generations {
         messages: generation.messages,
         maxTokens: generation.settings.maxTokens,
         sampling: { temperature: generation.settings.temperature },
+        speculation: generation.speculation,
       });
       const stopped = result.stats.stopReason === "abort";
       return { content: result.text, status: stopped ? "stopped" : "complete", stats: result.stats };
@@ -194,6 +207,8 @@ function failureOutcome(partialText: string, error: unknown): MessageOutcome {
     if (error.code === "ENGINE_STOPPED") {
       return { content: partialText, status: "interrupted", error: "The engine was stopped or restarted; the reply was cut off." };
     }
+    // Draft speculation without a draft fails before the first token; the engine's message cannot say where to fix it.
+    if (error.code === "NO_DRAFT_MODEL") return { content: partialText, status: "error", error: NO_DRAFT_MODEL_ERROR };
     // The engine's own errors (NO_MODEL, PROMPT_TOO_LONG, …) carry messages written for the user.
     return { content: partialText, status: partialText ? "interrupted" : "error", error: error.message };
   }

@@ -136,11 +136,17 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   const startReply = (conversationId: string): Message => {
     const db = ctx.store();
     const settings = db.getSettings();
+    const conversation = requireConversation(conversationId);
     const modelPath = status.current.model?.modelPath ?? settings.modelPath;
+    const mode = conversation.speculation ?? settings.speculation;
+    // The draft is recorded when the reply's mode may use it (and one is loaded as the reply is asked for).
+    const draft = mode === "draft" || mode === "auto" ? status.current.draftModel : null;
     const snapshot: GenerationSettings = {
       systemPrompt: settings.systemPrompt,
       temperature: settings.temperature,
       maxTokens: settings.maxTokens,
+      speculation: mode,
+      draftModel: draft ? basename(draft.modelPath) : null,
     };
     const history = db.getMessages(conversationId);
     const placeholder = db.addMessage({
@@ -151,7 +157,13 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       model: modelPath ? basename(modelPath) : null,
       settings: snapshot,
     });
-    generations.begin({ conversationId, messageId: placeholder.id, settings: snapshot, history });
+    generations.begin({
+      conversationId,
+      messageId: placeholder.id,
+      settings: snapshot,
+      speculation: { mode, maxDraftTokens: settings.maxDraftTokens },
+      history,
+    });
     return placeholder;
   };
 
@@ -283,6 +295,18 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       return models.load(path);
     },
 
+    async setDraftModel({ path }) {
+      generations.assertIdle();
+      return models.setDraft(path);
+    },
+
+    async setConversationSpeculation({ id, mode }) {
+      const conversation = ctx.store().setConversationSpeculation(id, mode);
+      if (!conversation) throw apiError("NOT_FOUND", "That conversation no longer exists.");
+      emit("conversationUpdated", { conversation });
+      return conversation;
+    },
+
     async getSettings() {
       return ctx.store().getSettings();
     },
@@ -292,11 +316,17 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       const before = db.getSettings();
       const changed = <K extends keyof Settings>(key: K): boolean =>
         patch[key] !== undefined && JSON.stringify(patch[key]) !== JSON.stringify(before[key]);
-      const engineAffecting = changed("gpu") || changed("contextSize") || changed("threads") || changed("modelPath");
+      const engineAffecting =
+        changed("gpu") || changed("contextSize") || changed("threads") || changed("modelPath") || changed("draftModelPath");
       if (engineAffecting) generations.assertIdle();
       // `patch` was validated against the contract by guardApi.
       const update = { ...patch };
       if (changed("modelsFolder") && update.modelsFolder !== undefined) update.modelsFolder = await validateModelsFolder(update.modelsFolder);
+      // A new draftModelPath is applied exactly as setDraftModel does it: loaded and checked against the current
+      // target first, and saved only when the engine accepted it. A refused draft fails the whole update (nothing in
+      // the patch is saved), so a path that is saved is always one that worked.
+      if (changed("draftModelPath")) await models.setDraft(update.draftModelPath ?? null);
+      delete update.draftModelPath;
       const after = db.updateSettings(update);
       emit("settingsChanged", after);
 

@@ -1,12 +1,19 @@
 /**
- * Loads models into the engine, one load at a time (queued), and keeps EngineStatus's model fields and the saved
- * `modelPath` setting in step with what the engine actually holds.
+ * Loads models into the engine, one operation at a time (queued), and keeps EngineStatus's model fields and the
+ * saved `modelPath` / `draftModelPath` settings in step with what the engine actually holds.
+ *
+ * The draft model hangs off the target: the engine drops its draft whenever a target load starts (a draft is only
+ * valid for a target with the same tokenizer), so every successful target load — the user's, the reload after a
+ * context/threads change, the one after an engine (re)start — is followed by loading the saved draft, inside the
+ * same queued operation (a reply waiting for `whenIdle()` thus starts with the draft in place).
  */
-import type { LoadedModel } from "../../engine/protocol.js";
-import { apiError, toTandemApiError } from "./errors.js";
+import type { DraftModelInfo, LoadedModel, ThreadsSetting } from "../../engine/protocol.js";
+import { EngineRequestError, apiError, toTandemApiError } from "./errors.js";
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";
 import { validateModelFile } from "./models.js";
+
+export const DRAFT_NEEDS_TARGET_ERROR = "Load a chat model first: a draft model is checked against the chat model's tokenizer.";
 
 export class ModelManager {
   private queue: Promise<void> = Promise.resolve();
@@ -24,18 +31,17 @@ export class ModelManager {
     while (this.queued > 0) await this.queue;
   }
 
-  /** Loads `path` after any load already queued; on success it becomes the saved chat model. */
+  /** Loads `path` after any load already queued; on success it becomes the saved chat model (and the saved draft follows it). */
   load(path: string): Promise<LoadedModel> {
-    this.queued++;
-    const run = this.queue.then(() => this.loadNow(path));
-    // The queue itself never rejects: each load's failure belongs to its own caller.
-    this.queue = run.then(
-      () => {},
-      () => {},
-    ).finally(() => {
-      this.queued--;
-    });
-    return run;
+    return this.enqueue(() => this.loadNow(path));
+  }
+
+  /**
+   * Loads `path` as the draft model (checked against the loaded target) and saves it in settings; null unloads the
+   * draft and clears the setting. A refused draft (DRAFT_INCOMPATIBLE, missing file, load failure) saves nothing.
+   */
+  setDraft(path: string | null): Promise<DraftModelInfo | null> {
+    return this.enqueue(() => (path === null ? this.clearDraftNow() : this.setDraftNow(path)));
   }
 
   /** Reloads the saved model (after an engine (re)start or a context/threads change); failures only end up in the status. */
@@ -51,16 +57,30 @@ export class ModelManager {
     this.load(path).catch((error: unknown) => this.ctx.logger.warn(`Could not load the saved model: ${describeError(error)}`));
   }
 
-  /** Unloads whatever model the engine holds (the user cleared the model setting). */
+  /** Unloads whatever model the engine holds (the user cleared the model setting); the engine drops the draft with it. */
   async unload(): Promise<void> {
     await this.whenIdle();
     if (this.ctx.supervisor.state === "ready") await this.ctx.supervisor.request("unloadModel", {});
-    this.ctx.status.update({ model: null, modelError: null });
+    this.ctx.status.update({ model: null, modelError: null, draftModel: null, draftError: null });
+  }
+
+  private enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    this.queued++;
+    const run = this.queue.then(operation);
+    // The queue itself never rejects: each operation's failure belongs to its own caller.
+    this.queue = run.then(
+      () => {},
+      () => {},
+    ).finally(() => {
+      this.queued--;
+    });
+    return run;
   }
 
   private async loadNow(requestedPath: string): Promise<LoadedModel> {
     const { supervisor, status } = this.ctx;
     let engineAsked = false;
+    let model: LoadedModel;
     try {
       const modelPath = await validateModelFile(requestedPath);
       // A load asked for while the engine is (re)starting waits for it instead of failing.
@@ -69,9 +89,10 @@ export class ModelManager {
         throw apiError("ENGINE_UNAVAILABLE", "The engine is not running, so no model can be loaded. Restart the engine and try again.");
       }
       const settings = this.ctx.store().getSettings();
-      status.update({ loadingModelPath: modelPath, modelError: null });
+      // The engine drops its draft as the target load starts.
+      status.update({ loadingModelPath: modelPath, modelError: null, draftModel: null });
       engineAsked = true;
-      const model = await supervisor.request("loadModel", {
+      model = await supervisor.request("loadModel", {
         modelPath,
         contextSize: settings.contextSize,
         threads: settings.threads,
@@ -80,17 +101,89 @@ export class ModelManager {
       if (this.ctx.store().getSettings().modelPath !== modelPath) {
         this.ctx.emit("settingsChanged", this.ctx.store().updateSettings({ modelPath }));
       }
-      return model;
     } catch (error) {
       const apiFailure = toTandemApiError(error);
-      // The engine drops its previous model when a load starts, so after a failed load none is loaded; a load that
-      // never reached the engine (missing file) leaves the current model in place.
+      // The engine drops its previous model (and draft) when a load starts, so after a failed load none is loaded; a
+      // load that never reached the engine (missing file) leaves the current model in place. Without a target there
+      // is nothing to check a draft against: the model error says what is wrong.
       status.update({
-        ...(engineAsked ? { model: null } : {}),
+        ...(engineAsked ? { model: null, draftModel: null, draftError: null } : {}),
         loadingModelPath: null,
         modelError: apiFailure.message,
       });
       throw apiFailure;
     }
+    await this.loadSavedDraft();
+    return model;
+  }
+
+  /** After a target load: loads the saved draft, if any. Never throws; a failure goes to status.draftError. */
+  private async loadSavedDraft(): Promise<void> {
+    const { status } = this.ctx;
+    let path: string | null;
+    let threads: ThreadsSetting;
+    try {
+      ({ draftModelPath: path, threads } = this.ctx.store().getSettings());
+    } catch (error) {
+      this.ctx.logger.warn(`Could not read the saved draft model setting: ${describeError(error)}`);
+      return;
+    }
+    if (!path) {
+      if (status.current.draftModel || status.current.draftError) status.update({ draftModel: null, draftError: null });
+      return;
+    }
+    try {
+      const draftModel = await this.requestDraft(path, threads);
+      status.update({ draftModel, draftError: null });
+    } catch (error) {
+      // The setting is kept: the draft may suit the next target (or the file may come back).
+      const message = toTandemApiError(error).message;
+      this.ctx.logger.warn(`Could not load the draft model ${path}: ${message}`);
+      status.update({ draftModel: null, draftError: message });
+    }
+  }
+
+  private async setDraftNow(requestedPath: string): Promise<DraftModelInfo> {
+    const { supervisor, status } = this.ctx;
+    if (supervisor.state !== "ready" || !status.current.model) throw apiError("NO_MODEL", DRAFT_NEEDS_TARGET_ERROR);
+    const settings = this.ctx.store().getSettings();
+    try {
+      const draftModel = await this.requestDraft(requestedPath, settings.threads);
+      status.update({ draftModel, draftError: null });
+      this.saveDraftPath(draftModel.modelPath);
+      return draftModel;
+    } catch (error) {
+      // The engine releases the draft it held before loading another one, so a refused draft (incompatible tokenizer
+      // included) leaves it without any: bring the saved one back, so the status keeps saying what the engine holds.
+      // A file that was missing never reached the engine, which still holds its draft.
+      if (error instanceof EngineRequestError) {
+        if (status.current.draftModel) status.update({ draftModel: null });
+        if (supervisor.state === "ready") await this.loadSavedDraft();
+      }
+      throw toTandemApiError(error);
+    }
+  }
+
+  private async clearDraftNow(): Promise<null> {
+    const { supervisor, status } = this.ctx;
+    if (supervisor.state === "ready" && status.current.draftModel) {
+      // Clearing must always work: an engine that cannot unload (it just crashed) holds no draft anyway.
+      await supervisor
+        .request("unloadDraftModel", {})
+        .catch((error: unknown) => this.ctx.logger.warn(`Unloading the draft model failed: ${describeError(error)}`));
+    }
+    status.update({ draftModel: null, draftError: null });
+    this.saveDraftPath(null);
+    return null;
+  }
+
+  private async requestDraft(path: string, threads: ThreadsSetting): Promise<DraftModelInfo> {
+    const modelPath = await validateModelFile(path);
+    return this.ctx.supervisor.request("loadDraftModel", { modelPath, threads });
+  }
+
+  private saveDraftPath(draftModelPath: string | null): void {
+    if (this.ctx.store().getSettings().draftModelPath === draftModelPath) return;
+    this.ctx.emit("settingsChanged", this.ctx.store().updateSettings({ draftModelPath }));
   }
 }

@@ -45,6 +45,12 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "per-conversation speculation mode",
+    // NULL follows the default mode in settings; any other value is checked against SpeculationMode on read.
+    sql: `ALTER TABLE conversations ADD COLUMN speculation TEXT;`,
+  },
 ];
 
 /** Applies the migrations the database has not seen yet; returns the resulting schema version. */

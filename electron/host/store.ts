@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import type { z } from "zod";
-import { GenerationStats } from "../../engine/protocol.js";
+import { GenerationStats, SpeculationMode } from "../../engine/protocol.js";
 import {
   GenerationSettings,
   Settings,
@@ -34,6 +34,9 @@ export function defaultSettings(dataDir: string): Settings {
     modelsFolder: join(dataDir, "models"),
     modelPath: null,
     theme: "system",
+    speculation: "auto",
+    draftModelPath: null,
+    maxDraftTokens: 8,
   };
 }
 
@@ -59,6 +62,7 @@ interface ConversationRow {
   title: string;
   created_at: number;
   updated_at: number;
+  speculation: string | null;
 }
 
 interface MessageRow {
@@ -134,7 +138,7 @@ export class ChatStore {
 
   createConversation(title: string = DEFAULT_CONVERSATION_TITLE): Conversation {
     const now = this.now();
-    const conversation: Conversation = { id: randomUUID(), title, createdAt: now, updatedAt: now };
+    const conversation: Conversation = { id: randomUUID(), title, createdAt: now, updatedAt: now, speculation: null };
     this.db
       .prepare("INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)")
       .run(conversation.id, conversation.title, conversation.createdAt, conversation.updatedAt);
@@ -144,6 +148,15 @@ export class ChatStore {
   /** Renames and marks as updated; null when there is no such conversation. */
   renameConversation(id: string, title: string): Conversation | null {
     this.db.prepare("UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?").run(title, this.now(), id);
+    return this.getConversation(id);
+  }
+
+  /**
+   * Sets the conversation's speculation mode (null: follow settings); null when there is no such conversation.
+   * A setting, not activity: the conversation keeps its place in the list.
+   */
+  setConversationSpeculation(id: string, mode: SpeculationMode | null): Conversation | null {
+    this.db.prepare("UPDATE conversations SET speculation = ? WHERE id = ?").run(mode, id);
     return this.getConversation(id);
   }
 
@@ -309,7 +322,15 @@ export class ChatStore {
 }
 
 function toConversation(row: ConversationRow): Conversation {
-  return { id: row.id, title: row.title, createdAt: row.created_at, updatedAt: row.updated_at };
+  // An unknown mode (hand-edited, or written by a newer version) follows the settings instead.
+  const speculation = SpeculationMode.safeParse(row.speculation);
+  return {
+    id: row.id,
+    title: row.title,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    speculation: speculation.success ? speculation.data : null,
+  };
 }
 
 const STATUSES: ReadonlySet<string> = new Set<MessageStatus>(["complete", "streaming", "stopped", "interrupted", "error"]);

@@ -7,6 +7,11 @@
  * hang-after-ready | ignore-pings | ignore-shutdown.
  * Chat behaviour: the reply is "Echo: <last user message>" streamed one word per token every TANDEM_FAKE_STEP_MS;
  * a user message containing CRASH makes the engine exit mid-reply, TOOLONG gives PROMPT_TOO_LONG.
+ * Speculation: with a mode other than "off" each `tokens` event carries a step and two words (an accepted draft word,
+ * then the target's own); "draft" without a loaded draft fails with NO_DRAFT_MODEL. A draft file named *incompatible*
+ * is refused with DRAFT_INCOMPATIBLE, *broken* with MODEL_LOAD_FAILED (either way the draft held before is gone, as in
+ * the real engine); loading or unloading a target drops the draft.
+ * TANDEM_FAKE_RECORD_CALLS: a file that gets one JSON line {method, params} per request (hello excepted).
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,6 +41,7 @@ const system = {
 let ready = false;
 let helloCount = 0;
 let model = null;
+let draft = null;
 const running = new Map();
 
 function loaded(path, params) {
@@ -46,36 +52,71 @@ function loaded(path, params) {
   };
 }
 
+function draftInfo(path, params) {
+  return {
+    modelPath: path, name: require("node:path").basename(path), sizeBytes: 1,
+    threads: params.threads === "auto" ? 1 : params.threads, contextSize: 256, loadMs: 1,
+  };
+}
+
 async function generate(id, params) {
   if (!model) return fail(id, "NO_MODEL", "No model is loaded");
+  const spec = params.speculation || { mode: "off", maxDraftTokens: 8 };
+  if (spec.mode === "draft" && !draft) return fail(id, "NO_DRAFT_MODEL", "No draft model is loaded");
   const last = params.messages.filter((m) => m.role === "user").pop();
   const content = last ? last.content : "";
   if (content.includes("TOOLONG")) return fail(id, "PROMPT_TOO_LONG", "The message is too long for the context");
   if (env.TANDEM_FAKE_RECORD_MESSAGES) fs.writeFileSync(env.TANDEM_FAKE_RECORD_MESSAGES, JSON.stringify(params));
   const words = ("Echo: " + content).split(" ");
+  // Speculating: each target decode emits one accepted draft word (source "draft") then its own word ("target").
+  const speculator = spec.mode === "off" ? null : spec.mode === "auto" ? (draft ? "draft" : "lookup") : spec.mode;
+  const perStep = speculator ? 2 : 1;
   const started = Date.now();
   const state = { aborted: false };
   running.set(params.generationId, state);
   let text = "";
   let count = 0;
+  let steps = 0;
+  let proposed = 0;
+  let accepted = 0;
   let stopReason = "eog";
-  for (let i = 0; i < words.length; i++) {
+  for (let i = 0; i < words.length; ) {
     if (state.aborted) { stopReason = "abort"; break; }
     if (count >= params.maxTokens) { stopReason = "max-tokens"; break; }
-    if (content.includes("CRASH") && count === 2) process.exit(9);
-    const piece = (i === 0 ? "" : " ") + words[i];
-    text += piece;
-    count++;
-    event("tokens", { generationId: params.generationId, tokens: [{ id: i, text: piece, source: "target", t: Date.now() - started }] });
+    if (content.includes("CRASH") && count >= 2) process.exit(9);
+    const n = Math.min(perStep, words.length - i, params.maxTokens - count);
+    const tokens = [];
+    for (let k = 0; k < n; k++, i++) {
+      const piece = (i === 0 ? "" : " ") + words[i];
+      text += piece;
+      tokens.push({ id: i, text: piece, source: k < n - 1 ? "draft" : "target", t: Date.now() - started });
+    }
+    count += n;
+    const data = { generationId: params.generationId, tokens };
+    if (speculator) {
+      data.step = { index: steps, speculator, proposed: 2, accepted: n - 1 };
+      proposed += 2;
+      accepted += n - 1;
+    }
+    steps++;
+    event("tokens", data);
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
   running.delete(params.generationId);
+  const speculation = speculator
+    ? {
+        mode: spec.mode, proposed, accepted, rejected: proposed - accepted,
+        acceptanceRate: proposed ? accepted / proposed : 0, meanAcceptedPerStep: steps ? accepted / steps : 0,
+        verifySteps: steps, targetTokens: count - accepted, draftMs: 1, verifyMs: 2,
+        acceptedHistogram: [0, steps], stepsBySpeculator: { [speculator]: steps }, finalDraftLength: 2,
+      }
+    : null;
   reply(id, {
     generationId: params.generationId, text,
     stats: {
       tokens: count, promptTokens: 10, reusedPromptTokens: 0, evaluatedPromptTokens: 10, truncatedMessages: 0,
       timeToFirstTokenMs: 1, tokensPerSecond: 100, durationMs: Date.now() - started, stopReason, threads: 1,
-      backend: "cpu", targetDecodes: count,
+      backend: "cpu", targetDecodes: steps, speculation,
     },
   });
 }
@@ -92,6 +133,7 @@ process.on("message", (message) => {
     send({ kind: "mystery" });
     send({ kind: "response", id: 99999, ok: true, result: {} });
   }
+  if (env.TANDEM_FAKE_RECORD_CALLS && method !== "hello") fs.appendFileSync(env.TANDEM_FAKE_RECORD_CALLS, JSON.stringify({ method, params }) + "\n");
   switch (method) {
     case "hello":
       helloCount++;
@@ -106,12 +148,27 @@ process.on("message", (message) => {
       return reply(id, mode === "malformed" ? { backend: "quantum" } : system);
     case "loadModel": {
       if (params.modelPath.includes("broken")) return fail(id, "MODEL_LOAD_FAILED", "The model file is damaged");
+      // Like the real engine: a target load drops the draft (its compatibility depends on the target).
+      draft = null;
       event("loadProgress", { modelPath: params.modelPath, progress: 0.5 });
       model = loaded(params.modelPath, params);
       event("loadProgress", { modelPath: params.modelPath, progress: 1 });
       return setTimeout(() => reply(id, model), Number(env.TANDEM_FAKE_LOAD_MS || 1));
     }
-    case "unloadModel": { const had = !!model; model = null; return reply(id, { unloaded: had }); }
+    case "unloadModel": { const had = !!model; model = null; draft = null; return reply(id, { unloaded: had }); }
+    case "loadDraftModel": {
+      if (!model) return fail(id, "NO_MODEL", "Load a target model before a draft model");
+      // Like the real engine: the draft held so far is released first, whatever happens next.
+      draft = null;
+      const base = require("node:path").basename(params.modelPath);
+      if (base.includes("incompatible")) {
+        return fail(id, "DRAFT_INCOMPATIBLE", "The draft model's tokenizer differs from the target's: vocabulary size 32000 vs 256");
+      }
+      if (base.includes("broken")) return fail(id, "MODEL_LOAD_FAILED", "The draft model file is damaged");
+      draft = draftInfo(params.modelPath, params);
+      return setTimeout(() => reply(id, draft), Number(env.TANDEM_FAKE_LOAD_MS || 1));
+    }
+    case "unloadDraftModel": { const had = !!draft; draft = null; return reply(id, { unloaded: had }); }
     case "generate": return void generate(id, params);
     case "abort": {
       const state = running.get(params.generationId);

@@ -13,7 +13,7 @@ import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
 import type { Message, WindowEvent, WindowEventData } from "../../../electron/window-api.js";
-import { repoPath, targetModel, TEST_THREADS } from "../../helpers/models.js";
+import { repoPath, sharedModel, targetModel, TEST_THREADS } from "../../helpers/models.js";
 import { isProcessAlive, waitFor } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
 
@@ -91,6 +91,47 @@ describe("host with the real engine", () => {
       .join("");
     expect(streamed).toBe(done.content);
     expect((await host.api.getConversation({ id: conversation.id })).conversation.title).toBe("The LORD is my shepherd; I shall not…");
+  });
+
+  it("speculates with a draft model: steps on the streamed tokens, accepted drafts, consistent counters", async () => {
+    const harness = realHost();
+    await setUp(harness);
+    const { host, of, completed } = harness;
+    const draftPath = sharedModel("kjv-chat-draft-1m.gguf");
+    const draft = await host.api.setDraftModel({ path: draftPath });
+    expect(draft).toMatchObject({ modelPath: draftPath, name: "kjv-chat-draft-1m.gguf", threads: TEST_THREADS });
+    expect((await host.api.getSettings({})).draftModelPath).toBe(draftPath);
+    expect(await host.api.getEngineStatus({})).toMatchObject({ draftModel: { modelPath: draftPath }, draftError: null });
+
+    const conversation = await host.api.createConversation({});
+    await host.api.setConversationSpeculation({ id: conversation.id, mode: "draft" });
+    const { assistantMessage } = await host.api.sendMessage({
+      conversationId: conversation.id,
+      content: "In the beginning God created the heaven and the earth.",
+    });
+    expect(assistantMessage.settings).toMatchObject({ speculation: "draft", draftModel: "kjv-chat-draft-1m.gguf" });
+    const done = await completed(assistantMessage.id);
+    expect(done.status).toBe("complete");
+    const events = of("tokens").filter((t) => t.messageId === assistantMessage.id);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.step !== undefined)).toBe(true);
+    expect(events.map((e) => e.step!.index)).toEqual(events.map((_, i) => events[0].step!.index + i));
+    const tokens = events.flatMap((e) => e.tokens);
+    expect(tokens.map((t) => t.text).join("")).toBe(done.content);
+    expect(tokens.some((t) => t.source === "draft")).toBe(true);
+
+    const spec = done.stats!.speculation!;
+    expect(spec.mode).toBe("draft");
+    expect(spec.proposed).toBeGreaterThan(0);
+    expect(spec.proposed).toBe(spec.accepted + spec.rejected);
+    expect(spec.accepted).toBe(events.reduce((n, e) => n + e.step!.accepted, 0));
+    expect(tokens.filter((t) => t.source === "draft")).toHaveLength(spec.accepted);
+
+    // Loading the target again drops the draft in the engine; the host loads it back.
+    await host.api.loadModel({ path: targetModel() });
+    expect((await host.api.getEngineStatus({})).draftModel?.modelPath).toBe(draftPath);
+    const next = await host.api.sendMessage({ conversationId: conversation.id, content: "And God said, Let there be light." });
+    expect((await completed(next.assistantMessage.id)).stats?.speculation?.mode).toBe("draft");
   });
 
   it("keeps a partial reply when the engine is killed, restarts it and answers the next message", async () => {

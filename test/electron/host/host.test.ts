@@ -215,7 +215,13 @@ describe("chat", () => {
       content: "The LORD is my shepherd and I shall not want for anything at all",
     });
     expect(assistantMessage.model).toBe("kjv-fake.gguf");
-    expect(assistantMessage.settings).toEqual({ systemPrompt: "You are terse.", temperature: 0.2, maxTokens: 64 });
+    expect(assistantMessage.settings).toEqual({
+      systemPrompt: "You are terse.",
+      temperature: 0.2,
+      maxTokens: 64,
+      speculation: "auto",
+      draftModel: null,
+    });
     const done = await completed(assistantMessage.id);
     expect(done.status).toBe("complete");
     expect(done.content).toBe("Echo: The LORD is my shepherd and I shall not want for anything at all");
@@ -450,5 +456,232 @@ describe("before start", () => {
     expect((await host.api.getEngineStatus({})).state).toBe("stopped");
     await host.start();
     expect((await host.api.getEngineStatus({})).state).toBe("ready");
+  });
+});
+
+describe("speculation", () => {
+  let draftsDir: string;
+  let draftPath: string;
+  let otherDraftPath: string;
+  let incompatiblePath: string;
+
+  beforeAll(() => {
+    draftsDir = mkdtempSync(join(tmpdir(), "tandem-host-drafts-"));
+    draftPath = join(draftsDir, "kjv-draft.gguf");
+    otherDraftPath = join(draftsDir, "kjv-draft-2.gguf");
+    incompatiblePath = join(draftsDir, "incompatible-draft.gguf");
+    for (const path of [draftPath, otherDraftPath, incompatiblePath]) writeFileSync(path, "fake");
+  });
+
+  /** The fake engine appends every request it gets to a file, across restarts. */
+  function recordCalls(): { env: Record<string, string>; calls: () => Array<{ method: string; params: Record<string, unknown> }> } {
+    const file = join(mkdtempSync(join(tmpdir(), "tandem-calls-")), "calls.jsonl");
+    writeFileSync(file, "");
+    return {
+      env: { TANDEM_FAKE_RECORD_CALLS: file },
+      calls: () =>
+        readFileSync(file, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { method: string; params: Record<string, unknown> }),
+    };
+  }
+
+  const modelCalls = (calls: Array<{ method: string; params: Record<string, unknown> }>) =>
+    calls.filter((c) => /^(load|unload)/.test(c.method)).map((c) => `${c.method} ${String(c.params.modelPath ?? "")}`.trim());
+
+  it("setDraftModel loads the draft, saves it and pushes the status; null unloads it and clears the setting", async () => {
+    const recorder = recordCalls();
+    const { host, of } = await startWithModel(recorder.env);
+    const info = await host.api.setDraftModel({ path: draftPath });
+    expect(info).toMatchObject({ modelPath: draftPath, name: "kjv-draft.gguf" });
+    expect((await host.api.getSettings({})).draftModelPath).toBe(draftPath);
+    expect(of("settingsChanged").at(-1)?.draftModelPath).toBe(draftPath);
+    expect(of("engineStatus").at(-1)).toMatchObject({ draftModel: { modelPath: draftPath }, draftError: null });
+    expect(recorder.calls().find((c) => c.method === "loadDraftModel")?.params).toEqual({ modelPath: draftPath, threads: "auto" });
+
+    expect(await host.api.setDraftModel({ path: null })).toBeNull();
+    expect((await host.api.getSettings({})).draftModelPath).toBeNull();
+    expect(await host.api.getEngineStatus({})).toMatchObject({ draftModel: null, draftError: null });
+    expect(modelCalls(recorder.calls())).toEqual([`loadModel ${modelPath}`, `loadDraftModel ${draftPath}`, "unloadDraftModel"]);
+  });
+
+  it("needs a loaded target and an existing file", async () => {
+    const { host } = makeHost();
+    await host.start();
+    const noTarget = await apiError(host.api.setDraftModel({ path: draftPath }));
+    expect(noTarget.code).toBe("NO_MODEL");
+    expect(noTarget.message).toMatch(/Load a chat model first/);
+    await host.api.loadModel({ path: modelPath });
+    expect((await apiError(host.api.setDraftModel({ path: join(draftsDir, "nope.gguf") }))).code).toBe("MODEL_NOT_FOUND");
+    expect((await host.api.getSettings({})).draftModelPath).toBeNull();
+  });
+
+  it("reloads the saved draft after every target load, a threads change and an engine restart", async () => {
+    const recorder = recordCalls();
+    const { host, of } = await startWithModel(recorder.env);
+    await host.api.setDraftModel({ path: draftPath });
+    // Loading a target drops the draft in the engine: the host loads it again right after.
+    await host.api.loadModel({ path: modelPath });
+    expect((await host.api.getEngineStatus({})).draftModel?.modelPath).toBe(draftPath);
+
+    await host.api.updateSettings({ threads: 2 });
+    await waitFor(() => of("engineStatus").some((s) => s.model?.threads === 2 && s.draftModel?.threads === 2), 5_000, "reload with 2 threads");
+    expect(recorder.calls().filter((c) => c.method === "loadDraftModel").at(-1)?.params).toEqual({ modelPath: draftPath, threads: 2 });
+
+    await host.api.restartEngine({});
+    await waitFor(() => of("engineStatus").some((s) => s.restarts === 1 && s.state === "ready" && s.draftModel !== null), 5_000, "draft after restart");
+    expect(modelCalls(recorder.calls())).toEqual([
+      `loadModel ${modelPath}`,
+      `loadDraftModel ${draftPath}`,
+      `loadModel ${modelPath}`,
+      `loadDraftModel ${draftPath}`,
+      `loadModel ${modelPath}`, // threads change
+      `loadDraftModel ${draftPath}`,
+      `loadModel ${modelPath}`, // the restarted engine
+      `loadDraftModel ${draftPath}`,
+    ]);
+  });
+
+  it("brings the draft back after an engine crash", async () => {
+    const recorder = recordCalls();
+    const { host, of, completed } = await startWithModel(recorder.env);
+    await host.api.setDraftModel({ path: draftPath });
+    const conversation = await host.api.createConversation({});
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "please CRASH now" });
+    expect((await completed(assistantMessage.id)).status).toBe("interrupted");
+    // While the engine is down it holds no draft; once it is back, the target and then the draft are loaded again.
+    expect(of("engineStatus").some((s) => s.state !== "ready" && s.draftModel === null)).toBe(true);
+    await waitFor(() => of("engineStatus").some((s) => s.restarts === 1 && s.draftModel?.modelPath === draftPath), 10_000, "draft reload");
+    expect(modelCalls(recorder.calls()).slice(-2)).toEqual([`loadModel ${modelPath}`, `loadDraftModel ${draftPath}`]);
+  });
+
+  it("refuses an incompatible draft without saving it and brings the saved one back", async () => {
+    const recorder = recordCalls();
+    const { host, of } = await startWithModel(recorder.env);
+    await host.api.setDraftModel({ path: draftPath });
+    const settingsEvents = of("settingsChanged").length;
+    const refused = await apiError(host.api.setDraftModel({ path: incompatiblePath }));
+    expect(refused).toMatchObject({ code: "DRAFT_INCOMPATIBLE", message: expect.stringMatching(/tokenizer differs.*vocabulary size 32000 vs 256/) });
+    expect((await host.api.getSettings({})).draftModelPath).toBe(draftPath);
+    expect(of("settingsChanged")).toHaveLength(settingsEvents);
+    // The engine let go of its draft before checking the new one; the saved draft is loaded again. The refused draft
+    // is the user's mistake of the moment, not a problem of the configured one: no draftError.
+    expect(await host.api.getEngineStatus({})).toMatchObject({ draftModel: { modelPath: draftPath }, draftError: null });
+    expect(modelCalls(recorder.calls()).slice(-2)).toEqual([`loadDraftModel ${incompatiblePath}`, `loadDraftModel ${draftPath}`]);
+  });
+
+  it("a draft that fails to load: the saved draft is loaded again so the status stays true", async () => {
+    const recorder = recordCalls();
+    const { host } = await startWithModel(recorder.env);
+    await host.api.setDraftModel({ path: draftPath });
+    const broken = join(draftsDir, "broken-draft.gguf");
+    writeFileSync(broken, "fake");
+    expect((await apiError(host.api.setDraftModel({ path: broken }))).code).toBe("MODEL_LOAD_FAILED");
+    expect((await host.api.getSettings({})).draftModelPath).toBe(draftPath);
+    expect((await host.api.getEngineStatus({})).draftModel?.modelPath).toBe(draftPath);
+    expect(modelCalls(recorder.calls()).slice(-2)).toEqual([`loadDraftModel ${broken}`, `loadDraftModel ${draftPath}`]);
+  });
+
+  it("an incompatible saved draft sets draftError at start and keeps the setting", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tandem-host-test-"));
+    const seed = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    seed.updateSettings({ modelPath, draftModelPath: incompatiblePath });
+    seed.close();
+    const host = createHost(
+      { dataDir, engineEntry: entry, spawner: nodeForkSpawner, mode: "web", appVersion: "1" },
+      { logger: recordingLogger(), env: { PATH: process.env.PATH } },
+    );
+    hosts.push(host);
+    let draftError: string | null = null;
+    host.onEvent((event, data) => {
+      if (event === "engineStatus") draftError = (data as WindowEventData<"engineStatus">).draftError;
+    });
+    await host.start();
+    await waitFor(() => draftError !== null, 5_000, "the draft error");
+    const status = await host.api.getEngineStatus({});
+    expect(status.model?.modelPath).toBe(modelPath);
+    expect(status.draftModel).toBeNull();
+    expect(status.draftError).toMatch(/tokenizer differs/);
+    expect((await host.api.getSettings({})).draftModelPath).toBe(incompatiblePath);
+  });
+
+  it("updateSettings({ draftModelPath }) works like setDraftModel: a refused draft saves nothing of the patch", async () => {
+    const { host } = await startWithModel();
+    const refused = await apiError(host.api.updateSettings({ draftModelPath: incompatiblePath, temperature: 0.1 }));
+    expect(refused.code).toBe("DRAFT_INCOMPATIBLE");
+    expect(await host.api.getSettings({})).toMatchObject({ draftModelPath: null, temperature: 0.7 });
+
+    const saved = await host.api.updateSettings({ draftModelPath: otherDraftPath, temperature: 0.1 });
+    expect(saved).toMatchObject({ draftModelPath: otherDraftPath, temperature: 0.1 });
+    expect((await host.api.getEngineStatus({})).draftModel?.name).toBe("kjv-draft-2.gguf");
+
+    await host.api.updateSettings({ draftModelPath: null });
+    expect(await host.api.getEngineStatus({})).toMatchObject({ draftModel: null });
+    expect((await host.api.getSettings({})).draftModelPath).toBeNull();
+  });
+
+  it("sends each conversation's effective mode to the engine and records it on the reply", async () => {
+    const record = join(mkdtempSync(join(tmpdir(), "tandem-record-")), "generate.json");
+    const { host, of, completed } = await startWithModel({ TANDEM_FAKE_RECORD_MESSAGES: record });
+    const sent = () => JSON.parse(readFileSync(record, "utf8")) as { speculation: unknown };
+    await host.api.updateSettings({ speculation: "lookup", maxDraftTokens: 5 });
+    const following = await host.api.createConversation({});
+    expect(following.speculation).toBeNull();
+    const own = await host.api.createConversation({});
+    const updated = await host.api.setConversationSpeculation({ id: own.id, mode: "off" });
+    expect(updated).toMatchObject({ id: own.id, speculation: "off", updatedAt: own.updatedAt });
+    expect(of("conversationUpdated").at(-1)?.conversation).toEqual(updated);
+    expect((await host.api.getConversation({ id: own.id })).conversation.speculation).toBe("off");
+    expect((await apiError(host.api.setConversationSpeculation({ id: "missing", mode: "off" }))).code).toBe("NOT_FOUND");
+
+    const a = await host.api.sendMessage({ conversationId: following.id, content: "one two three" });
+    expect(a.assistantMessage.settings).toMatchObject({ speculation: "lookup", draftModel: null });
+    await completed(a.assistantMessage.id);
+    expect(sent().speculation).toEqual({ mode: "lookup", maxDraftTokens: 5 });
+
+    const b = await host.api.sendMessage({ conversationId: own.id, content: "one two three" });
+    expect(b.assistantMessage.settings).toMatchObject({ speculation: "off" });
+    const plain = await completed(b.assistantMessage.id);
+    expect(sent().speculation).toEqual({ mode: "off", maxDraftTokens: 5 });
+    expect(plain.stats?.speculation).toBeNull();
+    expect(of("tokens").filter((t) => t.messageId === plain.id).every((t) => t.step === undefined)).toBe(true);
+
+    // Back to following the settings; the draft's file name is recorded for a mode that may use it.
+    await host.api.setConversationSpeculation({ id: own.id, mode: null });
+    await host.api.setDraftModel({ path: draftPath });
+    await host.api.updateSettings({ speculation: "auto" });
+    const c = await host.api.sendMessage({ conversationId: own.id, content: "four" });
+    expect(c.assistantMessage.settings).toMatchObject({ speculation: "auto", draftModel: "kjv-draft.gguf" });
+    await completed(c.assistantMessage.id);
+    expect(sent().speculation).toEqual({ mode: "auto", maxDraftTokens: 5 });
+  });
+
+  it("forwards each verify step on the window's tokens events", async () => {
+    const { host, of, completed } = await startWithModel();
+    await host.api.setDraftModel({ path: draftPath });
+    const conversation = await host.api.createConversation({});
+    await host.api.setConversationSpeculation({ id: conversation.id, mode: "draft" });
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "a b c d e" });
+    const done = await completed(assistantMessage.id);
+    expect(done.status).toBe("complete");
+    const events = of("tokens").filter((t) => t.messageId === assistantMessage.id);
+    expect(events.map((e) => e.step?.index)).toEqual([0, 1, 2]);
+    expect(events.every((e) => e.step?.speculator === "draft")).toBe(true);
+    expect(events[0].tokens.map((t) => t.source)).toEqual(["draft", "target"]);
+    expect(events.flatMap((e) => e.tokens.map((t) => t.text)).join("")).toBe("Echo: a b c d e");
+    const spec = done.stats!.speculation!;
+    expect(spec.proposed).toBe(spec.accepted + spec.rejected);
+    expect(spec.accepted).toBe(events.reduce((n, e) => n + e.step!.accepted, 0));
+  });
+
+  it("draft mode without a draft ends the reply with an error that says where to fix it", async () => {
+    const { host, completed } = await startWithModel();
+    const conversation = await host.api.createConversation({});
+    await host.api.setConversationSpeculation({ id: conversation.id, mode: "draft" });
+    const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "hello" });
+    const done = await completed(assistantMessage.id);
+    expect(done).toMatchObject({ status: "error", content: "" });
+    expect(done.error).toMatch(/Choose a draft model in Settings, or pick another speculation mode/);
   });
 });

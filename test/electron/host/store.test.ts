@@ -21,6 +21,7 @@ const stats: GenerationStats = {
   threads: 1,
   backend: "cpu",
   targetDecodes: 3,
+  speculation: null,
 };
 
 let dataDir: string;
@@ -154,6 +155,30 @@ describe("messages", () => {
   });
 });
 
+describe("speculation mode per conversation", () => {
+  it("starts null (follow settings), saves a mode across reopening and clears it", () => {
+    const conversation = store.createConversation("Psalms");
+    expect(conversation.speculation).toBeNull();
+    const set = store.setConversationSpeculation(conversation.id, "draft");
+    expect(set).toMatchObject({ id: conversation.id, speculation: "draft", updatedAt: conversation.updatedAt });
+    reopen();
+    expect(store.getConversation(conversation.id)?.speculation).toBe("draft");
+    expect(store.listConversations()[0].speculation).toBe("draft");
+    expect(store.setConversationSpeculation(conversation.id, null)?.speculation).toBeNull();
+    expect(store.setConversationSpeculation("missing", "off")).toBeNull();
+  });
+
+  it("reads an unknown stored mode as null", () => {
+    const conversation = store.createConversation();
+    store.close();
+    const raw = new Database(file);
+    raw.prepare("UPDATE conversations SET speculation = 'turbo' WHERE id = ?").run(conversation.id);
+    raw.close();
+    store = new ChatStore(file, { dataDir });
+    expect(store.getConversation(conversation.id)).toMatchObject({ title: "New chat", speculation: null });
+  });
+});
+
 describe("settings", () => {
   it("starts from the defaults", () => {
     expect(store.getSettings()).toEqual({
@@ -166,6 +191,9 @@ describe("settings", () => {
       modelsFolder: join(dataDir, "models"),
       modelPath: null,
       theme: "system",
+      speculation: "auto",
+      draftModelPath: null,
+      maxDraftTokens: 8,
     });
     expect(defaultSettings(dataDir).modelsFolder).toBe(join(dataDir, "models"));
   });
@@ -194,6 +222,21 @@ describe("settings", () => {
     expect(store.getSettings()).toMatchObject({ maxTokens: 512, theme: "system", systemPrompt: "Be kind" });
     expect(logger.messages("warn")).toHaveLength(2);
   });
+
+  it("saves the speculation settings and falls back to their defaults when corrupted", () => {
+    store.updateSettings({ speculation: "ngram", draftModelPath: "/m/draft.gguf", maxDraftTokens: 4 });
+    reopen();
+    expect(store.getSettings()).toMatchObject({ speculation: "ngram", draftModelPath: "/m/draft.gguf", maxDraftTokens: 4 });
+    expect(() => store.updateSettings({ maxDraftTokens: 33 })).toThrow();
+    store.close();
+    const raw = new Database(file);
+    raw.prepare("UPDATE settings SET value_json = ? WHERE key = 'speculation'").run('"warp"');
+    raw.prepare("UPDATE settings SET value_json = ? WHERE key = 'maxDraftTokens'").run("0");
+    raw.prepare("UPDATE settings SET value_json = ? WHERE key = 'draftModelPath'").run("42");
+    raw.close();
+    store = new ChatStore(file, { dataDir });
+    expect(store.getSettings()).toMatchObject({ speculation: "auto", draftModelPath: null, maxDraftTokens: 8 });
+  });
 });
 
 describe("schema", () => {
@@ -212,6 +255,36 @@ describe("schema", () => {
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
     store = new ChatStore(file, { dataDir });
+  });
+
+  it("migrates a database of the previous schema, keeping its data", () => {
+    store.close();
+    const oldFile = join(dataDir, "v1.db");
+    const raw = new Database(oldFile);
+    expect(migrate(raw, migrations.filter((m) => m.version === 1))).toBe(1);
+    raw.prepare("INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c1', 'Genesis', 1, 2)").run();
+    raw
+      .prepare(
+        `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model, settings_json, stats_json, created_at)
+         VALUES ('m1', 'c1', 1, 'assistant', 'In the beginning', 'complete', NULL, 'kjv.gguf', ?, ?, 3)`,
+      )
+      .run(JSON.stringify({ systemPrompt: "", temperature: 0.7, maxTokens: 64 }), JSON.stringify({ ...stats, speculation: undefined }));
+    raw.prepare("INSERT INTO settings (key, value_json) VALUES ('temperature', '0.3')").run();
+    raw.close();
+
+    store = new ChatStore(oldFile, { dataDir });
+    expect(store.schemaVersion).toBe(Math.max(...migrations.map((m) => m.version)));
+    expect(store.getConversation("c1")).toEqual({ id: "c1", title: "Genesis", createdAt: 1, updatedAt: 2, speculation: null });
+    // Replies from before speculation existed: no mode in their settings, stats without speculation read as null.
+    expect(store.getMessage("m1")).toMatchObject({
+      content: "In the beginning",
+      model: "kjv.gguf",
+      settings: { systemPrompt: "", temperature: 0.7, maxTokens: 64 },
+      stats: { ...stats, speculation: null },
+    });
+    expect(store.getMessage("m1")?.settings?.speculation).toBeUndefined();
+    expect(store.getSettings()).toMatchObject({ temperature: 0.3, speculation: "auto", draftModelPath: null, maxDraftTokens: 8 });
+    expect(store.setConversationSpeculation("c1", "lookup")?.speculation).toBe("lookup");
   });
 
   it("applies only the migrations a database has not seen", () => {
