@@ -2,12 +2,14 @@
  * The `tandem` command line. Runs the engine in-process (no host, no database): what a script or a benchmark needs.
  *
  *   tandem chat --model <gguf> [options] "<prompt>"
+ *   tandem make-model --params <300m|1b|N> --draft-params <20m|N> --agreement <0..1> --context <n> --out <dir>
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "./engine.js";
 import { EngineFailure } from "./errors.js";
 import { defaultDataDir } from "../electron/host/data-dir.js";
+import { makeModelPair, MakeModelOptionsError } from "./synthetic/make-model.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
 
 const HELP = `Tandem: local LLM chat with speculative decoding
@@ -24,6 +26,18 @@ Commands:
       --gpu <auto|cuda|vulkan|metal|cpu>   Backend (default auto)
       --json                  After the reply, print one JSON line:
                               {"text","tokens","tokensPerSecond","timeToFirstTokenMs"}
+  make-model [options]        Write a synthetic target + draft pair (same tokenizer) whose greedy choices agree at
+                              a chosen rate, and print the measured agreement. Reuses a pair already in --out.
+      --params <300m|1b|N>    Target size (N: a parameter count such as 3m or 5000000)
+      --draft-params <20m|N>  Draft size
+      --agreement <0..1>      Requested greedy agreement of draft with target
+      --context <n>           Trained context length of both models
+      --out <dir>             Output folder (e.g. .cache/models)
+      --quant <q8_0|f16>      Weight type (default q8_0)
+      --seed <n>              Seed (default 1)
+      --vocab <n>             Vocabulary size (default 32000)
+      --threads <n>           Threads for the agreement measurement (default 2 for big targets, else 1)
+      --json                  Print one JSON object instead of text
   help                        Show this help.
 
 Environment: TANDEM_DATA_DIR sets the data folder (thread calibration cache).
@@ -109,6 +123,74 @@ async function chat(argv: string[]): Promise<number> {
   }
 }
 
+function parseInteger(name: string, value: string | undefined, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UsageError(`make-model needs --${name}`);
+    return fallback;
+  }
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a whole number (got "${value}")`);
+  return Number(value);
+}
+
+async function makeModel(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        params: { type: "string" },
+        "draft-params": { type: "string" },
+        agreement: { type: "string" },
+        context: { type: "string" },
+        out: { type: "string" },
+        quant: { type: "string", default: "q8_0" },
+        seed: { type: "string" },
+        vocab: { type: "string" },
+        threads: { type: "string" },
+        json: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`make-model: ${(error as Error).message}`);
+  }
+  for (const name of ["params", "draft-params", "agreement", "out"] as const) {
+    if (values[name] === undefined) throw new UsageError(`make-model needs --${name}`);
+  }
+  const quant = values.quant;
+  if (quant !== "q8_0" && quant !== "f16") throw new UsageError(`--quant must be q8_0 or f16 (got "${quant}")`);
+  const json = values.json;
+  try {
+    const result = await makeModelPair({
+      params: values.params!,
+      draftParams: values["draft-params"]!,
+      agreement: parseNumber("agreement", values.agreement, 0, 0, 1),
+      context: parseInteger("context", values.context),
+      quant,
+      seed: values.seed === undefined ? undefined : parseInteger("seed", values.seed),
+      vocab: values.vocab === undefined ? undefined : parseInteger("vocab", values.vocab),
+      threads: values.threads === undefined ? undefined : parseInteger("threads", values.threads),
+      outDir: values.out!,
+      log: (message) => process.stderr.write(`${message}\n`),
+    });
+    if (json) {
+      const { sample: _sample, targetInfo, draftInfo, ...rest } = result;
+      process.stdout.write(
+        JSON.stringify({ ...rest, targetBytes: targetInfo.bytes, draftBytes: draftInfo.bytes, targetShape: targetInfo.shape, draftShape: draftInfo.shape }) + "\n",
+      );
+    } else {
+      process.stdout.write(
+        `target: ${result.target}\ndraft:  ${result.draft}\n` +
+          `measured agreement ${result.measuredAgreement.toFixed(3)} (requested ${result.requestedAgreement}, ${result.positions} positions)` +
+          `${result.reused ? ", reused" : ""}\n`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof MakeModelOptionsError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
@@ -116,6 +198,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 1 : 0;
   }
   if (command === "chat") return chat(rest);
+  if (command === "make-model") return makeModel(rest);
   throw new UsageError(`unknown command "${command}" (see tandem --help)`);
 }
 
