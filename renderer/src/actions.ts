@@ -3,6 +3,7 @@
  * Components get these through `useActions()` (see context.tsx), never the client directly.
  */
 import type { Settings, TandemClient } from "../../electron/window-api.js";
+import type { SpeculationMode } from "../../engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useEngineStore } from "./stores/engine.js";
@@ -187,6 +188,29 @@ export function createActions(client: TandemClient) {
       const settings = await client.updateSettings(patch);
       useSettingsStore.getState().setSettings(settings);
       return settings;
+    },
+
+    /** Sets a conversation's speculation mode (null: follow the default in settings). */
+    async setConversationSpeculation(id: string, mode: SpeculationMode | null): Promise<void> {
+      const conversation = await attempt(() => client.setConversationSpeculation({ id, mode }));
+      if (conversation) useConversationsStore.getState().upsert(conversation);
+    },
+
+    /**
+     * Loads (or with null, unloads) the draft model; resolves to the host's error message, or null on success. The
+     * new setting and status also arrive as events; they are applied here too so the dialog does not wait for them.
+     */
+    async setDraftModel(path: string | null): Promise<string | null> {
+      try {
+        const draftModel = await client.setDraftModel({ path });
+        const settings = useSettingsStore.getState().settings;
+        if (settings) useSettingsStore.getState().setSettings({ ...settings, draftModelPath: draftModel?.modelPath ?? null });
+        const status = useEngineStore.getState().status;
+        if (status) useEngineStore.getState().setStatus({ ...status, draftModel, draftError: null });
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
     },
 
     async restartEngine(): Promise<void> {

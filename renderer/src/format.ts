@@ -1,5 +1,5 @@
 import type { CrashInfo, EngineStatus } from "../../electron/window-api.js";
-import type { GenerationStats, StopReason } from "../../engine/protocol.js";
+import type { GenerationStats, SpeculationMode, SpeculationStats, StopReason } from "../../engine/protocol.js";
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "";
@@ -51,6 +51,60 @@ export function statsDetail(stats: GenerationStats): string {
     `Prompt: ${stats.promptTokens} tokens (${stats.reusedPromptTokens} reused, ${stats.evaluatedPromptTokens} evaluated)`,
     `Backend: ${stats.backend.toUpperCase()}, ${stats.threads} threads`,
     `Decode steps: ${stats.targetDecodes}`,
+  ].join("\n");
+}
+
+/** How each speculation mode is named in menus. */
+export const speculationModeLabel: Record<SpeculationMode, string> = {
+  off: "Off",
+  auto: "Auto",
+  draft: "Draft model",
+  lookup: "Prompt lookup",
+  ngram: "Learned n-grams",
+};
+
+/** Speculators as named in a stats line. */
+const speculatorLabel: Record<string, string> = { draft: "draft", lookup: "prompt lookup", ngram: "n-grams" };
+
+function percent(rate: number): string {
+  return `${Math.round(rate * 100)}%`;
+}
+
+/** The speculators that drafted in a reply, most steps first (stepsBySpeculator also counts plain "off" steps). */
+export function speculatorsUsed(spec: SpeculationStats): string[] {
+  return Object.entries(spec.stepsBySpeculator)
+    .filter(([name, steps]) => name in speculatorLabel && steps > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name]) => speculatorLabel[name]);
+}
+
+/**
+ * The speculation part of a reply's stats line: "63% accepted · +0.9 tokens/step · draft", "speculation paused" when
+ * nothing was proposed, or null when the reply did not speculate.
+ */
+export function speculationSummary(stats: GenerationStats): string | null {
+  const spec = stats.speculation;
+  if (!spec || spec.mode === "off") return null;
+  if (spec.proposed <= 0) return "speculation paused";
+  const perStep = spec.meanAcceptedPerStep;
+  const parts = [`${percent(spec.acceptanceRate)} accepted`, `+${perStep >= 10 ? Math.round(perStep) : perStep.toFixed(1)} tokens/step`];
+  const used = speculatorsUsed(spec);
+  if (used.length > 0) parts.push(used.join(" + "));
+  return parts.join(" · ");
+}
+
+/** The tooltip of the speculation stats: the raw counts and where the time went. */
+export function speculationDetail(stats: GenerationStats): string {
+  const spec = stats.speculation;
+  if (!spec) return "";
+  if (spec.proposed <= 0) {
+    return `Mode: ${speculationModeLabel[spec.mode]}. Nothing was drafted: guesses were not paying off, so the model decoded on its own.`;
+  }
+  return [
+    `Mode: ${speculationModeLabel[spec.mode]}`,
+    `Drafted tokens: ${spec.proposed} proposed = ${spec.accepted} accepted + ${spec.rejected} rejected`,
+    `Verify steps: ${spec.verifySteps} of ${stats.targetDecodes} decodes · final draft length ${spec.finalDraftLength}`,
+    `Time: draft ${formatDuration(spec.draftMs)}, verify ${formatDuration(spec.verifyMs)}`,
   ].join("\n");
 }
 

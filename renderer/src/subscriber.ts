@@ -3,13 +3,14 @@
  *
  * Tokens arrive in many small events; rendering each would re-render the streaming message dozens of times per
  * frame. They are accumulated per message and applied to the store once per animation frame (with a timer as a
- * fallback for when frames are not being produced, e.g. a hidden window).
+ * fallback for when frames are not being produced, e.g. a hidden window). Each token's source (draft or target) and
+ * the verify step it came from travel with its text, as merged segments (see StreamSegment).
  */
 import type { TandemClient } from "../../electron/window-api.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useEngineStore } from "./stores/engine.js";
-import { useMessagesStore } from "./stores/messages.js";
+import { appendSegments, useMessagesStore, type StreamSegment } from "./stores/messages.js";
 import { useModelsStore } from "./stores/models.js";
 import { useSettingsStore } from "./stores/settings.js";
 
@@ -36,7 +37,7 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
   const frames = options.frames ?? browserFrames;
   const fallbackMs = options.fallbackMs ?? 250;
 
-  let pending: Record<string, string> = {};
+  let pending: Record<string, StreamSegment[]> = {};
   let frame: number | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -56,11 +57,11 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
   };
 
   const offs: (() => void)[] = [
-    client.on("tokens", ({ messageId, tokens }) => {
-      let text = "";
-      for (const t of tokens) text += t.text;
-      if (!text) return;
-      pending[messageId] = (pending[messageId] ?? "") + text;
+    client.on("tokens", ({ messageId, tokens, step }) => {
+      const added: StreamSegment[] = [];
+      for (const t of tokens) if (t.text) added.push({ text: t.text, source: t.source, step: step ?? null });
+      if (added.length === 0) return;
+      pending[messageId] = appendSegments(pending[messageId] ?? [], added);
       schedule();
     }),
     client.on("messageCompleted", ({ message }) => {

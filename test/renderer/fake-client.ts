@@ -19,7 +19,15 @@ import type {
   WindowResult,
 } from "../../electron/window-api.js";
 import { TandemApiError } from "../../electron/window-api.js";
-import type { GenerationStats, LoadedModel, SystemInfo } from "../../engine/protocol.js";
+import type {
+  DraftModelInfo,
+  GenerationStats,
+  LoadedModel,
+  SpeculationStats,
+  StreamedToken,
+  SystemInfo,
+  VerifyStep,
+} from "../../engine/protocol.js";
 
 export const systemInfo: SystemInfo = {
   backend: "cuda",
@@ -54,6 +62,30 @@ export function loadedModel(path = modelFiles[0].path): LoadedModel {
   };
 }
 
+export function draftInfo(path = modelFiles[2].path): DraftModelInfo {
+  return { modelPath: path, name: path.split("/").pop()!, sizeBytes: 7.2e8, threads: 8, contextSize: 8192, loadMs: 300 };
+}
+
+/** Speculation stats as the engine reports them (proposed = accepted + rejected). */
+export function makeSpecStats(partial: Partial<SpeculationStats> = {}): SpeculationStats {
+  return {
+    mode: "draft",
+    proposed: 120,
+    accepted: 76,
+    rejected: 44,
+    acceptanceRate: 76 / 120,
+    meanAcceptedPerStep: 76 / 85,
+    verifySteps: 40,
+    targetTokens: 85,
+    draftMs: 210,
+    verifyMs: 1450,
+    acceptedHistogram: [4, 10, 12, 8, 6],
+    stepsBySpeculator: { draft: 40, off: 45 },
+    finalDraftLength: 4,
+    ...partial,
+  };
+}
+
 export function makeStats(partial: Partial<GenerationStats> = {}): GenerationStats {
   return {
     tokens: 128,
@@ -68,6 +100,7 @@ export function makeStats(partial: Partial<GenerationStats> = {}): GenerationSta
     threads: 8,
     backend: "cuda",
     targetDecodes: 128,
+    speculation: null,
     ...partial,
   };
 }
@@ -82,11 +115,16 @@ export const defaultSettings: Settings = {
   modelsFolder: "/models",
   modelPath: null,
   theme: "system",
+  speculation: "auto",
+  draftModelPath: null,
+  maxDraftTokens: 8,
 };
 
 export interface FakeOptions {
   /** Start with this model loaded (default: the first file); null = no model. */
   model?: string | null;
+  /** Start with this draft model loaded (and saved in settings); default none. */
+  draft?: string | null;
   mode?: "electron" | "web";
   settings?: Partial<Settings>;
 }
@@ -113,11 +151,14 @@ export class FakeClient implements TandemClient {
 
   constructor(options: FakeOptions = {}) {
     const model = options.model === undefined ? modelFiles[0].path : options.model;
-    this.settings = { ...defaultSettings, modelPath: model, ...options.settings };
+    const draft = options.draft ?? null;
+    this.settings = { ...defaultSettings, modelPath: model, draftModelPath: draft, ...options.settings };
     this.status = {
       state: "ready",
       system: systemInfo,
       model: model ? loadedModel(model) : null,
+      draftModel: draft ? draftInfo(draft) : null,
+      draftError: null,
       loadingModelPath: null,
       lastCrash: null,
       modelError: null,
@@ -159,7 +200,7 @@ export class FakeClient implements TandemClient {
 
   addConversation(title: string, messages: Omit<Message, "id" | "conversationId" | "createdAt">[] = []): Conversation {
     const t = this.now();
-    const c: Conversation = { id: this.nextId("c"), title, createdAt: t, updatedAt: t };
+    const c: Conversation = { id: this.nextId("c"), title, createdAt: t, updatedAt: t, speculation: null };
     this.conversations.set(c.id, c);
     this.messages.set(
       c.id,
@@ -190,6 +231,21 @@ export class FakeClient implements TandemClient {
     for (const text of texts) {
       this.emit("tokens", { conversationId, messageId, tokens: [{ id: ++t, text, source: "target", t: t * 20 }] });
     }
+  }
+
+  /**
+   * Emits one `tokens` event per verify step, as the engine does with speculation: the step's accepted draft texts
+   * (source "draft") then the target's own text.
+   */
+  streamSteps(conversationId: string, messageId: string, steps: Array<{ drafts: string[]; target: string; step: Omit<VerifyStep, "index"> }>): void {
+    let id = 0;
+    steps.forEach(({ drafts, target, step }, index) => {
+      const tokens: StreamedToken[] = [
+        ...drafts.map((text) => ({ id: ++id, text, source: "draft" as const, t: id * 10 })),
+        { id: ++id, text: target, source: "target", t: id * 10 },
+      ];
+      this.emit("tokens", { conversationId, messageId, tokens, step: { index, ...step } });
+    });
   }
 
   /** Ends a streaming assistant message: stores it and emits `messageCompleted`. */
@@ -283,7 +339,7 @@ export class FakeClient implements TandemClient {
   async createConversation(params: WindowParams<"createConversation">): Promise<WindowResult<"createConversation">> {
     this.record("createConversation", params);
     const t = this.now();
-    const c: Conversation = { id: this.nextId("c"), title: params.title ?? "New chat", createdAt: t, updatedAt: t };
+    const c: Conversation = { id: this.nextId("c"), title: params.title ?? "New chat", createdAt: t, updatedAt: t, speculation: null };
     this.conversations.set(c.id, c);
     this.messages.set(c.id, []);
     this.emit("conversationUpdated", { conversation: c });
@@ -377,6 +433,33 @@ export class FakeClient implements TandemClient {
     const model = loadedModel(params.path);
     this.setStatus({ state: "ready", loadingModelPath: null, model, modelError: null });
     return model;
+  }
+
+  async setDraftModel(params: WindowParams<"setDraftModel">): Promise<WindowResult<"setDraftModel">> {
+    this.record("setDraftModel", params);
+    if (params.path === null) {
+      this.settings = { ...this.settings, draftModelPath: null };
+      this.emit("settingsChanged", this.settings);
+      this.setStatus({ draftModel: null, draftError: null });
+      return null;
+    }
+    if (!this.status.model) throw new TandemApiError("NO_MODEL", "Load a chat model first: a draft model is checked against the chat model's tokenizer.");
+    if (params.path.includes("incompatible")) {
+      throw new TandemApiError("DRAFT_INCOMPATIBLE", "The draft model's tokenizer differs from the target's: vocabulary size 32000 vs 151936");
+    }
+    const draft = draftInfo(params.path);
+    this.settings = { ...this.settings, draftModelPath: params.path };
+    this.emit("settingsChanged", this.settings);
+    this.setStatus({ draftModel: draft, draftError: null });
+    return draft;
+  }
+
+  async setConversationSpeculation(params: WindowParams<"setConversationSpeculation">): Promise<WindowResult<"setConversationSpeculation">> {
+    this.record("setConversationSpeculation", params);
+    const c = { ...this.conversation(params.id), speculation: params.mode };
+    this.conversations.set(c.id, c);
+    this.emit("conversationUpdated", { conversation: c });
+    return c;
   }
 
   async getSettings(params: WindowParams<"getSettings">): Promise<WindowResult<"getSettings">> {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Conversation, Message } from "../../electron/window-api.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
-import { displayText, selectIsStreaming, useMessagesStore } from "../../renderer/src/stores/messages.js";
+import { displayText, selectIsStreaming, useMessagesStore, type StreamSegment } from "../../renderer/src/stores/messages.js";
 import { FakeClient, makeStats } from "./fake-client.js";
 
 const fake = new FakeClient();
@@ -10,15 +10,17 @@ const msg = (id: string, role: Message["role"], content: string, status: Message
   ...fake.message("c1", role, content, { status }),
   id,
 });
-const conv = (id: string, title: string, updatedAt: number): Conversation => ({ id, title, createdAt: updatedAt, updatedAt });
+const conv = (id: string, title: string, updatedAt: number): Conversation => ({ id, title, createdAt: updatedAt, updatedAt, speculation: null });
+/** One frame's worth of plain (target, no step) text. */
+const plain = (text: string): StreamSegment[] => [{ text, source: "target", step: null }];
 
 describe("messages store", () => {
   it("appends token batches in order, per message", () => {
     const s = useMessagesStore.getState();
     s.setConversationMessages("c1", [msg("u1", "user", "hi"), msg("a1", "assistant", "", "streaming")]);
-    s.appendTokens({ a1: "Hel" });
-    s.appendTokens({ a1: "lo", other: "x" });
-    s.appendTokens({ a1: ", world" });
+    s.appendTokens({ a1: plain("Hel") });
+    s.appendTokens({ a1: plain("lo"), other: plain("x") });
+    s.appendTokens({ a1: plain(", world") });
     const state = useMessagesStore.getState();
     expect(state.streaming.a1).toBe("Hello, world");
     expect(state.streaming.other).toBe("x");
@@ -30,7 +32,7 @@ describe("messages store", () => {
   it("replaces the streamed text with the final message on completion", () => {
     const s = useMessagesStore.getState();
     s.setConversationMessages("c1", [msg("u1", "user", "hi"), msg("a1", "assistant", "", "streaming")]);
-    s.appendTokens({ a1: "partial" });
+    s.appendTokens({ a1: plain("partial") });
     s.completeMessage({ ...msg("a1", "assistant", "The final answer."), stats: makeStats() });
     const state = useMessagesStore.getState();
     expect(state.streaming).not.toHaveProperty("a1");
@@ -51,7 +53,7 @@ describe("messages store", () => {
 
   it("ignores completions for conversations not loaded, but drops their streamed text", () => {
     const s = useMessagesStore.getState();
-    s.appendTokens({ a9: "text" });
+    s.appendTokens({ a9: plain("text") });
     s.completeMessage({ ...msg("a9", "assistant", "text"), conversationId: "c9" });
     const state = useMessagesStore.getState();
     expect(state.byConversation).not.toHaveProperty("c9");
@@ -69,8 +71,40 @@ describe("messages store", () => {
 
   it("seeds streamed text from a reply fetched while still streaming", () => {
     useMessagesStore.getState().setConversationMessages("c1", [msg("a1", "assistant", "So far", "streaming")]);
-    useMessagesStore.getState().appendTokens({ a1: " more" });
+    useMessagesStore.getState().appendTokens({ a1: plain(" more") });
     expect(useMessagesStore.getState().streaming.a1).toBe("So far more");
+    // Text from before this window listened has no known source.
+    expect(useMessagesStore.getState().segments.a1).toEqual([
+      { text: "So far", source: null, step: null },
+      { text: " more", source: "target", step: null },
+    ]);
+  });
+
+  it("keeps token segments merged by origin, after completion too, until the reply is replaced", () => {
+    const s = useMessagesStore.getState();
+    const step0 = { index: 0, speculator: "draft" as const, proposed: 3, accepted: 2 };
+    const step1 = { index: 1, speculator: "draft" as const, proposed: 3, accepted: 0 };
+    s.setConversationMessages("c1", [msg("u1", "user", "hi"), msg("a1", "assistant", "", "streaming")]);
+    s.appendTokens({
+      a1: [
+        { text: "In", source: "draft", step: step0 },
+        { text: " the", source: "draft", step: step0 },
+        { text: " beginning", source: "target", step: step0 },
+      ],
+    });
+    // The next frame continues with the same step's target text, then a new step.
+    s.appendTokens({ a1: [{ text: ",", source: "target", step: step0 }, { text: " God", source: "target", step: step1 }] });
+    const expected = [
+      { text: "In the", source: "draft", step: step0 },
+      { text: " beginning,", source: "target", step: step0 },
+      { text: " God", source: "target", step: step1 },
+    ];
+    expect(useMessagesStore.getState().segments.a1).toEqual(expected);
+    expect(useMessagesStore.getState().streaming.a1).toBe("In the beginning, God");
+    s.completeMessage(msg("a1", "assistant", "In the beginning, God"));
+    expect(useMessagesStore.getState().segments.a1).toEqual(expected);
+    s.replaceLastReply("c1", msg("a2", "assistant", "", "streaming"));
+    expect(useMessagesStore.getState().segments).not.toHaveProperty("a1");
   });
 });
 

@@ -62,6 +62,43 @@ describe("subscriber", () => {
     expect(useMessagesStore.getState().streaming[reply.id]).toBe("ab");
   });
 
+  it("keeps each token's source and verify step, in order, across batched frames", () => {
+    const { fake, frames, conversation, reply, updates } = setup();
+    const step = (proposed: number, accepted: number) => ({ speculator: "draft" as const, proposed, accepted });
+    fake.streamSteps(conversation.id, reply.id, [
+      { drafts: [], target: "In", step: step(0, 0) },
+      { drafts: [" the", " beginning"], target: " God", step: step(4, 2) },
+    ]);
+    frames.run();
+    fake.streamSteps(conversation.id, reply.id, [
+      { drafts: [], target: " created", step: step(4, 0) },
+      { drafts: [" the"], target: " heaven", step: step(3, 1) },
+    ]);
+    frames.run();
+    expect(updates()).toBe(2);
+    const state = useMessagesStore.getState();
+    expect(state.streaming[reply.id]).toBe("In the beginning God created the heaven");
+    // streamSteps numbers each call's steps from 0: the second frame's steps 0 and 1 follow the first's.
+    expect(state.segments[reply.id].map((s) => [s.text, s.source, s.step?.index, s.step?.accepted])).toEqual([
+      ["In", "target", 0, 0],
+      [" the beginning", "draft", 1, 2],
+      [" God", "target", 1, 2],
+      [" created", "target", 0, 0],
+      [" the", "draft", 1, 1],
+      [" heaven", "target", 1, 1],
+    ]);
+    expect(state.segments[reply.id].map((s) => s.text).join("")).toBe(state.streaming[reply.id]);
+  });
+
+  it("merges plain tokens without steps into one segment", () => {
+    const { fake, frames, conversation, reply } = setup();
+    fake.streamTokens(conversation.id, reply.id, ["The", " quick"]);
+    frames.run();
+    fake.streamTokens(conversation.id, reply.id, [" brown"]);
+    frames.run();
+    expect(useMessagesStore.getState().segments[reply.id]).toEqual([{ text: "The quick brown", source: "target", step: null }]);
+  });
+
   it("flushes pending tokens before a completion, which then replaces the streamed text", () => {
     const { fake, frames, conversation, reply } = setup();
     fake.streamTokens(conversation.id, reply.id, ["Hello", " there"]);
@@ -105,7 +142,7 @@ describe("subscriber", () => {
     fake.emit("settingsChanged", { ...fake.settings, temperature: 1.3 });
     expect(useSettingsStore.getState().settings?.temperature).toBe(1.3);
 
-    const c = { id: "cx", title: "Pushed", createdAt: 1, updatedAt: 99 };
+    const c = { id: "cx", title: "Pushed", createdAt: 1, updatedAt: 99, speculation: null };
     fake.emit("conversationUpdated", { conversation: c });
     expect(useConversationsStore.getState().list[0]).toEqual(c);
     useConversationsStore.getState().select("cx");

@@ -2,6 +2,7 @@ import { selectSelectedConversation, useConversationsStore } from "../stores/con
 import { useUiStore } from "../stores/ui.js";
 import { GearIcon } from "./Icons.js";
 import { ModelPicker } from "./ModelPicker.js";
+import { SpeculationSelect } from "./SpeculationSelect.js";
 
 export function ChatHeader() {
   const conversation = useConversationsStore(selectSelectedConversation);
@@ -12,6 +13,7 @@ export function ChatHeader() {
         {conversation ? conversation.title || "Untitled" : "New chat"}
       </h1>
       <div className="header-actions">
+        {conversation && <SpeculationSelect conversation={conversation} />}
         <ModelPicker />
         <button
           type="button"

@@ -1,7 +1,8 @@
 import { memo, useEffect, useRef, useState } from "react";
 import type { Message } from "../../../electron/window-api.js";
+import type { GenerationStats } from "../../../engine/protocol.js";
 import { useActions } from "../context.js";
-import { statsDetail, statsParts } from "../format.js";
+import { speculationDetail, speculationSummary, statsDetail, statsParts } from "../format.js";
 import { displayText, useMessagesStore } from "../stores/messages.js";
 import { PencilIcon, RefreshIcon } from "./Icons.js";
 import { CopyButton, Markdown } from "./Markdown.js";
@@ -116,6 +117,17 @@ function statusLabel(message: Message): string | null {
   }
 }
 
+/** The speculation part of the stats line, with the raw counts in its own tooltip; nothing for a plain reply. */
+function SpeculationStats({ stats }: { stats: GenerationStats }) {
+  const summary = speculationSummary(stats);
+  if (!summary) return null;
+  return (
+    <span className="message-spec-stats" data-testid="message-spec-stats" title={speculationDetail(stats)}>
+      {summary}
+    </span>
+  );
+}
+
 function AssistantMessage({ message, canRegenerate, blockedReason }: MessageViewProps) {
   const actions = useActions();
   const streaming = message.status === "streaming";
@@ -157,6 +169,7 @@ function AssistantMessage({ message, canRegenerate, blockedReason }: MessageView
               {statsParts(message.stats).map((part, i) => (
                 <span key={i}>{part}</span>
               ))}
+              <SpeculationStats stats={message.stats} />
             </div>
           )}
           <div className="message-actions">

@@ -1,11 +1,15 @@
-import { useId, useState, type ReactNode } from "react";
+import { useEffect, useId, useState, type ReactNode } from "react";
 import { Settings as SettingsSchema, type Settings } from "../../../electron/window-api.js";
+import { SpeculationMode } from "../../../engine/protocol.js";
 import { errorMessage } from "../api/client.js";
 import { useActions } from "../context.js";
+import { fileNameOf, speculationModeLabel } from "../format.js";
+import { useEngineStore } from "../stores/engine.js";
+import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { Modal } from "./Modal.js";
 
-type Field = "systemPrompt" | "temperature" | "maxTokens" | "contextSize" | "gpu" | "threads" | "theme";
+type Field = "systemPrompt" | "temperature" | "maxTokens" | "contextSize" | "gpu" | "threads" | "theme" | "speculation" | "maxDraftTokens";
 type Errors = Partial<Record<Field, string>>;
 
 interface Draft {
@@ -18,6 +22,8 @@ interface Draft {
   threadsAuto: boolean;
   threads: string;
   theme: Settings["theme"];
+  speculation: Settings["speculation"];
+  maxDraftTokens: string;
 }
 
 function toDraft(s: Settings): Draft {
@@ -31,6 +37,8 @@ function toDraft(s: Settings): Draft {
     threadsAuto: s.threads === "auto",
     threads: s.threads === "auto" ? "4" : String(s.threads),
     theme: s.theme,
+    speculation: s.speculation,
+    maxDraftTokens: String(s.maxDraftTokens),
   };
 }
 
@@ -50,7 +58,7 @@ function intInRange(text: string, min: number, max: number, what: string): { val
 /** Validates the form; returns the patch to save or the errors to show. */
 export function validateDraft(d: Draft): { patch?: Partial<Settings>; errors: Errors } {
   const errors: Errors = {};
-  const patch: Partial<Settings> = { systemPrompt: d.systemPrompt, gpu: d.gpu, theme: d.theme };
+  const patch: Partial<Settings> = { systemPrompt: d.systemPrompt, gpu: d.gpu, theme: d.theme, speculation: d.speculation };
   if (d.systemPrompt.length > 100_000) errors.systemPrompt = "The system prompt is too long (100,000 characters at most).";
   const temperature = parseNumber(d.temperature);
   if (temperature === null || temperature < 0 || temperature > 2) errors.temperature = "Temperature must be between 0 and 2.";
@@ -70,6 +78,9 @@ export function validateDraft(d: Draft): { patch?: Partial<Settings>; errors: Er
     if (threads.error) errors.threads = threads.error;
     else patch.threads = threads.value;
   }
+  const maxDraftTokens = intInRange(d.maxDraftTokens, 1, 32, "Max draft tokens");
+  if (maxDraftTokens.error) errors.maxDraftTokens = maxDraftTokens.error;
+  else patch.maxDraftTokens = maxDraftTokens.value;
   if (Object.keys(errors).length > 0) return { errors };
   // The contract's own schema has the last word.
   const checked = SettingsSchema.partial().strict().safeParse(patch);
@@ -233,6 +244,60 @@ function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titl
         </FieldRow>
       </div>
 
+      <fieldset className="settings-section" data-testid="speculation-settings">
+        <legend className="settings-section-title">Speculative decoding</legend>
+        <p className="settings-section-intro">
+          Tandem guesses a few tokens ahead and lets the model check them all in one pass: replies come faster, and at
+          temperature 0 the text is exactly the same.
+        </p>
+        <div className="field-grid">
+          <FieldRow
+            label="Default mode"
+            htmlFor={`${id}-spec`}
+            error={errors.speculation}
+            hint="Auto picks the fastest guesser as it goes; each chat can choose its own in its header."
+          >
+            <select
+              id={`${id}-spec`}
+              className="input"
+              data-testid="speculation-default"
+              value={draft.speculation}
+              onChange={(e) => set("speculation", SpeculationMode.parse(e.target.value))}
+            >
+              {SpeculationMode.options.map((mode) => (
+                <option key={mode} value={mode}>
+                  {speculationModeLabel[mode]}
+                </option>
+              ))}
+            </select>
+          </FieldRow>
+          <FieldRow
+            label="Max draft tokens"
+            htmlFor={`${id}-maxdraft`}
+            error={errors.maxDraftTokens}
+            hint="The most tokens guessed per step; fewer are used when guesses miss."
+          >
+            <input
+              id={`${id}-maxdraft`}
+              className="input"
+              type="number"
+              inputMode="numeric"
+              step={1}
+              min={1}
+              max={32}
+              value={draft.maxDraftTokens}
+              aria-invalid={!!errors.maxDraftTokens}
+              onChange={(e) => set("maxDraftTokens", e.target.value)}
+            />
+          </FieldRow>
+        </div>
+        <DraftModelField id={`${id}-draft`} />
+        <p className="field-hint">
+          Prompt lookup copies text that already appears in the conversation; learned n-grams reuse phrases the model tends to
+          write.
+        </p>
+      </fieldset>
+
       {formError && (
         <p className="form-error" role="alert" data-testid="settings-error">
           {formError}
@@ -248,6 +313,94 @@ function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titl
         </button>
       </div>
     </form>
+  );
+}
+
+/**
+ * The draft model: any GGUF file of the models folder except the chat model itself. A choice is applied at once
+ * (the host loads it and checks its tokenizer against the chat model's), not with Save; a refused draft changes
+ * nothing and its error shows below the menu.
+ */
+function DraftModelField({ id }: { id: string }) {
+  const actions = useActions();
+  const files = useModelsStore((s) => s.files);
+  const saved = useSettingsStore((s) => s.settings?.draftModelPath ?? null);
+  const target = useEngineStore((s) => s.status?.model?.modelPath ?? null);
+  const loaded = useEngineStore((s) => s.status?.draftModel ?? null);
+  const statusError = useEngineStore((s) => s.status?.draftError ?? null);
+  /** The path being applied (null: unloading); undefined when nothing is in flight. */
+  const [pending, setPending] = useState<string | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    void actions.refreshModels();
+  }, [actions]);
+
+  const choices = files.filter((f) => f.path !== target);
+  const value = pending !== undefined ? (pending ?? "") : (saved ?? "");
+  // A saved draft outside the listing (another folder) still shows as the current choice.
+  const extra = value && !choices.some((f) => f.path === value) ? value : null;
+  const busy = pending !== undefined;
+
+  const choose = async (path: string | null) => {
+    setPending(path);
+    setError(null);
+    const failure = await actions.setDraftModel(path);
+    setPending(undefined);
+    if (failure) setError(path ? `${fileNameOf(path)}: ${failure}` : failure);
+  };
+
+  let note: ReactNode;
+  if (error) {
+    note = (
+      <p className="field-error" role="alert" data-testid="draft-model-error">
+        {error}
+      </p>
+    );
+  } else if (busy) {
+    note = <p className="field-hint">{pending ? `Loading ${fileNameOf(pending)}…` : "Unloading…"}</p>;
+  } else if (saved && statusError) {
+    note = (
+      <p className="field-warning" data-testid="draft-model-warning">
+        Not loaded: {statusError}
+      </p>
+    );
+  } else if (!target) {
+    note = <p className="field-hint">Load a chat model first: the draft is checked against it.</p>;
+  } else {
+    note = (
+      <p className="field-hint">
+        A small model with the same tokenizer drafts tokens; the main model checks them in one pass. Output is identical at
+        temperature 0.
+      </p>
+    );
+  }
+
+  return (
+    <div className={`field${error ? " invalid" : ""}`}>
+      <label className="field-label" htmlFor={id}>
+        Draft model
+      </label>
+      <select
+        id={id}
+        className="input"
+        data-testid="draft-model-select"
+        value={value}
+        disabled={busy || (!target && !saved)}
+        aria-invalid={!!error}
+        title={loaded?.modelPath}
+        onChange={(e) => void choose(e.target.value === "" ? null : e.target.value)}
+      >
+        <option value="">None</option>
+        {choices.map((f) => (
+          <option key={f.path} value={f.path} disabled={!target}>
+            {f.name}
+          </option>
+        ))}
+        {extra && <option value={extra}>{fileNameOf(extra)}</option>}
+      </select>
+      {note}
+    </div>
   );
 }
 

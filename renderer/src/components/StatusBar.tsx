@@ -3,7 +3,7 @@ import { useConversationsStore } from "../stores/conversations.js";
 import { useEngineStore } from "../stores/engine.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { useModelsStore } from "../stores/models.js";
-import { ChipIcon, CubeIcon } from "./Icons.js";
+import { AlertIcon, ChipIcon, CubeIcon } from "./Icons.js";
 
 export function StatusBar() {
   const status = useEngineStore((s) => s.status);
@@ -18,6 +18,8 @@ export function StatusBar() {
   const state = status?.state ?? null;
   const system = status?.system ?? null;
   const model = status?.model ?? null;
+  const draftModel = status?.draftModel ?? null;
+  const draftError = status?.draftError ?? null;
   const stateText =
     connection === "reconnecting"
       ? "Disconnected"
@@ -50,6 +52,17 @@ export function StatusBar() {
         <span className="status-item" data-testid="status-threads" title={`Threads: ${model.threadsSource}`}>
           {model.threads} {model.threads === 1 ? "thread" : "threads"}
           {model.contextSize ? ` · ${model.contextSize.toLocaleString("en")} ctx` : ""}
+        </span>
+      )}
+      {draftModel && (
+        <span className="status-item" data-testid="status-draft" title={`Draft model for speculative decoding: ${draftModel.modelPath}`}>
+          Draft: {draftModel.name}
+        </span>
+      )}
+      {!draftModel && draftError && (
+        <span className="status-item warn" data-testid="status-draft-error" role="status" title={draftError}>
+          <AlertIcon size={13} />
+          Draft model not loaded
         </span>
       )}
       <span className="status-spacer" />

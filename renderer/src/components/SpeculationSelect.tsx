@@ -1,0 +1,48 @@
+import type { Conversation } from "../../../electron/window-api.js";
+import { SpeculationMode } from "../../../engine/protocol.js";
+import { useActions } from "../context.js";
+import { speculationModeLabel } from "../format.js";
+import { useEngineStore } from "../stores/engine.js";
+import { useSettingsStore } from "../stores/settings.js";
+import { BoltIcon } from "./Icons.js";
+
+const DRAFT_HINT = "Draft model needs a draft chosen in Settings.";
+
+/** The chat header's speculation menu: this conversation's mode, or "Default (…)" to follow settings. */
+export function SpeculationSelect({ conversation }: { conversation: Conversation }) {
+  const actions = useActions();
+  const defaultMode = useSettingsStore((s) => s.settings?.speculation ?? null);
+  const draftName = useEngineStore((s) => s.status?.draftModel?.name ?? null);
+  const chosen = conversation.speculation;
+  const effective = chosen ?? defaultMode;
+  const missingDraft = effective === "draft" && draftName === null;
+  const title = missingDraft
+    ? `Speculative decoding: draft model, but none is loaded. ${DRAFT_HINT}`
+    : `Speculative decoding for this chat${draftName ? ` (draft: ${draftName})` : ""}: it changes the speed, not the reply (identical at temperature 0).`;
+
+  return (
+    <div className={`speculation-picker${missingDraft ? " warn" : ""}`}>
+      <BoltIcon size={14} />
+      <select
+        className="input speculation-select"
+        data-testid="speculation-select"
+        aria-label="Speculative decoding for this chat"
+        title={title}
+        value={chosen ?? ""}
+        onChange={(e) => {
+          const value = e.target.value;
+          void actions.setConversationSpeculation(conversation.id, value === "" ? null : SpeculationMode.parse(value));
+        }}
+      >
+        <option value="">{defaultMode ? `Default (${speculationModeLabel[defaultMode]})` : "Default"}</option>
+        <option value="off">{speculationModeLabel.off}</option>
+        <option value="auto">{speculationModeLabel.auto}</option>
+        <option value="draft" disabled={draftName === null} title={draftName === null ? DRAFT_HINT : undefined}>
+          {draftName === null ? `${speculationModeLabel.draft} (none loaded)` : speculationModeLabel.draft}
+        </option>
+        <option value="lookup">{speculationModeLabel.lookup}</option>
+        <option value="ngram">{speculationModeLabel.ngram}</option>
+      </select>
+    </div>
+  );
+}
