@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { SamplingOptions, StopReason, StreamedToken, TokenSource, VerifyStep } from "./protocol.js";
 import { commonPrefixLength, usableContext } from "./sequence-utils.js";
@@ -123,8 +124,9 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
     return !ended;
   };
 
+  const positionSampling = { sampling, replySeed: sampling.seed ?? randomInt(0, 2 ** 32) };
   await policy?.begin(promptTokens);
-  let last = await prefill({ sequence, tokens: promptTokens.slice(reused), sampling });
+  let last = await prefill({ sequence, tokens: promptTokens.slice(reused), sampling: positionSampling });
   metrics.recordPrefill();
   if (!emitStep([{ token: last, source: "target" }], { index: stepIndex++, speculator: null, proposed: 0, accepted: 0 })) {
     stopReason = "eog";
@@ -147,7 +149,7 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
     const draftMs = performance.now() - draftStart;
 
     const verifyStart = performance.now();
-    const verified = await verifyDrafts({ sequence, model, last, drafts, sampling, outputSoFar: output });
+    const verified = await verifyDrafts({ sequence, model, last, drafts, sampling: positionSampling, outputSoFar: output });
     const verifyMs = performance.now() - verifyStart;
 
     const kind = drafts.length > 0 ? plan.speculator!.kind : null;

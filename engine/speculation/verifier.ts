@@ -3,14 +3,36 @@ import type { SamplingOptions } from "../protocol.js";
 
 const REPEAT_PENALTY_WINDOW = 64;
 
-/** Sampling options for one position; the repeat penalty sees exactly the tokens before that position. */
-function positionOptions(sampling: SamplingOptions, precedingOutput: readonly Token[]) {
+/**
+ * The seed for sampling output token number `position` of a reply.
+ *
+ * Why: node-llama-cpp creates a fresh sampler for every `controlledEvaluate` call and, without a seed, seeds it
+ * with the current second, so every token sampled within one second would reuse the same random draw. Seeding each
+ * position from (reply seed, position) makes every draw independent, and makes a seeded reply reproducible: plain
+ * and speculative decoding draw output token n with the same seed from the same distribution, so they agree token
+ * for token at any temperature, not only at 0.
+ */
+export function positionSeed(replySeed: number, position: number): number {
+  let x = (replySeed ^ Math.imul(position + 1, 0x9e3779b9)) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Sampling for one position; `replySeed` is the request's seed or a random one drawn once per reply. */
+export interface PositionSampling {
+  sampling: SamplingOptions;
+  replySeed: number;
+}
+
+/** Sampling options for output position `position`; the repeat penalty sees exactly the tokens before it. */
+function positionOptions({ sampling, replySeed }: PositionSampling, position: number, precedingOutput: readonly Token[]) {
   return {
     temperature: sampling.temperature,
     ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
     ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
     ...(sampling.minP !== undefined ? { minP: sampling.minP } : {}),
-    ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+    seed: positionSeed(replySeed, position),
     ...(sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1
       ? { repeatPenalty: { punishTokens: precedingOutput.slice(-REPEAT_PENALTY_WINDOW), penalty: sampling.repeatPenalty } }
       : {}),
@@ -45,7 +67,8 @@ export async function verifyDrafts(options: {
   model: LlamaModel;
   last: Token;
   drafts: readonly Token[];
-  sampling: SamplingOptions;
+  sampling: PositionSampling;
+  /** The reply's emitted tokens, `last` included: the batch samples output positions outputSoFar.length + i. */
   outputSoFar: readonly Token[];
 }): Promise<VerifyOutcome> {
   const { sequence, model, last, drafts, sampling, outputSoFar } = options;
@@ -53,7 +76,7 @@ export async function verifyDrafts(options: {
   const batch = [last, ...drafts];
   const input: ControlledEvaluateInputItem[] = batch.map((token, index) => [
     token,
-    { generateNext: { token: true, options: positionOptions(sampling, [...outputSoFar, ...drafts.slice(0, index)]) } },
+    { generateNext: { token: true, options: positionOptions(sampling, outputSoFar.length + index, [...outputSoFar, ...drafts.slice(0, index)]) } },
   ]);
   const results = await sequence.controlledEvaluate(input);
 
@@ -80,12 +103,12 @@ export async function verifyDrafts(options: {
 export async function prefill(options: {
   sequence: LlamaContextSequence;
   tokens: readonly Token[];
-  sampling: SamplingOptions;
+  sampling: PositionSampling;
 }): Promise<Token> {
   const { sequence, tokens, sampling } = options;
   const last = tokens.length - 1;
   const input: ControlledEvaluateInputItem[] = tokens.map((token, index) =>
-    index === last ? [token, { generateNext: { token: true, options: positionOptions(sampling, []) } }] : token,
+    index === last ? [token, { generateNext: { token: true, options: positionOptions(sampling, 0, []) } }] : token,
   );
   const results = await sequence.controlledEvaluate(input);
   const next = results[last]?.next.token;
