@@ -34,13 +34,19 @@ function maxOfNormals(n: number): { mean: number; spread: number } {
 }
 
 /** y coordinate of an agreement (clamped away from 0 and 1 so probit stays finite). */
-const toY = (agreement: number) => probit(Math.sqrt(Math.min(0.995, Math.max(0.005, agreement))));
+export const toY = (agreement: number) => probit(Math.sqrt(Math.min(0.995, Math.max(0.005, agreement))));
 
-/** The noise level theory predicts for `agreement` at vocabulary size `vocab`. */
+/**
+ * Measured: the layers deliver a little less noise than nominal (attention averages values over several positions),
+ * so the noise that gives an agreement is ~5-13% above the idealised prediction (13% at width 2048, 0-8% at 128).
+ */
+const NOISE_SHORTFALL = 1.1;
+
+/** The noise level theory predicts for `agreement` at vocabulary size `vocab` (the search's first guess). */
 export function predictedNoise(agreement: number, vocab: number): number {
   const { mean, spread } = maxOfNormals(vocab - 1);
   const x = mean + toY(agreement) * Math.sqrt(1 + spread * spread);
-  return 1 / Math.max(0.5, x);
+  return NOISE_SHORTFALL / Math.max(0.5, x);
 }
 
 export interface CalibrationPoint {
@@ -58,11 +64,28 @@ export interface CalibrationSearch {
 }
 
 const MIN_X = 0.5; // noise 2: far beyond total disagreement
+/** Measured slope dy/dx of real pairs (1.2-1.8): steeper than the idealised 1. Used until points give their own. */
+const DEFAULT_SLOPE = 1.4;
+
+/** Slope dy/dx through the two points nearest `requested`, if they give a sane one, else DEFAULT_SLOPE. */
+export function slopeNear(points: readonly CalibrationPoint[], requested: number): number {
+  const near = [...points].sort((p, q) => Math.abs(p.agreement - requested) - Math.abs(q.agreement - requested));
+  if (near.length < 2) return DEFAULT_SLOPE;
+  const [p, q] = near;
+  const dx = 1 / p.noise - 1 / q.noise;
+  const dy = toY(p.agreement) - toY(q.agreement);
+  return Math.abs(dx) > 1e-6 && dy / dx > 0.5 && dy / dx < 4 ? dy / dx : DEFAULT_SLOPE;
+}
+
+/** The noise one Newton step from `from` towards `requested`, with slope `slope` in (x, y). */
+export function stepTowards(from: CalibrationPoint, requested: number, slope: number): number {
+  const x = 1 / from.noise + (toY(requested) - toY(from.agreement)) / slope;
+  return 1 / Math.max(MIN_X, x);
+}
 
 /** Secant search in (1/noise, probit(sqrt(agreement))); returns every point measured and the best one. */
 export async function searchNoise(search: CalibrationSearch): Promise<{ best: CalibrationPoint; points: CalibrationPoint[] }> {
   const points: CalibrationPoint[] = [];
-  const target = toY(search.requested);
   const best = () => points.reduce((a, b) => (Math.abs(b.agreement - search.requested) < Math.abs(a.agreement - search.requested) ? b : a));
   let x = 1 / predictedNoise(search.requested, search.vocab);
   for (let step = 0; step < search.maxSteps; step++) {
@@ -70,17 +93,7 @@ export async function searchNoise(search: CalibrationSearch): Promise<{ best: Ca
     const agreement = await search.measure(noise);
     points.push({ noise, agreement });
     if (Math.abs(agreement - search.requested) <= search.tolerance) break;
-    // Slope from the two measured points nearest the request when they are usable, else the theory's ~1.
-    let slope = 1;
-    const near = [...points].sort((p, q) => Math.abs(p.agreement - search.requested) - Math.abs(q.agreement - search.requested));
-    if (near.length >= 2) {
-      const [p, q] = near;
-      const dx = 1 / p.noise - 1 / q.noise;
-      const dy = toY(p.agreement) - toY(q.agreement);
-      if (Math.abs(dx) > 1e-6 && dy / dx > 0.25 && dy / dx < 4) slope = dy / dx;
-    }
-    const from = near[0];
-    x = 1 / from.noise + (target - toY(from.agreement)) / slope;
+    x = 1 / stepTowards(best(), search.requested, slopeNear(points, search.requested));
     // Stay inside the bracket the measurements define (agreement rises with x).
     const below = points.filter((p) => p.agreement < search.requested).map((p) => 1 / p.noise);
     const above = points.filter((p) => p.agreement > search.requested).map((p) => 1 / p.noise);

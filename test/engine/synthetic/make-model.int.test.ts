@@ -109,6 +109,17 @@ describe("synthetic model pair", () => {
     }
   });
 
+  it("writes F16 pairs llama.cpp runs too", async () => {
+    const pair = await makeModelPair({ ...tiny(0.9), quant: "f16", llama });
+    expect(Math.abs(pair.measuredAgreement - 0.9)).toBeLessThanOrEqual(0.05);
+    const info = await readGgufFileInfo(pair.target, { readTensorInfo: true });
+    const types = new Map(info.tensorInfo!.map((t) => [t.name, t.ggmlType]));
+    expect(types.get("token_embd.weight")).toBe(1);
+    expect(types.get("blk.0.ffn_down.weight")).toBe(1);
+    expect(types.get("output_norm.weight")).toBe(0);
+    expect(pair.targetInfo.bytes).toBeGreaterThan(pairs.get(0.9)!.targetInfo.bytes * 1.8); // 2 bytes vs ~1.06 a weight
+  });
+
   it("reuses a cached pair, and regenerates the same bytes from the same seed", async () => {
     const first = pairs.get(0.9)!;
     const started = performance.now();
