@@ -30,7 +30,7 @@ export interface Vocabulary {
   tokens: string[];
   scores: Float32Array;
   tokenTypes: Int32Array;
-  /** Ids of the word pieces (normal tokens): the only tokens a synthetic model ever predicts. */
+  /** Ids from here up are word pieces (normal tokens): the only tokens a synthetic model ever predicts. */
   firstPieceId: number;
 }
 
