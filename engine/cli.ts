@@ -10,6 +10,7 @@ import { Engine } from "./engine.js";
 import { EngineFailure } from "./errors.js";
 import { defaultDataDir } from "../electron/host/data-dir.js";
 import { makeModelPair, MakeModelOptionsError } from "./synthetic/make-model.js";
+import { BENCH_HELP, BenchUsageError, benchCommand } from "./bench/bench-command.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
 
 const HELP = `Tandem: local LLM chat with speculative decoding
@@ -38,7 +39,7 @@ Commands:
       --vocab <n>             Vocabulary size (default 32000)
       --threads <n>           Threads for the agreement measurement (default 2 for big targets, else 1)
       --json                  Print one JSON object instead of text
-  help                        Show this help.
+${BENCH_HELP}  help                        Show this help.
 
 Environment: TANDEM_DATA_DIR sets the data folder (thread calibration cache).
 `;
@@ -199,6 +200,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "chat") return chat(rest);
   if (command === "make-model") return makeModel(rest);
+  if (command === "bench") return benchCommand(rest);
   throw new UsageError(`unknown command "${command}" (see tandem --help)`);
 }
 
@@ -206,12 +208,12 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const message =
-      error instanceof UsageError || error instanceof EngineFailure
+      error instanceof UsageError || error instanceof BenchUsageError || error instanceof EngineFailure
         ? error.message
         : error instanceof Error
           ? error.message
           : String(error);
     process.stderr.write(`tandem: ${message.split("\n")[0]}\n`);
-    process.exit(error instanceof UsageError ? 2 : 1);
+    process.exit(error instanceof UsageError || error instanceof BenchUsageError ? 2 : 1);
   },
 );

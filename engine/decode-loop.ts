@@ -152,13 +152,16 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
     const verified = await verifyDrafts({ sequence, model, last, drafts, sampling: positionSampling, outputSoFar: output });
     const verifyMs = performance.now() - verifyStart;
 
-    const kind = drafts.length > 0 ? plan.speculator!.kind : null;
+    // Drafting time counts whether or not it produced a proposal: a draft model that ends up proposing nothing
+    // (low confidence) has still spent its decodes, and the cost model and the counters must see that.
+    const asked = plan.speculator?.kind ?? null;
+    const kind = drafts.length > 0 ? asked : null;
     costs?.recordVerify(verified.positions, verifyMs);
-    if (kind) {
-      costs?.recordDraft(kind, drafts.length, draftMs);
-      costs?.recordAcceptance(kind, drafts.length, verified.accepted.length);
+    if (asked) {
+      costs?.recordDraft(asked, drafts.length, draftMs);
+      if (kind) costs?.recordAcceptance(kind, drafts.length, verified.accepted.length);
     }
-    metrics.recordStep(kind, drafts.length, verified.accepted.length, kind ? draftMs : 0, verifyMs);
+    metrics.recordStep(kind, drafts.length, verified.accepted.length, draftMs, verifyMs);
 
     if (signal.aborted) {
       // The user asked to stop while this step ran: its tokens are dropped.

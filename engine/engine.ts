@@ -199,7 +199,7 @@ export class Engine {
           costs: this.speculation?.costs,
           stepDelayMs: this.options.stepDelayMs,
         });
-        if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens], policy);
+        if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens]);
         return {
           generationId: params.generationId,
           text: outcome.text,
@@ -257,10 +257,10 @@ export class Engine {
     return state.ngram;
   }
 
-  /** Every reply teaches the n-gram table (learned online when the n-gram speculator ran); then it is saved. */
-  private async learnFromReply(active: ActiveModel, promptLength: number, history: readonly Token[], policy: SpeculationPolicy): Promise<void> {
+  /** Every reply teaches the n-gram table its own tokens (the prompt is context only); then it is saved. */
+  private async learnFromReply(active: ActiveModel, promptLength: number, history: readonly Token[]): Promise<void> {
     const table = await this.ngramTable(active);
-    if (!policy.uses("ngram")) table.learn(history, promptLength);
+    table.learn(history, promptLength);
     try {
       await saveNgramTable(this.cacheDir, active.info.modelPath, table);
     } catch (error) {

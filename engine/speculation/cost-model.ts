@@ -18,15 +18,26 @@ export function expectedSpeedup(alpha: number, k: number, draftCostRatio: number
   return expectedTokensPerStep(alpha, k) / (k * draftCostRatio + verifyCostRatio);
 }
 
-/** Exponentially weighted mean that starts from its first observation. */
-class Ewma {
-  private value: number | undefined;
-  constructor(private readonly weight: number) {}
+/**
+ * Median of the last `size` observations. Step times on a busy desktop have outliers (a GC pause, another app):
+ * a mean would let one slow plain decode make verifying look cheap, and the policy would speculate where it loses.
+ */
+class RollingMedian {
+  private readonly window: number[] = [];
+  private cached: number | undefined;
+  constructor(private readonly size: number) {}
   add(x: number): void {
-    this.value = this.value === undefined ? x : this.value + this.weight * (x - this.value);
+    this.window.push(x);
+    if (this.window.length > this.size) this.window.shift();
+    this.cached = undefined;
   }
   get(): number | undefined {
-    return this.value;
+    if (this.window.length === 0) return undefined;
+    if (this.cached === undefined) {
+      const sorted = [...this.window].sort((a, b) => a - b);
+      this.cached = sorted[sorted.length >> 1];
+    }
+    return this.cached;
   }
 }
 
@@ -63,6 +74,17 @@ export class AcceptanceEstimate {
   get observations(): number {
     return this.steps;
   }
+
+  /**
+   * A cautious acceptance: one standard error below the estimate (binomial, over the decayed evidence). Auto
+   * decides with this, so a speculator whose estimate only just clears break-even is not trusted on noise.
+   */
+  get cautiousAlpha(): number {
+    const n = this.successes + this.failures;
+    if (n <= 0) return 0;
+    const a = this.alpha;
+    return Math.max(0, a - Math.sqrt((a * (1 - a)) / n));
+  }
 }
 
 export interface SpeedupEstimate {
@@ -74,9 +96,10 @@ export interface SpeedupEstimate {
 }
 
 export class SpeculationCostModel {
-  /** Median-ish wall time of a target decode over n positions, ms (index n). */
-  private readonly verifyMs = new Map<number, Ewma>();
-  private readonly draftMsPerToken = new Map<SpeculatorKind, Ewma>();
+  /** Wall time of a target decode over n positions, ms (index n): rolling medians. */
+  private readonly verifyMs = new Map<number, RollingMedian>();
+  /** Decayed sums of drafting time and drafted tokens: attempts that proposed nothing still cost time. */
+  private readonly drafting = new Map<SpeculatorKind, { ms: number; tokens: number }>();
   readonly acceptance = new Map<SpeculatorKind, AcceptanceEstimate>();
 
   constructor(priors: Partial<Record<SpeculatorKind, { alpha: number; weight: number }>> = {}) {
@@ -85,17 +108,19 @@ export class SpeculationCostModel {
     }
   }
 
+  /** The measured curve as sorted [positions, ms] points; rebuilt only after new measurements. */
+  private curve: Array<readonly [number, number]> | undefined;
+
   recordVerify(positions: number, ms: number): void {
     let e = this.verifyMs.get(positions);
-    if (!e) this.verifyMs.set(positions, (e = new Ewma(0.2)));
+    if (!e) this.verifyMs.set(positions, (e = new RollingMedian(31)));
     e.add(ms);
+    this.curve = undefined;
   }
 
   recordDraft(kind: SpeculatorKind, tokens: number, ms: number): void {
-    if (tokens <= 0) return;
-    let e = this.draftMsPerToken.get(kind);
-    if (!e) this.draftMsPerToken.set(kind, (e = new Ewma(0.2)));
-    e.add(ms / tokens);
+    const sums = this.drafting.get(kind) ?? { ms: 0, tokens: 0 };
+    this.drafting.set(kind, { ms: sums.ms * 0.95 + ms, tokens: sums.tokens * 0.95 + tokens });
   }
 
   recordAcceptance(kind: SpeculatorKind, proposed: number, accepted: number): void {
@@ -110,9 +135,7 @@ export class SpeculationCostModel {
   verifyCostRatio(positions: number): number | undefined {
     const one = this.verifyMs.get(1)?.get();
     if (one === undefined || one <= 0) return undefined;
-    const measured = [...this.verifyMs.entries()]
-      .map(([n, e]) => [n, e.get()!] as const)
-      .sort((a, b) => a[0] - b[0]);
+    const measured = (this.curve ??= [...this.verifyMs.entries()].map(([n, e]) => [n, e.get()!] as const).sort((a, b) => a[0] - b[0]));
     const exact = measured.find(([n]) => n === positions);
     if (exact) return exact[1] / one;
     let lower = measured[0]!;
@@ -133,9 +156,9 @@ export class SpeculationCostModel {
 
   draftCostRatio(kind: SpeculatorKind): number | undefined {
     const one = this.verifyMs.get(1)?.get();
-    const perToken = this.draftMsPerToken.get(kind)?.get();
-    if (one === undefined || perToken === undefined) return undefined;
-    return perToken / one;
+    const sums = this.drafting.get(kind);
+    if (one === undefined || !sums || sums.tokens <= 0) return undefined;
+    return sums.ms / sums.tokens / one;
   }
 
   /**

@@ -12,8 +12,8 @@ export class PromptLookupSpeculator implements Speculator {
   readonly kind = "lookup" as const;
   /** n-gram sizes tried, longest first: a longer match is a better predictor. */
   private readonly sizes: readonly number[];
-  /** key(n-gram) -> end index (exclusive) of its most recent occurrence, excluding the current tail. */
-  private index = new Map<string, number>();
+  /** hash(n-gram) -> end index (exclusive) of its most recent occurrence, excluding the current tail. */
+  private index = new Map<number, number>();
   private indexed = 0;
 
   constructor(options: { maxNgram?: number; minNgram?: number } = {}) {
@@ -37,7 +37,7 @@ export class PromptLookupSpeculator implements Speculator {
     for (let end = Math.max(this.indexed, 1); end < history.length; end++) {
       for (const n of this.sizes) {
         if (end < n) continue;
-        this.index.set(history.slice(end - n, end).join(","), end);
+        this.index.set(ngramKey(history, end - n, end), end);
       }
     }
     this.indexed = Math.max(this.indexed, history.length);
@@ -47,8 +47,10 @@ export class PromptLookupSpeculator implements Speculator {
     this.catchUp(history);
     for (const n of this.sizes) {
       if (history.length < n + 1) continue;
-      const end = this.index.get(history.slice(history.length - n).join(","));
+      const end = this.index.get(ngramKey(history, history.length - n, history.length));
       if (end === undefined || end >= history.length) continue;
+      // A hash collision would only cost a rejected proposal, but checking is cheap.
+      if (!sameTokens(history, end - n, history.length - n, n)) continue;
       return history.slice(end, Math.min(end + k, history.length)) as Token[];
     }
     return [];
@@ -57,4 +59,23 @@ export class PromptLookupSpeculator implements Speculator {
   observe(): void {}
 
   async end(): Promise<void> {}
+}
+
+/**
+ * A number key for tokens[start..end) and its length: two 32-bit multiplicative hashes packed into 52 bits.
+ * Cheaper than joining token ids into a string on every step (this runs once per token on the hot path).
+ */
+function ngramKey(tokens: readonly Token[], start: number, end: number): number {
+  let a = 0x811c9dc5 ^ (end - start);
+  let b = 0x01000193;
+  for (let i = start; i < end; i++) {
+    a = Math.imul(a ^ tokens[i]!, 0x01000193);
+    b = Math.imul(b + tokens[i]!, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+}
+
+function sameTokens(tokens: readonly Token[], a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (tokens[a + i] !== tokens[b + i]) return false;
+  return true;
 }

@@ -59,7 +59,7 @@ describe("SpeculationPolicy", () => {
     const { plan } = await policy.plan(history, 8);
     expect(plan.k).toBe(0);
     expect(lookup.asked.length).toBe(1); // asked for the shadow only
-    policy.observe([...history, 4, 5] as Token[]); // the target then wrote exactly what lookup proposed
+    policy.observe([...history, 4, 5, 6] as Token[]); // the target then wrote exactly what lookup proposed
     expect(model.acceptance.get("lookup")!.observations).toBe(before + 1);
     expect(policy.lastK).toBe(0);
   });
