@@ -11,6 +11,7 @@ import { EngineFailure } from "./errors.js";
 import { defaultDataDir } from "../electron/host/data-dir.js";
 import { makeModelPair, MakeModelOptionsError } from "./synthetic/make-model.js";
 import { BENCH_HELP, BenchUsageError, benchCommand } from "./bench/bench-command.js";
+import { benchSuiteCommand } from "./bench/suite.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
 
 const HELP = `Tandem: local LLM chat with speculative decoding
@@ -39,7 +40,9 @@ Commands:
       --vocab <n>             Vocabulary size (default 32000)
       --threads <n>           Threads for the agreement measurement (default 2 for big targets, else 1)
       --json                  Print one JSON object instead of text
-${BENCH_HELP}  help                        Show this help.
+${BENCH_HELP}  bench-suite [--quick]       The standard suite (npm run bench): writes engine/bench/results.md and the
+                              README's table.
+  help                        Show this help.
 
 Environment: TANDEM_DATA_DIR sets the data folder (thread calibration cache).
 `;
@@ -201,6 +204,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "chat") return chat(rest);
   if (command === "make-model") return makeModel(rest);
   if (command === "bench") return benchCommand(rest);
+  if (command === "bench-suite") return benchSuiteCommand(rest);
   throw new UsageError(`unknown command "${command}" (see tandem --help)`);
 }
 

@@ -122,14 +122,17 @@ export class Engine {
     return true;
   }
 
-  /** Loads a draft model for the loaded target (replacing any draft). Refuses an incompatible tokenizer. */
+  /**
+   * Loads a draft model for the loaded target, replacing any draft once the new one is loaded and checked.
+   * Refuses an incompatible tokenizer (DRAFT_INCOMPATIBLE), keeping the current draft.
+   */
   async loadDraftModel(params: EngineParams<"loadDraftModel">): Promise<DraftModelInfo> {
     const backend = this.requireBackend();
     return this.contextLock.run(async () => {
       const target = this.active;
       if (!target) throw new EngineFailure("NO_MODEL", "Load a target model before its draft model");
-      await this.releaseDraft();
-      this.draft = await loadDraft({
+      // Load and check the new draft before letting the old one go: a refused draft leaves the current one in use.
+      const next = await loadDraft({
         llama: backend.llama,
         backend: backend.backend,
         target,
@@ -137,6 +140,8 @@ export class Engine {
         threads: params.threads,
         cacheDir: this.cacheDir,
       });
+      await this.releaseDraft();
+      this.draft = next;
       // A first estimate of the draft's cost per token; live steps refine it.
       this.speculation?.costs.recordDraft("draft", 1, this.draft.msPerToken);
       this.log("info", `draft ${this.draft.info.name}: ${this.draft.info.threads} threads, ${this.draft.msPerToken.toFixed(2)} ms/token`);

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../engine/engine.js";
+import { makeModelPair } from "../../engine/synthetic/make-model.js";
 import type { GenerationResult, SpeculationMode, StreamedToken, VerifyStep } from "../../engine/protocol.js";
 import { TEST_THREADS, repoPath, sharedModel, targetModel } from "../helpers/models.js";
 
@@ -87,6 +88,17 @@ describe("speculative decoding with the real KJV pair", () => {
     expect(accepted).toBeGreaterThan(0);
   });
 
+  it("applies the repeat penalty per position, so speculation keeps parity with it on", async () => {
+    for (const prompt of prompts.slice(0, 6)) {
+      const options = { generationId: "", sessionKey: "spec", messages: [{ role: "user" as const, content: prompt }], maxTokens: 48 };
+      const plain = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
+      const unpenalised = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
+      const spec = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "draft", maxDraftTokens: 6 } }, () => {});
+      expect(spec.text, prompt).toBe(plain.text);
+      if (prompt === prompts[0]) expect(plain.text).not.toBe(unpenalised.text); // the penalty does change this reply
+    }
+  });
+
   it("draws unseeded samples independently (no repeated replies)", async () => {
     const texts = new Set<string>();
     for (let i = 0; i < 4; i++) texts.add((await run(prompts[1]!, "draft", 32, 0.8)).result.text);
@@ -118,6 +130,24 @@ describe("speculative decoding with the real KJV pair", () => {
       const spec = await run(prompt, "draft");
       expect(spec.result.text).toBe(plain.result.text);
     }
+  });
+
+  it("refuses a draft whose tokenizer differs, naming the difference, and keeps the current draft", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "tandem-incompatible-"));
+    // Synthetic models with their own vocabulary: one of the same size as the KJV tokenizer, one larger.
+    const sameSize = await makeModelPair({ params: "3m", draftParams: "600k", agreement: 0.5, context: 256, quant: "q8_0", vocab: 2048, outDir: dir, threads: 1 });
+    await expect(engine.loadDraftModel({ modelPath: sameSize.draft, threads: 1 })).rejects.toMatchObject({
+      code: "DRAFT_INCOMPATIBLE",
+      message: expect.stringMatching(/cannot draft for kjv-chat-6m\.gguf: Token \d+ is ".*" in the draft model but ".*" in the target/),
+    });
+    const larger = await makeModelPair({ params: "3m", draftParams: "600k", agreement: 0.5, context: 256, quant: "q8_0", vocab: 4096, outDir: dir, threads: 1 });
+    await expect(engine.loadDraftModel({ modelPath: larger.draft, threads: 1 })).rejects.toMatchObject({
+      code: "DRAFT_INCOMPATIBLE",
+      message: expect.stringMatching(/4096 tokens in its vocabulary and the target has 2048/),
+    });
+    expect(engine.loadedDraft?.name).toBe("kjv-chat-draft-1m.gguf");
+    const spec = await run(prompts[0]!, "draft");
+    expect(spec.result.stats.speculation!.proposed).toBeGreaterThan(0);
   });
 
   it("refuses draft speculation without a draft model, naming the fix", async () => {

@@ -158,8 +158,7 @@ process.on("message", (message) => {
     case "unloadModel": { const had = !!model; model = null; draft = null; return reply(id, { unloaded: had }); }
     case "loadDraftModel": {
       if (!model) return fail(id, "NO_MODEL", "Load a target model before a draft model");
-      // Like the real engine: the draft held so far is released first, whatever happens next.
-      draft = null;
+      // Like the real engine: a new draft is checked before the one held so far is released.
       const base = require("node:path").basename(params.modelPath);
       if (base.includes("incompatible")) {
         return fail(id, "DRAFT_INCOMPATIBLE", "The draft model's tokenizer differs from the target's: vocabulary size 32000 vs 256");
