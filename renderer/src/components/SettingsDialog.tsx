@@ -170,34 +170,28 @@ function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titl
       </FieldRow>
 
       <div className="field-grid">
-        <FieldRow label="Temperature" htmlFor={`${id}-temp`} error={errors.temperature} hint="0 is deterministic; higher is more varied.">
-          <input
-            id={`${id}-temp`}
-            className="input"
-            type="number"
-            inputMode="decimal"
-            step={0.05}
-            min={0}
-            max={2}
-            value={draft.temperature}
-            aria-invalid={!!errors.temperature}
-            onChange={(e) => set("temperature", e.target.value)}
-          />
-        </FieldRow>
-        <FieldRow label="Max tokens" htmlFor={`${id}-max`} error={errors.maxTokens} hint="Longest reply, in tokens.">
-          <input
-            id={`${id}-max`}
-            className="input"
-            type="number"
-            inputMode="numeric"
-            step={1}
-            min={1}
-            max={32768}
-            value={draft.maxTokens}
-            aria-invalid={!!errors.maxTokens}
-            onChange={(e) => set("maxTokens", e.target.value)}
-          />
-        </FieldRow>
+        <NumberFieldRow
+          label="Temperature"
+          id={`${id}-temp`}
+          error={errors.temperature}
+          hint="0 is deterministic; higher is more varied."
+          decimal
+          step={0.05}
+          min={0}
+          max={2}
+          value={draft.temperature}
+          onValue={(v) => set("temperature", v)}
+        />
+        <NumberFieldRow
+          label="Max tokens"
+          id={`${id}-max`}
+          error={errors.maxTokens}
+          hint="Longest reply, in tokens."
+          min={1}
+          max={32768}
+          value={draft.maxTokens}
+          onValue={(v) => set("maxTokens", v)}
+        />
       </div>
 
       <div className="field-grid">
@@ -271,25 +265,16 @@ function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titl
               ))}
             </select>
           </FieldRow>
-          <FieldRow
+          <NumberFieldRow
             label="Max draft tokens"
-            htmlFor={`${id}-maxdraft`}
+            id={`${id}-maxdraft`}
             error={errors.maxDraftTokens}
             hint="The most tokens guessed per step; fewer are used when guesses miss."
-          >
-            <input
-              id={`${id}-maxdraft`}
-              className="input"
-              type="number"
-              inputMode="numeric"
-              step={1}
-              min={1}
-              max={32}
-              value={draft.maxDraftTokens}
-              aria-invalid={!!errors.maxDraftTokens}
-              onChange={(e) => set("maxDraftTokens", e.target.value)}
-            />
-          </FieldRow>
+            min={1}
+            max={32}
+            value={draft.maxDraftTokens}
+            onValue={(v) => set("maxDraftTokens", v)}
+          />
         </div>
         <DraftModelField id={`${id}-draft`} />
         <p className="field-hint">
@@ -401,6 +386,37 @@ function DraftModelField({ id }: { id: string }) {
       </select>
       {note}
     </div>
+  );
+}
+
+/** A labelled number input; the value stays text until validateDraft parses it. */
+function NumberFieldRow(props: {
+  label: string;
+  id: string;
+  error?: string;
+  hint?: string;
+  decimal?: boolean;
+  step?: number;
+  min: number;
+  max: number;
+  value: string;
+  onValue: (value: string) => void;
+}) {
+  return (
+    <FieldRow label={props.label} htmlFor={props.id} error={props.error} hint={props.hint}>
+      <input
+        id={props.id}
+        className="input"
+        type="number"
+        inputMode={props.decimal ? "decimal" : "numeric"}
+        step={props.step ?? 1}
+        min={props.min}
+        max={props.max}
+        value={props.value}
+        aria-invalid={!!props.error}
+        onChange={(e) => props.onValue(e.target.value)}
+      />
+    </FieldRow>
   );
 }
 
