@@ -31,6 +31,8 @@ export class SpeculationPolicy {
   /** Steps to wait before a speculator's next shadow: scoring every step costs ~2% on a 1 ms/token model. */
   private readonly shadowCooldown = new Map<SpeculatorKind, number>();
   private static readonly SHADOW_INTERVAL = 4;
+  /** A speculator estimated far from paying (S < 0.9) is scored 4x less often: it has to change a lot to matter. */
+  private static readonly FAR_SHADOW_INTERVAL = 16;
   /** Auto's estimates, refreshed every few steps: they move slowly, and on a small model every microsecond counts. */
   private estimates: Array<{ speculator: Speculator; estimate: SpeedupEstimate }> | undefined;
   private estimatesAge = 0;
@@ -121,7 +123,8 @@ export class SpeculationPolicy {
         this.shadowCooldown.set(speculator.kind, wait - 1);
         continue;
       }
-      this.shadowCooldown.set(speculator.kind, SpeculationPolicy.SHADOW_INTERVAL);
+      const far = this.costs.best(speculator.kind, maxK).speedup < 0.9;
+      this.shadowCooldown.set(speculator.kind, far ? SpeculationPolicy.FAR_SHADOW_INTERVAL : SpeculationPolicy.SHADOW_INTERVAL);
       const proposal = await speculator.propose(history, Math.min(maxK, SpeculationPolicy.SHADOW_LENGTH));
       if (proposal.length > 0) this.shadows.push({ kind: speculator.kind, proposal, at: history.length });
     }
