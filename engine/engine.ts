@@ -1,4 +1,4 @@
-import type { Token } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { describeSystem, initBackend, type GetLlama, type InitialisedBackend, type LogSink } from "./backend.js";
 import { fitPrompt } from "./chat-prompt.js";
 import { runDecodeLoop } from "./decode-loop.js";
@@ -6,6 +6,9 @@ import { EngineFailure } from "./errors.js";
 import { Mutex } from "./lock.js";
 import { disposeDraft, loadDraft, type ActiveDraft } from "./draft-registry.js";
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-registry.js";
+import { KvPager } from "./kv-cache/kv-pager.js";
+import { modelContentHash } from "./kv-cache/model-identity.js";
+import { KvStateStore, type StateSaver } from "./kv-cache/state-store.js";
 import type {
   DraftModelInfo,
   EngineParams,
@@ -34,6 +37,18 @@ interface SpeculationState {
   ngram: NgramTable | undefined;
 }
 
+export interface EngineOptions {
+  getLlama?: GetLlama;
+  stepDelayMs?: number;
+  /** Disk budget of saved conversation states (default 2 GB). */
+  kvDiskBudgetBytes?: number;
+  /** Replaces the KV state writer (tests inject a full disk). */
+  kvStateSaver?: StateSaver;
+}
+
+/** Conversation slots when loadModel does not say (the engine will choose it from a memory budget later). */
+const DEFAULT_CACHE_SLOTS = 2;
+
 /**
  * The engine as an in-process object: what the engine process exposes over the protocol, and what the CLI and
  * the bench use directly. One lock guards the inference contexts (target and draft): loads, unloads and
@@ -45,12 +60,13 @@ export class Engine {
   private active: ActiveModel | undefined;
   private draft: ActiveDraft | undefined;
   private speculation: SpeculationState | undefined;
+  private pager: KvPager | undefined;
   private readonly contextLock = new Mutex();
   private readonly running = new Map<string, AbortController>();
 
   constructor(
     private readonly log: LogSink = () => {},
-    private readonly options: { getLlama?: GetLlama; stepDelayMs?: number } = {},
+    private readonly options: EngineOptions = {},
   ) {}
 
   get loadedModel(): LoadedModel | undefined {
@@ -94,17 +110,47 @@ export class Engine {
         contextSize: params.contextSize,
         threads: params.threads,
         gpuLayers: params.gpuLayers ?? "auto",
+        slots: params.cacheSlots ?? DEFAULT_CACHE_SLOTS,
         cacheDir: this.cacheDir,
         onProgress,
       });
+      try {
+        this.pager = await this.openPager(this.active);
+      } catch (error) {
+        const loaded = this.active;
+        this.active = undefined;
+        await disposeActiveModel(loaded);
+        throw error;
+      }
       this.speculation = { costs: new SpeculationCostModel(), verifyCurveFor: 0, ngram: undefined };
       this.log("info", `loaded ${this.active.info.name}: ${this.active.info.threads} threads (${this.active.info.threadsSource})`);
       return this.active.info;
     });
   }
 
-  /** Disposes the draft (it depends on the target) and then the target. Caller holds the context lock. */
+  /** The pager over the target's sequences, with the saved states of this exact model (content hash). */
+  private async openPager(active: ActiveModel): Promise<KvPager> {
+    const store = await KvStateStore.open({
+      cacheDir: this.cacheDir,
+      modelHash: await modelContentHash(active.info.modelPath, this.cacheDir),
+      contextSize: active.sequences[0]!.contextSize,
+      // Flash attention changes the layout of the V cache in the state file.
+      params: { flashAttention: String(active.context.flashAttention) },
+      budgetBytes: this.options.kvDiskBudgetBytes,
+      warn: (message) => this.log("warn", message),
+      saveState: this.options.kvStateSaver,
+    });
+    return new KvPager(active.sequences, store);
+  }
+
+  /**
+   * Saves the conversations held in slots, disposes the draft (it depends on the target) and then the target:
+   * pager, sequences, context, model. Caller holds the context lock.
+   */
   private async releaseModels(): Promise<void> {
+    const pager = this.pager;
+    this.pager = undefined;
+    await pager?.saveAll(); // never throws: a failed save is a warning
     await this.releaseDraft();
     this.speculation = undefined;
     if (this.active) {
@@ -181,50 +227,58 @@ export class Engine {
     try {
       return await this.contextLock.run(async () => {
         const active = this.active;
-        if (!active) throw new EngineFailure("NO_MODEL", "No model is loaded: choose a model first");
+        const pager = this.pager;
+        if (!active || !pager) throw new EngineFailure("NO_MODEL", "No model is loaded: choose a model first");
         const prompt = fitPrompt({
           model: active.model,
           wrapper: active.wrapper,
           messages: params.messages,
-          contextSize: active.sequence.contextSize,
+          contextSize: active.sequences[0]!.contextSize,
           maxTokens: params.maxTokens,
         });
         const speculation = { mode: params.speculation?.mode ?? "off", maxDraftTokens: params.speculation?.maxDraftTokens ?? 8 };
-        const policy = await this.preparePolicy(active, speculation.mode, speculation.maxDraftTokens, prompt.tokens);
-        const outcome = await runDecodeLoop({
-          sequence: active.sequence,
-          model: active.model,
-          promptTokens: prompt.tokens,
-          maxTokens: params.maxTokens,
-          sampling: params.sampling,
-          signal: controller.signal,
-          startedAt,
-          onStep,
-          policy,
-          costs: this.speculation?.costs,
-          stepDelayMs: this.options.stepDelayMs,
-        });
-        if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens]);
-        return {
-          generationId: params.generationId,
-          text: outcome.text,
-          stats: {
-            tokens: outcome.tokens.length,
-            promptTokens: prompt.tokens.length,
-            reusedPromptTokens: outcome.reusedPromptTokens,
-            evaluatedPromptTokens: outcome.evaluatedPromptTokens,
-            truncatedMessages: prompt.truncatedMessages,
-            timeToFirstTokenMs: round1(outcome.timeToFirstTokenMs),
-            tokensPerSecond: round1(outcome.tokensPerSecond),
-            durationMs: round1(outcome.durationMs),
-            stopReason: outcome.stopReason,
-            threads: active.info.threads,
-            backend: backend.backend,
-            targetDecodes: outcome.targetDecodes,
-            speculation:
-              speculation.mode === "off" ? null : outcome.metrics.toStats(speculation.mode, outcome.tokens.length, policy.lastK),
-          },
-        };
+        // The conversation's slot (paged in from disk if needed) is pinned until the reply ends.
+        const cache = await pager.acquire(params.sessionKey, prompt.tokens);
+        try {
+          const policy = await this.preparePolicy(active, cache.sequence, speculation.mode, speculation.maxDraftTokens, prompt.tokens);
+          const outcome = await runDecodeLoop({
+            sequence: cache.sequence,
+            model: active.model,
+            promptTokens: prompt.tokens,
+            maxTokens: params.maxTokens,
+            sampling: params.sampling,
+            signal: controller.signal,
+            startedAt,
+            onStep,
+            policy,
+            costs: this.speculation?.costs,
+            stepDelayMs: this.options.stepDelayMs,
+          });
+          if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens]);
+          return {
+            generationId: params.generationId,
+            text: outcome.text,
+            stats: {
+              tokens: outcome.tokens.length,
+              promptTokens: prompt.tokens.length,
+              reusedPromptTokens: outcome.reusedPromptTokens,
+              evaluatedPromptTokens: outcome.evaluatedPromptTokens,
+              truncatedMessages: prompt.truncatedMessages,
+              timeToFirstTokenMs: round1(outcome.timeToFirstTokenMs),
+              tokensPerSecond: round1(outcome.tokensPerSecond),
+              durationMs: round1(outcome.durationMs),
+              stopReason: outcome.stopReason,
+              threads: active.info.threads,
+              backend: backend.backend,
+              targetDecodes: outcome.targetDecodes,
+              speculation:
+                speculation.mode === "off" ? null : outcome.metrics.toStats(speculation.mode, outcome.tokens.length, policy.lastK),
+              cache: { outcome: cache.outcome, restoredTokens: cache.restoredTokens, restoreMs: round1(cache.restoreMs) },
+            },
+          };
+        } finally {
+          pager.release(params.sessionKey);
+        }
       });
     } finally {
       this.running.delete(params.generationId);
@@ -237,6 +291,7 @@ export class Engine {
    */
   private async preparePolicy(
     active: ActiveModel,
+    sequence: LlamaContextSequence,
     mode: SpeculationMode,
     maxDraftTokens: number,
     promptTokens: readonly Token[],
@@ -247,7 +302,7 @@ export class Engine {
     }
     const speculators = new Map<SpeculatorKind, Speculator>();
     if (mode !== "off" && state.verifyCurveFor < maxDraftTokens + 1) {
-      await calibrateVerifyCurve({ sequence: active.sequence, tokens: promptTokens, maxPositions: maxDraftTokens + 1, costs: state.costs });
+      await calibrateVerifyCurve({ sequence, tokens: promptTokens, maxPositions: maxDraftTokens + 1, costs: state.costs });
       state.verifyCurveFor = maxDraftTokens + 1;
     }
     if ((mode === "draft" || mode === "auto") && this.draft) speculators.set("draft", new DraftModelSpeculator(this.draft.draft));

@@ -20,7 +20,8 @@ export interface ActiveModel {
   info: LoadedModel;
   model: LlamaModel;
   context: LlamaContext;
-  sequence: LlamaContextSequence;
+  /** The context's sequences: the KV pager's slots. Each has the full context size. */
+  sequences: LlamaContextSequence[];
   wrapper: ChatWrapper;
 }
 
@@ -31,6 +32,8 @@ export interface LoadModelOptions {
   contextSize: ContextSizeSetting;
   threads: ThreadsSetting;
   gpuLayers: GpuLayersSetting;
+  /** Sequences (conversation slots) of the context. */
+  slots: number;
   cacheDir: string;
   onProgress(progress: number): void;
 }
@@ -69,12 +72,13 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
       options.contextSize === "auto" ? Math.min(model.trainContextSize, AUTO_CONTEXT_CAP) : options.contextSize;
     let context: LlamaContext;
     try {
-      context = await model.createContext({ contextSize, threads, sequences: 1 });
+      // node-llama-cpp gives each sequence its own `contextSize` cells: memory grows with the slot count.
+      context = await model.createContext({ contextSize, threads, sequences: options.slots });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new EngineFailure("MODEL_LOAD_FAILED", `Not enough memory for a ${contextSize}-token context: ${reason}`);
     }
-    const sequence = context.getSequence();
+    const sequences = Array.from({ length: options.slots }, () => context.getSequence());
     const wrapper = resolveChatWrapper(model);
     const info: LoadedModel = {
       modelPath,
@@ -88,8 +92,9 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
       gpuLayers: model.gpuLayers,
       chatWrapper: wrapper.wrapperName,
       loadMs: Math.round(performance.now() - started),
+      cacheSlots: options.slots,
     };
-    return { info, model, context, sequence, wrapper };
+    return { info, model, context, sequences, wrapper };
   } catch (error) {
     await model.dispose();
     throw error;
@@ -97,7 +102,7 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
 }
 
 export async function disposeActiveModel(active: ActiveModel): Promise<void> {
-  await active.sequence.dispose();
+  for (const sequence of active.sequences) await sequence.dispose();
   await active.context.dispose();
   await active.model.dispose();
 }

@@ -81,6 +81,8 @@ export const LoadedModel = z.object({
   gpuLayers: z.number().int(),
   chatWrapper: z.string(),
   loadMs: z.number(),
+  /** Context sequences conversations are paged between (absent before the paged cache). */
+  cacheSlots: z.number().int().optional(),
 });
 export type LoadedModel = z.infer<typeof LoadedModel>;
 
@@ -163,6 +165,20 @@ export const SpeculationStats = z.object({
 });
 export type SpeculationStats = z.infer<typeof SpeculationStats>;
 
+/** slot-hit: the conversation was still in a context slot; disk-restore: its saved state was loaded; prefix-reuse:
+ * another conversation's saved state sharing its opening was loaded; cold: the prompt was evaluated from scratch. */
+export const CacheOutcome = z.enum(["slot-hit", "disk-restore", "prefix-reuse", "cold"]);
+export type CacheOutcome = z.infer<typeof CacheOutcome>;
+
+export const CacheStats = z.object({
+  outcome: CacheOutcome,
+  /** Prompt tokens already in the slot when the reply started (not evaluated again). */
+  restoredTokens: z.number().int(),
+  /** Time spent paging another conversation out and loading a saved state. */
+  restoreMs: z.number(),
+});
+export type CacheStats = z.infer<typeof CacheStats>;
+
 export const GenerationStats = z.object({
   /** Generated tokens (the EOG token is not counted). */
   tokens: z.number().int(),
@@ -184,6 +200,8 @@ export const GenerationStats = z.object({
   targetDecodes: z.number().int(),
   /** Present when the turn ran with speculation other than "off". */
   speculation: SpeculationStats.nullable().default(null),
+  /** How the KV cache served this turn's prompt (absent in stats stored before the paged cache). */
+  cache: CacheStats.optional(),
 });
 export type GenerationStats = z.infer<typeof GenerationStats>;
 
@@ -237,6 +255,8 @@ export const engineMethods = {
       contextSize: ContextSizeSetting,
       threads: ThreadsSetting,
       gpuLayers: GpuLayersSetting.default("auto"),
+      /** Context sequences (slots) conversations are paged between (default 2). */
+      cacheSlots: z.number().int().min(1).max(16).optional(),
     }),
     result: LoadedModel,
   },

@@ -1,4 +1,4 @@
-import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContextSequence } from "node-llama-cpp";
 
 /**
  * node-llama-cpp keeps one cell of the sequence free and shifts the context (erasing its beginning) to make room
@@ -9,7 +9,7 @@ export function usableContext(sequence: LlamaContextSequence): number {
   return sequence.contextSize - 1;
 }
 
-export function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+export function commonPrefixLength<T extends number>(a: readonly T[], b: readonly T[]): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
   while (i < n && a[i] === b[i]) i++;

@@ -1,0 +1,142 @@
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import { commonPrefixLength } from "../sequence-utils.js";
+import { BLOCK_TOKENS } from "./prefix-index.js";
+import type { KvStateStore } from "./state-store.js";
+
+/**
+ * Pages conversations between the sequences (slots) of one target context and disk.
+ *
+ * llama.cpp cannot page KV blocks from node-llama-cpp, but whole sequence states can be saved and loaded, which is
+ * ~100x cheaper than re-evaluating a long history on a CPU. Each active conversation owns a slot; when a slot is
+ * needed, the least recently used idle conversation is saved to disk and its slot reused. A conversation without a
+ * slot resumes from its own saved state or, failing that, from the saved state sharing the longest prefix with its
+ * prompt (same system prompt and opening, an edited or regenerated turn). The decode loop's prefix reuse then
+ * erases the tail after the shared part and evaluates only the rest. Called under the engine's context lock.
+ */
+
+export type CacheOutcome = "slot-hit" | "disk-restore" | "prefix-reuse" | "cold";
+
+export interface Acquired {
+  sequence: LlamaContextSequence;
+  outcome: CacheOutcome;
+  /** Prompt tokens already in the sequence when it was handed out (not evaluated again). */
+  restoredTokens: number;
+  /** Time spent paging out and loading a state for this acquire. */
+  restoreMs: number;
+}
+
+interface Slot {
+  sequence: LlamaContextSequence;
+  sessionKey: string | undefined;
+  /** Pinned while its conversation generates: never paged out. */
+  pinned: boolean;
+  lastUsed: number;
+  /** The tokens last saved from (or loaded into) this slot for its conversation: unchanged ones need no save. */
+  savedTokens: readonly Token[] | undefined;
+}
+
+export class KvPager {
+  private readonly slots: Slot[];
+  private clock = 0;
+
+  constructor(
+    sequences: readonly LlamaContextSequence[],
+    readonly store: KvStateStore,
+  ) {
+    if (sequences.length === 0) throw new Error("KvPager needs at least one sequence");
+    this.slots = sequences.map((sequence) => ({ sequence, sessionKey: undefined, pinned: false, lastUsed: 0, savedTokens: undefined }));
+  }
+
+  get slotCount(): number {
+    return this.slots.length;
+  }
+
+  /** Which conversation each slot holds (tests and the status view). */
+  get assignments(): Array<string | undefined> {
+    return this.slots.map((slot) => slot.sessionKey);
+  }
+
+  async acquire(sessionKey: string, promptTokens: readonly Token[]): Promise<Acquired> {
+    const started = performance.now();
+    const own = this.slots.find((slot) => slot.sessionKey === sessionKey);
+    if (own) {
+      this.pin(own);
+      return { sequence: own.sequence, outcome: "slot-hit", restoredTokens: reusable(own.sequence.contextTokens, promptTokens), restoreMs: 0 };
+    }
+
+    const slot = this.slots.find((s) => s.sessionKey === undefined && !s.pinned) ?? this.leastRecentlyUsedIdle();
+    if (slot.sessionKey !== undefined && this.hasUnsavedTokens(slot)) await this.store.save(slot.sequence, slot.sessionKey);
+    await this.empty(slot);
+    slot.sessionKey = sessionKey;
+    this.pin(slot);
+
+    const restored = await this.restore(slot, sessionKey, promptTokens);
+    return { sequence: slot.sequence, ...restored, restoreMs: performance.now() - started };
+  }
+
+  /** Unpins the conversation's slot after its reply; it stays cached there until another needs the slot. */
+  release(sessionKey: string): void {
+    const slot = this.slots.find((s) => s.sessionKey === sessionKey);
+    if (!slot) return;
+    slot.pinned = false;
+    slot.lastUsed = ++this.clock;
+  }
+
+  private pin(slot: Slot): void {
+    slot.pinned = true;
+    slot.lastUsed = ++this.clock;
+  }
+
+  private leastRecentlyUsedIdle(): Slot {
+    const idle = this.slots.filter((slot) => !slot.pinned).sort((a, b) => a.lastUsed - b.lastUsed);
+    // The engine runs one generation at a time, so with at least one slot an idle one always exists.
+    if (idle.length === 0) throw new Error("KvPager: every slot is generating; no slot can be paged out");
+    return idle[0]!;
+  }
+
+  private hasUnsavedTokens(slot: Slot): boolean {
+    const tokens = slot.sequence.contextTokens;
+    if (tokens.length === 0) return false;
+    const saved = slot.savedTokens;
+    return !saved || saved.length !== tokens.length || commonPrefixLength(saved, tokens) !== tokens.length;
+  }
+
+  /** Loads the conversation's own state, or the longest shared prefix of at least one block, into an empty slot. */
+  private async restore(slot: Slot, sessionKey: string, promptTokens: readonly Token[]): Promise<Omit<Acquired, "sequence" | "restoreMs">> {
+    const ownState = this.store.forSession(sessionKey);
+    const ownShared = ownState ? commonPrefixLength(ownState.tokens, promptTokens) : 0;
+    const other = this.store.index.bestMatch(promptTokens, (id) => id === ownState?.id);
+    const useOther = other !== undefined && other.shared >= BLOCK_TOKENS && other.shared > ownShared;
+    const candidate = useOther ? { id: other.id, shared: other.shared } : ownState && ownShared > 0 ? { id: ownState.id, shared: ownShared } : undefined;
+    if (!candidate || !(await this.store.load(candidate.id, slot.sequence))) return { outcome: "cold", restoredTokens: 0 };
+    // Another conversation's tokens are not this one's: its own save must still happen.
+    slot.savedTokens = useOther ? undefined : [...slot.sequence.contextTokens];
+    return { outcome: useOther ? "prefix-reuse" : "disk-restore", restoredTokens: reusable(slot.sequence.contextTokens, promptTokens) };
+  }
+
+  /** Pages every slot with unsaved tokens out to disk (unload, shutdown); the slots keep their conversations. */
+  async saveAll(): Promise<void> {
+    for (const slot of this.slots) {
+      if (slot.sessionKey === undefined || !this.hasUnsavedTokens(slot)) continue;
+      const saved = await this.store.save(slot.sequence, slot.sessionKey);
+      if (saved) slot.savedTokens = saved.tokens as Token[];
+    }
+  }
+
+  /** Deletes every saved state; idle slots are emptied too, so nothing cached survives the clear. */
+  async clear(): Promise<void> {
+    for (const slot of this.slots) if (!slot.pinned) await this.empty(slot);
+    await this.store.clear();
+  }
+
+  private async empty(slot: Slot): Promise<void> {
+    slot.sessionKey = undefined;
+    slot.savedTokens = undefined;
+    if (slot.sequence.nextTokenIndex > 0) await slot.sequence.clearHistory();
+  }
+}
+
+/** Prompt tokens the decode loop will keep: the shared prefix, less the last prompt token (always re-evaluated). */
+function reusable(held: readonly Token[], promptTokens: readonly Token[]): number {
+  return Math.max(0, Math.min(commonPrefixLength(held, promptTokens), promptTokens.length - 1));
+}
