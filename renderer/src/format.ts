@@ -71,7 +71,7 @@ function percent(rate: number): string {
 }
 
 /** The speculators that drafted in a reply, most steps first (stepsBySpeculator also counts plain "off" steps). */
-export function speculatorsUsed(spec: SpeculationStats): string[] {
+export function speculatorsUsed(spec: Pick<SpeculationStats, "stepsBySpeculator">): string[] {
   return Object.entries(spec.stepsBySpeculator)
     .filter(([name, steps]) => name in speculatorLabel && steps > 0)
     .sort((a, b) => b[1] - a[1])
@@ -153,3 +153,38 @@ export function fileNameOf(path: string): string {
   const parts = path.split(/[\\/]/);
   return parts[parts.length - 1] || path;
 }
+
+/** How the KV cache outcomes are named (the engine's names, and "cold" as what it costs: a full prefill). */
+const cacheOutcomeLabels: Record<string, string> = {
+  slothit: "slot hit",
+  diskrestore: "disk restore",
+  prefixreuse: "prefix reuse",
+  reprefill: "re-prefill",
+  cold: "re-prefill",
+};
+
+/**
+ * The cache outcome of a reply ("slot hit", "disk restore", "prefix reuse", "re-prefill"), or null when its stats
+ * carry none (stats from before the paged cache). Read defensively: the field is optional and may be absent.
+ */
+export function cacheOutcome(stats: GenerationStats): string | null {
+  const outcome = (stats as { cache?: { outcome?: unknown } }).cache?.outcome;
+  if (typeof outcome !== "string" || !outcome) return null;
+  const key = outcome.toLowerCase().replace(/[^a-z]/g, "");
+  return cacheOutcomeLabels[key] ?? outcome.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[-_]+/g, " ").toLowerCase();
+}
+
+/** The tooltip of the cache outcome: how many prompt tokens were restored and what it cost, when known. */
+export function cacheDetail(stats: GenerationStats): string {
+  const cache = (stats as { cache?: { restoredTokens?: unknown; restoreMs?: unknown } }).cache;
+  const parts = [`KV cache: ${cacheOutcome(stats) ?? "unknown"}`];
+  if (typeof cache?.restoredTokens === "number") parts.push(`${cache.restoredTokens} prompt tokens already in the context`);
+  if (typeof cache?.restoreMs === "number" && cache.restoreMs > 0) parts.push(`restored in ${formatDuration(cache.restoreMs)}`);
+  return parts.join("\n");
+}
+
+export function formatPercent(rate: number | null): string {
+  return rate === null ? "–" : `${(rate * 100).toFixed(rate >= 0.995 || rate === 0 ? 0 : 1)}%`;
+}
+
+export { speculatorLabel };

@@ -4,13 +4,15 @@
  * Tokens arrive in many small events; rendering each would re-render the streaming message dozens of times per
  * frame. They are accumulated per message and applied to the store once per animation frame (with a timer as a
  * fallback for when frames are not being produced, e.g. a hidden window). Each token's source (draft or target) and
- * the verify step it came from travel with its text, as merged segments (see StreamSegment).
+ * the verify step it came from travel with its text, as merged segments (see StreamSegment). The same frame also
+ * feeds the metrics store (counters, timings and chart points), which the message list never subscribes to.
  */
 import type { TandemClient } from "../../electron/window-api.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useEngineStore } from "./stores/engine.js";
 import { appendSegments, useMessagesStore, type StreamSegment } from "./stores/messages.js";
+import { useMetricsStore, type TokenEventRecord } from "./stores/metrics.js";
 import { useModelsStore } from "./stores/models.js";
 import { useSettingsStore } from "./stores/settings.js";
 
@@ -38,6 +40,7 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
   const fallbackMs = options.fallbackMs ?? 250;
 
   let pending: Record<string, StreamSegment[]> = {};
+  let pendingMetrics: Record<string, TokenEventRecord[]> = {};
   let frame: number | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -47,8 +50,11 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     frame = null;
     timer = null;
     const batch = pending;
+    const metrics = pendingMetrics;
     pending = {};
+    pendingMetrics = {};
     if (Object.keys(batch).length > 0) useMessagesStore.getState().appendTokens(batch);
+    if (Object.keys(metrics).length > 0) useMetricsStore.getState().applyTokens(metrics);
   };
 
   const schedule = () => {
@@ -57,17 +63,19 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
   };
 
   const offs: (() => void)[] = [
-    client.on("tokens", ({ messageId, tokens, step }) => {
+    client.on("tokens", ({ conversationId, messageId, tokens, step }) => {
+      if (tokens.length === 0) return;
+      (pendingMetrics[messageId] ??= []).push({ conversationId, tokens, step: step ?? null });
       const added: StreamSegment[] = [];
       for (const t of tokens) if (t.text) added.push({ text: t.text, source: t.source, step: step ?? null });
-      if (added.length === 0) return;
-      pending[messageId] = appendSegments(pending[messageId] ?? [], added);
+      if (added.length > 0) pending[messageId] = appendSegments(pending[messageId] ?? [], added);
       schedule();
     }),
     client.on("messageCompleted", ({ message }) => {
       // Apply what came before it, in order; then the final message replaces the streamed text.
       flush();
       useMessagesStore.getState().completeMessage(message);
+      useMetricsStore.getState().complete(message.id);
       if (message.role === "assistant" && message.stats) useEngineStore.getState().setLastStats(message.stats);
     }),
     client.on("conversationUpdated", ({ conversation }) => {
@@ -76,6 +84,7 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     client.on("conversationDeleted", ({ id }) => {
       useConversationsStore.getState().remove(id);
       useMessagesStore.getState().forgetConversation(id);
+      useMetricsStore.getState().forgetConversation(id);
     }),
     client.on("engineStatus", (status) => {
       useEngineStore.getState().setStatus(status);
@@ -116,5 +125,6 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     frame = null;
     timer = null;
     pending = {};
+    pendingMetrics = {};
   };
 }

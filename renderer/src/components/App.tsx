@@ -2,12 +2,14 @@ import { useEffect } from "react";
 import { useConversationsStore } from "../stores/conversations.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { useSettingsStore } from "../stores/settings.js";
+import { usePrefsStore } from "../stores/prefs.js";
 import { useUiStore } from "../stores/ui.js";
 import { Banners } from "./Banners.js";
 import { ChatHeader } from "./ChatHeader.js";
 import { Composer } from "./Composer.js";
 import { EmptyState } from "./EmptyState.js";
 import { MessageList } from "./MessageList.js";
+import { MetricsPanel } from "./MetricsPanel.js";
 import { SettingsDialog } from "./SettingsDialog.js";
 import { Sidebar } from "./Sidebar.js";
 import { StatusBar } from "./StatusBar.js";
@@ -36,8 +38,9 @@ export function App() {
   useTheme();
   const settingsOpen = useUiStore((s) => s.settingsOpen);
   const setSettingsOpen = useUiStore((s) => s.setSettingsOpen);
+  const metricsOpen = usePrefsStore((s) => s.metricsOpen);
   return (
-    <div className="app">
+    <div className={`app${metricsOpen ? " with-metrics" : ""}`}>
       <Sidebar />
       <main className="main">
         <ChatHeader />
@@ -45,6 +48,7 @@ export function App() {
         <ChatArea />
         <Composer />
       </main>
+      {metricsOpen && <MetricsPanel />}
       <StatusBar />
       {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
     </div>

@@ -1,12 +1,17 @@
 import { selectSelectedConversation, useConversationsStore } from "../stores/conversations.js";
+import { usePrefsStore } from "../stores/prefs.js";
 import { useUiStore } from "../stores/ui.js";
-import { GearIcon } from "./Icons.js";
+import { ChartIcon, GearIcon, HighlighterIcon } from "./Icons.js";
 import { ModelPicker } from "./ModelPicker.js";
 import { SpeculationSelect } from "./SpeculationSelect.js";
 
 export function ChatHeader() {
   const conversation = useConversationsStore(selectSelectedConversation);
   const openSettings = useUiStore((s) => s.setSettingsOpen);
+  const tint = usePrefsStore((s) => s.tint);
+  const setTint = usePrefsStore((s) => s.setTint);
+  const metricsOpen = usePrefsStore((s) => s.metricsOpen);
+  const setMetricsOpen = usePrefsStore((s) => s.setMetricsOpen);
   return (
     <header className="chat-header">
       <h1 className="chat-title" data-testid="chat-title" title={conversation?.title}>
@@ -15,6 +20,29 @@ export function ChatHeader() {
       <div className="header-actions">
         {conversation && <SpeculationSelect conversation={conversation} />}
         <ModelPicker />
+        <button
+          type="button"
+          className={`icon-button header-button toggle-button${tint ? " on" : ""}`}
+          data-testid="tint-toggle"
+          aria-label="Tint accepted draft tokens"
+          aria-pressed={tint}
+          title={tint ? "Accepted draft tokens are tinted (click to turn off)" : "Tint the tokens that came from accepted drafts"}
+          onClick={() => setTint(!tint)}
+        >
+          <HighlighterIcon size={17} />
+        </button>
+        <button
+          type="button"
+          className={`icon-button header-button toggle-button${metricsOpen ? " on" : ""}`}
+          data-testid="metrics-toggle"
+          aria-label="Metrics panel"
+          aria-pressed={metricsOpen}
+          aria-controls="metrics-panel"
+          title={metricsOpen ? "Hide the metrics panel" : "Show speed and acceptance metrics"}
+          onClick={() => setMetricsOpen(!metricsOpen)}
+        >
+          <ChartIcon size={17} />
+        </button>
         <button
           type="button"
           className="icon-button header-button"

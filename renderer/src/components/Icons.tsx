@@ -121,3 +121,16 @@ export const WifiOffIcon = (p: P) => (
     <path d="M2 8.8a16 16 0 0 1 20 0M5 12.5a11 11 0 0 1 14 0M8.5 16.1a6 6 0 0 1 7 0M12 20h.01M3 3l18 18" />
   </Icon>
 );
+export const HighlighterIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="m9 11 6-6 4 4-6 6" />
+    <path d="m9 11-2 5 1 1 5-2" />
+    <path d="M4 21h9" />
+  </Icon>
+);
+export const ChartIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="M4 20V4M4 20h16" />
+    <path d="m7 15 4-5 3 3 5-7" />
+  </Icon>
+);

@@ -1,7 +1,9 @@
-import { memo, useEffect, useRef, useState, type ReactNode } from "react";
-import ReactMarkdown, { type Components, type ExtraProps } from "react-markdown";
+import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import ReactMarkdown, { type Components, type ExtraProps, type Options } from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
 import remarkGfm from "remark-gfm";
+import { canTint, rehypeProvenance } from "../provenance.js";
+import type { StreamSegment } from "../stores/messages.js";
 import { CheckIcon, CopyIcon } from "./Icons.js";
 
 type HastNode = NonNullable<ExtraProps["node"]> | { type: string; value?: string; children?: HastNode[] };
@@ -96,13 +98,23 @@ const components: Components = {
 };
 
 const remarkPlugins = [remarkGfm];
-const rehypePlugins = [[rehypeHighlight, { detect: false }] as [typeof rehypeHighlight, { detect: boolean }]];
+type RehypePlugins = NonNullable<Options["rehypePlugins"]>;
+const highlight = [rehypeHighlight, { detect: false }] as [typeof rehypeHighlight, { detect: boolean }];
+const rehypePlugins: RehypePlugins = [highlight];
 
-/** Markdown as a model writes it (GFM); raw HTML is shown as text, never rendered. */
-export const Markdown = memo(function Markdown({ text }: { text: string }) {
+/**
+ * Markdown as a model writes it (GFM); raw HTML is shown as text, never rendered. With `segments` (where the text
+ * came from, token run by token run), accepted draft text is tinted; replies without draft text pay nothing.
+ */
+export const Markdown = memo(function Markdown({ text, segments }: { text: string; segments?: readonly StreamSegment[] }) {
+  const tint = canTint(text, segments);
+  const plugins = useMemo<RehypePlugins>(
+    () => (tint && segments ? [highlight, [rehypeProvenance, { content: text, segments }] as RehypePlugins[number]] : rehypePlugins),
+    [tint, text, segments],
+  );
   return (
     <div className="markdown">
-      <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} components={components} skipHtml={false}>
+      <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={plugins} components={components} skipHtml={false}>
         {text}
       </ReactMarkdown>
     </div>

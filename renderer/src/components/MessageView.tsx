@@ -2,8 +2,9 @@ import { memo, useEffect, useRef, useState } from "react";
 import type { Message } from "../../../electron/window-api.js";
 import type { GenerationStats } from "../../../engine/protocol.js";
 import { useActions } from "../context.js";
-import { speculationDetail, speculationSummary, statsDetail, statsParts } from "../format.js";
+import { cacheDetail, cacheOutcome, speculationDetail, speculationSummary, statsDetail, statsParts } from "../format.js";
 import { displayText, useMessagesStore } from "../stores/messages.js";
+import { usePrefsStore } from "../stores/prefs.js";
 import { PencilIcon, RefreshIcon } from "./Icons.js";
 import { CopyButton, Markdown } from "./Markdown.js";
 
@@ -128,12 +129,26 @@ function SpeculationStats({ stats }: { stats: GenerationStats }) {
   );
 }
 
+/** The KV cache outcome of the reply's prompt, when the stats carry one. */
+function CacheOutcome({ stats }: { stats: GenerationStats }) {
+  const outcome = cacheOutcome(stats);
+  if (!outcome) return null;
+  return (
+    <span className="message-cache" data-testid="message-cache" title={cacheDetail(stats)}>
+      cache: {outcome}
+    </span>
+  );
+}
+
 function AssistantMessage({ message, canRegenerate, blockedReason }: MessageViewProps) {
   const actions = useActions();
   const streaming = message.status === "streaming";
   const streamed = useMessagesStore((s) => (streaming ? s.streaming[message.id] : undefined));
   const text = displayText(message, streamed);
   const label = statusLabel(message);
+  // Where the text came from (kept for replies streamed in this window): tinted when the toolbar says so.
+  const tint = usePrefsStore((s) => s.tint);
+  const segments = useMessagesStore((s) => (tint ? s.segments[message.id] : undefined));
 
   return (
     <article
@@ -145,7 +160,7 @@ function AssistantMessage({ message, canRegenerate, blockedReason }: MessageView
       aria-busy={streaming || undefined}
     >
       <div className="assistant-body">
-        {text ? <Markdown text={text} /> : streaming ? null : <p className="muted">(no text)</p>}
+        {text ? <Markdown text={text} segments={segments} /> : streaming ? null : <p className="muted">(no text)</p>}
         {streaming &&
           (text ? (
             <span className="caret" aria-hidden="true" />
@@ -170,6 +185,7 @@ function AssistantMessage({ message, canRegenerate, blockedReason }: MessageView
                 <span key={i}>{part}</span>
               ))}
               <SpeculationStats stats={message.stats} />
+              <CacheOutcome stats={message.stats} />
             </div>
           )}
           <div className="message-actions">

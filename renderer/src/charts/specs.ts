@@ -1,0 +1,80 @@
+/** The metrics panel's charts: what each shows, and how its data is built from the stores. */
+import type { Message } from "../../../electron/window-api.js";
+import type { LiveReply } from "../stores/metrics.js";
+import type { ChartData, ChartSpec } from "./adapter.js";
+
+export const replyChart: ChartSpec = {
+  id: "reply",
+  title: "This reply: speed and acceptance over its tokens",
+  kind: "line",
+  xLabel: "tokens",
+  height: 150,
+  scales: {
+    rate: { label: "tok/s", side: "left" },
+    acceptance: { label: "accepted", side: "right", min: 0, max: 1, percent: true },
+  },
+  series: [
+    { label: "tok/s (last second)", color: "--accent", scale: "rate", fill: true },
+    { label: "acceptance so far", color: "--good", scale: "acceptance" },
+  ],
+};
+
+export const conversationChart: ChartSpec = {
+  id: "conversation",
+  title: "This conversation: acceptance per reply",
+  kind: "line",
+  xLabel: "reply",
+  height: 150,
+  scales: {
+    acceptance: { label: "accepted", side: "left", min: 0, max: 1, percent: true },
+    perDecode: { label: "per decode", side: "right" },
+  },
+  series: [
+    { label: "acceptance", color: "--good", scale: "acceptance" },
+    { label: "accepted per decode", color: "--accent", scale: "perDecode", dash: [4, 3] },
+  ],
+};
+
+export const histogramChart: ChartSpec = {
+  id: "histogram",
+  title: "Accepted draft tokens per verify step",
+  kind: "bars",
+  xLabel: "accepted",
+  height: 130,
+  scales: { steps: { label: "steps", side: "left" } },
+  series: [{ label: "verify steps", color: "--accent", scale: "steps", fill: true }],
+};
+
+/** Per-event points of a reply: tokens so far, then tokens/s over the last second and acceptance so far. */
+export function replyData(reply: LiveReply | null): ChartData {
+  if (!reply) return [[], [], []];
+  const s = reply.series;
+  return [s.tokens.slice(), s.tokensPerSecond.slice(), s.acceptance.slice()];
+}
+
+/** One point per finished assistant reply with stats, in order: acceptance and accepted per target decode. */
+export function conversationData(messages: readonly Message[]): ChartData {
+  const x: number[] = [];
+  const acceptance: (number | null)[] = [];
+  const perDecode: (number | null)[] = [];
+  for (const m of messages) {
+    if (m.role !== "assistant" || m.status === "streaming" || !m.stats) continue;
+    const spec = m.stats.speculation && m.stats.speculation.mode !== "off" ? m.stats.speculation : null;
+    x.push(x.length + 1);
+    acceptance.push(spec && spec.proposed > 0 ? spec.accepted / spec.proposed : null);
+    perDecode.push(spec && m.stats.targetDecodes > 0 ? spec.accepted / m.stats.targetDecodes : null);
+  }
+  return [x, acceptance, perDecode];
+}
+
+/** Verify steps by accepted length, for 0..k (k at least the histogram's own range). */
+export function histogramData(histogram: readonly number[], k: number): ChartData {
+  const top = Math.max(k, histogram.length - 1, 0);
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let a = 0; a <= top; a++) {
+    x.push(a);
+    y.push(histogram[a] ?? 0);
+  }
+  return [x, y];
+}

@@ -1,0 +1,171 @@
+import { useMemo, type ReactNode } from "react";
+import type { Message } from "../../../electron/window-api.js";
+import { Chart } from "../charts/adapter.js";
+import { conversationChart, conversationData, histogramChart, histogramData, replyChart, replyData } from "../charts/specs.js";
+import { finishedFigures, liveFigures, type ReplyFigures } from "../figures.js";
+import { formatDuration, formatPercent, formatRate, stopReasonLabel } from "../format.js";
+import { useConversationsStore } from "../stores/conversations.js";
+import { selectMessages, useMessagesStore } from "../stores/messages.js";
+import { selectLiveReply, useMetricsStore, type LiveReply } from "../stores/metrics.js";
+import { usePrefsStore } from "../stores/prefs.js";
+import { CloseIcon } from "./Icons.js";
+
+function lastFinishedReply(messages: readonly Message[]): Message | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.role === "assistant" && m.status !== "streaming" && m.stats) return m;
+  }
+  return null;
+}
+
+function Row({ label, testId, title, children }: { label: string; testId: string; title?: string; children: ReactNode }) {
+  return (
+    <div className="metric-row" title={title}>
+      <dt>{label}</dt>
+      <dd data-testid={testId}>{children}</dd>
+    </div>
+  );
+}
+
+const perDecode = (x: number) => `+${x >= 10 ? Math.round(x) : x.toFixed(2)}`;
+
+/** The figures of one reply. Proposed, accepted and rejected are shown together so that they visibly add up. */
+function Figures({ figures: f }: { figures: ReplyFigures }) {
+  return (
+    <dl className="metric-list">
+      <Row label={f.live ? "Tokens/s (live)" : "Tokens/s"} testId="fig-tps" title="Decode speed after the first token">
+        {f.tokensPerSecond === null ? "–" : formatRate(f.tokensPerSecond)}
+      </Row>
+      <Row label="Time to first token" testId="fig-ttft">
+        {f.timeToFirstTokenMs === null ? "–" : formatDuration(f.timeToFirstTokenMs)}
+      </Row>
+      <Row label="Tokens" testId="fig-tokens">
+        {f.tokens}
+        {f.stopReason && <span className="muted"> · {stopReasonLabel[f.stopReason] ?? f.stopReason}</span>}
+      </Row>
+      {f.speculating ? (
+        <>
+          <Row label="Drafted" testId="fig-drafted" title="Draft tokens proposed to the target model = accepted + rejected">
+            <span data-testid="fig-proposed">{f.proposed}</span> proposed = <span data-testid="fig-accepted">{f.accepted}</span> accepted +{" "}
+            <span data-testid="fig-rejected">{f.rejected}</span> rejected
+          </Row>
+          <Row label="Acceptance rate" testId="fig-acceptance" title="accepted / proposed">
+            {formatPercent(f.acceptanceRate)}
+          </Row>
+          <Row
+            label="Accepted per target decode"
+            testId="fig-per-decode"
+            title={`accepted / target decodes (${f.accepted} / ${f.targetDecodes}): extra tokens each decode of the model produced`}
+          >
+            {f.meanAcceptedPerDecode === null ? "–" : perDecode(f.meanAcceptedPerDecode)}
+          </Row>
+          <Row label="Draft vs verify time" testId="fig-time-share">
+            {f.draftShare === null || f.verifyShare === null ? (
+              <span className="muted">{f.live ? "when the reply ends" : "–"}</span>
+            ) : (
+              <span className="time-share">
+                <span className="time-share-bar" aria-hidden="true">
+                  <span style={{ width: `${f.draftShare * 100}%` }} />
+                </span>
+                draft {formatPercent(f.draftShare)} · verify {formatPercent(f.verifyShare)}
+              </span>
+            )}
+          </Row>
+          <Row label="Speculator" testId="fig-speculator">
+            {f.speculators.length > 0 ? f.speculators.join(" + ") : "none drafted"}
+          </Row>
+          <Row label={f.live ? "Draft length now" : "Final draft length"} testId="fig-draft-length" title="0 = speculation paused">
+            {f.draftLength ?? "–"}
+          </Row>
+        </>
+      ) : (
+        <Row label="Speculation" testId="fig-speculator">
+          off
+        </Row>
+      )}
+      <Row
+        label="Speedup vs baseline"
+        testId="fig-speedup"
+        title="Needs this model's plain-decode speed measured on this machine (A/B benchmark); never estimated"
+      >
+        <span className="muted">no baseline yet</span>
+      </Row>
+    </dl>
+  );
+}
+
+/** The focus reply's per-token chart (and its histogram), or why there is none. */
+function ReplyCharts({ live, histogram, k }: { live: LiveReply | null; histogram: readonly number[]; k: number }) {
+  const version = live?.version ?? -1;
+  // `version` changes with every update of `live` (its series grow in place).
+  const data = useMemo(() => replyData(live), [live, version]);
+  const bars = useMemo(() => histogramData(histogram, k), [histogram, k]);
+  return (
+    <>
+      {live ? (
+        <Chart spec={replyChart} data={data} />
+      ) : (
+        <p className="metrics-note" data-testid="reply-chart-missing">
+          Per-token figures are recorded for replies generated while this window is open.
+        </p>
+      )}
+      {histogram.length > 0 && <Chart spec={histogramChart} data={bars} />}
+    </>
+  );
+}
+
+export function MetricsPanel() {
+  const setOpen = usePrefsStore((s) => s.setMetricsOpen);
+  const conversationId = useConversationsStore((s) => s.selectedId);
+  const messages = useMessagesStore(selectMessages(conversationId));
+  const streamingId = messages.find((m) => m.role === "assistant" && m.status === "streaming")?.id ?? null;
+  const last = lastFinishedReply(messages);
+  const live = useMetricsStore(selectLiveReply(streamingId));
+  const lastLive = useMetricsStore(selectLiveReply(last?.id ?? null));
+  const conversation = useMemo(() => conversationData(messages), [messages]);
+
+  const liveFigs = live ? liveFigures(live) : null;
+  const lastFigs = last?.stats ? finishedFigures(last.stats) : null;
+  // The charts follow the reply being generated, else the last one.
+  const focusLive = streamingId ? live : lastLive;
+  const histogram = streamingId ? (liveFigs?.histogram ?? []) : (lastFigs?.histogram ?? []);
+  const k = streamingId ? (live?.maxProposed ?? 0) : Math.max(lastLive?.maxProposed ?? 0, lastFigs?.draftLength ?? 0);
+
+  return (
+    <aside className="metrics-panel" id="metrics-panel" data-testid="metrics-panel" aria-label="Speculation metrics">
+      <header className="metrics-header">
+        <h2>Metrics</h2>
+        <button type="button" className="icon-button" aria-label="Close metrics" title="Close metrics" onClick={() => setOpen(false)}>
+          <CloseIcon size={16} />
+        </button>
+      </header>
+      <div className="metrics-body">
+        {!conversationId ? (
+          <p className="metrics-note">Open a conversation to see its metrics.</p>
+        ) : (
+          <>
+            {streamingId && (
+              <section className="metrics-section" data-testid="metrics-live">
+                <h3>
+                  <span className="live-dot" aria-hidden="true" /> Generating
+                </h3>
+                {liveFigs ? <Figures figures={liveFigs} /> : <p className="metrics-note">Waiting for the first token…</p>}
+              </section>
+            )}
+            <section className="metrics-section" data-testid="metrics-last">
+              <h3>Last reply</h3>
+              {lastFigs ? <Figures figures={lastFigs} /> : <p className="metrics-note">No finished reply yet.</p>}
+            </section>
+            {(streamingId || last) && (
+              <section className="metrics-section metrics-charts">
+                <ReplyCharts live={focusLive} histogram={histogram} k={k} />
+                {conversation[0].length > 0 && <Chart spec={conversationChart} data={conversation} />}
+                <p className="metrics-note">Speedup per reply needs a measured baseline: none yet.</p>
+              </section>
+            )}
+          </>
+        )}
+      </div>
+    </aside>
+  );
+}
