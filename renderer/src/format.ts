@@ -184,7 +184,7 @@ export function cacheDetail(stats: GenerationStats): string {
 }
 
 export function formatPercent(rate: number | null): string {
-  return rate === null ? "–" : `${(rate * 100).toFixed(rate >= 0.995 || rate === 0 ? 0 : 1)}%`;
+  return rate === null ? "–" : `${Number((rate * 100).toFixed(1))}%`;
 }
 
 export { speculatorLabel };

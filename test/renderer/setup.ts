@@ -3,16 +3,19 @@ import { afterEach } from "vitest";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
 import { useMessagesStore } from "../../renderer/src/stores/messages.js";
+import { useMetricsStore } from "../../renderer/src/stores/metrics.js";
 import { useModelsStore } from "../../renderer/src/stores/models.js";
+import { usePrefsStore } from "../../renderer/src/stores/prefs.js";
 import { useSettingsStore } from "../../renderer/src/stores/settings.js";
 import { useUiStore } from "../../renderer/src/stores/ui.js";
 
-// Every test starts from empty stores.
-const stores = [useConversationsStore, useEngineStore, useMessagesStore, useModelsStore, useSettingsStore, useUiStore] as const;
+// Every test starts from empty stores (and nothing remembered in localStorage).
+const stores = [useConversationsStore, useEngineStore, useMessagesStore, useMetricsStore, useModelsStore, usePrefsStore, useSettingsStore, useUiStore] as const;
 const initial = stores.map((s) => s.getInitialState());
 
 afterEach(() => {
   cleanup();
+  localStorage.clear();
   stores.forEach((store, i) => (store as { setState(s: unknown, replace: true): void }).setState(initial[i], true));
   delete document.documentElement.dataset.theme;
 });

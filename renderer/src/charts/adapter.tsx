@@ -199,16 +199,20 @@ export function Chart({ spec, data }: { spec: ChartSpec; data: ChartData }) {
     let disposed = false;
     let created: ChartHandle | null = null;
     const width = () => Math.max(120, Math.floor(el.clientWidth || 300));
-    Promise.resolve(factory.create(el, spec, latest.current, readTheme(el, spec), width())).then(
-      (h) => {
-        if (disposed) return h.destroy();
-        created = h;
-        handle.current = h;
-        // Data that arrived while the chart was being created.
-        h.setData(latest.current);
-      },
-      () => setFailed(true),
-    );
+    const attach = (h: ChartHandle) => {
+      if (disposed) return h.destroy();
+      created = h;
+      handle.current = h;
+      // Data that arrived while the chart was being created.
+      h.setData(latest.current);
+    };
+    try {
+      const result = factory.create(el, spec, latest.current, readTheme(el, spec), width());
+      if (result instanceof Promise) result.then(attach, () => setFailed(true));
+      else attach(result);
+    } catch {
+      setFailed(true);
+    }
     const observer = typeof ResizeObserver === "function" ? new ResizeObserver(() => created?.setSize(width(), spec.height)) : null;
     observer?.observe(el);
     return () => {

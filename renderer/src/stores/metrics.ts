@@ -69,7 +69,7 @@ export interface MetricsState {
 export const KEPT_FINISHED = 40;
 const RATE_WINDOW_MS = 1000;
 
-function emptyReply(messageId: string, conversationId: string): LiveReply {
+export function emptyReply(messageId: string, conversationId: string): LiveReply {
   return {
     conversationId,
     messageId,
