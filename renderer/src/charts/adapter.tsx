@@ -36,6 +36,8 @@ export interface ChartSpec {
   height: number;
   scales: Record<string, ChartScaleSpec>;
   series: ChartSeriesSpec[];
+  /** Mark each point (for charts with few points, e.g. one per reply). */
+  points?: boolean;
 }
 
 /** x values, then one array per series (null = no value at that x). */
@@ -64,6 +66,8 @@ export function withAlpha(color: string, alpha: number): string {
   const m = /^rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)/.exec(color);
   return m ? `rgba(${m[1]}, ${m[2]}, ${m[3]}, ${alpha})` : color;
 }
+
+const INTEGER_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000];
 
 const uplotFactory: ChartFactory = {
   async create(target, spec, data, theme, width) {
@@ -110,7 +114,8 @@ const uplotFactory: ChartFactory = {
           grid: { show: false },
           ticks: { stroke: theme.grid, width: 1 },
           size: 36,
-          ...(spec.kind === "bars" ? { splits: (u: uPlot) => (u.data[0] as number[]).slice() } : {}),
+          // x is a count (tokens, replies, accepted tokens): whole-number ticks only.
+          ...(spec.kind === "bars" ? { splits: (u: uPlot) => (u.data[0] as number[]).slice() } : { incrs: INTEGER_INCRS }),
         },
         ...Object.entries(spec.scales).map(([k, s]) => axis(k, s)),
       ],
@@ -126,7 +131,7 @@ const uplotFactory: ChartFactory = {
             dash: s.dash,
             fill: s.fill ? withAlpha(color, spec.kind === "bars" ? 0.75 : 0.12) : undefined,
             paths: bars,
-            points: { show: spec.kind === "line" && data[0].length < 3 },
+            points: { show: spec.kind === "line" && !!spec.points, size: 5 },
             spanGaps: true,
             value: spec.scales[s.scale]?.percent
               ? (_u, v) => (v === null ? "–" : `${(v * 100).toFixed(1)}%`)

@@ -25,6 +25,7 @@ export const conversationChart: ChartSpec = {
   kind: "line",
   xLabel: "reply",
   height: 150,
+  points: true,
   scales: {
     acceptance: { label: "accepted", side: "left", min: 0, max: 1, percent: true },
     perDecode: { label: "per decode", side: "right" },

@@ -1,4 +1,4 @@
-import { useEffect } from "react";
+import { useLayoutEffect } from "react";
 import { useConversationsStore } from "../stores/conversations.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { useSettingsStore } from "../stores/settings.js";
@@ -14,10 +14,13 @@ import { SettingsDialog } from "./SettingsDialog.js";
 import { Sidebar } from "./Sidebar.js";
 import { StatusBar } from "./StatusBar.js";
 
-/** Applies the theme setting: "system" follows the OS (prefers-color-scheme), the others override it. */
+/**
+ * Applies the theme setting: "system" follows the OS (prefers-color-scheme), the others override it. A layout
+ * effect, so the theme is in place before any child's effects run (charts read the themed colours then).
+ */
 function useTheme() {
   const theme = useSettingsStore((s) => s.settings?.theme ?? "system");
-  useEffect(() => {
+  useLayoutEffect(() => {
     const root = document.documentElement;
     if (theme === "system") delete root.dataset.theme;
     else root.dataset.theme = theme;
