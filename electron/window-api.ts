@@ -11,6 +11,9 @@
 import { z } from "zod";
 import {
   Backend,
+  CacheInfo,
+  CacheOutcome,
+  CacheSlotsSetting,
   ContextSizeSetting,
   DraftModelInfo,
   SpeculationMode,
@@ -93,6 +96,10 @@ export const Settings = z.object({
   draftModelPath: z.string().nullable(),
   /** Upper bound on the draft length; the engine chooses k <= this from measured costs. */
   maxDraftTokens: z.number().int().min(1).max(32),
+  /** Conversation slots of the KV cache ("auto": the most that fit a memory budget). */
+  cacheSlots: CacheSlotsSetting,
+  /** Disk budget of saved conversation states, in GB. */
+  cacheDiskBudgetGB: z.number().min(0.1).max(1000),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -136,6 +143,8 @@ export const EngineStatus = z.object({
   /** The last model load failure, cleared by a successful load. */
   modelError: z.string().nullable(),
   restarts: z.number().int(),
+  /** The paged KV cache of the loaded model, refreshed after every reply and after a clear (null without a model). */
+  cache: CacheInfo.nullable().default(null),
 });
 export type EngineStatus = z.infer<typeof EngineStatus>;
 
@@ -217,6 +226,10 @@ export const windowApi = {
   updateSettings: { params: Settings.partial().strict(), result: Settings },
 
   getEngineStatus: { params: None, result: EngineStatus },
+  /** The conversation cache's slots, memory estimate and disk usage. */
+  getCacheInfo: { params: None, result: CacheInfo },
+  /** Deletes every saved conversation state (refused with BUSY while a reply is being written). */
+  clearCache: { params: None, result: z.object({ freedBytes: z.number() }) },
   restartEngine: { params: None, result: EngineStatus },
 } as const;
 
@@ -246,6 +259,15 @@ export const windowEvents = {
   engineCrashed: z.object({ crash: CrashInfo, restarting: z.boolean() }),
   modelLoadProgress: z.object({ path: z.string(), progress: z.number() }),
   settingsChanged: Settings,
+  /** How the KV cache served a reply's prompt, sent once the prompt is evaluated (before the reply ends). */
+  cacheOutcome: z.object({
+    conversationId: Id,
+    messageId: Id,
+    outcome: CacheOutcome,
+    restoredTokens: z.number().int(),
+    evaluatedTokens: z.number().int(),
+    ms: z.number(),
+  }),
   /** A command chosen in the app's native menu (Electron only; web mode never sends it). */
   menuCommand: z.object({ command: z.enum(["new-chat", "open-settings"]) }),
 } as const;
@@ -271,7 +293,7 @@ export const ipcChannel = {
 export const ApiError = z.object({ code: z.string(), message: z.string() });
 export type ApiError = z.infer<typeof ApiError>;
 
-export { Backend };
+export { Backend, CacheInfo };
 
 /**
  * How a call's outcome crosses IPC and the web socket: main and the web server never let a raw exception cross

@@ -83,8 +83,28 @@ export const LoadedModel = z.object({
   loadMs: z.number(),
   /** Context sequences conversations are paged between (absent before the paged cache). */
   cacheSlots: z.number().int().optional(),
+  /** Estimated memory of the context with its slots (KV cache and compute buffers), bytes. */
+  cacheMemoryBytes: z.number().optional(),
 });
 export type LoadedModel = z.infer<typeof LoadedModel>;
+
+/** Conversation slots: "auto" picks the most that fit a memory budget (1..8), or a fixed number. */
+export const CacheSlotsSetting = z.union([z.literal("auto"), z.number().int().min(1).max(16)]);
+export type CacheSlotsSetting = z.infer<typeof CacheSlotsSetting>;
+
+/** The paged KV cache of the loaded model: slots in memory and saved states on disk. */
+export const CacheInfo = z.object({
+  slots: z.number().int(),
+  /** Slots holding a conversation. */
+  slotsInUse: z.number().int(),
+  /** Bytes of this model's saved conversation states on disk, and how many there are. */
+  diskBytes: z.number(),
+  diskStates: z.number().int(),
+  diskBudgetBytes: z.number(),
+  /** Estimated memory of the context with its slots (0 when unknown). */
+  memoryBytes: z.number(),
+});
+export type CacheInfo = z.infer<typeof CacheInfo>;
 
 export const StopReason = z.enum([
   "eog", // the model emitted an end-of-generation token
@@ -255,8 +275,10 @@ export const engineMethods = {
       contextSize: ContextSizeSetting,
       threads: ThreadsSetting,
       gpuLayers: GpuLayersSetting.default("auto"),
-      /** Context sequences (slots) conversations are paged between (default 2). */
-      cacheSlots: z.number().int().min(1).max(16).optional(),
+      /** Context sequences (slots) conversations are paged between (default "auto": from a memory budget). */
+      cacheSlots: CacheSlotsSetting.optional(),
+      /** Disk budget of saved conversation states (default 2 GB). */
+      cacheDiskBudgetBytes: z.number().int().positive().optional(),
     }),
     result: LoadedModel,
   },
@@ -290,6 +312,10 @@ export const engineMethods = {
     params: z.object({ generationId: z.string().min(1) }),
     result: z.object({ aborted: z.boolean() }),
   },
+  /** The paged KV cache's slots and disk usage (all zero without a model). */
+  getCacheInfo: { params: Empty, result: CacheInfo },
+  /** Deletes every saved conversation state and empties idle slots; waits for a running reply to end first. */
+  clearCache: { params: Empty, result: z.object({ deletedStates: z.number().int(), freedBytes: z.number() }) },
   /** Dispose everything in order and exit the process. */
   shutdown: { params: Empty, result: z.object({}) },
 } as const;
@@ -307,6 +333,17 @@ export const engineEvents = {
   /** The tokens one target decode produced (accepted drafts, then the target's own token), with that step. */
   tokens: z.object({ generationId: z.string(), tokens: z.array(StreamedToken).min(1), step: VerifyStep.optional() }),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]), message: z.string() }),
+  /**
+   * How the KV cache served a reply's prompt, sent as soon as the prompt is evaluated (before the reply ends).
+   * evaluatedTokens: prompt tokens evaluated this turn; ms: from the request to the prompt evaluated.
+   */
+  cacheOutcome: z.object({
+    generationId: z.string(),
+    outcome: CacheOutcome,
+    restoredTokens: z.number().int(),
+    evaluatedTokens: z.number().int(),
+    ms: z.number(),
+  }),
 } as const;
 
 export type EngineEvent = keyof typeof engineEvents;
