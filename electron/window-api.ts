@@ -11,6 +11,8 @@
 import { z } from "zod";
 import {
   Backend,
+  BenchMode,
+  BenchReport,
   CacheInfo,
   CacheOutcome,
   CacheSlotsSetting,
@@ -158,6 +160,22 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
+/** The built-in prompt sets of the A/B benchmark (engine/bench/prompts/general-chat.txt, input-grounded.txt). */
+export const BenchmarkPromptSet = z.enum(["free-chat", "input-grounded"]);
+export type BenchmarkPromptSet = z.infer<typeof BenchmarkPromptSet>;
+
+/** A saved A/B benchmark: plain decoding against each chosen mode, for one model (and draft) on this machine. */
+export const BenchmarkResult = z.object({
+  id: Id,
+  createdAt: z.number(),
+  /** File names of the target and draft models the bench ran with. */
+  model: z.string(),
+  draft: z.string().nullable(),
+  promptSet: BenchmarkPromptSet,
+  reports: z.array(BenchReport),
+});
+export type BenchmarkResult = z.infer<typeof BenchmarkResult>;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Operations: renderer -> host. Every operation takes one params object and returns a promise of its result.
 // ---------------------------------------------------------------------------------------------------------------
@@ -231,6 +249,27 @@ export const windowApi = {
   /** Deletes every saved conversation state (refused with BUSY while a reply is being written). */
   clearCache: { params: None, result: z.object({ freedBytes: z.number() }) },
   restartEngine: { params: None, result: EngineStatus },
+
+  /**
+   * Runs the A/B benchmark on the loaded model: plain decoding against each mode on a built-in prompt set (the
+   * first `limit` prompts), greedy. Progress arrives as `benchmarkProgress`; the result is saved. BUSY while a
+   * reply is being written (and sending while a benchmark runs is BUSY too).
+   */
+  runBenchmark: {
+    params: z
+      .object({
+        promptSet: BenchmarkPromptSet,
+        modes: z.array(BenchMode).min(1).max(4),
+        maxTokens: z.number().int().min(1).max(512).optional(),
+        limit: z.number().int().min(1).max(50).optional(),
+      })
+      .strict(),
+    result: z.object({ result: BenchmarkResult }),
+  },
+  /** Cancels the running benchmark (it fails with ABORTED); false when none runs. */
+  cancelBenchmark: { params: None, result: z.object({ cancelled: z.boolean() }) },
+  /** Saved benchmark results, newest first. */
+  listBenchmarks: { params: None, result: z.array(BenchmarkResult) },
 } as const;
 
 export type WindowMethod = keyof typeof windowApi;
@@ -270,6 +309,8 @@ export const windowEvents = {
   }),
   /** A command chosen in the app's native menu (Electron only; web mode never sends it). */
   menuCommand: z.object({ command: z.enum(["new-chat", "open-settings"]) }),
+  /** The running benchmark finished one prompt of one mode (done of total over all its modes). */
+  benchmarkProgress: z.object({ done: z.number().int(), total: z.number().int(), mode: BenchMode }),
 } as const;
 
 export type WindowEvent = keyof typeof windowEvents;

@@ -242,6 +242,67 @@ export const GenerationResult = z.object({
 });
 export type GenerationResult = z.infer<typeof GenerationResult>;
 
+/** The speculation modes a bench compares with plain decoding ("off" is always the baseline). */
+export const BenchMode = z.enum(["draft", "lookup", "ngram", "auto"]);
+export type BenchMode = z.infer<typeof BenchMode>;
+
+/**
+ * One bench comparison: plain decoding (the baseline) against one speculation mode on the same prompts, same
+ * engine, same threads, ABBA per prompt (see engine/bench/bench.ts for how each figure is measured).
+ */
+export const BenchReport = z.object({
+  machine: z.object({
+    cpu: z.string(),
+    cores: z.number().int(),
+    ramGB: z.number(),
+    platform: z.string(),
+    backend: z.string(),
+    threads: z.number().int(),
+    draftThreads: z.number().int().nullable(),
+  }),
+  model: z.string(),
+  draft: z.string().nullable(),
+  mode: SpeculationMode,
+  prompts: z.number().int(),
+  maxTokens: z.number().int(),
+  temperature: z.number(),
+  baseline: z.object({ tokensPerSecond: z.number(), tokens: z.number().int() }),
+  speculative: z.object({
+    tokensPerSecond: z.number(),
+    tokens: z.number().int(),
+    acceptanceRate: z.number(),
+    meanAcceptedPerStep: z.number(),
+    proposed: z.number().int(),
+    accepted: z.number().int(),
+    rejected: z.number().int(),
+    targetDecodes: z.number().int(),
+    verifySteps: z.number().int(),
+  }),
+  /** Aggregate decode speed ratio; the median of the per-prompt ratios is given too (noisy machines). Each prompt
+   * runs four times, baseline-speculative-speculative-baseline. */
+  speedup: z.number(),
+  speedupMedian: z.number(),
+  /** Every speculative reply equals its baseline reply (greedy only; null when sampling). */
+  identicalOutputs: z.boolean().nullable(),
+  theoretical: z.object({
+    /** Per-position acceptance (geometric MLE over verify steps). */
+    alpha: z.number(),
+    /** Mean drafted tokens per verify step. */
+    gamma: z.number(),
+    /** Draft time per drafted token / baseline time per token. */
+    draftCostRatio: z.number(),
+    /** Verify-step time / baseline time per token. */
+    verifyCostRatio: z.number(),
+    /** Share of the speculative run's decodes that checked drafts (the rest were plain steps). */
+    speculativeStepShare: z.number(),
+    /** Leviathan et al.'s E = (1-α^(γ+1))/(1-α) per verify step, weighted with plain steps by their share. */
+    expectedSpeedup: z.number(),
+  }),
+  /** speedup / theoretical.expectedSpeedup. */
+  efficiency: z.number(),
+});
+export type BenchReport = z.infer<typeof BenchReport>;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Methods: host -> engine requests and their results
 // ---------------------------------------------------------------------------------------------------------------
@@ -316,6 +377,25 @@ export const engineMethods = {
   getCacheInfo: { params: Empty, result: CacheInfo },
   /** Deletes every saved conversation state and empties idle slots; waits for a running reply to end first. */
   clearCache: { params: Empty, result: z.object({ deletedStates: z.number().int(), freedBytes: z.number() }) },
+  /**
+   * Bench the loaded model (and draft) in this engine: plain decoding against each mode on the prompts, greedy,
+   * ABBA per prompt; emits `benchProgress` after every prompt of every mode. Bench replies never teach the learned
+   * n-gram table. `cancelBench` ends it with ABORTED and leaves the engine usable.
+   */
+  runBench: {
+    params: z.object({
+      benchId: z.string().min(1),
+      prompts: z.array(z.string().min(1)).min(1).max(50),
+      modes: z.array(BenchMode).min(1).max(4),
+      maxTokens: z.number().int().min(1).max(512),
+      maxDraftTokens: z.number().int().min(1).max(32).default(8),
+    }),
+    result: z.object({ benchId: z.string(), reports: z.array(BenchReport) }),
+  },
+  cancelBench: {
+    params: z.object({ benchId: z.string().min(1) }),
+    result: z.object({ cancelled: z.boolean() }),
+  },
   /** Dispose everything in order and exit the process. */
   shutdown: { params: Empty, result: z.object({}) },
 } as const;
@@ -333,6 +413,8 @@ export const engineEvents = {
   /** The tokens one target decode produced (accepted drafts, then the target's own token), with that step. */
   tokens: z.object({ generationId: z.string(), tokens: z.array(StreamedToken).min(1), step: VerifyStep.optional() }),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]), message: z.string() }),
+  /** A bench finished one prompt of one mode (done of total prompt runs over all its modes). */
+  benchProgress: z.object({ benchId: z.string(), done: z.number().int(), total: z.number().int(), mode: BenchMode }),
   /**
    * How the KV cache served a reply's prompt, sent as soon as the prompt is evaluated (before the reply ends).
    * evaluatedTokens: prompt tokens evaluated this turn; ms: from the request to the prompt evaluated.
@@ -365,6 +447,7 @@ export const EngineErrorCode = z.enum([
   "DRAFT_INCOMPATIBLE", // the draft model's tokenizer differs from the target's
   "NO_DRAFT_MODEL", // draft speculation asked for without a loaded draft model
   "BUSY", // a model load is in progress
+  "ABORTED", // a bench was cancelled (cancelBench)
   "INTERNAL",
 ]);
 export type EngineErrorCode = z.infer<typeof EngineErrorCode>;

@@ -29,6 +29,9 @@ const methods: { [M in WindowMethod]: true } = {
   updateSettings: true,
   getEngineStatus: true,
   restartEngine: true,
+  runBenchmark: true,
+  cancelBenchmark: true,
+  listBenchmarks: true,
 };
 
 const events: { [E in WindowEvent]: true } = {
@@ -41,6 +44,7 @@ const events: { [E in WindowEvent]: true } = {
   modelLoadProgress: true,
   settingsChanged: true,
   menuCommand: true,
+  benchmarkProgress: true,
 };
 
 export const contractMethodNames = Object.freeze(Object.keys(methods) as WindowMethod[]);
