@@ -34,6 +34,8 @@ export interface DecodeRequest {
   costs?: SpeculationCostModel;
   /** Extra wait after each step: simulates a slower machine (tests that must act mid-reply use it). */
   stepDelayMs?: number;
+  /** Called once the prompt is evaluated (before the first token is streamed): tokens kept and evaluated. */
+  onPromptEvaluated?(prompt: { reusedTokens: number; evaluatedTokens: number; at: number }): void;
 }
 
 export interface DecodeOutcome {
@@ -128,6 +130,7 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
   await policy?.begin(promptTokens);
   let last = await prefill({ sequence, tokens: promptTokens.slice(reused), sampling: positionSampling });
   metrics.recordPrefill();
+  request.onPromptEvaluated?.({ reusedTokens: reused, evaluatedTokens: promptTokens.length - reused, at: performance.now() });
   if (!emitStep([{ token: last, source: "target" }], { index: stepIndex++, speculator: null, proposed: 0, accepted: 0 })) {
     stopReason = "eog";
   }

@@ -1,3 +1,5 @@
+import { readdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { describeSystem, initBackend, type GetLlama, type InitialisedBackend, type LogSink } from "./backend.js";
 import { fitPrompt } from "./chat-prompt.js";
@@ -8,8 +10,10 @@ import { disposeDraft, loadDraft, type ActiveDraft } from "./draft-registry.js";
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-registry.js";
 import { KvPager } from "./kv-cache/kv-pager.js";
 import { modelContentHash } from "./kv-cache/model-identity.js";
-import { KvStateStore, type StateSaver } from "./kv-cache/state-store.js";
+import { DEFAULT_DISK_BUDGET_BYTES, KvStateStore, type StateSaver } from "./kv-cache/state-store.js";
 import type {
+  CacheInfo,
+  CacheOutcome,
   DraftModelInfo,
   EngineParams,
   GenerationResult,
@@ -46,8 +50,15 @@ export interface EngineOptions {
   kvStateSaver?: StateSaver;
 }
 
-/** Conversation slots when loadModel does not say (the engine will choose it from a memory budget later). */
-const DEFAULT_CACHE_SLOTS = 2;
+/** How the KV cache served a reply's prompt, reported as soon as the prompt is evaluated. */
+export interface CacheOutcomeReport {
+  outcome: CacheOutcome;
+  restoredTokens: number;
+  /** Prompt tokens evaluated this turn. */
+  evaluatedTokens: number;
+  /** From the request to the prompt evaluated. */
+  ms: number;
+}
 
 /**
  * The engine as an in-process object: what the engine process exposes over the protocol, and what the CLI and
@@ -63,6 +74,8 @@ export class Engine {
   private pager: KvPager | undefined;
   private readonly contextLock = new Mutex();
   private readonly running = new Map<string, AbortController>();
+  /** The disk budget of the loaded model's states (loadModel may set it). */
+  private diskBudgetBytes: number | undefined;
 
   constructor(
     private readonly log: LogSink = () => {},
@@ -110,10 +123,11 @@ export class Engine {
         contextSize: params.contextSize,
         threads: params.threads,
         gpuLayers: params.gpuLayers ?? "auto",
-        slots: params.cacheSlots ?? DEFAULT_CACHE_SLOTS,
+        slots: params.cacheSlots ?? "auto",
         cacheDir: this.cacheDir,
         onProgress,
       });
+      this.diskBudgetBytes = params.cacheDiskBudgetBytes ?? this.options.kvDiskBudgetBytes;
       try {
         this.pager = await this.openPager(this.active);
       } catch (error) {
@@ -136,7 +150,7 @@ export class Engine {
       contextSize: active.sequences[0]!.contextSize,
       // Flash attention changes the layout of the V cache in the state file.
       params: { flashAttention: String(active.context.flashAttention) },
-      budgetBytes: this.options.kvDiskBudgetBytes,
+      budgetBytes: this.diskBudgetBytes,
       warn: (message) => this.log("warn", message),
       saveState: this.options.kvStateSaver,
     });
@@ -215,7 +229,7 @@ export class Engine {
   async generate(
     params: EngineParams<"generate">,
     onStep: (tokens: StreamedToken[], step: VerifyStep) => void,
-    options: { learn?: boolean } = {},
+    options: { learn?: boolean; onCacheOutcome?: (report: CacheOutcomeReport) => void } = {},
   ): Promise<GenerationResult> {
     const startedAt = performance.now();
     const backend = this.requireBackend();
@@ -253,6 +267,13 @@ export class Engine {
             policy,
             costs: this.speculation?.costs,
             stepDelayMs: this.options.stepDelayMs,
+            onPromptEvaluated: (prompt) =>
+              options.onCacheOutcome?.({
+                outcome: cache.outcome,
+                restoredTokens: prompt.reusedTokens,
+                evaluatedTokens: prompt.evaluatedTokens,
+                ms: round1(prompt.at - startedAt),
+              }),
           });
           if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens]);
           return {
@@ -328,6 +349,40 @@ export class Engine {
     }
   }
 
+  /** The paged cache's slots and this model's saved states (zeros without a model). */
+  cacheInfo(): CacheInfo {
+    const pager = this.pager;
+    if (!pager) {
+      return { slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0, diskBudgetBytes: this.diskBudgetBytes ?? this.options.kvDiskBudgetBytes ?? DEFAULT_DISK_BUDGET_BYTES, memoryBytes: 0 };
+    }
+    return {
+      slots: pager.slotCount,
+      slotsInUse: pager.assignments.filter((key) => key !== undefined).length,
+      diskBytes: pager.store.totalBytes,
+      diskStates: pager.store.list().length,
+      diskBudgetBytes: pager.store.budgetBytes,
+      memoryBytes: this.active?.info.cacheMemoryBytes ?? 0,
+    };
+  }
+
+  /**
+   * Deletes every saved conversation state — the loaded model's (its idle slots are emptied too) and those other
+   * models left in the cache folder — after any running reply, under the context lock.
+   */
+  async clearCache(): Promise<{ deletedStates: number; freedBytes: number }> {
+    this.requireBackend();
+    return this.contextLock.run(async () => {
+      const root = path.join(this.cacheDir, "kv");
+      const before = await stateFiles(root);
+      await this.pager?.clear();
+      const ownFolder = this.pager ? path.basename(this.pager.store.folder) : undefined;
+      const folders = await readdir(root).catch(() => [] as string[]);
+      for (const folder of folders) if (folder !== ownFolder) await rm(path.join(root, folder), { recursive: true, force: true });
+      const after = await stateFiles(root);
+      return { deletedStates: before.count - after.count, freedBytes: before.bytes - after.bytes };
+    });
+  }
+
   /** Asks a running (or queued) generation to stop after its current token. */
   abort(generationId: string): boolean {
     const controller = this.running.get(generationId);
@@ -351,4 +406,18 @@ export class Engine {
 
 function round1(value: number): number {
   return Math.round(value * 10) / 10;
+}
+
+/** Saved state files under the KV cache folder (every model's), and their total size. */
+async function stateFiles(root: string): Promise<{ count: number; bytes: number }> {
+  let count = 0;
+  let bytes = 0;
+  for (const folder of await readdir(root).catch(() => [] as string[])) {
+    for (const name of await readdir(path.join(root, folder)).catch(() => [] as string[])) {
+      const size = await stat(path.join(root, folder, name)).then((s) => (s.isFile() ? s.size : 0), () => 0);
+      bytes += size;
+      if (name.endsWith(".state")) count++;
+    }
+  }
+  return { count, bytes };
 }

@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import {
   resolveChatWrapper,
@@ -9,7 +10,8 @@ import {
 } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
-import type { ContextSizeSetting, GpuLayersSetting, LoadedModel, ThreadsSetting } from "./protocol.js";
+import { chooseCacheSlots, type SlotChoice } from "./kv-cache/slot-budget.js";
+import type { CacheSlotsSetting, ContextSizeSetting, GpuLayersSetting, LoadedModel, ThreadsSetting } from "./protocol.js";
 import { calibrateThreads } from "./threads.js";
 
 /** "auto" context: the trained size, capped so a 128k-context model doesn't reserve gigabytes of KV by default. */
@@ -32,8 +34,8 @@ export interface LoadModelOptions {
   contextSize: ContextSizeSetting;
   threads: ThreadsSetting;
   gpuLayers: GpuLayersSetting;
-  /** Sequences (conversation slots) of the context. */
-  slots: number;
+  /** Sequences (conversation slots) of the context: a number, or "auto" from a memory budget. */
+  slots: CacheSlotsSetting;
   cacheDir: string;
   onProgress(progress: number): void;
 }
@@ -70,15 +72,16 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
 
     const contextSize =
       options.contextSize === "auto" ? Math.min(model.trainContextSize, AUTO_CONTEXT_CAP) : options.contextSize;
+    const choice = await chooseSlots(options.llama, model, contextSize, options.slots);
     let context: LlamaContext;
     try {
       // node-llama-cpp gives each sequence its own `contextSize` cells: memory grows with the slot count.
-      context = await model.createContext({ contextSize, threads, sequences: options.slots });
+      context = await model.createContext({ contextSize, threads, sequences: choice.slots });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new EngineFailure("MODEL_LOAD_FAILED", `Not enough memory for a ${contextSize}-token context: ${reason}`);
     }
-    const sequences = Array.from({ length: options.slots }, () => context.getSequence());
+    const sequences = Array.from({ length: choice.slots }, () => context.getSequence());
     const wrapper = resolveChatWrapper(model);
     const info: LoadedModel = {
       modelPath,
@@ -92,7 +95,8 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
       gpuLayers: model.gpuLayers,
       chatWrapper: wrapper.wrapperName,
       loadMs: Math.round(performance.now() - started),
-      cacheSlots: options.slots,
+      cacheSlots: choice.slots,
+      cacheMemoryBytes: Math.round(choice.memoryBytes),
     };
     return { info, model, context, sequences, wrapper };
   } catch (error) {
@@ -105,4 +109,16 @@ export async function disposeActiveModel(active: ActiveModel): Promise<void> {
   for (const sequence of active.sequences) await sequence.dispose();
   await active.context.dispose();
   await active.model.dispose();
+}
+
+/** The slot count for this context from node-llama-cpp's estimate of its memory (see slot-budget.ts). */
+async function chooseSlots(llama: Llama, model: LlamaModel, contextSize: number, setting: CacheSlotsSetting): Promise<SlotChoice> {
+  const vram = model.gpuLayers > 0 ? await llama.getVramState() : undefined;
+  return chooseCacheSlots({
+    setting,
+    estimate: (sequences) =>
+      model.fileInsights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: model.gpuLayers, sequences }),
+    memory: { ram: { total: os.totalmem(), free: os.freemem() }, ...(vram ? { vram: { total: vram.total, free: vram.free } } : {}) },
+    gpuOffloaded: model.gpuLayers > 0,
+  });
 }

@@ -40,8 +40,12 @@ export class EngineService {
       loadDraftModel: (params) => this.engine.loadDraftModel(params),
       unloadDraftModel: async () => ({ unloaded: await this.engine.unloadDraftModel() }),
       generate: (params) =>
-        this.engine.generate(params, (tokens, step) => this.emit("tokens", { generationId: params.generationId, tokens, step })),
+        this.engine.generate(params, (tokens, step) => this.emit("tokens", { generationId: params.generationId, tokens, step }), {
+          onCacheOutcome: (report) => this.emit("cacheOutcome", { generationId: params.generationId, ...report }),
+        }),
       abort: async (params) => ({ aborted: this.engine.abort(params.generationId) }),
+      getCacheInfo: async () => this.engine.cacheInfo(),
+      clearCache: () => this.engine.clearCache(),
       shutdown: async () => {
         await this.engine.dispose();
         // Reply first, then exit once the reply is flushed.

@@ -29,6 +29,8 @@ const methods: { [M in WindowMethod]: true } = {
   updateSettings: true,
   getEngineStatus: true,
   restartEngine: true,
+  getCacheInfo: true,
+  clearCache: true,
   runBenchmark: true,
   cancelBenchmark: true,
   listBenchmarks: true,
@@ -44,6 +46,7 @@ const events: { [E in WindowEvent]: true } = {
   modelLoadProgress: true,
   settingsChanged: true,
   menuCommand: true,
+  cacheOutcome: true,
   benchmarkProgress: true,
 };
 
