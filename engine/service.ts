@@ -1,4 +1,5 @@
 import { Engine } from "./engine.js";
+import { BenchRunner } from "./bench/bench-runner.js";
 import { toEngineError } from "./errors.js";
 import {
   PROTOCOL_VERSION,
@@ -22,6 +23,7 @@ type Handlers = { [M in EngineMethod]: (params: EngineParams<M>) => Promise<Engi
  */
 export class EngineService {
   private readonly engine: Engine;
+  private readonly bench: BenchRunner;
   private readonly handlers: Handlers;
 
   constructor(
@@ -30,6 +32,7 @@ export class EngineService {
     engineOptions: ConstructorParameters<typeof Engine>[1] = {},
   ) {
     this.engine = new Engine((level, message) => this.emit("log", { level, message }), engineOptions);
+    this.bench = new BenchRunner(this.engine, (data) => this.emit("benchProgress", data));
     this.handlers = {
       hello: async () => ({ protocolVersion: PROTOCOL_VERSION, engineVersion: ENGINE_VERSION, pid: process.pid }),
       init: (params) => this.engine.init(params),
@@ -44,6 +47,8 @@ export class EngineService {
           onCacheOutcome: (report) => this.emit("cacheOutcome", { generationId: params.generationId, ...report }),
         }),
       abort: async (params) => ({ aborted: this.engine.abort(params.generationId) }),
+      runBench: (params) => this.bench.run(params),
+      cancelBench: async (params) => ({ cancelled: this.bench.cancel(params.benchId) }),
       getCacheInfo: async () => this.engine.cacheInfo(),
       clearCache: () => this.engine.clearCache(),
       shutdown: async () => {
