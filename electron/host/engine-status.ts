@@ -18,6 +18,7 @@ export class EngineStatusTracker {
     lastCrash: null,
     modelError: null,
     restarts: 0,
+    cache: null,
   };
 
   constructor(private readonly onChange: (status: EngineStatus) => void) {}
@@ -32,7 +33,7 @@ export class EngineStatusTracker {
     this.engineState = state;
     this.fields = { ...this.fields, restarts };
     // An engine that is not ready holds nothing: a restarted process starts without a model (or a draft).
-    if (state !== "ready") this.fields = { ...this.fields, system: null, model: null, draftModel: null, loadingModelPath: null };
+    if (state !== "ready") this.fields = { ...this.fields, system: null, model: null, draftModel: null, loadingModelPath: null, cache: null };
     this.onChange(this.current);
   }
 

@@ -101,6 +101,14 @@ export class Generations {
     this.schedulePersist(generation);
   }
 
+  /** Engine `cacheOutcome` events: how the cache served the running reply's prompt, forwarded to the window. */
+  onCacheOutcome(data: EngineEventData<"cacheOutcome">): void {
+    const generation = this.active;
+    if (!generation || data.generationId !== generation.messageId) return;
+    const { generationId: _generationId, ...report } = data;
+    this.ctx.emit("cacheOutcome", { conversationId: generation.conversationId, messageId: generation.messageId, ...report });
+  }
+
   /** Stops the conversation's running reply (it ends as 'stopped' with its partial text); false if none runs. */
   stop(conversationId: string): boolean {
     const generation = this.active;
@@ -142,6 +150,8 @@ export class Generations {
     } finally {
       if (this.active === generation) this.active = null;
     }
+    // The reply may have paged a conversation out or in: the status shows the cache as it is now.
+    if (generation.sentToEngine) void this.models.refreshCache();
   }
 
   private async generate(generation: ActiveGeneration): Promise<MessageOutcome> {

@@ -110,6 +110,9 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       case "tokens":
         generations.onTokens(message.data);
         break;
+      case "cacheOutcome":
+        generations.onCacheOutcome(message.data);
+        break;
       case "loadProgress":
         emit("modelLoadProgress", { path: message.data.modelPath, progress: message.data.progress });
         break;
@@ -316,8 +319,9 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       const before = db.getSettings();
       const changed = <K extends keyof Settings>(key: K): boolean =>
         patch[key] !== undefined && JSON.stringify(patch[key]) !== JSON.stringify(before[key]);
+      const cacheChanged = changed("cacheSlots") || changed("cacheDiskBudgetGB");
       const engineAffecting =
-        changed("gpu") || changed("contextSize") || changed("threads") || changed("modelPath") || changed("draftModelPath");
+        changed("gpu") || changed("contextSize") || changed("threads") || changed("modelPath") || changed("draftModelPath") || cacheChanged;
       if (engineAffecting) generations.assertIdle();
       // `patch` was validated against the contract by guardApi.
       const update = { ...patch };
@@ -335,7 +339,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         restartInBackground("GPU setting changed");
       } else if (changed("modelPath") && after.modelPath === null) {
         models.unload().catch((error: unknown) => logger.warn(`Unloading the model failed: ${describeError(error)}`));
-      } else if (changed("modelPath") || ((changed("contextSize") || changed("threads")) && status.current.model)) {
+      } else if (changed("modelPath") || ((changed("contextSize") || changed("threads") || cacheChanged) && status.current.model)) {
         models.reloadSaved();
       }
       return after;
@@ -343,6 +347,16 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
 
     async getEngineStatus() {
       return status.current;
+    },
+
+    async getCacheInfo() {
+      return (await models.refreshCache()) ?? status.current.cache ?? { slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0, diskBudgetBytes: 0, memoryBytes: 0 };
+    },
+
+    async clearCache() {
+      // The engine clears under its context lock anyway; refusing here tells the user why nothing happened yet.
+      generations.assertIdle();
+      return models.clearCache();
     },
 
     async restartEngine() {

@@ -7,11 +7,14 @@
  * context/threads change, the one after an engine (re)start — is followed by loading the saved draft, inside the
  * same queued operation (a reply waiting for `whenIdle()` thus starts with the draft in place).
  */
-import type { DraftModelInfo, LoadedModel } from "../../engine/protocol.js";
+import type { CacheInfo, DraftModelInfo, LoadedModel } from "../../engine/protocol.js";
 import { apiError, toTandemApiError } from "./errors.js";
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";
 import { validateModelFile } from "./models.js";
+
+/** Settings hold the disk budget in GB (binary, like the engine's 2 GB default). */
+export const cacheDiskBudgetBytes = (gb: number): number => Math.round(gb * 1024 ** 3);
 
 export const DRAFT_NEEDS_TARGET_ERROR = "Load a chat model first: a draft model is checked against the chat model's tokenizer.";
 
@@ -61,7 +64,41 @@ export class ModelManager {
   async unload(): Promise<void> {
     await this.whenIdle();
     if (this.ctx.supervisor.state === "ready") await this.ctx.supervisor.request("unloadModel", {});
-    this.ctx.status.update({ model: null, modelError: null, draftModel: null, draftError: null });
+    this.ctx.status.update({ model: null, modelError: null, draftModel: null, draftError: null, cache: null });
+  }
+
+  /**
+   * Asks the engine for the cache's slots and disk usage and puts it in the status (after a load, a reply, a clear).
+   * Never throws: null when the engine is not running; a failure keeps the previous figures.
+   */
+  async refreshCache(): Promise<CacheInfo | null> {
+    const { supervisor, status } = this.ctx;
+    if (supervisor.state !== "ready") return null;
+    try {
+      const cache = await supervisor.request("getCacheInfo", {});
+      // A model load may have started meanwhile: its own refresh follows.
+      status.update({ cache: status.current.model ? cache : null });
+      return cache;
+    } catch (error) {
+      this.ctx.logger.warn(`Could not read the conversation cache figures: ${describeError(error)}`);
+      return null;
+    }
+  }
+
+  /** Deletes every saved conversation state (the caller checked no reply runs); waits for queued loads first. */
+  async clearCache(): Promise<{ freedBytes: number }> {
+    await this.whenIdle();
+    const { supervisor } = this.ctx;
+    if (supervisor.state !== "ready") {
+      throw apiError("ENGINE_UNAVAILABLE", "The engine is not running, so its cache cannot be cleared. Restart the engine and try again.");
+    }
+    try {
+      const { freedBytes } = await supervisor.request("clearCache", {});
+      await this.refreshCache();
+      return { freedBytes };
+    } catch (error) {
+      throw toTandemApiError(error);
+    }
   }
 
   private enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -96,8 +133,11 @@ export class ModelManager {
         modelPath,
         contextSize: settings.contextSize,
         threads: settings.threads,
+        cacheSlots: settings.cacheSlots,
+        cacheDiskBudgetBytes: cacheDiskBudgetBytes(settings.cacheDiskBudgetGB),
       });
       status.update({ model, loadingModelPath: null, modelError: null });
+      await this.refreshCache();
       if (this.ctx.store().getSettings().modelPath !== modelPath) {
         this.ctx.emit("settingsChanged", this.ctx.store().updateSettings({ modelPath }));
       }
@@ -107,7 +147,7 @@ export class ModelManager {
       // load that never reached the engine (missing file) leaves the current model in place. Without a target there
       // is nothing to check a draft against: the model error says what is wrong.
       status.update({
-        ...(engineAsked ? { model: null, draftModel: null, draftError: null } : {}),
+        ...(engineAsked ? { model: null, draftModel: null, draftError: null, cache: null } : {}),
         loadingModelPath: null,
         modelError: apiFailure.message,
       });

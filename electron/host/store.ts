@@ -37,6 +37,8 @@ export function defaultSettings(dataDir: string): Settings {
     speculation: "auto",
     draftModelPath: null,
     maxDraftTokens: 8,
+    cacheSlots: "auto",
+    cacheDiskBudgetGB: 2,
   };
 }
 
