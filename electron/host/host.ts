@@ -16,6 +16,7 @@ import {
   type WindowEventData,
 } from "../window-api.js";
 import { guardApi } from "./api-dispatch.js";
+import { Benchmarks } from "./benchmarks.js";
 import { EngineStatusTracker } from "./engine-status.js";
 import { apiError } from "./errors.js";
 import { Generations } from "./generations.js";
@@ -38,6 +39,8 @@ export interface HostInternals {
   persistIntervalMs?: number;
   /** How long dispose() lets a running reply stop cleanly before stopping the engine (default 2 s). */
   disposeAbortWaitMs?: number;
+  /** Where the A/B benchmark's built-in prompt sets are (default: engine/bench/prompts found from the built file). */
+  benchPromptsDir?: string;
 }
 
 export const DATABASE_FILE = "tandem.db";
@@ -94,6 +97,12 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   };
   const models = new ModelManager(ctx);
   const generations = new Generations(ctx, models, internals.persistIntervalMs ?? 200);
+  const benchmarks = new Benchmarks(ctx, internals.benchPromptsDir);
+  /** A reply and an A/B benchmark never run together, and neither lets the model change under it. */
+  const assertIdle = (): void => {
+    generations.assertIdle();
+    benchmarks.assertIdle();
+  };
 
   supervisor.on("state", (state) => status.setEngineState(state, supervisor.restarts));
   supervisor.on("ready", (system) => {
@@ -115,6 +124,9 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         break;
       case "loadProgress":
         emit("modelLoadProgress", { path: message.data.modelPath, progress: message.data.progress });
+        break;
+      case "benchProgress":
+        benchmarks.onProgress(message.data);
         break;
       case "log":
         logger[message.data.level](`[engine] ${message.data.message}`);
@@ -231,7 +243,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     async sendMessage({ conversationId, content }) {
-      generations.assertIdle();
+      assertIdle();
       const conversation = requireConversation(conversationId);
       const db = ctx.store();
       const userMessage = db.addMessage({ conversationId, role: "user", content, status: "complete" });
@@ -250,7 +262,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     async regenerate({ conversationId }) {
-      generations.assertIdle();
+      assertIdle();
       requireConversation(conversationId);
       const db = ctx.store();
       const last = db.getMessages(conversationId).at(-1);
@@ -262,7 +274,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     async editAndResend({ conversationId, messageId, content }) {
-      generations.assertIdle();
+      assertIdle();
       requireConversation(conversationId);
       const db = ctx.store();
       const lastUserMessage = db.getMessages(conversationId).findLast((message) => message.role === "user");
@@ -294,12 +306,12 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     async loadModel({ path }) {
-      generations.assertIdle();
+      assertIdle();
       return models.load(path);
     },
 
     async setDraftModel({ path }) {
-      generations.assertIdle();
+      assertIdle();
       return models.setDraft(path);
     },
 
@@ -322,7 +334,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       const cacheChanged = changed("cacheSlots") || changed("cacheDiskBudgetGB");
       const engineAffecting =
         changed("gpu") || changed("contextSize") || changed("threads") || changed("modelPath") || changed("draftModelPath") || cacheChanged;
-      if (engineAffecting) generations.assertIdle();
+      if (engineAffecting) assertIdle();
       // `patch` was validated against the contract by guardApi.
       const update = { ...patch };
       if (changed("modelsFolder") && update.modelsFolder !== undefined) update.modelsFolder = await validateModelsFolder(update.modelsFolder);
@@ -355,13 +367,26 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
 
     async clearCache() {
       // The engine clears under its context lock anyway; refusing here tells the user why nothing happened yet.
-      generations.assertIdle();
+      assertIdle();
       return models.clearCache();
     },
 
     async restartEngine() {
       await supervisor.restart();
       return status.current;
+    },
+
+    async runBenchmark(params) {
+      generations.assertIdle();
+      return { result: await benchmarks.run(params) };
+    },
+
+    async cancelBenchmark() {
+      return { cancelled: benchmarks.cancel() };
+    },
+
+    async listBenchmarks() {
+      return benchmarks.list();
     },
   };
 
@@ -388,6 +413,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       disposePromise ??= (async () => {
         // Let a running reply end as 'stopped' with its text, then stop the engine; anything still running after
         // that fails with ENGINE_STOPPED and is recorded as 'interrupted' before the database closes.
+        benchmarks.cancel();
         await generations.stopAll(internals.disposeAbortWaitMs ?? 2_000);
         await supervisor.stop();
         await generations.whenIdle();

@@ -51,6 +51,22 @@ export const migrations: readonly Migration[] = [
     // NULL follows the default mode in settings; any other value is checked against SpeculationMode on read.
     sql: `ALTER TABLE conversations ADD COLUMN speculation TEXT;`,
   },
+  {
+    version: 3,
+    name: "saved A/B benchmark results",
+    // reports_json: BenchReport[] as the engine returned them, checked against the contract on read.
+    sql: `
+      CREATE TABLE benchmarks (
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        draft TEXT,
+        prompt_set TEXT NOT NULL,
+        reports_json TEXT NOT NULL
+      );
+      CREATE INDEX benchmarks_by_created ON benchmarks(created_at DESC);
+    `,
+  },
 ];
 
 /** Applies the migrations the database has not seen yet; returns the resulting schema version. */

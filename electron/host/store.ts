@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import type { z } from "zod";
 import { GenerationStats, SpeculationMode } from "../../engine/protocol.js";
 import {
+  BenchmarkResult,
   GenerationSettings,
   Settings,
   type Conversation,
@@ -278,6 +279,39 @@ export class ChatStore {
       }
     })();
     return merged;
+  }
+
+  // ---- benchmarks -------------------------------------------------------------------------------------------
+
+  addBenchmark(result: BenchmarkResult): void {
+    this.db
+      .prepare("INSERT INTO benchmarks (id, created_at, model, draft, prompt_set, reports_json) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(result.id, result.createdAt, result.model, result.draft, result.promptSet, JSON.stringify(result.reports));
+  }
+
+  /** Saved benchmark results, newest first (at most `limit`); unreadable rows are skipped. */
+  listBenchmarks(limit = 100): BenchmarkResult[] {
+    const rows = this.db.prepare("SELECT * FROM benchmarks ORDER BY created_at DESC, rowid DESC LIMIT ?").all(limit) as Array<{
+      id: string;
+      created_at: number;
+      model: string;
+      draft: string | null;
+      prompt_set: string;
+      reports_json: string;
+    }>;
+    const results: BenchmarkResult[] = [];
+    for (const row of rows) {
+      const parsed = BenchmarkResult.safeParse({
+        id: row.id,
+        createdAt: row.created_at,
+        model: row.model,
+        draft: row.draft,
+        promptSet: row.prompt_set,
+        reports: this.parseJsonColumn(row.reports_json, BenchmarkResult.shape.reports, row.id),
+      });
+      if (parsed.success) results.push(parsed.data);
+    }
+    return results;
   }
 
   // ---- internals --------------------------------------------------------------------------------------------

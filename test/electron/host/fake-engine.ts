@@ -11,6 +11,8 @@
  * then the target's own); "draft" without a loaded draft fails with NO_DRAFT_MODEL. A draft file named *incompatible*
  * is refused with DRAFT_INCOMPATIBLE, *broken* with MODEL_LOAD_FAILED (either way the draft held before is gone, as in
  * the real engine); loading or unloading a target drops the draft.
+ * Bench: runBench emits benchProgress per prompt per mode (TANDEM_FAKE_BENCH_STEP_MS apart) and answers with a
+ * canned report per mode (baseline TANDEM_FAKE_BENCH_TPS tokens/s, speedup 1.5); cancelBench makes it fail ABORTED.
  * TANDEM_FAKE_RECORD_CALLS: a file that gets one JSON line {method, params} per request (hello excepted).
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -81,6 +83,42 @@ async function generate(id, params) {
   let accepted = 0;
   let stopReason = "eog";
   for (let i = 0; i < words.length; ) {
+// The bench: one benchProgress per prompt per mode every TANDEM_FAKE_BENCH_STEP_MS (default 5), then a canned
+// report per mode; cancelBench ends it with ABORTED. TANDEM_FAKE_BENCH_TPS sets the canned baseline tokens/s.
+let bench = null;
+function benchReport(mode, prompts, maxTokens) {
+  const name = (p) => (p ? require("node:path").basename(p.modelPath) : null);
+  const base = Number(env.TANDEM_FAKE_BENCH_TPS || 100);
+  return {
+    machine: { cpu: "fake", cores: 2, ramGB: 8, platform: "fake", backend: "cpu", threads: model.threads, draftThreads: draft ? draft.threads : null },
+    model: name(model), draft: name(draft), mode, prompts, maxTokens, temperature: 0,
+    baseline: { tokensPerSecond: base, tokens: prompts * 2 * maxTokens },
+    speculative: {
+      tokensPerSecond: base * 1.5, tokens: prompts * 2 * maxTokens, acceptanceRate: 0.75, meanAcceptedPerStep: 1.5,
+      proposed: 40, accepted: 30, rejected: 10, targetDecodes: 20, verifySteps: 10,
+    },
+    speedup: 1.5, speedupMedian: 1.45, identicalOutputs: true,
+    theoretical: { alpha: 0.8, gamma: 4, draftCostRatio: 0.1, verifyCostRatio: 1.2, speculativeStepShare: 0.5, expectedSpeedup: 1.8 },
+    efficiency: 0.833,
+  };
+}
+async function runBench(id, params) {
+  if (!model) return fail(id, "NO_MODEL", "No model is loaded");
+  if (bench) return fail(id, "BUSY", "A benchmark is already running");
+  bench = { benchId: params.benchId, cancelled: false };
+  const total = params.modes.length * params.prompts.length;
+  let done = 0;
+  for (const mode of params.modes) {
+    for (let i = 0; i < params.prompts.length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, Number(env.TANDEM_FAKE_BENCH_STEP_MS || 5)));
+      if (bench.cancelled) { bench = null; return fail(id, "ABORTED", "The benchmark was cancelled"); }
+      event("benchProgress", { benchId: params.benchId, done: ++done, total, mode });
+    }
+  }
+  bench = null;
+  reply(id, { benchId: params.benchId, reports: params.modes.map((mode) => benchReport(mode, params.prompts.length, params.maxTokens)) });
+}
+
     if (state.aborted) { stopReason = "abort"; break; }
     if (count >= params.maxTokens) { stopReason = "max-tokens"; break; }
     if (content.includes("CRASH") && count >= 2) process.exit(9);
@@ -210,3 +248,9 @@ export function isProcessAlive(pid: number): boolean {
     return false;
   }
 }
+    case "runBench": return void runBench(id, params);
+    case "cancelBench": {
+      const hit = !!bench && bench.benchId === params.benchId;
+      if (hit) bench.cancelled = true;
+      return reply(id, { cancelled: hit });
+    }
