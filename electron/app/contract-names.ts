@@ -28,9 +28,9 @@ const methods: { [M in WindowMethod]: true } = {
   getSettings: true,
   updateSettings: true,
   getEngineStatus: true,
-  restartEngine: true,
   getCacheInfo: true,
   clearCache: true,
+  restartEngine: true,
   runBenchmark: true,
   cancelBenchmark: true,
   listBenchmarks: true,
@@ -45,8 +45,8 @@ const events: { [E in WindowEvent]: true } = {
   engineCrashed: true,
   modelLoadProgress: true,
   settingsChanged: true,
-  menuCommand: true,
   cacheOutcome: true,
+  menuCommand: true,
   benchmarkProgress: true,
 };
 

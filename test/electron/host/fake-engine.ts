@@ -14,6 +14,9 @@
  * Bench: runBench emits benchProgress per prompt per mode (TANDEM_FAKE_BENCH_STEP_MS apart) and answers with a
  * canned report per mode (baseline TANDEM_FAKE_BENCH_TPS tokens/s, speedup 1.5); cancelBench makes it fail ABORTED.
  * TANDEM_FAKE_RECORD_CALLS: a file that gets one JSON line {method, params} per request (hello excepted).
+ * KV cache: conversations (sessionKey) live in cacheSlots slots ("auto" = 2), the least recently used one going "to
+ * disk" (1,000 bytes per state) when a slot is needed; each reply reports slot-hit / disk-restore / cold in a
+ * `cacheOutcome` event before its first token and in its stats. clearCache empties the disk and the idle slots.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,12 +48,31 @@ let helloCount = 0;
 let model = null;
 let draft = null;
 const running = new Map();
+// The paged KV cache: session keys in slots (most recently used last) and on disk.
+let slots = [];
+let slotCount = 0;
+let disk = new Set();
+let diskBudgetBytes = 2 * 1024 ** 3;
+const STATE_BYTES = 1000;
+function cacheInfo() {
+  return {
+    slots: model ? slotCount : 0, slotsInUse: model ? slots.length : 0, diskBytes: disk.size * STATE_BYTES,
+    diskStates: disk.size, diskBudgetBytes, memoryBytes: model ? slotCount * 1e6 : 0,
+  };
+}
+function pageIn(key) {
+  if (slots.includes(key)) { slots = [...slots.filter((k) => k !== key), key]; return "slot-hit"; }
+  if (slots.length >= slotCount) disk.add(slots.shift());
+  slots.push(key);
+  return disk.delete(key) ? "disk-restore" : "cold";
+}
 
 function loaded(path, params) {
   return {
     modelPath: path, name: require("node:path").basename(path), sizeBytes: 1, trainedContextSize: 256,
     contextSize: params.contextSize === "auto" ? 256 : params.contextSize, threads: params.threads === "auto" ? 1 : params.threads,
     threadsSource: "user", gpuLayers: 0, chatWrapper: "fake", loadMs: 1,
+    cacheSlots: params.cacheSlots === "auto" || params.cacheSlots === undefined ? 2 : params.cacheSlots, cacheMemoryBytes: 2e6,
   };
 }
 
@@ -61,28 +83,6 @@ function draftInfo(path, params) {
   };
 }
 
-async function generate(id, params) {
-  if (!model) return fail(id, "NO_MODEL", "No model is loaded");
-  const spec = params.speculation || { mode: "off", maxDraftTokens: 8 };
-  if (spec.mode === "draft" && !draft) return fail(id, "NO_DRAFT_MODEL", "No draft model is loaded");
-  const last = params.messages.filter((m) => m.role === "user").pop();
-  const content = last ? last.content : "";
-  if (content.includes("TOOLONG")) return fail(id, "PROMPT_TOO_LONG", "The message is too long for the context");
-  if (env.TANDEM_FAKE_RECORD_MESSAGES) fs.writeFileSync(env.TANDEM_FAKE_RECORD_MESSAGES, JSON.stringify(params));
-  const words = ("Echo: " + content).split(" ");
-  // Speculating: each target decode emits one accepted draft word (source "draft") then its own word ("target").
-  const speculator = spec.mode === "off" ? null : spec.mode === "auto" ? (draft ? "draft" : "lookup") : spec.mode;
-  const perStep = speculator ? 2 : 1;
-  const started = Date.now();
-  const state = { aborted: false };
-  running.set(params.generationId, state);
-  let text = "";
-  let count = 0;
-  let steps = 0;
-  let proposed = 0;
-  let accepted = 0;
-  let stopReason = "eog";
-  for (let i = 0; i < words.length; ) {
 // The bench: one benchProgress per prompt per mode every TANDEM_FAKE_BENCH_STEP_MS (default 5), then a canned
 // report per mode; cancelBench ends it with ABORTED. TANDEM_FAKE_BENCH_TPS sets the canned baseline tokens/s.
 let bench = null;
@@ -119,6 +119,31 @@ async function runBench(id, params) {
   reply(id, { benchId: params.benchId, reports: params.modes.map((mode) => benchReport(mode, params.prompts.length, params.maxTokens)) });
 }
 
+async function generate(id, params) {
+  if (!model) return fail(id, "NO_MODEL", "No model is loaded");
+  const spec = params.speculation || { mode: "off", maxDraftTokens: 8 };
+  if (spec.mode === "draft" && !draft) return fail(id, "NO_DRAFT_MODEL", "No draft model is loaded");
+  const last = params.messages.filter((m) => m.role === "user").pop();
+  const content = last ? last.content : "";
+  if (content.includes("TOOLONG")) return fail(id, "PROMPT_TOO_LONG", "The message is too long for the context");
+  if (env.TANDEM_FAKE_RECORD_MESSAGES) fs.writeFileSync(env.TANDEM_FAKE_RECORD_MESSAGES, JSON.stringify(params));
+  const words = ("Echo: " + content).split(" ");
+  // Speculating: each target decode emits one accepted draft word (source "draft") then its own word ("target").
+  const speculator = spec.mode === "off" ? null : spec.mode === "auto" ? (draft ? "draft" : "lookup") : spec.mode;
+  const perStep = speculator ? 2 : 1;
+  const started = Date.now();
+  const outcome = pageIn(params.sessionKey);
+  const cache = { outcome, restoredTokens: outcome === "cold" ? 0 : 8, restoreMs: outcome === "disk-restore" ? 3 : 0 };
+  event("cacheOutcome", { generationId: params.generationId, outcome, restoredTokens: cache.restoredTokens, evaluatedTokens: 10 - cache.restoredTokens, ms: 4 });
+  const state = { aborted: false };
+  running.set(params.generationId, state);
+  let text = "";
+  let count = 0;
+  let steps = 0;
+  let proposed = 0;
+  let accepted = 0;
+  let stopReason = "eog";
+  for (let i = 0; i < words.length; ) {
     if (state.aborted) { stopReason = "abort"; break; }
     if (count >= params.maxTokens) { stopReason = "max-tokens"; break; }
     if (content.includes("CRASH") && count >= 2) process.exit(9);
@@ -154,7 +179,7 @@ async function runBench(id, params) {
     stats: {
       tokens: count, promptTokens: 10, reusedPromptTokens: 0, evaluatedPromptTokens: 10, truncatedMessages: 0,
       timeToFirstTokenMs: 1, tokensPerSecond: 100, durationMs: Date.now() - started, stopReason, threads: 1,
-      backend: "cpu", targetDecodes: steps, speculation,
+      backend: "cpu", targetDecodes: steps, speculation, cache,
     },
   });
 }
@@ -189,11 +214,27 @@ process.on("message", (message) => {
       // Like the real engine: a target load drops the draft (its compatibility depends on the target).
       draft = null;
       event("loadProgress", { modelPath: params.modelPath, progress: 0.5 });
+      if (model) slots.forEach((key) => disk.add(key)); // like the real engine: unloading pages the slots out
       model = loaded(params.modelPath, params);
+      slotCount = model.cacheSlots;
+      slots = [];
+      if (params.cacheDiskBudgetBytes) diskBudgetBytes = params.cacheDiskBudgetBytes;
       event("loadProgress", { modelPath: params.modelPath, progress: 1 });
       return setTimeout(() => reply(id, model), Number(env.TANDEM_FAKE_LOAD_MS || 1));
     }
-    case "unloadModel": { const had = !!model; model = null; draft = null; return reply(id, { unloaded: had }); }
+    case "unloadModel": {
+      const had = !!model;
+      slots.forEach((key) => disk.add(key));
+      slots = [];
+      model = null; draft = null; return reply(id, { unloaded: had });
+    }
+    case "getCacheInfo": return reply(id, cacheInfo());
+    case "clearCache": {
+      const freed = { deletedStates: disk.size, freedBytes: disk.size * STATE_BYTES };
+      disk = new Set();
+      slots = [];
+      return setTimeout(() => reply(id, freed), 1);
+    }
     case "loadDraftModel": {
       if (!model) return fail(id, "NO_MODEL", "Load a target model before a draft model");
       // Like the real engine: a new draft is checked before the one held so far is released.
@@ -211,6 +252,12 @@ process.on("message", (message) => {
       const state = running.get(params.generationId);
       if (state) state.aborted = true;
       return reply(id, { aborted: !!state });
+    }
+    case "runBench": return void runBench(id, params);
+    case "cancelBench": {
+      const hit = !!bench && bench.benchId === params.benchId;
+      if (hit) bench.cancelled = true;
+      return reply(id, { cancelled: hit });
     }
     case "shutdown":
       if (mode === "ignore-shutdown") return;
@@ -248,9 +295,3 @@ export function isProcessAlive(pid: number): boolean {
     return false;
   }
 }
-    case "runBench": return void runBench(id, params);
-    case "cancelBench": {
-      const hit = !!bench && bench.benchId === params.benchId;
-      if (hit) bench.cancelled = true;
-      return reply(id, { cancelled: hit });
-    }

@@ -686,3 +686,99 @@ describe("speculation", () => {
     expect(done.error).toMatch(/Choose a draft model in Settings, or pick another speculation mode/);
   });
 });
+
+describe("conversation cache", () => {
+  type Call = { method: string; params: Record<string, unknown> };
+  const recordCalls = () => join(mkdtempSync(join(tmpdir(), "tandem-calls-")), "calls.jsonl");
+  const callsIn = (file: string): Call[] =>
+    readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Call);
+
+  it("passes the cache settings on every load; changing them reloads the model", async () => {
+    const calls = recordCalls();
+    const { host, of } = await startWithModel({ TANDEM_FAKE_RECORD_CALLS: calls });
+    const loads = () => callsIn(calls).filter((c) => c.method === "loadModel").map((c) => c.params);
+    expect(loads()[0]).toMatchObject({ cacheSlots: "auto", cacheDiskBudgetBytes: 2 * 1024 ** 3 });
+    await waitFor(() => of("engineStatus").at(-1)?.cache !== null, 5_000, "cache figures after the load");
+    expect((await host.api.getEngineStatus({})).cache).toEqual({ slots: 2, slotsInUse: 0, diskBytes: 0, diskStates: 0, diskBudgetBytes: 2 * 1024 ** 3, memoryBytes: 2e6 });
+
+    await host.api.updateSettings({ cacheSlots: 3 });
+    await waitFor(() => of("engineStatus").some((s) => s.model?.cacheSlots === 3), 5_000, "reload with 3 slots");
+    expect(loads()).toHaveLength(2);
+    expect(loads()[1]).toMatchObject({ cacheSlots: 3 });
+    await host.api.updateSettings({ cacheDiskBudgetGB: 0.5 });
+    await waitFor(() => loads().length === 3, 5_000, "reload with a new disk budget");
+    expect(loads()[2]).toMatchObject({ cacheSlots: 3, cacheDiskBudgetBytes: 512 * 1024 ** 2 });
+    await waitFor(() => of("engineStatus").at(-1)?.cache?.diskBudgetBytes === 512 * 1024 ** 2, 5_000, "new budget in the status");
+    // Same values: nothing reloads.
+    await host.api.updateSettings({ cacheSlots: 3, cacheDiskBudgetGB: 0.5 });
+    expect(loads()).toHaveLength(3);
+    expect((await apiError(host.api.updateSettings({ cacheSlots: 0 }))).code).toBe("BAD_REQUEST");
+    expect((await apiError(host.api.updateSettings({ cacheDiskBudgetGB: 0.01 }))).code).toBe("BAD_REQUEST");
+  });
+
+  it("forwards each reply's cache outcome before its tokens and refreshes the cache figures after it", async () => {
+    const { host, of, events, completed } = await startWithModel();
+    const a = await host.api.createConversation({});
+    const b = await host.api.createConversation({});
+    const c = await host.api.createConversation({});
+    const ask = async (id: string, content: string) => {
+      const { assistantMessage } = await host.api.sendMessage({ conversationId: id, content });
+      await completed(assistantMessage.id);
+      return assistantMessage.id;
+    };
+    const first = await ask(a.id, "one");
+    const outcome = of("cacheOutcome").find((e) => e.messageId === first)!;
+    expect(outcome).toEqual({ conversationId: a.id, messageId: first, outcome: "cold", restoredTokens: 0, evaluatedTokens: 10, ms: 4 });
+    // The outcome arrives before the reply's first tokens.
+    const order = events.filter((e) => (e.event === "cacheOutcome" || e.event === "tokens") && e.data.messageId === first).map((e) => e.event);
+    expect(order[0]).toBe("cacheOutcome");
+    expect(order.slice(1).every((name) => name === "tokens")).toBe(true);
+
+    await ask(b.id, "two");
+    expect(of("cacheOutcome").at(-1)?.outcome).toBe("cold");
+    await ask(a.id, "three");
+    expect(of("cacheOutcome").at(-1)).toMatchObject({ conversationId: a.id, outcome: "slot-hit", restoredTokens: 8 });
+    await ask(c.id, "four"); // pages b out (2 slots)
+    await waitFor(() => of("engineStatus").at(-1)?.cache?.diskStates === 1, 5_000, "status refreshed after the reply");
+    expect((await host.api.getEngineStatus({})).cache).toMatchObject({ slots: 2, slotsInUse: 2, diskStates: 1, diskBytes: 1000 });
+    const back = await ask(b.id, "five");
+    expect(of("cacheOutcome").at(-1)).toMatchObject({ messageId: back, outcome: "disk-restore" });
+    const done = (await host.api.getConversation({ id: b.id })).messages.at(-1)!;
+    expect(done.stats?.cache).toEqual({ outcome: "disk-restore", restoredTokens: 8, restoreMs: 3 });
+    expect(await host.api.getCacheInfo({})).toMatchObject({ slotsInUse: 2, diskStates: 1 });
+  });
+
+  it("clearCache empties the disk, refreshes the status, and is refused with BUSY during a reply", async () => {
+    const { host, of, completed } = await startWithModel({ TANDEM_FAKE_STEP_MS: "30" });
+    await host.api.updateSettings({ cacheSlots: 1 });
+    await waitFor(() => of("engineStatus").some((s) => s.model?.cacheSlots === 1 && s.cache?.slots === 1), 5_000, "1 slot");
+    for (const content of ["a", "b", "c"]) {
+      const conversation = await host.api.createConversation({});
+      const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content });
+      await completed(assistantMessage.id);
+    }
+    await waitFor(() => of("engineStatus").at(-1)?.cache?.diskStates === 2, 5_000, "two states on disk");
+
+    const conversation = await host.api.createConversation({});
+    const running = await host.api.sendMessage({ conversationId: conversation.id, content: "a long reply with many words to stream" });
+    expect((await apiError(host.api.clearCache({}))).code).toBe("BUSY");
+    await completed(running.assistantMessage.id);
+    await waitFor(() => of("engineStatus").at(-1)?.cache?.diskStates === 3, 5_000, "three states on disk");
+
+    expect(await host.api.clearCache({})).toEqual({ freedBytes: 3000 });
+    expect((await host.api.getEngineStatus({})).cache).toMatchObject({ diskStates: 0, diskBytes: 0, slotsInUse: 0 });
+    expect(of("engineStatus").at(-1)?.cache?.diskBytes).toBe(0);
+  });
+
+  it("has no cache figures without a model", async () => {
+    const { host, of } = makeHost();
+    await host.start();
+    expect((await host.api.getEngineStatus({})).cache).toBeNull();
+    expect(await host.api.getCacheInfo({})).toMatchObject({ slots: 0, diskStates: 0 });
+    await host.api.loadModel({ path: modelPath });
+    expect((await host.api.getEngineStatus({})).cache?.slots).toBe(2);
+    await host.api.updateSettings({ modelPath: null });
+    await waitFor(() => of("engineStatus").at(-1)?.model === null, 5_000, "unload");
+    expect((await host.api.getEngineStatus({})).cache).toBeNull();
+  });
+});

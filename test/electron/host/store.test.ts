@@ -194,8 +194,20 @@ describe("settings", () => {
       speculation: "auto",
       draftModelPath: null,
       maxDraftTokens: 8,
+      cacheSlots: "auto",
+      cacheDiskBudgetGB: 2,
     });
     expect(defaultSettings(dataDir).modelsFolder).toBe(join(dataDir, "models"));
+  });
+
+  it("keeps the conversation cache settings: auto or a slot count, and a disk budget in GB", () => {
+    store.updateSettings({ cacheSlots: 4, cacheDiskBudgetGB: 0.5 });
+    reopen();
+    expect(store.getSettings()).toMatchObject({ cacheSlots: 4, cacheDiskBudgetGB: 0.5 });
+    store.updateSettings({ cacheSlots: "auto" });
+    expect(store.getSettings().cacheSlots).toBe("auto");
+    expect(() => store.updateSettings({ cacheSlots: 17 })).toThrow();
+    expect(() => store.updateSettings({ cacheDiskBudgetGB: 2000 })).toThrow();
   });
 
   it("saves changes across reopening", () => {
