@@ -4,7 +4,7 @@
  * engine comes back with the model, and the next message works. Also `node dist/web.js` as a user starts it.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -132,6 +132,47 @@ describe("host with the real engine", () => {
     expect((await host.api.getEngineStatus({})).draftModel?.modelPath).toBe(draftPath);
     const next = await host.api.sendMessage({ conversationId: conversation.id, content: "And God said, Let there be light." });
     expect((await completed(next.assistantMessage.id)).stats?.speculation?.mode).toBe("draft");
+  });
+
+  it("pages conversations over the cache: switching back restores the state, clearCache empties the disk", async () => {
+    const harness = realHost();
+    await harness.host.start();
+    // One slot: every switch pages the other conversation out to disk.
+    await harness.host.api.updateSettings({ temperature: 0, threads: TEST_THREADS, maxTokens: 24, contextSize: 256, cacheSlots: 1, speculation: "off" });
+    const model = await harness.host.api.loadModel({ path: targetModel() });
+    expect(model).toMatchObject({ cacheSlots: 1 });
+    expect(model.cacheMemoryBytes).toBeGreaterThan(0);
+    const { host, of, completed, dataDir } = harness;
+    const a = await host.api.createConversation({});
+    const b = await host.api.createConversation({});
+    const ask = async (id: string, content: string) => {
+      const { assistantMessage } = await host.api.sendMessage({ conversationId: id, content });
+      const done = await completed(assistantMessage.id);
+      expect(done.status).toBe("complete");
+      return { done, outcome: of("cacheOutcome").find((e) => e.messageId === assistantMessage.id)! };
+    };
+    expect((await ask(a.id, "The LORD is my shepherd; I shall not want.")).outcome).toMatchObject({ conversationId: a.id, outcome: "cold", restoredTokens: 0 });
+    expect((await ask(b.id, "In the beginning God created the heaven and the earth.")).outcome.outcome).toBe("cold");
+    const back = await ask(a.id, "He maketh me to lie down in green pastures.");
+    expect(back.outcome.outcome).toBe("disk-restore");
+    expect(back.outcome.restoredTokens).toBeGreaterThan(10);
+    expect(back.outcome.evaluatedTokens).toBe(back.done.stats!.evaluatedPromptTokens);
+    expect(back.done.stats!.cache).toMatchObject({ outcome: "disk-restore", restoredTokens: back.outcome.restoredTokens });
+
+    await waitFor(() => (of("engineStatus").at(-1)?.cache?.diskStates ?? 0) >= 1, 10_000, "cache figures after the reply");
+    const before = (await host.api.getEngineStatus({})).cache!;
+    expect(before).toMatchObject({ slots: 1, slotsInUse: 1 });
+    expect(before.diskBytes).toBeGreaterThan(0);
+    const kv = join(dataDir, "cache", "kv");
+    const stateFiles = () => readdirSync(kv).flatMap((folder) => readdirSync(join(kv, folder)));
+    expect(stateFiles().length).toBeGreaterThan(0);
+
+    const { freedBytes } = await host.api.clearCache({});
+    expect(freedBytes).toBeGreaterThanOrEqual(before.diskBytes);
+    expect((await host.api.getEngineStatus({})).cache).toMatchObject({ diskBytes: 0, diskStates: 0, slotsInUse: 0 });
+    expect(stateFiles()).toEqual([]);
+    // With nothing cached, the next turn of b is evaluated from scratch.
+    expect((await ask(b.id, "And God said, Let there be light.")).outcome.outcome).toBe("cold");
   });
 
   it("keeps a partial reply when the engine is killed, restarts it and answers the next message", async () => {
