@@ -5,6 +5,7 @@
  */
 import type {
   AppInfo,
+  BenchmarkResult,
   Conversation,
   EngineStatus,
   Message,
@@ -20,6 +21,9 @@ import type {
 } from "../../electron/window-api.js";
 import { TandemApiError } from "../../electron/window-api.js";
 import type {
+  CacheInfo,
+  BenchMode,
+  BenchReport,
   DraftModelInfo,
   GenerationStats,
   LoadedModel,
@@ -59,6 +63,21 @@ export function loadedModel(path = modelFiles[0].path): LoadedModel {
     gpuLayers: 33,
     chatWrapper: "ChatML",
     loadMs: 1200,
+    cacheSlots: 4,
+    cacheMemoryBytes: 1.5 * 1024 ** 3,
+  };
+}
+
+/** The conversation cache of a loaded model: 4 slots, 2 in use, 3 states on disk. */
+export function makeCacheInfo(partial: Partial<CacheInfo> = {}): CacheInfo {
+  return {
+    slots: 4,
+    slotsInUse: 2,
+    diskBytes: 96 * 1024 ** 2,
+    diskStates: 3,
+    diskBudgetBytes: 2 * 1024 ** 3,
+    memoryBytes: 1.5 * 1024 ** 3,
+    ...partial,
   };
 }
 
@@ -105,6 +124,36 @@ export function makeStats(partial: Partial<GenerationStats> = {}): GenerationSta
   };
 }
 
+/** A bench report with plausible figures (baseline 40 tok/s, speedup 1.5x, identical outputs). */
+export function benchReport(partial: Partial<BenchReport> & { mode: BenchMode }): BenchReport {
+  return {
+    machine: { cpu: "Test CPU", cores: 8, ramGB: 16, platform: "linux-x64", backend: "cpu", threads: 4, draftThreads: 1 },
+    model: "model.gguf",
+    draft: null,
+    prompts: 3,
+    maxTokens: 64,
+    temperature: 0,
+    baseline: { tokensPerSecond: 40, tokens: 384 },
+    speculative: {
+      tokensPerSecond: 60,
+      tokens: 384,
+      acceptanceRate: 0.75,
+      meanAcceptedPerStep: 1.2,
+      proposed: 200,
+      accepted: 150,
+      rejected: 50,
+      targetDecodes: 125,
+      verifySteps: 50,
+    },
+    speedup: 1.5,
+    speedupMedian: 1.48,
+    identicalOutputs: true,
+    theoretical: { alpha: 0.8, gamma: 4, draftCostRatio: 0.1, verifyCostRatio: 1.2, speculativeStepShare: 0.4, expectedSpeedup: 1.9 },
+    efficiency: 0.79,
+    ...partial,
+  };
+}
+
 export const defaultSettings: Settings = {
   systemPrompt: "You are a helpful assistant.",
   temperature: 0.7,
@@ -118,6 +167,8 @@ export const defaultSettings: Settings = {
   speculation: "auto",
   draftModelPath: null,
   maxDraftTokens: 8,
+  cacheSlots: "auto",
+  cacheDiskBudgetGB: 2,
 };
 
 export interface FakeOptions {
@@ -163,6 +214,7 @@ export class FakeClient implements TandemClient {
       lastCrash: null,
       modelError: null,
       restarts: 0,
+      cache: model ? makeCacheInfo() : null,
     };
     this.appInfo = {
       version: "0.1.0",
@@ -479,9 +531,78 @@ export class FakeClient implements TandemClient {
     return this.status;
   }
 
+  async getCacheInfo(params: WindowParams<"getCacheInfo">): Promise<WindowResult<"getCacheInfo">> {
+    this.record("getCacheInfo", params);
+    return this.status.cache ?? makeCacheInfo({ slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0, memoryBytes: 0 });
+  }
+
+  /** Empties the disk part of the cache and pushes the status, as the host does. */
+  async clearCache(params: WindowParams<"clearCache">): Promise<WindowResult<"clearCache">> {
+    this.record("clearCache", params);
+    const freedBytes = this.status.cache?.diskBytes ?? 0;
+    if (this.status.cache) this.setStatus({ cache: { ...this.status.cache, diskBytes: 0, diskStates: 0, slotsInUse: 0 } });
+    return { freedBytes };
+  }
+
   async restartEngine(params: WindowParams<"restartEngine">): Promise<WindowResult<"restartEngine">> {
     this.record("restartEngine", params);
     this.status = { ...this.status, state: "ready", restarts: this.status.restarts + 1 };
     return this.status;
+  }
+
+  // ---- A/B benchmark: runBenchmark waits for finishBenchmark() (or cancelBenchmark) -------------------------
+
+  /** Saved results, newest first (what listBenchmarks answers). */
+  benchmarks: BenchmarkResult[] = [];
+  private pendingBenchmark: {
+    params: WindowParams<"runBenchmark">;
+    resolve: (r: WindowResult<"runBenchmark">) => void;
+    reject: (e: unknown) => void;
+  } | null = null;
+
+  get benchmarkRunning(): boolean {
+    return this.pendingBenchmark !== null;
+  }
+
+  async runBenchmark(params: WindowParams<"runBenchmark">): Promise<WindowResult<"runBenchmark">> {
+    this.record("runBenchmark", params);
+    if (this.pendingBenchmark) throw new TandemApiError("BUSY", "An A/B benchmark is running.");
+    return new Promise((resolve, reject) => {
+      this.pendingBenchmark = { params, resolve, reject };
+    });
+  }
+
+  /** Ends the running benchmark with one report per requested mode (figures from `reports` by mode). */
+  finishBenchmark(reports: Partial<Record<BenchMode, Partial<BenchReport>>> = {}, createdAt = Date.UTC(2026, 10, 26, 9, 30)): BenchmarkResult {
+    const pending = this.pendingBenchmark;
+    if (!pending) throw new Error("no benchmark is running");
+    this.pendingBenchmark = null;
+    const model = this.status.model?.name ?? "model.gguf";
+    const draft = this.status.draftModel?.name ?? null;
+    const result: BenchmarkResult = {
+      id: this.nextId("bench"),
+      createdAt,
+      model,
+      draft,
+      promptSet: pending.params.promptSet,
+      reports: pending.params.modes.map((mode) => benchReport({ model, draft, ...reports[mode], mode })),
+    };
+    this.benchmarks.unshift(result);
+    pending.resolve({ result });
+    return result;
+  }
+
+  async cancelBenchmark(params: WindowParams<"cancelBenchmark">): Promise<WindowResult<"cancelBenchmark">> {
+    this.record("cancelBenchmark", params);
+    const pending = this.pendingBenchmark;
+    if (!pending) return { cancelled: false };
+    this.pendingBenchmark = null;
+    pending.reject(new TandemApiError("ABORTED", "The benchmark was cancelled."));
+    return { cancelled: true };
+  }
+
+  async listBenchmarks(params: WindowParams<"listBenchmarks">): Promise<WindowResult<"listBenchmarks">> {
+    this.record("listBenchmarks", params);
+    return [...this.benchmarks];
   }
 }
