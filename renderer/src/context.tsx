@@ -18,3 +18,10 @@ export function useActions(): Actions {
   if (!value) throw new Error("useActions must be used inside <AppProvider>");
   return value.actions;
 }
+
+/** The client itself, for the few parts that keep their own actions (the A/B benchmark). */
+export function useClient(): TandemClient {
+  const value = useContext(AppContext);
+  if (!value) throw new Error("useClient must be used inside <AppProvider>");
+  return value.client;
+}

@@ -9,6 +9,7 @@
  */
 import type { TandemClient } from "../../electron/window-api.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
+import { useBenchmarksStore } from "./stores/benchmarks.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useEngineStore } from "./stores/engine.js";
 import { appendSegments, useMessagesStore, type StreamSegment } from "./stores/messages.js";
@@ -108,6 +109,9 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
 
   if (isConnectionAware(client)) {
     let previous: ConnectionState = client.connectionState;
+    client.on("benchmarkProgress", (progress) => {
+      useBenchmarksStore.getState().progress(progress);
+    }),
     useEngineStore.getState().setConnection(previous);
     offs.push(
       client.onConnectionChange((state) => {

@@ -1,4 +1,8 @@
-import { useMemo, type ReactNode } from "react";
+import { useMemo, useState, type ReactNode } from "react";
+import { useSavedBenchmarks } from "../benchmark-actions.js";
+import { baselineFor, useBenchmarksStore, type Baseline } from "../stores/benchmarks.js";
+import { useEngineStore } from "../stores/engine.js";
+import { AbPanel, formatMeasured } from "./AbPanel.js";
 import type { Message } from "../../../electron/window-api.js";
 import { Chart } from "../charts/adapter.js";
 import { conversationChart, conversationData, histogramChart, histogramData, replyChart, replyData } from "../charts/specs.js";
@@ -30,7 +34,7 @@ function Row({ label, testId, title, children }: { label: string; testId: string
 const perDecode = (x: number) => `+${x >= 10 ? Math.round(x) : x.toFixed(2)}`;
 
 /** The figures of one reply. Proposed, accepted and rejected are shown together so that they visibly add up. */
-function Figures({ figures: f }: { figures: ReplyFigures }) {
+function Figures({ figures: f, baseline }: { figures: ReplyFigures; baseline: Baseline | null }) {
   return (
     <dl className="metric-list">
       <Row label={f.live ? "Tokens/s (live)" : "Tokens/s"} testId="fig-tps" title="Decode speed after the first token">
@@ -86,9 +90,22 @@ function Figures({ figures: f }: { figures: ReplyFigures }) {
       <Row
         label="Speedup vs baseline"
         testId="fig-speedup"
-        title="Needs this model's plain-decode speed measured on this machine (A/B benchmark); never estimated"
+        title="This reply's tokens/s over this model's plain-decode tokens/s measured on this machine by the A/B benchmark; never estimated"
       >
-        <span className="muted">no baseline yet</span>
+        {baseline && f.tokensPerSecond !== null ? (
+          <>
+            {(f.tokensPerSecond / baseline.tokensPerSecond).toFixed(2)}×{" "}
+            <span className="muted" data-testid="fig-baseline">
+              vs {formatRate(baseline.tokensPerSecond)}, measured {formatMeasured(baseline.measuredAt)}
+            </span>
+          </>
+        ) : baseline ? (
+          <span className="muted" data-testid="fig-baseline">
+            – vs {formatRate(baseline.tokensPerSecond)}, measured {formatMeasured(baseline.measuredAt)}
+          </span>
+        ) : (
+          <span className="muted">no baseline yet</span>
+        )}
       </Row>
     </dl>
   );
@@ -115,7 +132,12 @@ function ReplyCharts({ live, histogram, k }: { live: LiveReply | null; histogram
 }
 
 export function MetricsPanel() {
+  useSavedBenchmarks();
   const setOpen = usePrefsStore((s) => s.setMetricsOpen);
+  const [abOpen, setAbOpen] = useState(false);
+  const modelName = useEngineStore((s) => s.status?.model?.name ?? null);
+  const results = useBenchmarksStore((s) => s.results);
+  const baseline = useMemo(() => baselineFor(results, modelName), [results, modelName]);
   const conversationId = useConversationsStore((s) => s.selectedId);
   const messages = useMessagesStore(selectMessages(conversationId));
   const streamingId = messages.find((m) => m.role === "assistant" && m.status === "streaming")?.id ?? null;
@@ -135,6 +157,9 @@ export function MetricsPanel() {
     <aside className="metrics-panel" id="metrics-panel" data-testid="metrics-panel" aria-label="Speculation metrics">
       <header className="metrics-header">
         <h2>Metrics</h2>
+        <button type="button" className="btn btn-small ab-open" onClick={() => setAbOpen(true)} data-testid="ab-open" title="Measure speedup: plain decoding vs speculation">
+          A/B benchmark
+        </button>
         <button type="button" className="icon-button" aria-label="Close metrics" title="Close metrics" onClick={() => setOpen(false)}>
           <CloseIcon size={16} />
         </button>
@@ -149,23 +174,28 @@ export function MetricsPanel() {
                 <h3>
                   <span className="live-dot" aria-hidden="true" /> Generating
                 </h3>
-                {liveFigs ? <Figures figures={liveFigs} /> : <p className="metrics-note">Waiting for the first token…</p>}
+                {liveFigs ? <Figures figures={liveFigs} baseline={baseline} /> : <p className="metrics-note">Waiting for the first token…</p>}
               </section>
             )}
             <section className="metrics-section" data-testid="metrics-last">
               <h3>Last reply</h3>
-              {lastFigs ? <Figures figures={lastFigs} /> : <p className="metrics-note">No finished reply yet.</p>}
+              {lastFigs ? <Figures figures={lastFigs} baseline={baseline} /> : <p className="metrics-note">No finished reply yet.</p>}
             </section>
             {(streamingId || last) && (
               <section className="metrics-section metrics-charts">
                 <ReplyCharts live={focusLive} histogram={histogram} k={k} />
                 {conversation[0].length > 0 && <Chart spec={conversationChart} data={conversation} />}
-                <p className="metrics-note">Speedup per reply needs a measured baseline: none yet.</p>
+                <p className="metrics-note" data-testid="baseline-note">
+                  {baseline
+                    ? `Baseline: ${formatRate(baseline.tokensPerSecond)} plain decoding, measured ${formatMeasured(baseline.measuredAt)} (A/B benchmark).`
+                    : "Speedup per reply needs a measured baseline: none yet (run the A/B benchmark)."}
+                </p>
               </section>
             )}
           </>
         )}
       </div>
+      {abOpen && <AbPanel onClose={() => setAbOpen(false)} />}
     </aside>
   );
 }
