@@ -213,6 +213,20 @@ export function createActions(client: TandemClient) {
       }
     },
 
+    /** Deletes the saved conversation states; resolves to an error message, or null when it worked. */
+    async clearCache(): Promise<string | null> {
+      try {
+        await client.clearCache({});
+        // The host pushes the refreshed status too; asking keeps this window right if that event was missed.
+        const cache = await client.getCacheInfo({});
+        const status = useEngineStore.getState().status;
+        if (status) useEngineStore.getState().setStatus({ ...status, cache });
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
     async restartEngine(): Promise<void> {
       const status = await attempt(() => client.restartEngine({}));
       if (status) useEngineStore.getState().setStatus(status);

@@ -72,6 +72,10 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
       if (added.length > 0) pending[messageId] = appendSegments(pending[messageId] ?? [], added);
       schedule();
     }),
+    client.on("cacheOutcome", (outcome) => {
+      // Once per reply, before its tokens: straight to the store (the per-frame batching is for tokens).
+      useEngineStore.getState().setCacheOutcome(outcome);
+    }),
     client.on("messageCompleted", ({ message }) => {
       // Apply what came before it, in order; then the final message replaces the streamed text.
       flush();

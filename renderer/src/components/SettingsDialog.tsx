@@ -2,14 +2,27 @@ import { useEffect, useId, useState, type ReactNode } from "react";
 import { Settings as SettingsSchema, type Settings } from "../../../electron/window-api.js";
 import { SpeculationMode } from "../../../engine/protocol.js";
 import { errorMessage } from "../api/client.js";
+import { slotsText } from "../cache-format.js";
 import { useActions } from "../context.js";
-import { fileNameOf, speculationModeLabel } from "../format.js";
+import { fileNameOf, formatBytes, speculationModeLabel } from "../format.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
+import { ConfirmDialog } from "./ConfirmDialog.js";
 import { Modal } from "./Modal.js";
 
-type Field = "systemPrompt" | "temperature" | "maxTokens" | "contextSize" | "gpu" | "threads" | "theme" | "speculation" | "maxDraftTokens";
+type Field =
+  | "systemPrompt"
+  | "temperature"
+  | "maxTokens"
+  | "contextSize"
+  | "gpu"
+  | "threads"
+  | "theme"
+  | "speculation"
+  | "maxDraftTokens"
+  | "cacheSlots"
+  | "cacheDiskBudgetGB";
 type Errors = Partial<Record<Field, string>>;
 
 interface Draft {
@@ -24,6 +37,9 @@ interface Draft {
   theme: Settings["theme"];
   speculation: Settings["speculation"];
   maxDraftTokens: string;
+  cacheSlotsAuto: boolean;
+  cacheSlots: string;
+  cacheDiskBudgetGB: string;
 }
 
 function toDraft(s: Settings): Draft {
@@ -39,6 +55,9 @@ function toDraft(s: Settings): Draft {
     theme: s.theme,
     speculation: s.speculation,
     maxDraftTokens: String(s.maxDraftTokens),
+    cacheSlotsAuto: s.cacheSlots === "auto",
+    cacheSlots: s.cacheSlots === "auto" ? "2" : String(s.cacheSlots),
+    cacheDiskBudgetGB: String(s.cacheDiskBudgetGB),
   };
 }
 
@@ -81,6 +100,15 @@ export function validateDraft(d: Draft): { patch?: Partial<Settings>; errors: Er
   const maxDraftTokens = intInRange(d.maxDraftTokens, 1, 32, "Max draft tokens");
   if (maxDraftTokens.error) errors.maxDraftTokens = maxDraftTokens.error;
   else patch.maxDraftTokens = maxDraftTokens.value;
+  if (d.cacheSlotsAuto) patch.cacheSlots = "auto";
+  else {
+    const slots = intInRange(d.cacheSlots, 1, 16, "Slots");
+    if (slots.error) errors.cacheSlots = slots.error;
+    else patch.cacheSlots = slots.value;
+  }
+  const budget = parseNumber(d.cacheDiskBudgetGB);
+  if (budget === null || budget < 0.1 || budget > 1000) errors.cacheDiskBudgetGB = "The disk budget must be between 0.1 and 1,000 GB.";
+  else patch.cacheDiskBudgetGB = budget;
   if (Object.keys(errors).length > 0) return { errors };
   // The contract's own schema has the last word.
   const checked = SettingsSchema.partial().strict().safeParse(patch);
@@ -283,6 +311,40 @@ function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titl
         </p>
       </fieldset>
 
+      <fieldset className="settings-section" data-testid="cache-settings">
+        <legend className="settings-section-title">Conversation cache</legend>
+        <p className="settings-section-intro">
+          Each open conversation keeps its evaluated context in a memory slot; the least recently used one is saved to
+          disk when a slot is needed, so switching back does not re-read the whole chat.
+        </p>
+        <div className="field-grid">
+          <AutoNumberField
+            label="Slots"
+            id={`${id}-slots`}
+            auto={draft.cacheSlotsAuto}
+            value={draft.cacheSlots}
+            error={errors.cacheSlots}
+            unit="slots"
+            hint="Auto fits as many as a quarter of the memory allows (up to 8). Reloads the model."
+            onAuto={(v) => set("cacheSlotsAuto", v)}
+            onValue={(v) => set("cacheSlots", v)}
+          />
+          <NumberFieldRow
+            label="Disk budget (GB)"
+            id={`${id}-cachedisk`}
+            error={errors.cacheDiskBudgetGB}
+            hint="The oldest saved conversations go first beyond this."
+            decimal
+            step={0.5}
+            min={0.1}
+            max={1000}
+            value={draft.cacheDiskBudgetGB}
+            onValue={(v) => set("cacheDiskBudgetGB", v)}
+          />
+        </div>
+        <CacheUsage />
+      </fieldset>
+
       {formError && (
         <p className="form-error" role="alert" data-testid="settings-error">
           {formError}
@@ -385,6 +447,66 @@ function DraftModelField({ id }: { id: string }) {
         {extra && <option value={extra}>{fileNameOf(extra)}</option>}
       </select>
       {note}
+    </div>
+  );
+}
+
+/**
+ * What the cache holds now (slots and memory estimate of the loaded model, saved states on disk) and the "Clear
+ * cache" button, which asks first and acts at once (not with Save).
+ */
+function CacheUsage() {
+  const actions = useActions();
+  const model = useEngineStore((s) => s.status?.model ?? null);
+  const cache = useEngineStore((s) => s.status?.cache ?? null);
+  const [confirming, setConfirming] = useState(false);
+  const [clearing, setClearing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [cleared, setCleared] = useState(false);
+
+  const clear = async () => {
+    setConfirming(false);
+    setClearing(true);
+    setError(null);
+    const failure = await actions.clearCache();
+    setClearing(false);
+    setError(failure);
+    setCleared(failure === null);
+  };
+
+  const slots = cache?.slots || model?.cacheSlots || 0;
+  const memory = cache?.memoryBytes || model?.cacheMemoryBytes || 0;
+  return (
+    <div className="cache-usage" data-testid="cache-usage">
+      <p className="field-hint" data-testid="cache-slots-now">
+        {model && slots > 0
+          ? `Now: ${slotsText(slots)}${cache ? ` (${cache.slotsInUse} in use)` : ""}${memory > 0 ? ` · about ${formatBytes(memory)} of memory` : ""}`
+          : "Load a model to see its slots and memory estimate."}
+      </p>
+      <div className="cache-disk-row">
+        <span className="field-hint" data-testid="cache-disk-usage">
+          {cache
+            ? `On disk: ${formatBytes(cache.diskBytes)} in ${cache.diskStates} saved ${cache.diskStates === 1 ? "conversation" : "conversations"} (budget ${formatBytes(cache.diskBudgetBytes)})`
+            : "On disk: unknown until a model is loaded."}
+        </span>
+        <button type="button" className="btn" data-testid="clear-cache" disabled={clearing} onClick={() => setConfirming(true)}>
+          {clearing ? "Clearing…" : "Clear cache"}
+        </button>
+      </div>
+      {error && (
+        <p className="field-error" role="alert" data-testid="clear-cache-error">
+          {error}
+        </p>
+      )}
+      {cleared && !error && <p className="field-hint" data-testid="clear-cache-done">Cache cleared.</p>}
+      {confirming && (
+        <ConfirmDialog title="Clear the conversation cache?" confirmLabel="Clear cache" danger onConfirm={() => void clear()} onCancel={() => setConfirming(false)}>
+          <p>
+            Every saved conversation state is deleted. Your chats stay; the next reply in each one reads it again from its text,
+            which takes longer once.
+          </p>
+        </ConfirmDialog>
+      )}
     </div>
   );
 }

@@ -1,3 +1,4 @@
+import { cacheDiskSummary, cacheTurnDetail, cacheTurnFromStats, cacheTurnSummary } from "../cache-format.js";
 import { backendLabel, engineStateLabel, formatRate } from "../format.js";
 import { useConversationsStore } from "../stores/conversations.js";
 import { useEngineStore } from "../stores/engine.js";
@@ -12,6 +13,10 @@ export function StatusBar() {
   // Before any reply in this session: the last reply of the open conversation.
   const openStats = useMessagesStore((s) => selectMessages(selectedId)(s).findLast((m) => m.role === "assistant" && m.stats)?.stats ?? null);
   const lastStats = sessionStats ?? openStats;
+  // The live outcome arrives as soon as the prompt is evaluated; before any reply in this session, the open
+  // conversation's last reply says how its prompt was served.
+  const liveCache = useEngineStore((s) => s.lastCacheOutcome);
+  const cacheTurn = liveCache ?? cacheTurnFromStats(lastStats);
   const connection = useEngineStore((s) => s.connection);
   const loading = useModelsStore((s) => s.loading);
 
@@ -20,6 +25,8 @@ export function StatusBar() {
   const model = status?.model ?? null;
   const draftModel = status?.draftModel ?? null;
   const draftError = status?.draftError ?? null;
+  const cache = model ? (status?.cache ?? null) : null;
+  const disk = cache ? cacheDiskSummary(cache) : null;
   const stateText =
     connection === "reconnecting"
       ? "Disconnected"
@@ -66,6 +73,16 @@ export function StatusBar() {
         </span>
       )}
       <span className="status-spacer" />
+      {cacheTurn && (
+        <span className={`status-item cache-outcome ${cacheTurn.outcome}`} data-testid="status-cache" title={cacheTurnDetail(cacheTurn)}>
+          {cacheTurnSummary(cacheTurn)}
+        </span>
+      )}
+      {disk && (
+        <span className="status-item" data-testid="status-cache-disk" title={disk.detail}>
+          {disk.text}
+        </span>
+      )}
       {lastStats && (
         <span className="status-item" data-testid="status-speed" title="Decode speed of the last reply">
           {formatRate(lastStats.tokensPerSecond)}

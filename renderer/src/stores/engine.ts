@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { CrashInfo, EngineStatus } from "../../../electron/window-api.js";
+import type { CrashInfo, EngineStatus, WindowEventData } from "../../../electron/window-api.js";
 import type { GenerationStats } from "../../../engine/protocol.js";
 import type { ConnectionState } from "../api/client.js";
 
@@ -31,6 +31,8 @@ export interface EngineStoreState {
   notice: string | null;
   /** Stats of the last reply completed in this session. */
   lastStats: GenerationStats | null;
+  /** How the cache served the last reply's prompt in this session (arrives before the reply ends). */
+  lastCacheOutcome: WindowEventData<"cacheOutcome"> | null;
   setStatus(status: EngineStatus): void;
   crashed(crash: CrashInfo, restarting: boolean): void;
   dismissCrash(): void;
@@ -40,6 +42,7 @@ export interface EngineStoreState {
   setConnection(state: ConnectionState | null): void;
   setNotice(notice: string | null): void;
   setLastStats(stats: GenerationStats): void;
+  setCacheOutcome(outcome: WindowEventData<"cacheOutcome">): void;
 }
 
 export const useEngineStore = create<EngineStoreState>()((set) => ({
@@ -52,6 +55,7 @@ export const useEngineStore = create<EngineStoreState>()((set) => ({
   connection: null,
   notice: null,
   lastStats: null,
+  lastCacheOutcome: null,
   setStatus: (status) =>
     set((s) => {
       const next: Partial<EngineStoreState> = { status };
@@ -78,4 +82,5 @@ export const useEngineStore = create<EngineStoreState>()((set) => ({
   setConnection: (connection) => set({ connection }),
   setNotice: (notice) => set({ notice }),
   setLastStats: (lastStats) => set({ lastStats }),
+  setCacheOutcome: (lastCacheOutcome) => set({ lastCacheOutcome }),
 }));
