@@ -109,13 +109,13 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     client.on("settingsChanged", (settings) => {
       useSettingsStore.getState().setSettings(settings);
     }),
+    client.on("benchmarkProgress", (progress) => {
+      useBenchmarksStore.getState().progress(progress);
+    }),
   ];
 
   if (isConnectionAware(client)) {
     let previous: ConnectionState = client.connectionState;
-    client.on("benchmarkProgress", (progress) => {
-      useBenchmarksStore.getState().progress(progress);
-    }),
     useEngineStore.getState().setConnection(previous);
     offs.push(
       client.onConnectionChange((state) => {
