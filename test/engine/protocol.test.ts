@@ -40,6 +40,6 @@ describe("engine protocol", () => {
       expect(spec.params, name).toBeDefined();
       expect(spec.result, name).toBeDefined();
     }
-    expect(Object.keys(engineEvents).sort()).toEqual(["loadProgress", "log", "tokens"]);
+    expect(Object.keys(engineEvents).sort()).toEqual(["benchProgress", "cacheOutcome", "loadProgress", "log", "tokens"]);
   });
 });
