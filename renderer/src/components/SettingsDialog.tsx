@@ -1,4 +1,5 @@
 import { useEffect, useId, useState, type ReactNode } from "react";
+import { createPortal } from "react-dom";
 import { Settings as SettingsSchema, type Settings } from "../../../electron/window-api.js";
 import { SpeculationMode } from "../../../engine/protocol.js";
 import { errorMessage } from "../api/client.js";
@@ -499,14 +500,23 @@ function CacheUsage() {
         </p>
       )}
       {cleared && !error && <p className="field-hint" data-testid="clear-cache-done">Cache cleared.</p>}
-      {confirming && (
-        <ConfirmDialog title="Clear the conversation cache?" confirmLabel="Clear cache" danger onConfirm={() => void clear()} onCancel={() => setConfirming(false)}>
-          <p>
-            Every saved conversation state is deleted. Your chats stay; the next reply in each one reads it again from its text,
-            which takes longer once.
-          </p>
-        </ConfirmDialog>
-      )}
+      {/* In a portal: inside the settings modal (animated with a transform) a fixed backdrop would be clipped to it. */}
+      {confirming &&
+        createPortal(
+          <ConfirmDialog
+            title="Clear the conversation cache?"
+            confirmLabel="Clear cache"
+            danger
+            onConfirm={() => void clear()}
+            onCancel={() => setConfirming(false)}
+          >
+            <p>
+              Every saved conversation state is deleted. Your chats stay; the next reply in each one reads it again from its
+              text, which takes longer once.
+            </p>
+          </ConfirmDialog>,
+          document.body,
+        )}
     </div>
   );
 }
