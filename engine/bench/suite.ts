@@ -97,18 +97,15 @@ async function writeReadmeSection(start: string, end: string, body: string): Pro
   await writeFile(readmePath, readme.slice(0, readme.indexOf(start) + start.length) + "\n" + body + readme.slice(readme.indexOf(end)));
 }
 
+/** The suite's synthetic pairs: Q8_0, a 20M draft at agreement 0.9, context 2048, cached in .cache/models. */
+function syntheticPair(params: "300m" | "1b", log: (line: string) => void) {
+  return makeModelPair({ params, draftParams: "20m", agreement: 0.9, context: 2048, quant: "q8_0", outDir: path.join(repo, ".cache", "models"), log });
+}
+
 /** Paged KV cache rows: the KJV model at its context limit and the synthetic 300M model at growing lengths. */
 async function cacheSuite(quick: boolean, kjv: string, log: (line: string) => void): Promise<number> {
   log("\nsynthetic 300M Q8_0 (context 2048): generating or reusing .cache/models …");
-  const pair300m = await makeModelPair({
-    params: "300m",
-    draftParams: "20m",
-    agreement: 0.9,
-    context: 2048,
-    quant: "q8_0",
-    outDir: path.join(repo, ".cache", "models"),
-    log,
-  });
+  const pair300m = await syntheticPair("300m", log);
   const repeats = quick ? 1 : 3;
   const runs = [
     { name: "KJV 6M", model: kjv, lengths: [200], threads: 1 },
@@ -140,15 +137,7 @@ export async function benchSuiteCommand(argv: string[]): Promise<number> {
   if (argv.includes("--cache-only")) return cacheSuite(quick, kjv, log);
   const kjvDraft = path.join(sharedModels, "kjv-chat-draft-1m.gguf");
   log("synthetic 1B Q8_0 pair (agreement 0.9): generating or reusing .cache/models …");
-  const pair = await makeModelPair({
-    params: "1b",
-    draftParams: "20m",
-    agreement: 0.9,
-    context: 2048,
-    quant: "q8_0",
-    outDir: path.join(repo, ".cache", "models"),
-    log,
-  });
+  const pair = await syntheticPair("1b", log);
   const synthPrompts = quick ? 4 : 12;
   const rows: SuiteRow[] = [
     { name: `synthetic 1B Q8_0 + 20M draft (agreement ${pair.measuredAgreement.toFixed(2)})`, model: pair.target, draft: pair.draft, mode: "draft", prompts: "general-chat.txt", threads: 2, maxTokens: 64, maxDraftTokens: 8 },
