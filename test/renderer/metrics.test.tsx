@@ -1,4 +1,4 @@
-import { act, screen, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Profiler } from "react";
 import { describe, expect, it } from "vitest";
@@ -10,8 +10,8 @@ import { MessageList } from "../../renderer/src/components/MessageList.js";
 import { MetricsPanel } from "../../renderer/src/components/MetricsPanel.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
 import { useMetricsStore } from "../../renderer/src/stores/metrics.js";
-import { PREFS_KEYS } from "../../renderer/src/stores/prefs.js";
-import { FakeClient, makeStats } from "./fake-client.js";
+import { PREFS_KEYS, usePrefsStore } from "../../renderer/src/stores/prefs.js";
+import { FakeClient, benchReport, makeStats } from "./fake-client.js";
 import { recordedContent, recordedEvents, recordedStats, recordedSteps } from "./fixtures/speculative-reply.js";
 import { renderWithClient } from "./helpers.js";
 
@@ -295,8 +295,56 @@ describe("metrics panel", () => {
     expect(charts.series("conversation", 0)).toEqual([1, 2, 3]);
     expect(charts.series("conversation", 1)).toEqual([null, 0.25, 0.5]);
     expect(charts.series("conversation", 2)).toEqual([null, 0.5, 13 / 8]);
+    // No saved benchmark: no speedup is plotted, and the note says why.
+    expect(charts.series("conversation", 3)).toEqual([null, null, null]);
+    expect(screen.getByTestId("baseline-note").textContent).toBe("Speedup per reply needs a measured baseline: none yet (run the A/B benchmark).");
     // Charts are fed, not re-created, as data arrives.
     expect(charts.created.filter((id) => id === "reply")).toHaveLength(1);
+  });
+
+  it("plots each reply's speedup over the model's measured baseline from the latest saved benchmark", async () => {
+    const fake = new FakeClient();
+    const model = fake.status.model!.name;
+    fake.benchmarks = [
+      // The latest result of this model is the baseline: its reports pooled by tokens, (30·100 + 50·300) / 400 = 45 tok/s.
+      {
+        id: "new",
+        createdAt: Date.UTC(2026, 1, 1),
+        model,
+        draft: null,
+        promptSet: "free-chat",
+        reports: [
+          benchReport({ mode: "lookup", model, baseline: { tokensPerSecond: 30, tokens: 100 } }),
+          benchReport({ mode: "ngram", model, baseline: { tokensPerSecond: 50, tokens: 300 } }),
+        ],
+      },
+      { id: "old", createdAt: Date.UTC(2026, 0, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model })] },
+      { id: "other", createdAt: Date.UTC(2026, 2, 1), model: "another.gguf", draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup" })] },
+    ];
+    const c = fake.addConversation("Speedup", [
+      user("one"),
+      assistant("plain", { stats: makeStats({ tokensPerSecond: 36 }) }),
+      user("two"),
+      assistant("spec", { stats: makeStats({ tokensPerSecond: 67.5, speculation: recordedStats.speculation }) }),
+      user("three"),
+      assistant("failed", { status: "error", error: "boom" }),
+      user("four"),
+      assistant("", { status: "streaming" }),
+    ]);
+    usePrefsStore.getState().setMetricsOpen(true);
+    const charts = new FakeCharts();
+    const h = await renderWithClient(
+      fake,
+      <ChartFactoryContext.Provider value={charts}>
+        <App />
+      </ChartFactoryContext.Provider>,
+    );
+    await act(() => h.actions.selectConversation(c.id));
+    await waitFor(() => expect(screen.getByTestId("baseline-note").textContent).toMatch(/^Baseline: 45(\.0)? tok\/s plain decoding, measured /));
+    // One point per finished reply with stats (not the failed or streaming ones): 36 / 45 and 67.5 / 45.
+    expect(charts.series("conversation", 0)).toEqual([1, 2]);
+    expect(charts.series("conversation", 3)).toEqual([0.8, 1.5]);
+    expect(charts.series("conversation", 1)).toEqual([null, 0.5]);
   });
 
   it("updates the charts without re-rendering the message list", async () => {

@@ -1,5 +1,6 @@
 /** The metrics panel's charts: what each shows, and how its data is built from the stores. */
 import type { Message } from "../../../electron/window-api.js";
+import type { Baseline } from "../stores/benchmarks.js";
 import type { LiveReply } from "../stores/metrics.js";
 import type { ChartData, ChartSpec } from "./adapter.js";
 
@@ -21,7 +22,7 @@ export const replyChart: ChartSpec = {
 
 export const conversationChart: ChartSpec = {
   id: "conversation",
-  title: "This conversation: acceptance per reply",
+  title: "This conversation: acceptance and speedup per reply",
   kind: "line",
   xLabel: "reply",
   height: 150,
@@ -29,10 +30,12 @@ export const conversationChart: ChartSpec = {
   scales: {
     acceptance: { label: "accepted", side: "left", min: 0, max: 1, percent: true },
     perDecode: { label: "per decode", side: "right" },
+    speedup: { label: "× baseline", side: "right" },
   },
   series: [
     { label: "acceptance", color: "--good", scale: "acceptance" },
     { label: "accepted per decode", color: "--accent", scale: "perDecode", dash: [4, 3] },
+    { label: "speedup", color: "--warning", scale: "speedup" },
   ],
 };
 
@@ -53,19 +56,24 @@ export function replyData(reply: LiveReply | null): ChartData {
   return [s.tokens.slice(), s.tokensPerSecond.slice(), s.acceptance.slice()];
 }
 
-/** One point per finished assistant reply with stats, in order: acceptance and accepted per target decode. */
-export function conversationData(messages: readonly Message[]): ChartData {
+/**
+ * One point per finished assistant reply with stats, in order: acceptance, accepted per target decode, and speedup
+ * (the reply's tokens/s over the model's measured baseline; all null without a baseline, never estimated).
+ */
+export function conversationData(messages: readonly Message[], baseline: Baseline | null): ChartData {
   const x: number[] = [];
   const acceptance: (number | null)[] = [];
   const perDecode: (number | null)[] = [];
+  const speedup: (number | null)[] = [];
   for (const m of messages) {
     if (m.role !== "assistant" || m.status === "streaming" || !m.stats) continue;
     const spec = m.stats.speculation && m.stats.speculation.mode !== "off" ? m.stats.speculation : null;
     x.push(x.length + 1);
     acceptance.push(spec && spec.proposed > 0 ? spec.accepted / spec.proposed : null);
     perDecode.push(spec && m.stats.targetDecodes > 0 ? spec.accepted / m.stats.targetDecodes : null);
+    speedup.push(baseline && m.stats.tokensPerSecond > 0 ? m.stats.tokensPerSecond / baseline.tokensPerSecond : null);
   }
-  return [x, acceptance, perDecode];
+  return [x, acceptance, perDecode, speedup];
 }
 
 /** Verify steps by accepted length, for 0..k (k at least the histogram's own range). */
