@@ -323,11 +323,13 @@ describe("metrics panel", () => {
     ];
     const c = fake.addConversation("Speedup", [
       user("one"),
-      assistant("plain", { stats: makeStats({ tokensPerSecond: 36 }) }),
+      assistant("plain", { model, stats: makeStats({ tokensPerSecond: 36 }) }),
       user("two"),
-      assistant("spec", { stats: makeStats({ tokensPerSecond: 67.5, speculation: recordedStats.speculation }) }),
+      assistant("spec", { model, stats: makeStats({ tokensPerSecond: 67.5, speculation: recordedStats.speculation }) }),
       user("three"),
       assistant("failed", { status: "error", error: "boom" }),
+      user("five"),
+      assistant("by another model", { model: "another.gguf", stats: makeStats({ tokensPerSecond: 90 }) }),
       user("four"),
       assistant("", { status: "streaming" }),
     ]);
@@ -341,10 +343,11 @@ describe("metrics panel", () => {
     );
     await act(() => h.actions.selectConversation(c.id));
     await waitFor(() => expect(screen.getByTestId("baseline-note").textContent).toMatch(/^Baseline: 45(\.0)? tok\/s plain decoding, measured /));
-    // One point per finished reply with stats (not the failed or streaming ones): 36 / 45 and 67.5 / 45.
-    expect(charts.series("conversation", 0)).toEqual([1, 2]);
-    expect(charts.series("conversation", 3)).toEqual([0.8, 1.5]);
-    expect(charts.series("conversation", 1)).toEqual([null, 0.5]);
+    // One point per finished reply with stats (not the failed or streaming ones): 36 / 45 and 67.5 / 45; the reply
+    // written by another model has no speedup against this model's baseline.
+    expect(charts.series("conversation", 0)).toEqual([1, 2, 3]);
+    expect(charts.series("conversation", 3)).toEqual([0.8, 1.5, null]);
+    expect(charts.series("conversation", 1)).toEqual([null, 0.5, null]);
   });
 
   it("updates the charts without re-rendering the message list", async () => {

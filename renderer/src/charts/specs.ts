@@ -60,7 +60,11 @@ export function replyData(reply: LiveReply | null): ChartData {
  * One point per finished assistant reply with stats, in order: acceptance, accepted per target decode, and speedup
  * (the reply's tokens/s over the model's measured baseline; all null without a baseline, never estimated).
  */
-export function conversationData(messages: readonly Message[], baseline: Baseline | null): ChartData {
+/**
+ * Per finished reply: acceptance, accepted per decode, and speedup against the current model's measured baseline.
+ * Replies written by another model get no speedup point: the baseline is this model's.
+ */
+export function conversationData(messages: readonly Message[], baseline: Baseline | null, model: string | null): ChartData {
   const x: number[] = [];
   const acceptance: (number | null)[] = [];
   const perDecode: (number | null)[] = [];
@@ -71,7 +75,8 @@ export function conversationData(messages: readonly Message[], baseline: Baselin
     x.push(x.length + 1);
     acceptance.push(spec && spec.proposed > 0 ? spec.accepted / spec.proposed : null);
     perDecode.push(spec && m.stats.targetDecodes > 0 ? spec.accepted / m.stats.targetDecodes : null);
-    speedup.push(baseline && m.stats.tokensPerSecond > 0 ? m.stats.tokensPerSecond / baseline.tokensPerSecond : null);
+    const sameModel = model !== null && m.model === model;
+    speedup.push(baseline && sameModel && m.stats.tokensPerSecond > 0 ? m.stats.tokensPerSecond / baseline.tokensPerSecond : null);
   }
   return [x, acceptance, perDecode, speedup];
 }

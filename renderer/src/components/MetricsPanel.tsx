@@ -144,7 +144,7 @@ export function MetricsPanel() {
   const last = lastFinishedReply(messages);
   const live = useMetricsStore(selectLiveReply(streamingId));
   const lastLive = useMetricsStore(selectLiveReply(last?.id ?? null));
-  const conversation = useMemo(() => conversationData(messages, baseline), [messages, baseline]);
+  const conversation = useMemo(() => conversationData(messages, baseline, modelName), [messages, baseline, modelName]);
 
   const liveFigs = live ? liveFigures(live) : null;
   const lastFigs = last?.stats ? finishedFigures(last.stats) : null;
