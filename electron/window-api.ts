@@ -110,8 +110,45 @@ export const ModelFile = z.object({
   name: z.string(),
   sizeBytes: z.number(),
   modifiedAt: z.number(),
+  /** Facts read from the GGUF header (absent when not inspected; `error` set when the file could not be read). */
+  architecture: z.string().optional(),
+  /** Parameter count (weights), from the tensor shapes. */
+  parameters: z.number().optional(),
+  /** File type / quantization name, e.g. "Q4_K_M" or "F32". */
+  quantization: z.string().optional(),
+  /** Trained context length in tokens. */
+  contextLength: z.number().optional(),
+  /** Tokenizer type (tokenizer.ggml.model), e.g. "llama" or "gpt2". */
+  tokenizer: z.string().optional(),
+  vocabSize: z.number().optional(),
+  hasChatTemplate: z.boolean().optional(),
+  /** The node-llama-cpp chat wrapper the template resolves to (e.g. "ChatML"), or the template's first line. */
+  chatTemplate: z.string().optional(),
+  /** Special token ids from the header. */
+  specialTokens: z
+    .object({ bos: z.number().nullable(), eos: z.number().nullable(), eot: z.number().nullable() })
+    .optional(),
+  /** Split sets (`-00001-of-0000N.gguf`): the number of parts and the missing part file names. */
+  splitParts: z.number().optional(),
+  missingParts: z.array(z.string()).optional(),
+  /** Why the file could not be inspected (not GGUF, truncated…); the other facts are absent then. */
+  error: z.string().optional(),
 });
 export type ModelFile = z.infer<typeof ModelFile>;
+
+/** One candidate draft model for a target: whether its tokenizer matches, and why not. */
+export const DraftCandidate = z.object({
+  path: z.string(),
+  name: z.string(),
+  sizeBytes: z.number(),
+  parameters: z.number().nullable(),
+  compatible: z.boolean(),
+  /** Why it is incompatible (names the first differing field), or why it is recommended; null otherwise. */
+  reason: z.string().nullable(),
+  /** The smallest compatible candidate. */
+  recommended: z.boolean(),
+});
+export type DraftCandidate = z.infer<typeof DraftCandidate>;
 
 export const CrashReason = z.enum([
   "exited", // the process exited on its own with a non-zero code
@@ -223,6 +260,15 @@ export const windowApi = {
   setModelsFolder: {
     params: z.object({ path: z.string().min(1).max(4096) }).strict(),
     result: z.object({ folder: z.string(), models: z.array(ModelFile) }),
+  },
+  /**
+   * The models folder's other GGUF files as drafts for a target (default: the loaded or configured model), each
+   * with whether its tokenizer matches the target's (compared from GGUF headers, no weights loaded) and the reason
+   * when it does not; the smallest compatible one is recommended. Smallest first.
+   */
+  compatibleDrafts: {
+    params: z.object({ targetPath: z.string().min(1).max(4096).optional() }).strict(),
+    result: z.object({ targetPath: z.string().nullable(), candidates: z.array(DraftCandidate) }),
   },
   /** Loads a model and makes it the chat model (saved in settings). Progress arrives as `engineStatus` events. */
   loadModel: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: LoadedModel },

@@ -22,6 +22,7 @@ const methods: { [M in WindowMethod]: true } = {
   listModels: true,
   chooseModelsFolder: true,
   setModelsFolder: true,
+  compatibleDrafts: true,
   loadModel: true,
   setDraftModel: true,
   setConversationSpeculation: true,

@@ -293,6 +293,10 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       return modelsListing(ctx.store().getSettings().modelsFolder);
     },
 
+    async compatibleDrafts({ targetPath }) {
+      return { targetPath: targetPath ?? null, candidates: [] };
+    },
+
     async chooseModelsFolder() {
       if (!options.pickFolder) {
         throw apiError("UNSUPPORTED", "This version of Tandem cannot open a folder chooser. Type the folder path instead.");

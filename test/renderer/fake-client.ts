@@ -461,6 +461,14 @@ export class FakeClient implements TandemClient {
     return { folder: this.folder, models: this.files };
   }
 
+  /** Candidates `compatibleDrafts` answers with (tests set them). */
+  draftCandidates: WindowResult<"compatibleDrafts">["candidates"] = [];
+
+  async compatibleDrafts(params: WindowParams<"compatibleDrafts">): Promise<WindowResult<"compatibleDrafts">> {
+    this.record("compatibleDrafts", params);
+    return { targetPath: params.targetPath ?? this.status.model?.modelPath ?? null, candidates: this.draftCandidates };
+  }
+
   async chooseModelsFolder(params: WindowParams<"chooseModelsFolder">): Promise<WindowResult<"chooseModelsFolder">> {
     this.record("chooseModelsFolder", params);
     this.folder = "/picked";
