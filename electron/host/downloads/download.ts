@@ -1,0 +1,472 @@
+/**
+ * Resumable, verified file download (plain Node: fetch, node:fs, node:crypto).
+ *
+ * The bytes go to `<dest>.part`, with a small `<dest>.part.json` sidecar recording where they came from; the file
+ * gets its final name only once it is complete and its size and SHA-256 (when known) check out. An existing .part
+ * whose sidecar matches is resumed with a Range request, also after a restart. Dropped connections, 5xx answers
+ * and stalls are retried with exponential backoff; 401/403/404 fail at once. Aborting the signal cancels (the
+ * partial files are removed) unless the abort reason is a pause (see `pauseReason`), which keeps them.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+
+export interface DownloadProgress {
+  receivedBytes: number;
+  /** Null while the server has not said how big the file is. */
+  totalBytes: number | null;
+  /** Smoothed transfer rate of this session (resumed bytes are not counted as speed). */
+  bytesPerSecond: number;
+  /** Null while the speed or the total is unknown. */
+  etaSeconds: number | null;
+}
+
+export type DownloadEvent =
+  | { type: "resume"; fromBytes: number }
+  | { type: "restart"; reason: string }
+  | { type: "retry"; attempt: number; delayMs: number; reason: string };
+
+export interface DownloadOptions {
+  url: string;
+  destDir: string;
+  /** Defaults to the last segment of the URL's path. */
+  fileName?: string;
+  expectedSize?: number;
+  /** Hex SHA-256 of the whole file. */
+  expectedSha256?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: DownloadProgress) => void;
+  onEvent?: (event: DownloadEvent) => void;
+  /** Retries after a failed attempt (default 5). The count starts again after an attempt that received bytes. */
+  retries?: number;
+  /** First backoff delay; doubled per consecutive failure, capped by maxBackoffMs (defaults 1000 and 30000). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** No bytes (or no response) for this long counts as a dropped connection (default 30000). */
+  stallTimeoutMs?: number;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Abort with any reason and keep the .part anyway (what a Ctrl-C in the CLI wants). */
+  keepPartOnAbort?: boolean;
+  fetchImpl?: typeof fetch;
+  /** Free bytes in a folder (default: fs.statfs). */
+  freeBytes?: (dir: string) => Promise<number>;
+  /** Minimum interval between progress callbacks (default 200 ms); the last one is always sent. */
+  progressIntervalMs?: number;
+}
+
+export interface DownloadResult {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** Bytes that were already in a .part file when this call started and could be kept. */
+  resumedFromBytes: number;
+  /** The final file was already there (nothing downloaded). */
+  alreadyPresent: boolean;
+}
+
+export type DownloadErrorCode =
+  | "not-found"
+  | "access-denied"
+  | "http"
+  | "network"
+  | "size-mismatch"
+  | "checksum"
+  | "no-space"
+  | "cancelled"
+  | "paused"
+  | "invalid";
+
+export class DownloadError extends Error {
+  constructor(
+    readonly code: DownloadErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DownloadError";
+  }
+}
+
+/** Abort a download with `controller.abort(pauseReason())` to keep its .part for a later resume. */
+export class DownloadPaused extends Error {
+  constructor() {
+    super("download paused");
+    this.name = "DownloadPaused";
+  }
+}
+export const pauseReason = (): DownloadPaused => new DownloadPaused();
+
+interface Sidecar {
+  url: string;
+  etag?: string;
+  lastModified?: string;
+  expectedSize?: number;
+  expectedSha256?: string;
+  totalBytes?: number;
+}
+
+/** A failure worth another attempt (dropped connection, 5xx, stall). */
+class RetryableError extends Error {}
+/** The partial file cannot be continued: start again from byte 0. */
+class RestartError extends Error {}
+
+const GB = 1024 ** 3;
+const MB = 1024 ** 2;
+
+export function formatBytes(n: number): string {
+  if (n >= GB) return `${(n / GB).toFixed(2)} GB`;
+  if (n >= MB) return `${(n / MB).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${n} B`;
+}
+
+export async function statfsFreeBytes(dir: string): Promise<number> {
+  const s = await fs.statfs(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+export function fileNameFromUrl(url: string): string {
+  const pathname = new URL(url).pathname;
+  const name = decodeURIComponent(pathname.slice(pathname.lastIndexOf("/") + 1));
+  if (!name) throw new DownloadError("invalid", `no file name in ${url}`);
+  return name;
+}
+
+export function partPaths(destDir: string, fileName: string): { dest: string; part: string; sidecar: string } {
+  const dest = path.join(destDir, fileName);
+  return { dest, part: `${dest}.part`, sidecar: `${dest}.part.json` };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function hashFile(file: string, hash: Hash): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    n += (chunk as Buffer).length;
+  }
+  return n;
+}
+
+async function readSidecar(file: string): Promise<Sidecar | null> {
+  try {
+    const data = JSON.parse(await fs.readFile(file, "utf8")) as unknown;
+    if (typeof data === "object" && data !== null && typeof (data as Sidecar).url === "string") return data as Sidecar;
+  } catch {
+    // missing or unreadable: no resume
+  }
+  return null;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** `bytes a-b/total` → {start, end, total}; null when malformed. */
+export function parseContentRange(value: string | null): { start: number; end: number; total: number | null } | null {
+  const m = value && /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(value.trim());
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === "*" ? null : Number(m[3]) };
+}
+
+function httpFailure(status: number, url: string): Error {
+  if (status === 404) return new DownloadError("not-found", `not found: ${url} (HTTP 404)`);
+  if (status === 401 || status === 403)
+    return new DownloadError("access-denied", `access denied: the repository may be gated; set a Hugging Face token (HTTP ${status})`);
+  if (status >= 500 || status === 429 || status === 408) return new RetryableError(`server error (HTTP ${status})`);
+  return new DownloadError("http", `HTTP ${status} from ${url}`);
+}
+
+class ProgressMeter {
+  private lastEmit = 0;
+  private sampleTime: number;
+  private sampleBytes: number;
+  private speed = 0;
+
+  constructor(
+    private readonly onProgress: ((p: DownloadProgress) => void) | undefined,
+    private readonly intervalMs: number,
+    startBytes: number,
+  ) {
+    this.sampleTime = performance.now();
+    this.sampleBytes = startBytes;
+  }
+
+  /** Call when a connection (re)starts at `bytes`, so the gap does not count as transfer. */
+  rebase(bytes: number): void {
+    this.sampleTime = performance.now();
+    this.sampleBytes = bytes;
+  }
+
+  update(received: number, total: number | null, force = false): void {
+    const now = performance.now();
+    const dt = now - this.sampleTime;
+    if (dt >= 250) {
+      const instant = ((received - this.sampleBytes) * 1000) / dt;
+      this.speed = this.speed === 0 ? instant : this.speed * 0.7 + instant * 0.3;
+      this.sampleTime = now;
+      this.sampleBytes = received;
+    }
+    if (!this.onProgress || (!force && now - this.lastEmit < this.intervalMs)) return;
+    this.lastEmit = now;
+    const eta = total !== null && this.speed > 0 ? Math.max(0, (total - received) / this.speed) : null;
+    this.onProgress({ receivedBytes: received, totalBytes: total, bytesPerSecond: this.speed, etaSeconds: eta });
+  }
+}
+
+export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
+  const {
+    url,
+    destDir,
+    expectedSize,
+    signal,
+    retries = 5,
+    backoffMs = 1000,
+    maxBackoffMs = 30_000,
+    stallTimeoutMs = 30_000,
+    fetchImpl = fetch,
+    freeBytes = statfsFreeBytes,
+  } = options;
+  const expectedSha256 = options.expectedSha256?.toLowerCase();
+  const fileName = options.fileName ?? fileNameFromUrl(url);
+  if (fileName.includes("/") || fileName.includes("\\") || fileName === "." || fileName === "..")
+    throw new DownloadError("invalid", `invalid file name "${fileName}"`);
+  await fs.mkdir(destDir, { recursive: true });
+  const { dest, part, sidecar } = partPaths(destDir, fileName);
+
+  // Already downloaded: accept it when it matches what is expected.
+  if (await exists(dest)) {
+    const size = (await fs.stat(dest)).size;
+    if (expectedSize !== undefined && size !== expectedSize)
+      throw new DownloadError("invalid", `${dest} already exists with a different size (${size} bytes, expected ${expectedSize})`);
+    const hash = createHash("sha256");
+    await hashFile(dest, hash);
+    const sha256 = hash.digest("hex");
+    if (expectedSha256 && sha256 !== expectedSha256)
+      throw new DownloadError("checksum", `${dest} already exists with a different SHA-256`);
+    return { path: dest, bytes: size, sha256, resumedFromBytes: 0, alreadyPresent: true };
+  }
+
+  // Resume an existing .part only when its sidecar says it is the same download.
+  let received = 0;
+  let hash = createHash("sha256");
+  let meta: Sidecar = { url, expectedSize, expectedSha256 };
+  const previous = await readSidecar(sidecar);
+  if (
+    previous &&
+    previous.url === url &&
+    (expectedSize === undefined || previous.expectedSize === undefined || previous.expectedSize === expectedSize) &&
+    (!expectedSha256 || !previous.expectedSha256 || previous.expectedSha256 === expectedSha256) &&
+    (await exists(part))
+  ) {
+    meta = { ...previous, expectedSize: expectedSize ?? previous.expectedSize, expectedSha256: expectedSha256 ?? previous.expectedSha256 };
+    received = await hashFile(part, hash);
+    if (meta.totalBytes !== undefined && received > meta.totalBytes) {
+      received = 0;
+      hash = createHash("sha256");
+      await fs.rm(part, { force: true });
+    }
+  } else {
+    await fs.rm(part, { force: true });
+    await fs.rm(sidecar, { force: true });
+  }
+  const resumedFromBytes = received;
+  if (received > 0) options.onEvent?.({ type: "resume", fromBytes: received });
+
+  let total: number | null = expectedSize ?? meta.totalBytes ?? null;
+  let spaceChecked = false;
+  const checkSpace = async (): Promise<void> => {
+    if (spaceChecked || total === null) return;
+    spaceChecked = true;
+    const needed = total - received;
+    const free = await freeBytes(destDir);
+    if (needed > free) throw new DownloadError("no-space", `not enough disk space in ${destDir}: needs ${formatBytes(needed)}, ${formatBytes(free)} free`);
+  };
+
+  const meter = new ProgressMeter(options.onProgress, options.progressIntervalMs ?? 200, received);
+  const keepPart = () => options.keepPartOnAbort === true || signal?.reason instanceof DownloadPaused;
+
+  const restartFromZero = async (reason: string) => {
+    options.onEvent?.({ type: "restart", reason });
+    received = 0;
+    hash = createHash("sha256");
+    await fs.rm(part, { force: true });
+    meter.rebase(0);
+  };
+
+  try {
+    await checkSpace();
+    let failures = 0;
+    let restarts = 0;
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      const before = received;
+      try {
+        await attempt();
+        break;
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (error instanceof RestartError) {
+          if (++restarts > 3) throw new DownloadError("http", `the server keeps answering range requests wrongly: ${error.message}`);
+          await restartFromZero(error.message);
+          continue;
+        }
+        const retryable = error instanceof RetryableError || (!(error instanceof DownloadError) && error instanceof Error);
+        if (!retryable) throw error;
+        failures = received > before ? 1 : failures + 1;
+        if (failures > retries)
+          throw new DownloadError("network", `download failed after ${retries} ${retries === 1 ? "retry" : "retries"}: ${describe(error)}`);
+        const delayMs = Math.min(maxBackoffMs, backoffMs * 2 ** (failures - 1));
+        options.onEvent?.({ type: "retry", attempt: failures, delayMs, reason: describe(error) });
+        await sleep(delayMs, signal);
+      }
+    }
+
+    meter.update(received, total, true);
+    if (expectedSize !== undefined && received !== expectedSize) {
+      await removePartial();
+      throw new DownloadError("size-mismatch", `downloaded ${received} bytes, expected ${expectedSize}; the file was removed`);
+    }
+    const sha256 = hash.digest("hex");
+    if (expectedSha256 && sha256 !== expectedSha256) {
+      await removePartial();
+      throw new DownloadError("checksum", `SHA-256 mismatch for ${fileName} (got ${sha256}, expected ${expectedSha256}); the file was removed`);
+    }
+    await fs.rename(part, dest);
+    await fs.rm(sidecar, { force: true });
+    return { path: dest, bytes: received, sha256, resumedFromBytes, alreadyPresent: false };
+  } catch (error) {
+    if (signal?.aborted && (error === signal.reason || !(error instanceof DownloadError))) {
+      if (keepPart()) throw new DownloadError("paused", `download paused; ${formatBytes(received)} kept in ${part}`);
+      await removePartial();
+      throw new DownloadError("cancelled", "download cancelled");
+    }
+    throw error;
+  }
+
+  async function removePartial(): Promise<void> {
+    await fs.rm(part, { force: true });
+    await fs.rm(sidecar, { force: true });
+  }
+
+  /** One request: appends what arrives to the .part. Resolves when the file is complete. */
+  async function attempt(): Promise<void> {
+    const controller = new AbortController();
+    let stalled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        controller.abort(new RetryableError(`no data for ${Math.round(stallTimeoutMs / 1000)} s`));
+      }, stallTimeoutMs);
+    };
+    const onUserAbort = () => controller.abort(signal!.reason);
+    signal?.addEventListener("abort", onUserAbort, { once: true });
+    const headers: Record<string, string> = { "Accept-Encoding": "identity" };
+    if (received > 0) headers.Range = `bytes=${received}-`;
+    if (options.token) headers.Authorization = `Bearer ${options.token}`;
+    let handle: fs.FileHandle | undefined;
+    try {
+      arm();
+      let response: Response;
+      try {
+        response = await fetchImpl(url, { headers, signal: controller.signal, redirect: "follow" });
+      } catch (error) {
+        if (stalled) throw new RetryableError(`no response for ${Math.round(stallTimeoutMs / 1000)} s`);
+        throw error;
+      }
+      if (response.status === 416 && received > 0) {
+        await response.body?.cancel();
+        if (total !== null && received === total) return; // nothing left to fetch
+        throw new RestartError("the server rejected the resume range");
+      }
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        throw httpFailure(response.status, url);
+      }
+      const etag = response.headers.get("etag") ?? undefined;
+      const lastModified = response.headers.get("last-modified") ?? undefined;
+      const length = response.headers.get("content-length");
+      if (response.status === 206) {
+        const range = parseContentRange(response.headers.get("content-range"));
+        if (!range || range.start !== received) {
+          await response.body?.cancel().catch(() => {});
+          throw new RestartError(`the server answered a range request from byte ${received} with "${response.headers.get("content-range")}"`);
+        }
+        if ((meta.etag && etag && meta.etag !== etag) || (meta.lastModified && lastModified && meta.lastModified !== lastModified)) {
+          await response.body?.cancel().catch(() => {});
+          throw new RestartError("the file changed on the server since the partial download");
+        }
+        if (range.total !== null) total = range.total;
+      } else {
+        // 200: the whole file from byte 0 (also when the server ignored our Range header).
+        if (received > 0) {
+          options.onEvent?.({ type: "restart", reason: "the server does not support resuming; starting again from zero" });
+          received = 0;
+          hash = createHash("sha256");
+        }
+        if (length !== null && /^\d+$/.test(length)) total = Number(length);
+      }
+      if (expectedSize !== undefined && total !== null && total !== expectedSize) {
+        await response.body?.cancel().catch(() => {});
+        throw new DownloadError("size-mismatch", `the server reports ${total} bytes for ${fileName}, expected ${expectedSize}`);
+      }
+      await checkSpace();
+      meta = { ...meta, etag, lastModified, totalBytes: total ?? undefined };
+      await fs.writeFile(sidecar, JSON.stringify(meta));
+      handle = await fs.open(part, received > 0 ? "a" : "w");
+      meter.rebase(received);
+      meter.update(received, total, true);
+      if (!response.body) throw new RetryableError("empty response body");
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          arm();
+          let data = chunk;
+          if (total !== null && received + data.length > total) data = data.subarray(0, total - received);
+          await handle.write(data);
+          hash.update(data);
+          received += data.length;
+          meter.update(received, total);
+          if (total !== null && received >= total) break;
+        }
+      } catch (error) {
+        if (stalled) throw new RetryableError(`no data for ${Math.round(stallTimeoutMs / 1000)} s`);
+        throw error;
+      }
+      if (total !== null && received < total) throw new RetryableError(`connection closed after ${received} of ${total} bytes`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onUserAbort);
+      await handle?.close();
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as Error & { cause?: unknown }).cause;
+    const detail = cause instanceof Error ? `: ${cause.message}` : "";
+    return `${error.message}${detail}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,206 @@
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DownloadError, downloadFile, pauseReason, type DownloadOptions, type DownloadProgress } from "../../../../electron/host/downloads/download.js";
+import { sharedModel } from "../../../helpers/models.js";
+import { startTestServer, type TestServer } from "./test-server.js";
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const data = randomBytes(3 * 1024 * 1024);
+const model = readFileSync(sharedModel("kjv-chat-draft-1m.gguf"));
+
+let server: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startTestServer({ "/data.bin": data, "/kjv-chat-draft-1m.gguf": model });
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "tandem-dl-"));
+  server.faults.clear();
+  server.requests.length = 0;
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const fast = (over: Partial<DownloadOptions> & { url: string }): DownloadOptions => ({ destDir: dir, retries: 3, backoffMs: 10, stallTimeoutMs: 5000, ...over });
+
+async function failure(promise: Promise<unknown>): Promise<DownloadError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(DownloadError);
+    return error as DownloadError;
+  }
+  throw new Error("expected the download to fail");
+}
+
+describe("downloadFile", () => {
+  it("downloads, verifies size and SHA-256, renames and reports progress", async () => {
+    const progress: DownloadProgress[] = [];
+    const result = await downloadFile(fast({ url: server.url("/data.bin"), expectedSize: data.length, expectedSha256: sha(data), onProgress: (p) => progress.push(p) }));
+    expect(result.path).toBe(path.join(dir, "data.bin"));
+    expect(result.sha256).toBe(sha(data));
+    expect(readFileSync(result.path).equals(data)).toBe(true);
+    expect(readdirSync(dir)).toEqual(["data.bin"]);
+    expect(progress.at(-1)).toMatchObject({ receivedBytes: data.length, totalBytes: data.length });
+  });
+
+  it("resumes after a dropped connection with exactly the remainder", async () => {
+    server.faults.set("/kjv-chat-draft-1m.gguf", [{ kind: "drop", afterBytes: 1_000_000 }]);
+    const events: string[] = [];
+    const result = await downloadFile(fast({ url: server.url("/kjv-chat-draft-1m.gguf"), onEvent: (e) => events.push(e.type) }));
+    expect(sha(readFileSync(result.path))).toBe(sha(model));
+    expect(result.sha256).toBe(sha(model));
+    expect(server.requests).toHaveLength(2);
+    const first = server.requests[0];
+    const second = server.requests[1];
+    expect(first.sentBytes).toBe(1_000_000);
+    expect(second.range).toBe("bytes=1000000-");
+    expect(second.status).toBe(206);
+    expect(second.sentBytes).toBe(model.length - 1_000_000);
+    expect(events).toContain("retry");
+  });
+
+  it("fails at once on 404 and 403 with clear messages", async () => {
+    const notFound = await failure(downloadFile(fast({ url: server.url("/missing.gguf") })));
+    expect(notFound.code).toBe("not-found");
+    expect(notFound.message).toMatch(/not found/);
+    server.faults.set("/data.bin", [{ kind: "status", status: 403 }]);
+    const denied = await failure(downloadFile(fast({ url: server.url("/data.bin") })));
+    expect(denied.code).toBe("access-denied");
+    expect(denied.message).toMatch(/access denied: the repository may be gated; set a Hugging Face token/);
+    expect(server.requests).toHaveLength(2);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("retries a 500 and then succeeds", async () => {
+    server.faults.set("/data.bin", [{ kind: "status", status: 500 }, { kind: "status", status: 503 }]);
+    const result = await downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: sha(data) }));
+    expect(result.bytes).toBe(data.length);
+    expect(server.requests.map((r) => r.status)).toEqual([500, 503, 200]);
+  });
+
+  it("gives up after the retries on a 500 that never ends", async () => {
+    server.faults.set("/data.bin", [{ kind: "status", status: 500, repeat: true }]);
+    const error = await failure(downloadFile(fast({ url: server.url("/data.bin"), retries: 2 })));
+    expect(error.message).toMatch(/download failed after 2 retries: server error \(HTTP 500\)/);
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it("rejects and removes a file whose SHA-256 is wrong", async () => {
+    const error = await failure(downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: "0".repeat(64) })));
+    expect(error.code).toBe("checksum");
+    expect(error.message).toMatch(/SHA-256 mismatch.*removed/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("starts again from zero when the server ignores Range", async () => {
+    server.faults.set("/data.bin", [{ kind: "drop", afterBytes: 500_000 }, { kind: "ignore-range" }]);
+    const events: string[] = [];
+    const result = await downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: sha(data), onEvent: (e) => events.push(e.type) }));
+    expect(readFileSync(result.path).equals(data)).toBe(true);
+    expect(server.requests[1].range).toBe("bytes=500000-");
+    expect(server.requests[1].status).toBe(200);
+    expect(events).toContain("restart");
+  });
+
+  it("starts again from zero on a 206 with the wrong Content-Range", async () => {
+    server.faults.set("/data.bin", [{ kind: "drop", afterBytes: 500_000 }, { kind: "wrong-range" }]);
+    const result = await downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: sha(data) }));
+    expect(readFileSync(result.path).equals(data)).toBe(true);
+    expect(server.requests.map((r) => r.range)).toEqual([undefined, "bytes=500000-", undefined]);
+  });
+
+  it("cancel leaves no partial file and nothing under the final name", async () => {
+    server.faults.set("/data.bin", [{ kind: "stall", afterBytes: 200_000 }]);
+    const controller = new AbortController();
+    const promise = downloadFile(
+      fast({
+        url: server.url("/data.bin"),
+        signal: controller.signal,
+        progressIntervalMs: 0,
+        onProgress: (p) => {
+          if (p.receivedBytes >= 200_000) controller.abort();
+        },
+      }),
+    );
+    const error = await failure(promise);
+    expect(error.code).toBe("cancelled");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("pauses (keeping the .part) and resumes in a new call", async () => {
+    server.faults.set("/data.bin", [{ kind: "stall", afterBytes: 1_200_000 }]);
+    const controller = new AbortController();
+    const error = await failure(
+      downloadFile(
+        fast({
+          url: server.url("/data.bin"),
+          signal: controller.signal,
+          progressIntervalMs: 0,
+          onProgress: (p) => {
+            if (p.receivedBytes >= 1_200_000) controller.abort(pauseReason());
+          },
+        }),
+      ),
+    );
+    expect(error.code).toBe("paused");
+    expect(readdirSync(dir).sort()).toEqual(["data.bin.part", "data.bin.part.json"]);
+    const sidecar = JSON.parse(readFileSync(path.join(dir, "data.bin.part.json"), "utf8"));
+    expect(sidecar.url).toBe(server.url("/data.bin"));
+
+    server.requests.length = 0;
+    const result = await downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: sha(data) }));
+    expect(result.resumedFromBytes).toBe(1_200_000);
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0].range).toBe("bytes=1200000-");
+    expect(server.requests[0].sentBytes).toBe(data.length - 1_200_000);
+    expect(readdirSync(dir)).toEqual(["data.bin"]);
+  });
+
+  it("does not resume a .part whose sidecar is for another URL", async () => {
+    writeFileSync(path.join(dir, "data.bin.part"), Buffer.alloc(1000, 7));
+    writeFileSync(path.join(dir, "data.bin.part.json"), JSON.stringify({ url: "http://elsewhere/data.bin" }));
+    const result = await downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: sha(data) }));
+    expect(result.resumedFromBytes).toBe(0);
+    expect(server.requests[0].range).toBeUndefined();
+  });
+
+  it("refuses a file bigger than the free space", async () => {
+    const error = await failure(downloadFile(fast({ url: server.url("/data.bin"), freeBytes: async () => 1024 * 1024 })));
+    expect(error.code).toBe("no-space");
+    expect(error.message).toMatch(/needs 3\.0 MB, 1\.0 MB free/);
+    expect(readdirSync(dir)).toEqual([]);
+    // with a known size it refuses before any request
+    server.requests.length = 0;
+    await failure(downloadFile(fast({ url: server.url("/data.bin"), expectedSize: 5 * 1024 ** 3, freeBytes: async () => 2 * 1024 ** 3 })));
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("retries a stalled transfer and resumes", async () => {
+    server.faults.set("/data.bin", [{ kind: "stall", afterBytes: 300_000 }]);
+    const events: string[] = [];
+    const result = await downloadFile(
+      fast({ url: server.url("/data.bin"), stallTimeoutMs: 300, expectedSha256: sha(data), onEvent: (e) => events.push(e.type === "retry" ? e.reason : e.type) }),
+    );
+    expect(readFileSync(result.path).equals(data)).toBe(true);
+    expect(events.some((e) => /no data for/.test(e))).toBe(true);
+    expect(server.requests[1].range).toBe("bytes=300000-");
+  });
+
+  it("sends the token as a bearer header", async () => {
+    await downloadFile(fast({ url: server.url("/data.bin"), token: "hf_secret" }));
+    expect(server.requests[0].authorization).toBe("Bearer hf_secret");
+  });
+
+  it("accepts a complete file already under the final name", async () => {
+    writeFileSync(path.join(dir, "data.bin"), data);
+    const result = await downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: sha(data) }));
+    expect(result.alreadyPresent).toBe(true);
+    expect(server.requests).toHaveLength(0);
+    expect(existsSync(path.join(dir, "data.bin.part"))).toBe(false);
+  });
+});
