@@ -1,0 +1,300 @@
+/**
+ * GGUF inspection: the facts a user needs to choose a model (architecture, size, quantization, context, tokenizer,
+ * chat template), read from the file's header only — no weights are loaded, so it is fast enough to run on a whole
+ * models folder. Also pairs drafts with a target from the headers' tokenizers.
+ */
+import { readdir, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { GgmlType, GgufFileType, readGgufFileInfo, resolveChatWrapper, type GgufFileInfo } from "node-llama-cpp";
+import { EngineFailure } from "../errors.js";
+import { assertGgufFile } from "../gguf-check.js";
+import { compareTokenizers, type TokenizerFacts } from "../speculation/tokenizer-compat.js";
+
+export type GgufInspectReason = "not-found" | "not-gguf" | "truncated" | "unsupported-version" | "unreadable";
+
+/** Why a file could not be inspected; `message` is one line fit to show a user. */
+export class GgufInspectError extends Error {
+  constructor(
+    readonly reason: GgufInspectReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = "GgufInspectError";
+  }
+}
+
+export interface GgufFacts {
+  path: string;
+  name: string;
+  /** Bytes on disk; for a split set, the sum of the parts present. */
+  sizeBytes: number;
+  ggufVersion: number;
+  architecture: string;
+  /** general.name, when set. */
+  modelName: string | null;
+  /** Weights, summed over the tensor shapes. */
+  parameters: number;
+  /** File type name, e.g. "Q4_K_M", "F32" (or the dominant tensor type when the header has no file type). */
+  quantization: string;
+  contextLength: number | null;
+  tokenizer: string;
+  vocabSize: number;
+  specialTokens: { bos: number | null; eos: number | null; eot: number | null; unknown: number | null };
+  hasChatTemplate: boolean;
+  /** The node-llama-cpp chat wrapper the model resolves to (e.g. "ChatML"), or null when none. */
+  chatWrapper: string | null;
+  /** The chat template's first line (trimmed to 120 characters), null without a template. */
+  chatTemplateFirstLine: string | null;
+  /** Split sets (`-00001-of-0000N.gguf`): null for a single file. */
+  split: { parts: number; partFiles: string[]; missingParts: string[] } | null;
+}
+
+const SPLIT_PATTERN = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
+
+/** Reads a GGUF file's header and returns its facts; throws GgufInspectError for anything that is not a whole GGUF. */
+export async function inspectGguf(path: string): Promise<GgufFacts> {
+  const { info, sizeBytes, version, split } = await readHeader(path);
+  const metadata = info.metadata as unknown as Record<string, unknown>;
+  const general = (metadata.general ?? {}) as Record<string, unknown>;
+  const architecture = typeof general.architecture === "string" ? general.architecture : "unknown";
+  const archMeta = (metadata[architecture] ?? {}) as Record<string, unknown>;
+  const tokenizer = tokenizerFactsFromInfo(info);
+  const template = chatTemplateOf(info);
+  return {
+    path,
+    name: basename(path),
+    sizeBytes,
+    ggufVersion: version,
+    architecture,
+    modelName: typeof general.name === "string" ? general.name : null,
+    parameters: countParameters(info),
+    quantization: quantizationName(general.file_type, info),
+    contextLength: typeof archMeta.context_length === "number" ? archMeta.context_length : null,
+    tokenizer: tokenizer.model,
+    vocabSize: tokenizer.tokens.length,
+    specialTokens: { bos: tokenizer.bos, eos: tokenizer.eos, eot: tokenizer.eot, unknown: tokenizer.unknown },
+    hasChatTemplate: template !== null,
+    chatWrapper: chatWrapperName(info, path),
+    chatTemplateFirstLine: template === null ? null : firstLine(template),
+    split,
+  };
+}
+
+/** The tokenizer facts `compareTokenizers` needs, from the header (no weights loaded). */
+export async function tokenizerFactsFromFile(path: string): Promise<TokenizerFacts> {
+  return tokenizerFactsFromInfo((await readHeader(path)).info);
+}
+
+export interface DraftPairingInput {
+  path: string;
+  sizeBytes: number;
+  parameters: number | null;
+  tokenizer: TokenizerFacts;
+}
+
+export interface DraftPairing {
+  path: string;
+  compatible: boolean;
+  /** The first tokenizer difference for an incompatible draft; null for a compatible one. */
+  reason: string | null;
+  /** The smallest compatible candidate (by parameters, then file size). */
+  recommended: boolean;
+}
+
+/**
+ * Each candidate (other than the target itself) as a draft for `target`: compatible when the tokenizers match,
+ * else the first difference. Returned smallest first; the smallest compatible one is recommended.
+ */
+export function compatibleDrafts(target: DraftPairingInput, candidates: readonly DraftPairingInput[]): DraftPairing[] {
+  const size = (c: DraftPairingInput) => c.parameters ?? c.sizeBytes;
+  const sorted = candidates.filter((c) => c.path !== target.path).sort((a, b) => size(a) - size(b) || a.sizeBytes - b.sizeBytes);
+  const pairings = sorted.map((c) => {
+    const reason = compareTokenizers(target.tokenizer, c.tokenizer);
+    return { path: c.path, compatible: reason === null, reason, recommended: false };
+  });
+  const best = pairings.find((p) => p.compatible);
+  if (best) best.recommended = true;
+  return pairings;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Header {
+  info: GgufFileInfo;
+  sizeBytes: number;
+  version: number;
+  split: GgufFacts["split"];
+}
+
+async function readHeader(path: string): Promise<Header> {
+  let checked: { sizeBytes: number; version: number };
+  try {
+    checked = await assertGgufFile(path);
+  } catch (error) {
+    throw asInspectError(path, error);
+  }
+  const split = await splitSet(path);
+  let info: GgufFileInfo;
+  try {
+    info = await readInfo(path, split !== null && split.missingParts.length === 0);
+  } catch (error) {
+    if (isEof(error)) {
+      throw new GgufInspectError("truncated", `${path} is not a whole GGUF model: its header is cut short`);
+    }
+    throw new GgufInspectError("unreadable", `${path} cannot be read as GGUF: ${oneLine(error)}`);
+  }
+  let sizeBytes = checked.sizeBytes;
+  if (split) {
+    sizeBytes = 0;
+    for (const part of split.partFiles) {
+      if (split.missingParts.includes(part)) continue;
+      sizeBytes += (await stat(join(dirname(path), part))).size;
+    }
+  } else {
+    const expected = expectedFileSize(info);
+    if (expected !== null && checked.sizeBytes < expected) {
+      throw new GgufInspectError(
+        "truncated",
+        `${path} is truncated: ${checked.sizeBytes} bytes, but its header describes at least ${expected}`,
+      );
+    }
+  }
+  return { info, sizeBytes, version: checked.version, split };
+}
+
+async function readInfo(path: string, splice: boolean): Promise<GgufFileInfo> {
+  if (splice) {
+    // A real llama.cpp split set: each part is a GGUF holding its own tensors. When the parts are not (only the
+    // first part carries a header), the first part's header describes the whole model.
+    try {
+      return await readGgufFileInfo(path, { logWarnings: false, spliceSplitFiles: true, sourceType: "filesystem" });
+    } catch {
+      // fall through
+    }
+  }
+  return await readGgufFileInfo(path, { logWarnings: false, spliceSplitFiles: false, sourceType: "filesystem" });
+}
+
+/** For `x-00001-of-00003.gguf`: the part file names and those missing. Null for a file that is not a split part. */
+async function splitSet(path: string): Promise<GgufFacts["split"]> {
+  const match = SPLIT_PATTERN.exec(basename(path));
+  if (!match) return null;
+  const count = Number(match[3]);
+  if (count < 2) return null;
+  const stem = match[1];
+  const partFiles = Array.from({ length: count }, (_, i) => `${stem}-${String(i + 1).padStart(5, "0")}-of-${match[3]}.gguf`);
+  let present: Set<string>;
+  try {
+    present = new Set(await readdir(dirname(path)));
+  } catch {
+    present = new Set();
+  }
+  return { parts: count, partFiles, missingParts: partFiles.filter((f) => !present.has(f)) };
+}
+
+function asInspectError(path: string, error: unknown): GgufInspectError {
+  if (error instanceof EngineFailure) {
+    if (error.code === "MODEL_NOT_FOUND") return new GgufInspectError("not-found", error.message);
+    if (/only \d+ bytes long/.test(error.message)) {
+      return new GgufInspectError(/only 0 bytes/.test(error.message) ? "not-gguf" : "truncated", error.message);
+    }
+    if (/version/.test(error.message)) return new GgufInspectError("unsupported-version", error.message);
+    return new GgufInspectError("not-gguf", error.message);
+  }
+  return new GgufInspectError("unreadable", `${path} cannot be read: ${oneLine(error)}`);
+}
+
+function tokenizerFactsFromInfo(info: GgufFileInfo): TokenizerFacts {
+  const ggml = ((info.metadata as unknown as { tokenizer?: { ggml?: Record<string, unknown> } }).tokenizer?.ggml ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const id = (key: string) => (typeof ggml[key] === "number" ? (ggml[key] as number) : null);
+  return {
+    model: typeof ggml.model === "string" ? ggml.model : "unknown",
+    tokens: Array.isArray(ggml.tokens) ? (ggml.tokens as string[]) : [],
+    bos: id("bos_token_id"),
+    eos: id("eos_token_id"),
+    eot: id("eot_token_id"),
+    unknown: id("unknown_token_id"),
+  };
+}
+
+function chatTemplateOf(info: GgufFileInfo): string | null {
+  const template = (info.metadata as unknown as { tokenizer?: { chat_template?: unknown } }).tokenizer?.chat_template;
+  return typeof template === "string" && template.trim() !== "" ? template : null;
+}
+
+function chatWrapperName(info: GgufFileInfo, path: string): string | null {
+  try {
+    const wrapper = resolveChatWrapper({ fileInfo: info, filename: basename(path), warningLogs: false });
+    return wrapper?.wrapperName ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function countParameters(info: GgufFileInfo): number {
+  let total = 0;
+  for (const tensor of info.fullTensorInfo ?? info.tensorInfo ?? []) {
+    total += tensor.dimensions.reduce<number>((n, d) => n * Number(d), 1);
+  }
+  return total;
+}
+
+function quantizationName(fileType: unknown, info: GgufFileInfo): string {
+  if (typeof fileType === "number" && GgufFileType[fileType] !== undefined) {
+    return GgufFileType[fileType].replace(/^(ALL|MOSTLY)_/, "");
+  }
+  // No file type: the type holding the most weights.
+  const byType = new Map<number, number>();
+  for (const tensor of info.fullTensorInfo ?? info.tensorInfo ?? []) {
+    const n = tensor.dimensions.reduce<number>((a, d) => a * Number(d), 1);
+    byType.set(tensor.ggmlType, (byType.get(tensor.ggmlType) ?? 0) + n);
+  }
+  const dominant = [...byType].sort((a, b) => b[1] - a[1])[0];
+  return dominant ? (GgmlType[dominant[0]] ?? "unknown") : "unknown";
+}
+
+/** Bytes per block and elements per block of the common ggml types (others count as 0: a lower bound). */
+const TYPE_SIZES: Partial<Record<number, [bytes: number, elements: number]>> = {
+  [GgmlType.F32]: [4, 1],
+  [GgmlType.F16]: [2, 1],
+  [GgmlType.BF16]: [2, 1],
+  [GgmlType.Q8_0]: [34, 32],
+  [GgmlType.Q4_0]: [18, 32],
+  [GgmlType.Q4_1]: [20, 32],
+  [GgmlType.Q5_0]: [22, 32],
+  [GgmlType.Q5_1]: [24, 32],
+  [GgmlType.Q2_K]: [84, 256],
+  [GgmlType.Q3_K]: [110, 256],
+  [GgmlType.Q4_K]: [144, 256],
+  [GgmlType.Q5_K]: [176, 256],
+  [GgmlType.Q6_K]: [210, 256],
+};
+
+/** The smallest file size the header allows: the data section's start plus the end of its last tensor. */
+function expectedFileSize(info: GgufFileInfo): number | null {
+  if (info.infoEndOffset === undefined || !info.tensorInfo) return null;
+  let end = 0;
+  for (const tensor of info.tensorInfo) {
+    const elements = tensor.dimensions.reduce<number>((a, d) => a * Number(d), 1);
+    const size = TYPE_SIZES[tensor.ggmlType];
+    const bytes = size ? Math.ceil(elements / size[1]) * size[0] : 0;
+    end = Math.max(end, Number(tensor.offset) + bytes);
+  }
+  return info.infoEndOffset + end;
+}
+
+function isEof(error: unknown): boolean {
+  return /out of range|end of|eof|beyond|outside/i.test(oneLine(error));
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split("\n")[0] ?? "";
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}
