@@ -13,6 +13,7 @@ import { makeModelPair, MakeModelOptionsError } from "./synthetic/make-model.js"
 import { BENCH_HELP, BenchUsageError, benchCommand } from "./bench/bench-command.js";
 import { benchSuiteCommand } from "./bench/suite.js";
 import { CACHE_BENCH_HELP, cacheBenchCommand } from "./kv-cache/cache-bench.js";
+import { INSPECT_HELP, inspectCommand } from "./gguf/inspect-command.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
 
 const HELP = `Tandem: local LLM chat with speculative decoding
@@ -43,7 +44,7 @@ Commands:
       --json                  Print one JSON object instead of text
 ${BENCH_HELP}  bench-suite [--quick]       The standard suite (npm run bench): writes engine/bench/results.md and the
                               README's table.
-${CACHE_BENCH_HELP}  help                        Show this help.
+${CACHE_BENCH_HELP}${INSPECT_HELP}  help                        Show this help.
 
 Environment: TANDEM_DATA_DIR sets the data folder (thread calibration cache).
 `;
@@ -207,6 +208,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "bench") return benchCommand(rest);
   if (command === "bench-suite") return benchSuiteCommand(rest);
   if (command === "cache-bench") return cacheBenchCommand(rest);
+  if (command === "inspect") return inspectCommand(rest);
   throw new UsageError(`unknown command "${command}" (see tandem --help)`);
 }
 

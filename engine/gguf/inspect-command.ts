@@ -1,0 +1,74 @@
+/**
+ * `tandem inspect <path> [--json]`: a GGUF file's facts from its header (no weights loaded). A file that is not a
+ * whole GGUF model exits 1 with a one-line reason; a usage mistake exits 2.
+ */
+import { parseArgs } from "node:util";
+import { GgufInspectError, inspectGguf, type GgufFacts } from "./inspect.js";
+
+export const INSPECT_HELP = `  inspect <path> [--json]     A GGUF file's facts from its header (no weights loaded): architecture, parameters,
+                              quantization, trained context, tokenizer, special tokens, chat template, split
+                              parts. Exits 1 with a one-line reason for a file that is not a whole GGUF model.
+      --json                  One JSON object on stdout
+`;
+
+export async function inspectCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  } catch (error) {
+    process.stderr.write(`tandem: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+  const [path, ...extra] = parsed.positionals;
+  if (path === undefined || extra.length > 0) {
+    process.stderr.write("tandem: inspect takes one path (see tandem --help)\n");
+    return 2;
+  }
+  let facts: GgufFacts;
+  try {
+    facts = await inspectGguf(path);
+  } catch (error) {
+    if (!(error instanceof GgufInspectError)) throw error;
+    process.stderr.write(`tandem: ${error.message}\n`);
+    return 1;
+  }
+  process.stdout.write(parsed.values.json ? `${JSON.stringify(facts)}\n` : formatFacts(facts));
+  return 0;
+}
+
+export function formatFacts(f: GgufFacts): string {
+  const id = (n: number | null) => (n === null ? "none" : String(n));
+  const rows: [string, string][] = [
+    ["File", f.path],
+    ["Size", formatBytes(f.sizeBytes)],
+    ["GGUF version", String(f.ggufVersion)],
+    ["Name", f.modelName ?? "(not set)"],
+    ["Architecture", f.architecture],
+    ["Parameters", `${formatCount(f.parameters)} (${f.parameters})`],
+    ["Quantization", f.quantization],
+    ["Trained context", f.contextLength === null ? "unknown" : `${f.contextLength} tokens`],
+    ["Tokenizer", `${f.tokenizer}, ${f.vocabSize} tokens`],
+    ["Special tokens", `bos ${id(f.specialTokens.bos)}, eos ${id(f.specialTokens.eos)}, eot ${id(f.specialTokens.eot)}, unknown ${id(f.specialTokens.unknown)}`],
+    ["Chat template", f.hasChatTemplate ? `yes${f.chatWrapper ? ` (${f.chatWrapper})` : ""}` : `no${f.chatWrapper ? ` (falls back to ${f.chatWrapper})` : ""}`],
+  ];
+  if (f.chatTemplateFirstLine) rows.push(["Template start", f.chatTemplateFirstLine]);
+  if (f.split) {
+    rows.push(["Split parts", `${f.split.parts}${f.split.missingParts.length ? `, missing: ${f.split.missingParts.join(", ")}` : ", all present"}`]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join("");
+}
+
+function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} KB`;
+  return `${n} bytes`;
+}
