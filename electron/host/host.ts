@@ -23,7 +23,8 @@ import { Generations } from "./generations.js";
 import type { HostContext } from "./host-context.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
 import { ModelManager } from "./model-manager.js";
-import { listModelFiles, validateModelsFolder } from "./models.js";
+import { ModelLibrary } from "./model-library.js";
+import { validateModelsFolder } from "./models.js";
 import { ChatStore, DEFAULT_CONVERSATION_TITLE } from "./store.js";
 import { EngineSupervisor, type SupervisorTiming } from "./supervisor.js";
 import { titleFromMessage } from "./titles.js";
@@ -182,7 +183,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     return placeholder;
   };
 
-  const modelsListing = async (folder: string) => ({ folder, models: await listModelFiles(folder) });
+  const library = new ModelLibrary();
+  const modelsListing = async (folder: string) => ({ folder, models: await library.list(folder) });
 
   const setModelsFolder = async (path: string) => {
     const folder = await validateModelsFolder(path);
@@ -294,7 +296,9 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     async compatibleDrafts({ targetPath }) {
-      return { targetPath: targetPath ?? null, candidates: [] };
+      const target = targetPath ?? status.current.model?.modelPath ?? ctx.store().getSettings().modelPath;
+      if (!target) return { targetPath: null, candidates: [] };
+      return { targetPath: target, candidates: await library.compatibleDrafts(ctx.store().getSettings().modelsFolder, target) };
     },
 
     async chooseModelsFolder() {

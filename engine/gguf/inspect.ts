@@ -53,7 +53,16 @@ const SPLIT_PATTERN = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
 
 /** Reads a GGUF file's header and returns its facts; throws GgufInspectError for anything that is not a whole GGUF. */
 export async function inspectGguf(path: string): Promise<GgufFacts> {
+  return (await inspectGgufWithTokenizer(path)).facts;
+}
+
+/** The facts and the tokenizer facts of one file, from one read of its header. */
+export async function inspectGgufWithTokenizer(path: string): Promise<{ facts: GgufFacts; tokenizer: TokenizerFacts }> {
   const { info, sizeBytes, version, split } = await readHeader(path);
+  return { facts: factsFromHeader(path, info, sizeBytes, version, split), tokenizer: tokenizerFactsFromInfo(info) };
+}
+
+function factsFromHeader(path: string, info: GgufFileInfo, sizeBytes: number, version: number, split: GgufFacts["split"]): GgufFacts {
   const metadata = info.metadata as unknown as Record<string, unknown>;
   const general = (metadata.general ?? {}) as Record<string, unknown>;
   const architecture = typeof general.architecture === "string" ? general.architecture : "unknown";

@@ -1,5 +1,5 @@
 /** The host over the fake engine: the API's behaviour without a real model (host.int.test.ts uses the real one). */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -11,6 +11,7 @@ import type { EngineChild, Host } from "../../../electron/host/types.js";
 import { TandemApiError, type Message, type WindowEvent, type WindowEventData } from "../../../electron/window-api.js";
 import { waitFor, writeFakeEngine } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
+import { sharedModel } from "../../helpers/models.js";
 
 let entry: string;
 let modelsDir: string;
@@ -185,6 +186,31 @@ describe("models", () => {
     expect(await withPicker.host.api.chooseModelsFolder({})).toBeNull();
     answer = modelsDir;
     expect((await withPicker.host.api.chooseModelsFolder({}))?.models).toHaveLength(2);
+  });
+});
+
+describe("model library", () => {
+  it("lists each model with its GGUF facts, and an error for an unreadable file", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "tandem-host-library-"));
+    copyFileSync(sharedModel("kjv-chat-6m.gguf"), join(folder, "kjv-chat-6m.gguf"));
+    copyFileSync(sharedModel("kjv-chat-draft-1m.gguf"), join(folder, "kjv-chat-draft-1m.gguf"));
+    writeFileSync(join(folder, "notes.gguf"), "not a model");
+    const { host } = makeHost();
+    await host.start();
+    const { models } = await host.api.setModelsFolder({ path: folder });
+    expect(models.map((m) => m.name)).toEqual(["kjv-chat-6m.gguf", "kjv-chat-draft-1m.gguf", "notes.gguf"]);
+    expect(models[0]).toMatchObject({ architecture: "llama", parameters: 5_795_072, quantization: "F32", contextLength: 256, tokenizer: "llama", vocabSize: 2048, hasChatTemplate: true, chatTemplate: "ChatML" });
+    expect(models[0].error).toBeUndefined();
+    expect(models[2].error).toMatch(/^notes\.gguf is not a GGUF model/);
+    expect(models[2].architecture).toBeUndefined();
+    expect((await host.api.listModels({})).models).toEqual(models);
+
+    const drafts = await host.api.compatibleDrafts({ targetPath: join(folder, "kjv-chat-6m.gguf") });
+    expect(drafts.candidates).toEqual([
+      expect.objectContaining({ name: "kjv-chat-draft-1m.gguf", compatible: true, recommended: true, parameters: 920_192 }),
+    ]);
+    expect(await host.api.compatibleDrafts({})).toEqual({ targetPath: null, candidates: [] });
+    expect((await apiError(host.api.compatibleDrafts({ targetPath: join(folder, "notes.gguf") }))).code).toBe("NOT_GGUF");
   });
 });
 
