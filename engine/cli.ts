@@ -14,6 +14,7 @@ import { BENCH_HELP, BenchUsageError, benchCommand } from "./bench/bench-command
 import { benchSuiteCommand } from "./bench/suite.js";
 import { CACHE_BENCH_HELP, cacheBenchCommand } from "./kv-cache/cache-bench.js";
 import { INSPECT_HELP, inspectCommand } from "./gguf/inspect-command.js";
+import { PULL_HELP, pullCommand } from "../electron/host/downloads/pull-command.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
 
 const HELP = `Tandem: local LLM chat with speculative decoding
@@ -44,7 +45,7 @@ Commands:
       --json                  Print one JSON object instead of text
 ${BENCH_HELP}  bench-suite [--quick]       The standard suite (npm run bench): writes engine/bench/results.md and the
                               README's table.
-${CACHE_BENCH_HELP}${INSPECT_HELP}  help                        Show this help.
+${CACHE_BENCH_HELP}${INSPECT_HELP}${PULL_HELP}  help                        Show this help.
 
 Environment: TANDEM_DATA_DIR sets the data folder (thread calibration cache).
 `;
@@ -209,6 +210,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "bench-suite") return benchSuiteCommand(rest);
   if (command === "cache-bench") return cacheBenchCommand(rest);
   if (command === "inspect") return inspectCommand(rest);
+  if (command === "pull") return pullCommand(rest);
   throw new UsageError(`unknown command "${command}" (see tandem --help)`);
 }
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 
 export type Fault =
   | { kind: "status"; status: number; repeat?: boolean }
-  /** Send the headers for the whole (remaining) body, then this many bytes, then drop the connection. */
+  /** Send the headers for the whole (remaining) body, then this many bytes, then close the connection. */
   | { kind: "drop"; afterBytes: number; repeat?: boolean }
   /** Send this many bytes, then nothing more (connection stays open). */
   | { kind: "stall"; afterBytes: number; repeat?: boolean }
@@ -81,9 +81,9 @@ export async function startTestServer(files: Record<string, Buffer> = {}): Promi
       res.writeHead(status, headers);
       const part = body.subarray(0, fault.afterBytes);
       log.sentBytes = part.length;
-      res.write(part, () => {
-        if (fault.kind === "drop") setTimeout(() => res.socket?.destroy(), 20);
-      });
+      res.write(part);
+      // A FIN after the bytes (not a reset, which can make the client discard bytes it has not read yet).
+      if (fault.kind === "drop") res.socket?.end();
       return;
     }
     send(status, headers, body);
