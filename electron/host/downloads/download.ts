@@ -82,6 +82,8 @@ export class DownloadError extends Error {
   constructor(
     readonly code: DownloadErrorCode,
     message: string,
+    /** For "paused": the partial file that a later call resumes. */
+    readonly partPath?: string,
   ) {
     super(message);
     this.name = "DownloadError";
@@ -220,7 +222,7 @@ class ProgressMeter {
   update(received: number, total: number | null, force = false): void {
     const now = performance.now();
     const dt = now - this.sampleTime;
-    if (dt >= 250) {
+    if (dt >= 250 || (force && this.speed === 0 && dt > 0 && received > this.sampleBytes)) {
       const instant = ((received - this.sampleBytes) * 1000) / dt;
       this.speed = this.speed === 0 ? instant : this.speed * 0.7 + instant * 0.3;
       this.sampleTime = now;
@@ -356,7 +358,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     return { path: dest, bytes: received, sha256, resumedFromBytes, alreadyPresent: false };
   } catch (error) {
     if (signal?.aborted && (error === signal.reason || !(error instanceof DownloadError))) {
-      if (keepPart()) throw new DownloadError("paused", `download paused; ${formatBytes(received)} kept in ${part}`);
+      if (keepPart()) throw new DownloadError("paused", `download paused; ${formatBytes(received)} kept in ${part}`, part);
       await removePartial();
       throw new DownloadError("cancelled", "download cancelled");
     }

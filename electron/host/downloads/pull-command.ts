@@ -6,7 +6,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { defaultDataDir } from "../data-dir.js";
 import { DownloadError, downloadFile, formatBytes, pauseReason, type DownloadEvent, type DownloadProgress } from "./download.js";
-import { HF_BASE_URL, HfError, isHfRef, resolveHf, type HfFile } from "./hf.js";
+import { HF_BASE_URL, isHfRef, resolveHf, type HfFile } from "./hf.js";
 
 export const PULL_HELP = `  pull <hf:user/repo/file.gguf | hf:user/repo:QUANT | https://…/x.gguf> [options]
                               Download a model (resumable; size and SHA-256 verified when known).
@@ -105,20 +105,15 @@ export async function pullCommand(argv: string[]): Promise<number> {
   } catch (error) {
     process.stderr.write(process.stderr.isTTY ? "\r\x1b[K" : "");
     if (interrupted || (error instanceof DownloadError && error.code === "paused")) {
-      const where = keptPartNote(error);
+      const where = error instanceof DownloadError && error.partPath ? ` (${error.partPath})` : "";
       err(`tandem pull: interrupted; the partial download is kept${where} — run the same command again to resume`);
       return 130;
     }
-    const message = error instanceof DownloadError || error instanceof HfError ? error.message : error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
     err(`tandem pull: ${message.split("\n")[0]}`);
     return 1;
   } finally {
     process.off("SIGINT", onSigint);
-  }
-
-  function keptPartNote(error: unknown): string {
-    const m = error instanceof DownloadError ? / kept in (.+)$/.exec(error.message) : null;
-    return m ? ` (${m[1]})` : "";
   }
 }
 

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -61,6 +61,31 @@ describe("tandem pull", () => {
     expect(code).toBe(0);
     expect(stderr).toMatch(/\(verified\)/);
     expect(readFileSync(path.join(dir, "models", "kjv-chat-draft-1m-Q8_0.gguf")).equals(model)).toBe(true);
+  });
+
+  it("keeps the partial file on Ctrl-C and resumes it on the next run", async () => {
+    server.faults.set("/kjv-chat-draft-1m.gguf", [{ kind: "stall", afterBytes: 1_000_000 }]);
+    server.requests.length = 0;
+    const out = path.join(dir, "interrupted");
+    const child = spawn(process.execPath, [repoPath("dist/cli.js"), "pull", server.url("/kjv-chat-draft-1m.gguf"), "--dir", out], {
+      env: { ...process.env, TANDEM_DATA_DIR: dir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes("downloading")) setTimeout(() => child.kill("SIGINT"), 300);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted; the partial download is kept .*run the same command again to resume/);
+    expect(readdirSync(out).sort()).toEqual(["kjv-chat-draft-1m.gguf.part", "kjv-chat-draft-1m.gguf.part.json"]);
+
+    const again = await tandem(["pull", server.url("/kjv-chat-draft-1m.gguf"), "--dir", out]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/resuming a partial download/);
+    expect(server.requests.at(-1)?.range).toMatch(/^bytes=\d+-$/);
+    expect(readFileSync(path.join(out, "kjv-chat-draft-1m.gguf")).equals(model)).toBe(true);
   });
 
   it("fails with a one-line reason and a non-zero exit", async () => {
