@@ -2,7 +2,7 @@
  * What the UI can do: each action calls the host through the client and records the result in the stores.
  * Components get these through `useActions()` (see context.tsx), never the client directly.
  */
-import type { Settings, TandemClient } from "../../electron/window-api.js";
+import type { Settings, TandemClient, WindowResult } from "../../electron/window-api.js";
 import type { SpeculationMode } from "../../engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { useConversationsStore } from "./stores/conversations.js";
@@ -200,6 +200,11 @@ export function createActions(client: TandemClient) {
      * Loads (or with null, unloads) the draft model; resolves to the host's error message, or null on success. The
      * new setting and status also arrive as events; they are applied here too so the dialog does not wait for them.
      */
+    /** The models folder's drafts for the loaded (or configured) target, with tokenizer reasons; throws on failure. */
+    async compatibleDrafts(targetPath?: string): Promise<WindowResult<"compatibleDrafts">> {
+      return client.compatibleDrafts(targetPath ? { targetPath } : {});
+    },
+
     async setDraftModel(path: string | null): Promise<string | null> {
       try {
         const draftModel = await client.setDraftModel({ path });

@@ -50,6 +50,15 @@ export const modelFiles: ModelFile[] = [
   { path: "/models/gemma-3-1b-it-q4_0.gguf", name: "gemma-3-1b-it-q4_0.gguf", sizeBytes: 7.2e8, modifiedAt: 3 },
 ];
 
+/** `modelFiles` with the GGUF facts the host's listModels adds, plus an unreadable file (for the Models screen). */
+export const libraryFiles: ModelFile[] = [
+  { ...modelFiles[0], architecture: "qwen2", parameters: 7.62e9, quantization: "Q4_K_M", contextLength: 32768, tokenizer: "gpt2", vocabSize: 152064, hasChatTemplate: true, chatTemplate: "Qwen", specialTokens: { bos: 151643, eos: 151645, eot: null } },
+  { ...modelFiles[1], architecture: "llama", parameters: 3.21e9, quantization: "Q8_0", contextLength: 131072, tokenizer: "gpt2", vocabSize: 128256, hasChatTemplate: true, chatTemplate: "Llama3_2Lightweight", specialTokens: { bos: 128000, eos: 128009, eot: 128009 } },
+  { ...modelFiles[2], architecture: "gemma3", parameters: 1e9, quantization: "Q4_0", contextLength: 32768, tokenizer: "llama", vocabSize: 262144, hasChatTemplate: true, chatTemplate: "Gemma", specialTokens: { bos: 2, eos: 1, eot: 106 } },
+  { path: "/models/qwen2.5-0.5b-instruct-q8_0.gguf", name: "qwen2.5-0.5b-instruct-q8_0.gguf", sizeBytes: 5.3e8, modifiedAt: 4, architecture: "qwen2", parameters: 4.94e8, quantization: "Q8_0", contextLength: 32768, tokenizer: "gpt2", vocabSize: 151936, hasChatTemplate: true, chatTemplate: "Qwen", specialTokens: { bos: 151643, eos: 151645, eot: null } },
+  { path: "/models/notes.gguf", name: "notes.gguf", sizeBytes: 12, modifiedAt: 5, error: 'notes.gguf is not a GGUF model (it does not start with the "GGUF" signature)' },
+];
+
 export function loadedModel(path = modelFiles[0].path): LoadedModel {
   const file = modelFiles.find((f) => f.path === path);
   return {

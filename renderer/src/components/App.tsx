@@ -10,6 +10,7 @@ import { Composer } from "./Composer.js";
 import { EmptyState } from "./EmptyState.js";
 import { MessageList } from "./MessageList.js";
 import { MetricsPanel } from "./MetricsPanel.js";
+import { ModelsScreen } from "./ModelsScreen.js";
 import { SettingsDialog } from "./SettingsDialog.js";
 import { Sidebar } from "./Sidebar.js";
 import { StatusBar } from "./StatusBar.js";
@@ -41,6 +42,8 @@ export function App() {
   useTheme();
   const settingsOpen = useUiStore((s) => s.settingsOpen);
   const setSettingsOpen = useUiStore((s) => s.setSettingsOpen);
+  const modelsScreenOpen = useUiStore((s) => s.modelsScreenOpen);
+  const setModelsScreenOpen = useUiStore((s) => s.setModelsScreenOpen);
   const metricsOpen = usePrefsStore((s) => s.metricsOpen);
   return (
     <div className={`app${metricsOpen ? " with-metrics" : ""}`}>
@@ -54,6 +57,7 @@ export function App() {
       {metricsOpen && <MetricsPanel />}
       <StatusBar />
       {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
+      {modelsScreenOpen && <ModelsScreen onClose={() => setModelsScreenOpen(false)} />}
     </div>
   );
 }

@@ -131,6 +131,17 @@ function ModelMenu({ onChosen }: { onChosen: () => void }) {
           })}
         </ul>
       )}
+      <button
+        type="button"
+        className="btn btn-small picker-manage"
+        data-testid="open-models-screen"
+        onClick={() => {
+          onChosen();
+          useUiStore.getState().setModelsScreenOpen(true);
+        }}
+      >
+        Model library…
+      </button>
       <div className="picker-folder">
         <div className="picker-folder-path" title={folder ?? ""}>
           <FolderIcon size={14} />

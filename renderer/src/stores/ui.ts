@@ -4,13 +4,18 @@ import { create } from "zustand";
 export interface UiState {
   modelPickerOpen: boolean;
   settingsOpen: boolean;
+  /** The Models screen (library table, details, draft pairing). */
+  modelsScreenOpen: boolean;
   setModelPickerOpen(open: boolean): void;
   setSettingsOpen(open: boolean): void;
+  setModelsScreenOpen(open: boolean): void;
 }
 
 export const useUiStore = create<UiState>()((set) => ({
   modelPickerOpen: false,
   settingsOpen: false,
+  modelsScreenOpen: false,
   setModelPickerOpen: (modelPickerOpen) => set({ modelPickerOpen }),
   setSettingsOpen: (settingsOpen) => set({ settingsOpen }),
+  setModelsScreenOpen: (modelsScreenOpen) => set({ modelsScreenOpen }),
 }));

@@ -1,0 +1,126 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import type { DraftCandidate } from "../../electron/window-api.js";
+import { FakeClient, libraryFiles } from "./fake-client.js";
+import { renderWithClient } from "./helpers.js";
+
+const small: DraftCandidate = {
+  path: libraryFiles[3].path,
+  name: libraryFiles[3].name,
+  sizeBytes: libraryFiles[3].sizeBytes,
+  parameters: 4.94e8,
+  compatible: true,
+  reason: "The smallest compatible draft.",
+  recommended: true,
+};
+const gemma: DraftCandidate = {
+  path: libraryFiles[2].path,
+  name: libraryFiles[2].name,
+  sizeBytes: libraryFiles[2].sizeBytes,
+  parameters: 1e9,
+  compatible: false,
+  reason: "The draft model has 262144 tokens in its vocabulary and the target has 152064.",
+  recommended: false,
+};
+
+async function openScreen() {
+  const u = userEvent.setup();
+  const fake = new FakeClient();
+  fake.files = [...libraryFiles];
+  fake.draftCandidates = [small, gemma];
+  const harness = await renderWithClient(fake);
+  await u.click(screen.getByTestId("model-picker"));
+  await u.click(screen.getByTestId("open-models-screen"));
+  const dialog = await screen.findByTestId("models-screen");
+  await waitFor(() => expect(within(dialog).getAllByTestId("models-row")).toHaveLength(5));
+  return { u, fake, harness, dialog };
+}
+
+const row = (dialog: HTMLElement, name: string) => within(within(dialog).getByTestId("models-table")).getByRole("button", { name });
+const names = (dialog: HTMLElement) => within(dialog).getAllByTestId("models-row").map((r) => r.querySelector("td button")?.textContent);
+
+describe("Models screen", () => {
+  it("opens from the model picker with the library table", async () => {
+    const { dialog } = await openScreen();
+    expect(screen.queryByTestId("model-menu")).toBeNull();
+    const first = within(dialog).getAllByTestId("models-row")[0];
+    expect(first.textContent).toContain("gemma-3-1b-it-q4_0.gguf");
+    expect(first.textContent).toContain("gemma3");
+    expect(first.textContent).toContain("1.0B");
+    expect(first.textContent).toContain("Q4_0");
+    expect(first.textContent).toContain("32768");
+    const unreadable = within(dialog).getAllByTestId("models-row").find((r) => r.textContent?.includes("notes.gguf"));
+    expect(unreadable?.textContent).toContain("unreadable");
+  });
+
+  it("sorts by a column (again: descending) and filters", async () => {
+    const { u, dialog } = await openScreen();
+    await u.click(within(dialog).getByTestId("sort-parameters"));
+    expect(names(dialog)).toEqual([
+      "qwen2.5-0.5b-instruct-q8_0.gguf",
+      "gemma-3-1b-it-q4_0.gguf",
+      "llama-3.2-3b-instruct-q8_0.gguf",
+      "qwen2.5-7b-instruct-q4_k_m.gguf",
+      "notes.gguf",
+    ]);
+    await u.click(within(dialog).getByTestId("sort-parameters"));
+    expect(names(dialog)[0]).toBe("notes.gguf");
+    expect(names(dialog)[1]).toBe("qwen2.5-7b-instruct-q4_k_m.gguf");
+    await u.click(within(dialog).getByTestId("sort-sizeBytes"));
+    expect(names(dialog)[0]).toBe("notes.gguf");
+
+    await u.type(within(dialog).getByTestId("models-filter"), "qwen");
+    expect(names(dialog)).toEqual(["qwen2.5-0.5b-instruct-q8_0.gguf", "qwen2.5-7b-instruct-q4_k_m.gguf"]);
+    await u.clear(within(dialog).getByTestId("models-filter"));
+    await u.type(within(dialog).getByTestId("models-filter"), "q8_0");
+    expect(names(dialog)).toEqual(["qwen2.5-0.5b-instruct-q8_0.gguf", "llama-3.2-3b-instruct-q8_0.gguf"]); // by size
+  });
+
+  it("shows the details of the selected model and uses it as the model", async () => {
+    const { u, fake, dialog } = await openScreen();
+    await u.click(row(dialog, "llama-3.2-3b-instruct-q8_0.gguf"));
+    const details = within(dialog).getByTestId("model-details");
+    for (const text of ["llama", "3.2B", "Q8_0", "131,072 tokens", "gpt2, 128,256 tokens", "bos 128000, eos 128009, eot 128009", "Llama3_2Lightweight"]) {
+      expect(details.textContent).toContain(text);
+    }
+    await u.click(within(details).getByTestId("use-as-model"));
+    expect(fake.callsOf("loadModel")).toEqual([{ path: libraryFiles[1].path }]);
+  });
+
+  it("lists the loaded target's drafts, recommends the smallest, and offers only compatible ones", async () => {
+    const { u, fake, dialog } = await openScreen();
+    const drafts = within(dialog).getByTestId("compatible-drafts");
+    await waitFor(() => expect(within(drafts).getAllByTestId("draft-candidate")).toHaveLength(2));
+    expect(fake.callsOf("compatibleDrafts")[0]).toEqual({ targetPath: libraryFiles[0].path });
+    expect(within(drafts).getByTestId("recommended-draft").textContent).toContain("qwen2.5-0.5b-instruct-q8_0.gguf");
+    expect(drafts.textContent).toContain("262144 tokens in its vocabulary");
+
+    await u.click(row(dialog, "gemma-3-1b-it-q4_0.gguf"));
+    let details = within(dialog).getByTestId("model-details");
+    expect((within(details).getByTestId("use-as-draft") as HTMLButtonElement).disabled).toBe(true);
+    expect(within(details).getByTestId("draft-blocked").textContent).toContain("262144 tokens in its vocabulary");
+
+    await u.click(row(dialog, "qwen2.5-0.5b-instruct-q8_0.gguf"));
+    details = within(dialog).getByTestId("model-details");
+    const useAsDraft = within(details).getByTestId("use-as-draft") as HTMLButtonElement;
+    expect(useAsDraft.disabled).toBe(false);
+    await u.click(useAsDraft);
+    expect(fake.callsOf("setDraftModel")).toEqual([{ path: libraryFiles[3].path }]);
+  });
+
+  it("explains an unreadable file and offers neither button", async () => {
+    const { u, dialog } = await openScreen();
+    await u.click(row(dialog, "notes.gguf"));
+    const details = within(dialog).getByTestId("model-details");
+    expect(details.textContent).toContain("is not a GGUF model");
+    expect((within(details).getByTestId("use-as-model") as HTMLButtonElement).disabled).toBe(true);
+    expect((within(details).getByTestId("use-as-draft") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("closes on Escape", async () => {
+    const { u } = await openScreen();
+    await u.keyboard("{Escape}");
+    expect(screen.queryByTestId("models-screen")).toBeNull();
+  });
+});
