@@ -48,6 +48,21 @@ describe("web mode with the real engine", () => {
     await expect.poll(() => page.getByTestId("status-threads").textContent()).toMatch(/1 thread/);
   });
 
+  it("shows the library with GGUF facts and the loaded model's compatible drafts on the Models screen", async () => {
+    await page.getByTestId("model-picker").click();
+    await page.getByTestId("open-models-screen").click();
+    const screen = page.getByTestId("models-screen");
+    const target = screen.getByTestId("models-row").filter({ hasText: "kjv-chat-6m.gguf" });
+    await expect.poll(() => target.textContent(), { timeout: 10_000 }).toMatch(/llama.*5\.8M.*F32.*256/);
+    await expect.poll(() => screen.getByTestId("recommended-draft").textContent(), { timeout: 10_000 }).toContain("kjv-chat-draft-1m.gguf");
+    await screen.getByTestId("models-row").filter({ hasText: "kjv-chat-draft-1m.gguf" }).click();
+    const details = screen.getByTestId("model-details");
+    await expect.poll(() => details.textContent()).toContain("ChatML");
+    expect(await details.getByTestId("use-as-draft").isEnabled()).toBe(true);
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.getByTestId("models-screen").count()).toBe(0);
+  });
+
   it("streams a reply into a new conversation over several frames", async () => {
     await page.getByTestId("new-chat").click();
     await send("The LORD is my shepherd; I shall not want.");
