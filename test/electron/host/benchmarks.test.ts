@@ -7,9 +7,10 @@ import { findPromptsDir, readPromptSet } from "../../../electron/host/benchmarks
 import { createHost } from "../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
 import type { Host } from "../../../electron/host/types.js";
-import { TandemApiError, type WindowEvent, type WindowEventData } from "../../../electron/window-api.js";
+import { type WindowEvent, type WindowEventData } from "../../../electron/window-api.js";
 import { waitFor, writeFakeEngine } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
+import { apiError } from "./api-error.js";
 
 let entry: string;
 let modelPath: string;
@@ -51,15 +52,6 @@ async function started(fakeEnv: Record<string, string> = {}, dataDir?: string) {
   await harness.host.start();
   await harness.host.api.loadModel({ path: modelPath });
   return harness;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TandemApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TandemApiError);
-  return error as TandemApiError;
 }
 
 describe("built-in prompt sets", () => {
@@ -112,16 +104,16 @@ describe("runBenchmark", () => {
     const { host, of } = await started({ TANDEM_FAKE_STEP_MS: "40", TANDEM_FAKE_BENCH_STEP_MS: "40" });
     const conversation = await host.api.createConversation({});
     const { assistantMessage } = await host.api.sendMessage({ conversationId: conversation.id, content: "one two three four five six" });
-    expect((await rejection(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup"], limit: 1 }))).code).toBe("BUSY");
+    expect((await apiError(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup"], limit: 1 }))).code).toBe("BUSY");
     await waitFor(() => of("messageCompleted").some((e) => e.message.id === assistantMessage.id), 10_000);
 
     const running = host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup"], limit: 4 });
     await waitFor(() => of("benchmarkProgress").length > 0, 5_000, "first progress");
-    const busy = await rejection(host.api.sendMessage({ conversationId: conversation.id, content: "again" }));
+    const busy = await apiError(host.api.sendMessage({ conversationId: conversation.id, content: "again" }));
     expect(busy.code).toBe("BUSY");
     expect(busy.message).toMatch(/benchmark is running/);
-    expect((await rejection(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup"] }))).code).toBe("BUSY");
-    expect((await rejection(host.api.loadModel({ path: modelPath }))).code).toBe("BUSY");
+    expect((await apiError(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup"] }))).code).toBe("BUSY");
+    expect((await apiError(host.api.loadModel({ path: modelPath }))).code).toBe("BUSY");
     await running;
     // Idle again: replies work.
     await host.api.sendMessage({ conversationId: conversation.id, content: "after" });
@@ -130,7 +122,7 @@ describe("runBenchmark", () => {
   it("cancels with ABORTED, saves nothing, and leaves the host usable", async () => {
     const { host, of } = await started({ TANDEM_FAKE_BENCH_STEP_MS: "50" });
     expect(await host.api.cancelBenchmark({})).toEqual({ cancelled: false });
-    const running = rejection(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup", "ngram"] }));
+    const running = apiError(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup", "ngram"] }));
     await waitFor(() => of("benchmarkProgress").length > 0, 5_000, "first progress");
     expect(await host.api.cancelBenchmark({})).toEqual({ cancelled: true });
     const error = await running;
@@ -144,9 +136,9 @@ describe("runBenchmark", () => {
   it("needs a model, and a draft model for the draft mode", async () => {
     const { host } = makeHost();
     await host.start();
-    expect((await rejection(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup"] }))).code).toBe("NO_MODEL");
+    expect((await apiError(host.api.runBenchmark({ promptSet: "free-chat", modes: ["lookup"] }))).code).toBe("NO_MODEL");
     await host.api.loadModel({ path: modelPath });
-    expect((await rejection(host.api.runBenchmark({ promptSet: "free-chat", modes: ["draft"] }))).code).toBe("NO_DRAFT_MODEL");
-    expect((await rejection(host.api.runBenchmark({ promptSet: "free-chat", modes: [] }))).code).toBe("BAD_REQUEST");
+    expect((await apiError(host.api.runBenchmark({ promptSet: "free-chat", modes: ["draft"] }))).code).toBe("NO_DRAFT_MODEL");
+    expect((await apiError(host.api.runBenchmark({ promptSet: "free-chat", modes: [] }))).code).toBe("BAD_REQUEST");
   });
 });

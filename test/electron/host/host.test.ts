@@ -8,10 +8,11 @@ import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
 import { ChatStore } from "../../../electron/host/store.js";
 import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
-import { TandemApiError, type Message, type WindowEvent, type WindowEventData } from "../../../electron/window-api.js";
+import { type Message, type WindowEvent, type WindowEventData } from "../../../electron/window-api.js";
 import { waitFor, writeFakeEngine } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
 import { sharedModel } from "../../helpers/models.js";
+import { apiError } from "./api-error.js";
 
 let entry: string;
 let modelsDir: string;
@@ -85,15 +86,6 @@ async function startWithModel(fakeEnv: Record<string, string> = {}): Promise<Har
   await harness.host.start();
   await harness.host.api.loadModel({ path: modelPath });
   return harness;
-}
-
-async function apiError(promise: Promise<unknown>): Promise<TandemApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TandemApiError);
-  return error as TandemApiError;
 }
 
 describe("host startup and status", () => {

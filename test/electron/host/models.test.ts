@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listModelFiles, validateModelFile, validateModelsFolder } from "../../../electron/host/models.js";
-import { TandemApiError } from "../../../electron/window-api.js";
+import { apiError } from "./api-error.js";
 
 function folderWithModels(): string {
   const folder = mkdtempSync(join(tmpdir(), "tandem-models-test-"));
@@ -15,15 +15,6 @@ function folderWithModels(): string {
   writeFileSync(join(folder, "nested", "deep.gguf"), "x");
   utimesSync(join(folder, "b-model.gguf"), new Date(1_700_000_000_000), new Date(1_700_000_000_000));
   return folder;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TandemApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TandemApiError);
-  return error as TandemApiError;
 }
 
 describe("listModelFiles", () => {
@@ -47,10 +38,10 @@ describe("validateModelsFolder", () => {
 
   it("rejects a missing path and a file with clear messages", async () => {
     const folder = folderWithModels();
-    const missing = await rejection(validateModelsFolder(join(folder, "nope")));
+    const missing = await apiError(validateModelsFolder(join(folder, "nope")));
     expect(missing.code).toBe("NOT_FOUND");
     expect(missing.message).toMatch(/does not exist/);
-    const file = await rejection(validateModelsFolder(join(folder, "notes.txt")));
+    const file = await apiError(validateModelsFolder(join(folder, "notes.txt")));
     expect(file.code).toBe("BAD_REQUEST");
     expect(file.message).toMatch(/is a file, not a folder/);
   });
@@ -60,7 +51,7 @@ describe("validateModelFile", () => {
   it("accepts a file and rejects a folder or a missing path", async () => {
     const folder = folderWithModels();
     expect(await validateModelFile(join(folder, "b-model.gguf"))).toBe(join(folder, "b-model.gguf"));
-    expect((await rejection(validateModelFile(join(folder, "folder.gguf")))).code).toBe("MODEL_NOT_FOUND");
-    expect((await rejection(validateModelFile(join(folder, "missing.gguf")))).code).toBe("MODEL_NOT_FOUND");
+    expect((await apiError(validateModelFile(join(folder, "folder.gguf")))).code).toBe("MODEL_NOT_FOUND");
+    expect((await apiError(validateModelFile(join(folder, "missing.gguf")))).code).toBe("MODEL_NOT_FOUND");
   });
 });
