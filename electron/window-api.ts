@@ -213,6 +213,27 @@ export const BenchmarkResult = z.object({
 });
 export type BenchmarkResult = z.infer<typeof BenchmarkResult>;
 
+export const DownloadState = z.enum(["queued", "downloading", "paused", "verifying", "done", "failed", "cancelled"]);
+export type DownloadState = z.infer<typeof DownloadState>;
+
+/** A model download into the models folder (one per destination file at a time). */
+export const DownloadInfo = z.object({
+  id: Id,
+  /** What was asked for: `hf:…` or an http(s) URL (after an app restart: the URL the partial file came from). */
+  source: z.string(),
+  fileName: z.string(),
+  destPath: z.string(),
+  state: DownloadState,
+  receivedBytes: z.number(),
+  /** Null while the server has not said how big the file is. */
+  totalBytes: z.number().nullable(),
+  bytesPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+  /** Why it failed (state "failed"). */
+  error: z.string().nullable(),
+});
+export type DownloadInfo = z.infer<typeof DownloadInfo>;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Operations: renderer -> host. Every operation takes one params object and returns a promise of its result.
 // ---------------------------------------------------------------------------------------------------------------
@@ -316,6 +337,28 @@ export const windowApi = {
   cancelBenchmark: { params: None, result: z.object({ cancelled: z.boolean() }) },
   /** Saved benchmark results, newest first. */
   listBenchmarks: { params: None, result: z.array(BenchmarkResult) },
+
+  /**
+   * Downloads a model (`hf:user/repo:QUANT`, `hf:user/repo/file.gguf` or an http(s) URL of a .gguf) into the models
+   * folder in the background; progress arrives as `downloadProgress`. Starting a file that is already being
+   * downloaded (or paused) returns that download. A reference that cannot be resolved fails with DOWNLOAD_FAILED.
+   */
+  startDownload: {
+    params: z
+      .object({
+        source: z.string().trim().min(1).max(4096),
+        sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+      })
+      .strict(),
+    result: DownloadInfo,
+  },
+  /** Stops a download and keeps its partial file for resumeDownload (also after an app restart). */
+  pauseDownload: { params: z.object({ id: Id }).strict(), result: DownloadInfo },
+  resumeDownload: { params: z.object({ id: Id }).strict(), result: DownloadInfo },
+  /** Stops a download and removes its partial file. */
+  cancelDownload: { params: z.object({ id: Id }).strict(), result: DownloadInfo },
+  /** This session's downloads plus partial downloads found in the models folder (paused), oldest first. */
+  listDownloads: { params: None, result: z.array(DownloadInfo) },
 } as const;
 
 export type WindowMethod = keyof typeof windowApi;
@@ -357,6 +400,8 @@ export const windowEvents = {
   menuCommand: z.object({ command: z.enum(["new-chat", "open-settings"]) }),
   /** The running benchmark finished one prompt of one mode (done of total over all its modes). */
   benchmarkProgress: z.object({ done: z.number().int(), total: z.number().int(), mode: BenchMode }),
+  /** A download changed state or made progress (about 4 times a second while it runs). */
+  downloadProgress: DownloadInfo,
 } as const;
 
 export type WindowEvent = keyof typeof windowEvents;

@@ -35,6 +35,11 @@ const methods: { [M in WindowMethod]: true } = {
   runBenchmark: true,
   cancelBenchmark: true,
   listBenchmarks: true,
+  startDownload: true,
+  pauseDownload: true,
+  resumeDownload: true,
+  cancelDownload: true,
+  listDownloads: true,
 };
 
 const events: { [E in WindowEvent]: true } = {
@@ -49,6 +54,7 @@ const events: { [E in WindowEvent]: true } = {
   cacheOutcome: true,
   menuCommand: true,
   benchmarkProgress: true,
+  downloadProgress: true,
 };
 
 export const contractMethodNames = Object.freeze(Object.keys(methods) as WindowMethod[]);

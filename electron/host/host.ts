@@ -17,6 +17,7 @@ import {
 } from "../window-api.js";
 import { guardApi } from "./api-dispatch.js";
 import { Benchmarks } from "./benchmarks.js";
+import { DownloadManager, type DownloadManagerOptions } from "./download-manager.js";
 import { EngineStatusTracker } from "./engine-status.js";
 import { apiError } from "./errors.js";
 import { Generations } from "./generations.js";
@@ -42,6 +43,8 @@ export interface HostInternals {
   disposeAbortWaitMs?: number;
   /** Where the A/B benchmark's built-in prompt sets are (default: engine/bench/prompts found from the built file). */
   benchPromptsDir?: string;
+  /** Download knobs (tests: a local Hugging Face base URL, fast retries, progress interval). */
+  downloads?: Pick<DownloadManagerOptions, "hfBaseUrl" | "hfToken" | "progressIntervalMs" | "downloadOptions">;
 }
 
 export const DATABASE_FILE = "tandem.db";
@@ -184,6 +187,13 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   };
 
   const library = new ModelLibrary();
+  // The renderer refreshes listModels when a download reaches "done" (the library has no push of its own).
+  const downloads = new DownloadManager({
+    ...internals.downloads,
+    modelsFolder: () => ctx.store().getSettings().modelsFolder,
+    emit: (info) => emit("downloadProgress", info),
+    logger,
+  });
   const modelsListing = async (folder: string) => ({ folder, models: await library.list(folder) });
 
   const setModelsFolder = async (path: string) => {
@@ -396,6 +406,26 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     async listBenchmarks() {
       return benchmarks.list();
     },
+
+    async startDownload({ source, sha256 }) {
+      return downloads.start(source, sha256);
+    },
+
+    async pauseDownload({ id }) {
+      return downloads.pause(id);
+    },
+
+    async resumeDownload({ id }) {
+      return downloads.resume(id);
+    },
+
+    async cancelDownload({ id }) {
+      return downloads.cancel(id);
+    },
+
+    async listDownloads() {
+      return downloads.list();
+    },
   };
 
   const api = guardApi(implementation, logger);
@@ -412,6 +442,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       startPromise ??= (async () => {
         if (disposePromise) throw new TandemApiError("NOT_STARTED", "This host has been disposed.");
         supervisor.setGpu(ctx.store().getSettings().gpu);
+        void downloads.scan();
         await supervisor.start();
       })();
       return startPromise;
@@ -422,6 +453,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         // Let a running reply end as 'stopped' with its text, then stop the engine; anything still running after
         // that fails with ENGINE_STOPPED and is recorded as 'interrupted' before the database closes.
         benchmarks.cancel();
+        await downloads.dispose();
         await generations.stopAll(internals.disposeAbortWaitMs ?? 2_000);
         await supervisor.stop();
         await generations.whenIdle();

@@ -7,6 +7,7 @@ import type {
   AppInfo,
   BenchmarkResult,
   Conversation,
+  DownloadInfo,
   EngineStatus,
   Message,
   ModelFile,
@@ -621,5 +622,65 @@ export class FakeClient implements TandemClient {
   async listBenchmarks(params: WindowParams<"listBenchmarks">): Promise<WindowResult<"listBenchmarks">> {
     this.record("listBenchmarks", params);
     return [...this.benchmarks];
+  }
+
+  // ---- downloads ------------------------------------------------------------------------------------------------
+
+  /** Downloads by id (startDownload adds one per source; tests move them on with `progressDownload`). */
+  downloads = new Map<string, DownloadInfo>();
+
+  /** Pushes a change of a download as the host would (`downloadProgress`). */
+  progressDownload(id: string, patch: Partial<DownloadInfo>): DownloadInfo {
+    const info = { ...this.downloads.get(id)!, ...patch };
+    this.downloads.set(id, info);
+    this.emit("downloadProgress", info);
+    return info;
+  }
+
+  async startDownload(params: WindowParams<"startDownload">): Promise<WindowResult<"startDownload">> {
+    this.record("startDownload", params);
+    if (!/^(hf:|https?:\/\/)/.test(params.source)) throw new TandemApiError("BAD_REQUEST", `"${params.source}" is neither an hf: reference nor a URL.`);
+    const existing = [...this.downloads.values()].find((d) => d.source === params.source && ["queued", "downloading", "paused", "verifying"].includes(d.state));
+    if (existing) return existing;
+    const last = params.source.split(/[/:]/).pop() ?? "model";
+    const fileName = last.endsWith(".gguf") ? last : `${last.toLowerCase()}.gguf`;
+    const info: DownloadInfo = {
+      id: this.nextId("dl"),
+      source: params.source,
+      fileName,
+      destPath: `${this.folder}/${fileName}`,
+      state: "downloading",
+      receivedBytes: 0,
+      totalBytes: null,
+      bytesPerSecond: 0,
+      etaSeconds: null,
+      error: null,
+    };
+    this.downloads.set(info.id, info);
+    this.emit("downloadProgress", info);
+    return info;
+  }
+
+  private downloadCall(method: "pauseDownload" | "resumeDownload" | "cancelDownload", id: string, state: DownloadInfo["state"]): DownloadInfo {
+    this.record(method, { id });
+    if (!this.downloads.has(id)) throw new TandemApiError("NOT_FOUND", "That download no longer exists.");
+    return this.progressDownload(id, { state, bytesPerSecond: 0, etaSeconds: null });
+  }
+
+  async pauseDownload(params: WindowParams<"pauseDownload">): Promise<WindowResult<"pauseDownload">> {
+    return this.downloadCall("pauseDownload", params.id, "paused");
+  }
+
+  async resumeDownload(params: WindowParams<"resumeDownload">): Promise<WindowResult<"resumeDownload">> {
+    return this.downloadCall("resumeDownload", params.id, "downloading");
+  }
+
+  async cancelDownload(params: WindowParams<"cancelDownload">): Promise<WindowResult<"cancelDownload">> {
+    return this.downloadCall("cancelDownload", params.id, "cancelled");
+  }
+
+  async listDownloads(params: WindowParams<"listDownloads">): Promise<WindowResult<"listDownloads">> {
+    this.record("listDownloads", params);
+    return [...this.downloads.values()];
   }
 }
