@@ -6,6 +6,7 @@ import type { Settings, TandemClient, WindowResult } from "../../electron/window
 import type { SpeculationMode } from "../../engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { useConversationsStore } from "./stores/conversations.js";
+import { useDownloadsStore } from "./stores/downloads.js";
 import { useEngineStore } from "./stores/engine.js";
 import { useMessagesStore } from "./stores/messages.js";
 import { useModelsStore } from "./stores/models.js";
@@ -230,6 +231,27 @@ export function createActions(client: TandemClient) {
       } catch (error) {
         return errorMessage(error);
       }
+    },
+
+    async refreshDownloads(): Promise<void> {
+      const list = await attempt(() => client.listDownloads({}));
+      if (list) useDownloadsStore.getState().setList(list);
+    },
+
+    /** Starts a model download; resolves to the host's error message, or null when it started. */
+    async startDownload(source: string): Promise<string | null> {
+      try {
+        useDownloadsStore.getState().upsert(await client.startDownload({ source }));
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
+    async downloadControl(action: "pause" | "resume" | "cancel", id: string): Promise<void> {
+      const call = { pause: client.pauseDownload, resume: client.resumeDownload, cancel: client.cancelDownload }[action];
+      const info = await attempt(() => call.call(client, { id }));
+      if (info) useDownloadsStore.getState().upsert(info);
     },
 
     async restartEngine(): Promise<void> {

@@ -11,6 +11,7 @@ import type { TandemClient } from "../../electron/window-api.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
 import { useBenchmarksStore } from "./stores/benchmarks.js";
 import { useConversationsStore } from "./stores/conversations.js";
+import { useDownloadsStore } from "./stores/downloads.js";
 import { useEngineStore } from "./stores/engine.js";
 import { appendSegments, useMessagesStore, type StreamSegment } from "./stores/messages.js";
 import { useMetricsStore, type TokenEventRecord } from "./stores/metrics.js";
@@ -111,6 +112,17 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     }),
     client.on("benchmarkProgress", (progress) => {
       useBenchmarksStore.getState().progress(progress);
+    }),
+    client.on("downloadProgress", (info) => {
+      const previous = useDownloadsStore.getState().list.find((d) => d.id === info.id);
+      useDownloadsStore.getState().upsert(info);
+      // The host has no library push: a finished download refreshes the listing.
+      if (info.state === "done" && previous?.state !== "done") {
+        client.listModels({}).then(
+          (listing) => useModelsStore.getState().setListing(listing),
+          () => {},
+        );
+      }
     }),
   ];
 

@@ -5,6 +5,7 @@ import { useActions } from "../context.js";
 import { formatBytes } from "../format.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
+import { DownloadsSection } from "./DownloadsSection.js";
 import { Modal } from "./Modal.js";
 
 type SortKey = "name" | "architecture" | "parameters" | "quantization" | "contextLength" | "sizeBytes";
@@ -210,6 +211,8 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
           </>
         )}
       </section>
+
+      <DownloadsSection />
     </Modal>
   );
 }

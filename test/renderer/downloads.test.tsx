@@ -1,0 +1,107 @@
+import { act, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { MODEL_CATALOG } from "../../renderer/src/model-catalog.js";
+import { FakeClient, libraryFiles } from "./fake-client.js";
+import { renderWithClient } from "./helpers.js";
+
+async function openScreen(fake = new FakeClient()) {
+  const u = userEvent.setup();
+  fake.files = [...libraryFiles];
+  await renderWithClient(fake);
+  await u.click(screen.getByTestId("model-picker"));
+  await u.click(screen.getByTestId("open-models-screen"));
+  const dialog = await screen.findByTestId("models-screen");
+  const section = within(dialog).getByTestId("downloads-section");
+  return { u, fake, dialog, section };
+}
+
+const MB = 1024 ** 2;
+
+describe("Models screen downloads", () => {
+  it("starts a download from the field and shows its progress (bytes, speed, ETA)", async () => {
+    const { u, fake, section } = await openScreen();
+    expect(fake.callsOf("listDownloads")).toHaveLength(1);
+    expect((within(section).getByTestId("download-start") as HTMLButtonElement).disabled).toBe(true);
+    await u.type(within(section).getByTestId("download-source"), "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0");
+    await u.click(within(section).getByTestId("download-start"));
+    expect(fake.callsOf("startDownload")).toEqual([{ source: "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0" }]);
+    expect((within(section).getByTestId("download-source") as HTMLInputElement).value).toBe("");
+    const card = await within(section).findByTestId("download-card");
+    const id = [...fake.downloads.keys()][0];
+
+    act(() => {
+      fake.progressDownload(id, { receivedBytes: 100 * MB, totalBytes: 400 * MB, bytesPerSecond: 10 * MB, etaSeconds: 90 });
+    });
+    expect(within(card).getByTestId("download-state").textContent).toBe("Downloading · 25%");
+    expect(within(card).getByTestId("download-details").textContent).toBe("100 MB of 400 MB · 10.0 MB/s · 1 min 30 s left");
+    expect(within(card).getByRole("progressbar").getAttribute("value")).toBe("0.25");
+  });
+
+  it("shows the host's refusal", async () => {
+    const { u, section } = await openScreen();
+    await u.type(within(section).getByTestId("download-source"), "models/x.gguf");
+    await u.click(within(section).getByTestId("download-start"));
+    expect((await within(section).findByTestId("download-error")).textContent).toContain("neither an hf: reference");
+    expect(within(section).queryByTestId("download-card")).toBeNull();
+  });
+
+  it("pauses, resumes and cancels", async () => {
+    const { u, fake, section } = await openScreen();
+    await u.type(within(section).getByTestId("download-source"), "https://example.com/m.gguf");
+    await u.click(within(section).getByTestId("download-start"));
+    const card = await within(section).findByTestId("download-card");
+    const id = [...fake.downloads.keys()][0];
+    await u.click(within(card).getByTestId("download-pause"));
+    expect(fake.callsOf("pauseDownload")).toEqual([{ id }]);
+    await waitFor(() => expect(card.dataset.state).toBe("paused"));
+    await u.click(within(card).getByTestId("download-resume"));
+    expect(fake.callsOf("resumeDownload")).toEqual([{ id }]);
+    await waitFor(() => expect(card.dataset.state).toBe("downloading"));
+    await u.click(within(card).getByTestId("download-cancel"));
+    expect(fake.callsOf("cancelDownload")).toEqual([{ id }]);
+    await waitFor(() => expect(card.dataset.state).toBe("cancelled"));
+    expect(within(card).queryByRole("button")).toBeNull();
+  });
+
+  it("a catalog pair starts both downloads", async () => {
+    const { u, fake, section } = await openScreen();
+    const pairs = within(section).getAllByTestId("catalog-pair");
+    expect(pairs).toHaveLength(MODEL_CATALOG.length);
+    expect(section.textContent).toContain("Size shown when the download starts");
+    await u.click(within(pairs[0]).getByTestId("catalog-download"));
+    expect(fake.callsOf("startDownload")).toEqual([
+      { source: "hf:Qwen/Qwen2.5-7B-Instruct-GGUF:Q4_K_M" },
+      { source: "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0" },
+    ]);
+    expect(await within(section).findAllByTestId("download-card")).toHaveLength(2);
+  });
+
+  it("lists downloads the host already has, and a finished one refreshes the library", async () => {
+    const fake = new FakeClient();
+    fake.folder = "/models";
+    fake.downloads.set("dl-old", {
+      id: "dl-old",
+      source: "https://example.com/new.gguf",
+      fileName: "new.gguf",
+      destPath: "/models/new.gguf",
+      state: "paused",
+      receivedBytes: 5 * MB,
+      totalBytes: 10 * MB,
+      bytesPerSecond: 0,
+      etaSeconds: null,
+      error: null,
+    });
+    const { dialog, section } = await openScreen(fake);
+    const card = await within(section).findByTestId("download-card");
+    expect(card.dataset.state).toBe("paused");
+    expect(within(card).getByTestId("download-resume").textContent).toBe("Resume");
+    const listed = fake.callsOf("listModels").length;
+    fake.files = [...libraryFiles, { path: "/models/new.gguf", name: "new.gguf", sizeBytes: 10 * MB, modifiedAt: 9 }];
+    act(() => {
+      fake.progressDownload("dl-old", { state: "done", receivedBytes: 10 * MB });
+    });
+    await waitFor(() => expect(within(dialog).getAllByTestId("models-row")).toHaveLength(6));
+    expect(fake.callsOf("listModels").length).toBe(listed + 1);
+  });
+});
