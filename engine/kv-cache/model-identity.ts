@@ -55,3 +55,11 @@ export async function modelContentHash(modelPath: string, cacheDir: string): Pro
   }
   return digest;
 }
+
+/** The cached content hash of a model file (same key as modelContentHash), or null when it was never hashed. */
+export async function cachedModelContentHash(modelPath: string, cacheDir: string): Promise<string | null> {
+  const absolute = path.resolve(modelPath);
+  const info = await stat(absolute);
+  const key = [absolute, info.size, info.mtimeMs].join("|");
+  return (await readCache(path.join(cacheDir, CACHE_FILE)))[key] ?? null;
+}

@@ -1,0 +1,179 @@
+/**
+ * Importing GGUF files into the models folder and deleting them with what Tandem learned about them.
+ *
+ * Import checks the header first (anything that is not a whole GGUF is refused with inspectGguf's one-line reason),
+ * then copies (streamed) or hard-links the file under a hidden temp name and renames it, so the final name never
+ * holds a partial file. Delete removes the file (all parts of a split set), its learned n-gram table and its saved
+ * KV states (found through the content-hash cache; skipped when the model was never hashed).
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { link, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { GgufInspectError, inspectGguf } from "../../engine/gguf/inspect.js";
+import { cachedModelContentHash } from "../../engine/kv-cache/model-identity.js";
+import { storeFolder } from "../../engine/kv-cache/state-store.js";
+import { ngramTablePath } from "../../engine/speculation/ngram-table.js";
+import { apiError } from "./errors.js";
+
+export type ImportMethod = "copied" | "linked";
+
+export interface ImportOptions {
+  /** Called after every copied chunk with the bytes copied so far; throwing aborts the copy (tests inject faults). */
+  onCopyProgress?: (copiedBytes: number) => void;
+}
+
+/** Checks `source` is a GGUF and brings it into `folder`; returns the new file's path and how it got there. */
+export async function importModelFile(
+  sourcePath: string,
+  folder: string,
+  mode: "copy" | "link",
+  options: ImportOptions = {},
+): Promise<{ path: string; method: ImportMethod }> {
+  const source = resolve(sourcePath.trim());
+  try {
+    await inspectGguf(source);
+  } catch (error) {
+    if (error instanceof GgufInspectError) {
+      throw apiError(error.reason === "not-found" ? "MODEL_NOT_FOUND" : "NOT_GGUF", error.message);
+    }
+    throw apiError("NOT_GGUF", `"${basename(source)}" cannot be read: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+  const target = resolve(folder);
+  if (dirname(source) === target) throw apiError("BAD_REQUEST", `"${basename(source)}" is already in the models folder.`);
+  await mkdir(target, { recursive: true });
+
+  const temp = join(target, `.${basename(source)}.${process.pid}.${Date.now().toString(36)}.importing`);
+  let method: ImportMethod = "copied";
+  try {
+    if (mode === "link") {
+      try {
+        await link(source, temp);
+        method = "linked";
+      } catch (error) {
+        // Another device (EXDEV) or a file system without hard links: copy instead, and say so.
+        if (!isCode(error, "EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK")) throw error;
+      }
+    }
+    if (method === "copied") await copyStreamed(source, temp, options.onCopyProgress);
+    const dest = await freeName(target, basename(source));
+    await rename(temp, dest);
+    return { path: dest, method };
+  } catch (error) {
+    await rm(temp, { force: true });
+    if (error instanceof Error && "code" in error) {
+      throw apiError("IMPORT_FAILED", `Importing "${basename(source)}" failed: ${error.message.split("\n")[0]}`);
+    }
+    throw error;
+  }
+}
+
+async function copyStreamed(source: string, dest: string, onProgress?: (copiedBytes: number) => void): Promise<void> {
+  let copied = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      copied += chunk.length;
+      try {
+        onProgress?.(copied);
+        callback(null, chunk);
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+  await pipeline(createReadStream(source, { highWaterMark: 4 << 20 }), counter, createWriteStream(dest, { flags: "wx" }));
+}
+
+/** `name` in `folder`, or "name (2).gguf", "name (3).gguf"… when taken. */
+async function freeName(folder: string, name: string): Promise<string> {
+  const ext = extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  for (let n = 1; ; n++) {
+    const candidate = join(folder, n === 1 ? name : `${stem} (${n})${ext}`);
+    try {
+      await stat(candidate);
+    } catch (error) {
+      if (isCode(error, "ENOENT")) return candidate;
+      throw error;
+    }
+  }
+}
+
+const SPLIT_FIRST = /^(.*)-00001-of-(\d{5})\.gguf$/i;
+
+export interface DeleteOptions {
+  /** Paths that must not be deleted (the loaded target and draft), with why. */
+  busy: ReadonlyArray<{ path: string; why: string }>;
+}
+
+/** Deletes a model file of `folder` with its n-gram table and KV states; returns the bytes freed. */
+export async function deleteModelFile(
+  modelPath: string,
+  folder: string,
+  cacheDir: string,
+  options: DeleteOptions,
+): Promise<{ deleted: boolean; freedBytes: number; removed: string[] }> {
+  const file = resolve(modelPath.trim());
+  if (dirname(file) !== resolve(folder) || !file.toLowerCase().endsWith(".gguf")) {
+    throw apiError("BAD_REQUEST", `Only GGUF files in the models folder can be deleted; "${basename(file)}" is not one.`);
+  }
+  const busy = options.busy.find((b) => resolve(b.path) === file);
+  if (busy) throw apiError("BUSY", `"${basename(file)}" is ${busy.why}. Load another model first, then delete it.`);
+
+  const parts = [file];
+  const split = SPLIT_FIRST.exec(basename(file));
+  if (split) {
+    const total = Number(split[2]);
+    const names = new Set(await readdir(dirname(file)));
+    for (let i = 2; i <= total; i++) {
+      const name = `${split[1]}-${String(i).padStart(5, "0")}-of-${split[2]}.gguf`;
+      if (names.has(name)) parts.push(join(dirname(file), name));
+    }
+  }
+
+  let freedBytes = 0;
+  const removed: string[] = [];
+  const cacheFiles: string[] = [];
+  for (const part of parts) {
+    let size: number;
+    try {
+      size = (await stat(part)).size;
+    } catch (error) {
+      if (part === file && isCode(error, "ENOENT")) return { deleted: false, freedBytes: 0, removed: [] };
+      continue;
+    }
+    cacheFiles.push(ngramTablePath(cacheDir, part, size));
+    const hash = await cachedModelContentHash(part, cacheDir).catch(() => null);
+    if (hash) cacheFiles.push(storeFolder(cacheDir, hash));
+    await rm(part, { force: true });
+    freedBytes += size;
+    removed.push(part);
+  }
+  for (const path of cacheFiles) {
+    const bytes = await sizeOf(path);
+    if (bytes === null) continue;
+    await rm(path, { recursive: true, force: true });
+    freedBytes += bytes;
+    removed.push(path);
+  }
+  return { deleted: true, freedBytes, removed };
+}
+
+/** Bytes of a file or of everything under a folder; null when it does not exist. */
+async function sizeOf(path: string): Promise<number | null> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    return null;
+  }
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const entry of await readdir(path)) total += (await sizeOf(join(path, entry))) ?? 0;
+  return total;
+}
+
+function isCode(error: unknown, ...codes: string[]): boolean {
+  return error instanceof Error && "code" in error && codes.includes(String(error.code));
+}
