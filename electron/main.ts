@@ -10,7 +10,7 @@ import { createHost } from "./host/host.js";
 import type { Host } from "./host/types.js";
 import type { Settings } from "./window-api.js";
 import { forwardHostEvents, registerIpcHandlers, sendEvent } from "./app/ipc.js";
-import { createFolderPicker, installQuitHandler } from "./app/lifecycle.js";
+import { createFolderPicker, createModelFilePicker, installQuitHandler } from "./app/lifecycle.js";
 import { buildMenuTemplate, type MenuCommand } from "./app/menu.js";
 import { resolveSqliteNativeBinding } from "./app/native.js";
 import { isAppIndexUrl, resolveAppPaths } from "./app/paths.js";
@@ -127,6 +127,7 @@ function startHost(engineEntry: string, parentWindow: () => BrowserWindow | null
       mode: "electron",
       appVersion: app.getVersion(),
       pickFolder: createFolderPicker(dialog, parentWindow),
+      pickModelFile: createModelFilePicker(dialog, parentWindow),
       sqliteNativeBinding: native.binding,
     });
   } catch (error) {

@@ -194,6 +194,8 @@ export const AppInfo = z.object({
   platform: z.string(),
   /** Whether chooseModelsFolder opens a native dialog (web mode: type a path instead). */
   canPickFolder: z.boolean(),
+  /** Whether chooseModelFile opens a native file chooser (web mode: type a path instead). */
+  canPickFile: z.boolean().default(false),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -281,6 +283,31 @@ export const windowApi = {
   setModelsFolder: {
     params: z.object({ path: z.string().min(1).max(4096) }).strict(),
     result: z.object({ folder: z.string(), models: z.array(ModelFile) }),
+  },
+  /** Opens a native GGUF file chooser (app only; UNSUPPORTED in web mode); returns the chosen path, or null. */
+  chooseModelFile: { params: None, result: z.string().nullable() },
+  /**
+   * Brings a GGUF file into the models folder: its header is checked first (refused with NOT_GGUF and a one-line
+   * reason, or MODEL_NOT_FOUND), then it is copied or hard-linked under a temp name and renamed ("name (2).gguf"
+   * on a clash). A link across devices falls back to a copy: `method` says which happened. Returns the new file
+   * and the folder's listing.
+   */
+  importModel: {
+    params: z.object({ path: z.string().min(1).max(4096), mode: z.enum(["copy", "link"]).default("copy") }).strict(),
+    result: z.object({
+      method: z.enum(["copied", "linked"]),
+      model: ModelFile,
+      folder: z.string(),
+      models: z.array(ModelFile),
+    }),
+  },
+  /**
+   * Deletes a GGUF file of the models folder (all parts of a split set) with its learned n-gram table and saved KV
+   * states. The loaded target or draft is refused with BUSY. `freedBytes` counts everything removed.
+   */
+  deleteModel: {
+    params: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    result: z.object({ deleted: z.boolean(), freedBytes: z.number() }),
   },
   /**
    * The models folder's other GGUF files as drafts for a target (default: the loaded or configured model), each

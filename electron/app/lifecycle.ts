@@ -61,9 +61,25 @@ export interface OpenDialogResult {
   filePaths: string[];
 }
 
+export interface OpenDialogOptions {
+  properties: ("openDirectory" | "createDirectory" | "openFile")[];
+  title?: string;
+  filters?: { name: string; extensions: string[] }[];
+}
+
 export interface DialogLike<W> {
-  showOpenDialog(window: W, options: { properties: ("openDirectory" | "createDirectory")[]; title?: string }): Promise<OpenDialogResult>;
-  showOpenDialog(options: { properties: ("openDirectory" | "createDirectory")[]; title?: string }): Promise<OpenDialogResult>;
+  showOpenDialog(window: W, options: OpenDialogOptions): Promise<OpenDialogResult>;
+  showOpenDialog(options: OpenDialogOptions): Promise<OpenDialogResult>;
+}
+
+/** The host's `pickModelFile`: a native chooser of one GGUF file to import, modal to the app window when there is one. */
+export function createModelFilePicker<W>(dialog: DialogLike<W>, parent: () => W | null): () => Promise<string | null> {
+  return async () => {
+    const options: OpenDialogOptions = { title: "Import a GGUF model", properties: ["openFile"], filters: [{ name: "GGUF models", extensions: ["gguf"] }] };
+    const window = parent();
+    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    return result.canceled || result.filePaths.length === 0 ? null : result.filePaths[0];
+  };
 }
 
 /** The host's `pickFolder`: a native folder chooser, modal to the app window when there is one. */

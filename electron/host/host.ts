@@ -4,7 +4,7 @@
  * process and web mode both wrap it.
  */
 import { mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import {
   TandemApiError,
   type Settings,
@@ -25,6 +25,7 @@ import type { HostContext } from "./host-context.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
 import { ModelManager } from "./model-manager.js";
 import { ModelLibrary } from "./model-library.js";
+import { deleteModelFile, importModelFile, type ImportOptions } from "./model-files.js";
 import { validateModelsFolder } from "./models.js";
 import { ChatStore, DEFAULT_CONVERSATION_TITLE } from "./store.js";
 import { EngineSupervisor, type SupervisorTiming } from "./supervisor.js";
@@ -45,6 +46,8 @@ export interface HostInternals {
   benchPromptsDir?: string;
   /** Download knobs (tests: a local Hugging Face base URL, fast retries, progress interval). */
   downloads?: Pick<DownloadManagerOptions, "hfBaseUrl" | "hfToken" | "progressIntervalMs" | "downloadOptions">;
+  /** Import knobs (tests: a fault injected mid-copy). */
+  imports?: ImportOptions;
 }
 
 export const DATABASE_FILE = "tandem.db";
@@ -217,6 +220,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         dataDir: options.dataDir,
         platform: process.platform,
         canPickFolder: options.pickFolder !== undefined,
+        canPickFile: options.pickModelFile !== undefined,
       };
     },
 
@@ -317,6 +321,46 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       }
       const picked = await options.pickFolder();
       return picked === null ? null : setModelsFolder(picked);
+    },
+
+    async chooseModelFile() {
+      if (!options.pickModelFile) {
+        throw apiError("UNSUPPORTED", "This version of Tandem cannot open a file chooser. Type the file's path instead.");
+      }
+      return options.pickModelFile();
+    },
+
+    async importModel({ path, mode }) {
+      const folder = ctx.store().getSettings().modelsFolder;
+      const imported = await importModelFile(path, folder, mode ?? "copy", internals.imports);
+      const listing = await modelsListing(folder);
+      const model = listing.models.find((m) => m.path === imported.path);
+      if (!model) throw apiError("IMPORT_FAILED", `"${basename(imported.path)}" was imported but is not in the models folder listing.`);
+      logger.info(`Imported ${basename(path)} as ${basename(imported.path)} (${imported.method})`);
+      return { method: imported.method, model, ...listing };
+    },
+
+    async deleteModel({ path }) {
+      const current = status.current;
+      const busy = [
+        ...(current.model ? [{ path: current.model.modelPath, why: "the loaded chat model" }] : []),
+        ...(current.draftModel ? [{ path: current.draftModel.modelPath, why: "the loaded draft model" }] : []),
+        ...(current.loadingModelPath ? [{ path: current.loadingModelPath, why: "being loaded" }] : []),
+      ];
+      const db = ctx.store();
+      const result = await deleteModelFile(path, db.getSettings().modelsFolder, join(options.dataDir, "cache"), { busy });
+      if (result.deleted) {
+        // A saved choice pointing at the deleted file would fail at the next start: forget it.
+        const settings = db.getSettings();
+        const gone = new Set(result.removed);
+        const patch = {
+          ...(settings.modelPath && gone.has(resolve(settings.modelPath)) ? { modelPath: null } : {}),
+          ...(settings.draftModelPath && gone.has(resolve(settings.draftModelPath)) ? { draftModelPath: null } : {}),
+        };
+        if (Object.keys(patch).length > 0) emit("settingsChanged", db.updateSettings(patch));
+        logger.info(`Deleted ${basename(path)} (${result.freedBytes} bytes freed)`);
+      }
+      return { deleted: result.deleted, freedBytes: result.freedBytes };
     },
 
     async setModelsFolder({ path }) {

@@ -41,6 +41,8 @@ export interface HostOptions {
   appVersion: string;
   /** A native folder chooser (Electron dialog); absent in web mode. */
   pickFolder?: () => Promise<string | null>;
+  /** A native GGUF file chooser (Electron dialog) for importing a model; absent in web mode. */
+  pickModelFile?: () => Promise<string | null>;
   /**
    * Path of a better-sqlite3 addon built for this runtime's ABI, passed to `new Database(path, { nativeBinding })`.
    * Electron in development needs one (node_modules holds Node's build); absent means the default lookup.

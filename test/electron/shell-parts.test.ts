@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { MenuItemConstructorOptions } from "electron";
-import { createFolderPicker, installQuitHandler } from "../../electron/app/lifecycle.js";
+import { createFolderPicker, createModelFilePicker, installQuitHandler } from "../../electron/app/lifecycle.js";
 import { buildMenuTemplate, type MenuOptions } from "../../electron/app/menu.js";
 import { NATIVE_CACHE_DIR, resolveSqliteNativeBinding, SQLITE_BINARY, SQLITE_STAMP } from "../../electron/app/native.js";
 import { createUtilityProcessSpawner, ENGINE_SERVICE_NAME } from "../../electron/app/utility-spawner.js";
@@ -218,5 +218,12 @@ describe("folder picker", () => {
     const dialog = new FakeDialog();
     await expect(createFolderPicker(dialog, () => null)()).resolves.toBeNull();
     expect(dialog.calls[0].window).toBeNull();
+  });
+
+  it("the model file picker asks for one .gguf file", async () => {
+    const dialog = new FakeDialog();
+    dialog.result = { canceled: false, filePaths: ["/downloads/m.gguf"] };
+    await expect(createModelFilePicker(dialog, () => null)()).resolves.toBe("/downloads/m.gguf");
+    expect(dialog.calls[0].options).toMatchObject({ properties: ["openFile"], filters: [{ extensions: ["gguf"] }] });
   });
 });

@@ -232,6 +232,7 @@ export class FakeClient implements TandemClient {
       dataDir: "/home/user/.config/Tandem",
       platform: "linux",
       canPickFolder: (options.mode ?? "electron") === "electron",
+      canPickFile: (options.mode ?? "electron") === "electron",
     };
   }
 
@@ -483,6 +484,36 @@ export class FakeClient implements TandemClient {
     this.record("chooseModelsFolder", params);
     this.folder = "/picked";
     return { folder: this.folder, models: this.files };
+  }
+
+  /** What chooseModelFile answers with (tests set it; null = cancelled). */
+  pickedFile: string | null = "/downloads/picked.gguf";
+
+  async chooseModelFile(params: WindowParams<"chooseModelFile">): Promise<WindowResult<"chooseModelFile">> {
+    this.record("chooseModelFile", params);
+    if (!this.appInfo.canPickFile) throw new TandemApiError("UNSUPPORTED", "This version of Tandem cannot open a file chooser. Type the file's path instead.");
+    return this.pickedFile;
+  }
+
+  async importModel(params: WindowParams<"importModel">): Promise<WindowResult<"importModel">> {
+    this.record("importModel", params);
+    if (!params.path.toLowerCase().endsWith(".gguf")) {
+      throw new TandemApiError("NOT_GGUF", `"${params.path.split("/").pop()}" is not a GGUF file (it does not start with "GGUF").`);
+    }
+    const name = params.path.split("/").pop()!;
+    const model: ModelFile = { path: `${this.folder}/${name}`, name, sizeBytes: 1_000_000, modifiedAt: this.now(), architecture: "llama", quantization: "Q8_0" };
+    this.files = [...this.files, model];
+    return { method: params.mode === "link" ? "linked" : "copied", model, folder: this.folder, models: this.files };
+  }
+
+  async deleteModel(params: WindowParams<"deleteModel">): Promise<WindowResult<"deleteModel">> {
+    this.record("deleteModel", params);
+    if (params.path === this.status.model?.modelPath || params.path === this.status.draftModel?.modelPath) {
+      throw new TandemApiError("BUSY", `"${params.path.split("/").pop()}" is the loaded chat model. Load another model first, then delete it.`);
+    }
+    const file = this.files.find((f) => f.path === params.path);
+    this.files = this.files.filter((f) => f.path !== params.path);
+    return { deleted: file !== undefined, freedBytes: file?.sizeBytes ?? 0 };
   }
 
   async setModelsFolder(params: WindowParams<"setModelsFolder">): Promise<WindowResult<"setModelsFolder">> {

@@ -204,6 +204,35 @@ describe("model library", () => {
     expect(await host.api.compatibleDrafts({})).toEqual({ targetPath: null, candidates: [] });
     expect((await apiError(host.api.compatibleDrafts({ targetPath: join(folder, "notes.gguf") }))).code).toBe("NOT_GGUF");
   });
+
+  it("imports a GGUF into the models folder and deletes it; the loaded model is refused with BUSY", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "tandem-host-import-"));
+    const { host, of } = makeHost();
+    await host.start();
+    await host.api.setModelsFolder({ path: folder });
+    expect((await apiError(host.api.importModel({ path: modelPath }))).code).toBe("NOT_GGUF");
+    const imported = await host.api.importModel({ path: sharedModel("kjv-chat-draft-1m.gguf"), mode: "copy" });
+    expect(imported).toMatchObject({ method: "copied", folder, model: { name: "kjv-chat-draft-1m.gguf", architecture: "llama" } });
+    expect((await host.api.listModels({})).models.map((m) => m.name)).toEqual(["kjv-chat-draft-1m.gguf"]);
+
+    await host.api.loadModel({ path: imported.model.path });
+    const busy = await apiError(host.api.deleteModel({ path: imported.model.path }));
+    expect(busy.code).toBe("BUSY");
+    expect(busy.message).toMatch(/loaded chat model/);
+
+    await host.api.loadModel({ path: modelPath });
+    const size = imported.model.sizeBytes;
+    expect(await host.api.deleteModel({ path: imported.model.path })).toEqual({ deleted: true, freedBytes: size });
+    expect((await host.api.listModels({})).models).toEqual([]);
+    expect(of("settingsChanged").length).toBeGreaterThan(0);
+  });
+
+  it("chooseModelFile is UNSUPPORTED without the shell's file picker", async () => {
+    const { host } = makeHost();
+    await host.start();
+    expect(await host.api.getAppInfo({})).toMatchObject({ canPickFile: false });
+    expect((await apiError(host.api.chooseModelFile({}))).code).toBe("UNSUPPORTED");
+  });
 });
 
 describe("chat", () => {
