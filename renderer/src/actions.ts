@@ -159,6 +159,34 @@ export function createActions(client: TandemClient) {
       if (listing) useModelsStore.getState().setListing(listing);
     },
 
+    /** Opens the native GGUF file chooser (app only); resolves to the chosen path, or null (cancelled or failed). */
+    async chooseModelFile(): Promise<string | null> {
+      return (await attempt(() => client.chooseModelFile({}))) ?? null;
+    },
+
+    /** Imports a GGUF into the models folder and refreshes the library; resolves to what happened or the error. */
+    async importModel(path: string, mode: "copy" | "link"): Promise<{ ok: boolean; message: string }> {
+      try {
+        const result = await client.importModel({ path, mode });
+        useModelsStore.getState().setListing(result);
+        const how = result.method === "linked" ? "linked" : mode === "link" ? "copied (a link is not possible across drives)" : "copied";
+        return { ok: true, message: `Imported ${result.model.name} (${how}).` };
+      } catch (error) {
+        return { ok: false, message: errorMessage(error) };
+      }
+    },
+
+    /** Deletes a model file (and its learned caches) and refreshes the library; resolves to the error, or null. */
+    async deleteModel(path: string): Promise<string | null> {
+      try {
+        await client.deleteModel({ path });
+        await refreshModels();
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
     /** Uses a typed folder path; resolves to the error message, or null on success. */
     async setModelsFolder(path: string): Promise<string | null> {
       try {

@@ -124,3 +124,72 @@ describe("Models screen", () => {
     expect(screen.queryByTestId("models-screen")).toBeNull();
   });
 });
+
+describe("Models screen: import and delete", () => {
+  it("imports a typed path (copy or link) and lists the new file", async () => {
+    const { u, fake, dialog } = await openScreen();
+    await u.type(within(dialog).getByTestId("import-path"), "/downloads/new-model.gguf");
+    await u.selectOptions(within(dialog).getByTestId("import-mode"), "link");
+    await u.click(within(dialog).getByTestId("import-submit"));
+    expect((await within(dialog).findByTestId("import-result")).textContent).toContain("Imported new-model.gguf (linked).");
+    expect(fake.callsOf("importModel")).toEqual([{ path: "/downloads/new-model.gguf", mode: "link" }]);
+    await waitFor(() => expect(within(dialog).getAllByTestId("models-row")).toHaveLength(6));
+    expect((within(dialog).getByTestId("import-path") as HTMLInputElement).value).toBe("");
+  });
+
+  it("shows the host's reason when a file is refused", async () => {
+    const { u, dialog } = await openScreen();
+    await u.type(within(dialog).getByTestId("import-path"), "/downloads/notes.txt");
+    await u.click(within(dialog).getByTestId("import-submit"));
+    const result = await within(dialog).findByTestId("import-result");
+    expect((result).textContent).toMatch(/not a GGUF file/);
+    expect(result.getAttribute("role")).toBe("alert");
+    expect(within(dialog).getAllByTestId("models-row")).toHaveLength(5);
+  });
+
+  it("Import… uses the app's file chooser; web mode has only the path field", async () => {
+    const { u, fake, dialog } = await openScreen();
+    await u.click(within(dialog).getByTestId("import-choose"));
+    expect((await within(dialog).findByTestId("import-result")).textContent).toContain("Imported picked.gguf (copied).");
+    expect(fake.callsOf("importModel")).toEqual([{ path: "/downloads/picked.gguf", mode: "copy" }]);
+
+    const web = new FakeClient({ mode: "web" });
+    expect(web.appInfo.canPickFile).toBe(false);
+  });
+
+  it("imports a file dropped onto the window with a file:// URI, and explains a drop without a path", async () => {
+    const { fake, dialog } = await openScreen();
+    const drop = (data: Record<string, string>) => {
+      const event = new Event("drop", { bubbles: true, cancelable: true }) as Event & { dataTransfer: unknown };
+      event.dataTransfer = { getData: (type: string) => data[type] ?? "" };
+      window.dispatchEvent(event);
+    };
+    drop({ "text/uri-list": "file:///home/me/My%20Models/dropped.gguf\r\n" });
+    expect((await within(dialog).findByTestId("import-result")).textContent).toContain("Imported dropped.gguf");
+    expect(fake.callsOf("importModel")).toEqual([{ path: "/home/me/My Models/dropped.gguf", mode: "copy" }]);
+    drop({});
+    await waitFor(() => expect((within(dialog).getByTestId("import-result")).textContent).toMatch(/type its path/));
+  });
+
+  it("deletes a row after confirmation; cancel keeps it; the loaded model is refused with the host's reason", async () => {
+    const { u, fake, dialog } = await openScreen();
+    const rowOf = (name: string) => within(dialog).getAllByTestId("models-row").find((r) => r.textContent?.includes(name))!;
+    const victim = libraryFiles.find((f) => f.path !== fake.status.model?.modelPath && !f.error)!;
+    await u.click(within(rowOf(victim.name)).getByTestId("delete-model"));
+    const confirm = await screen.findByTestId("confirm-dialog");
+    expect(confirm.textContent).toContain(`Delete ${victim.name}?`);
+    await u.click(within(confirm).getByTestId("confirm-cancel"));
+    expect(fake.callsOf("deleteModel")).toEqual([]);
+
+    await u.click(within(rowOf(victim.name)).getByTestId("delete-model"));
+    await u.click(within(await screen.findByTestId("confirm-dialog")).getByTestId("confirm-ok"));
+    await waitFor(() => expect(within(dialog).getAllByTestId("models-row")).toHaveLength(4));
+    expect(fake.callsOf("deleteModel")).toEqual([{ path: victim.path }]);
+
+    const loaded = fake.files.find((f) => f.path === fake.status.model?.modelPath)!;
+    await u.click(within(rowOf(loaded.name)).getByTestId("delete-model"));
+    await u.click(within(await screen.findByTestId("confirm-dialog")).getByTestId("confirm-ok"));
+    expect((await within(dialog).findByTestId("delete-error")).textContent).toMatch(/loaded chat model/);
+    expect(within(dialog).getAllByTestId("models-row")).toHaveLength(4);
+  });
+});

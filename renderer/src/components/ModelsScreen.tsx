@@ -5,6 +5,8 @@ import { useActions } from "../context.js";
 import { formatBytes } from "../format.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
+import { useSettingsStore } from "../stores/settings.js";
+import { ConfirmDialog } from "./ConfirmDialog.js";
 import { DownloadsSection } from "./DownloadsSection.js";
 import { Modal } from "./Modal.js";
 
@@ -53,6 +55,8 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
   const [drafts, setDrafts] = useState<DraftCandidate[] | null>(null);
   const [draftsError, setDraftsError] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState<ModelFile | null>(null);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
 
   useEffect(() => {
     void actions.refreshModels();
@@ -99,6 +103,12 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
         {folder || "No models folder chosen"}
       </p>
       {listError && <p className="field-error">{listError}</p>}
+      <ImportSection />
+      {deleteError && (
+        <p className="field-error" role="alert" data-testid="delete-error">
+          {deleteError}
+        </p>
+      )}
       <input
         className="input models-filter"
         type="search"
@@ -128,6 +138,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
                   </th>
                 );
               })}
+              <th aria-label="Actions" />
             </tr>
           </thead>
           <tbody>
@@ -151,11 +162,26 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
                 <td>{f.quantization ?? "—"}</td>
                 <td className="num">{f.contextLength ?? "—"}</td>
                 <td className="num">{formatBytes(f.sizeBytes)}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    data-testid="delete-model"
+                    aria-label={`Delete ${f.name}`}
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      setDeleteError(null);
+                      setConfirmDelete(f);
+                    }}
+                  >
+                    Delete
+                  </button>
+                </td>
               </tr>
             ))}
             {rows.length === 0 && (
               <tr>
-                <td colSpan={COLUMNS.length} className="picker-empty">
+                <td colSpan={COLUMNS.length + 1} className="picker-empty">
                   {files.length === 0 ? "No GGUF models in this folder." : "No model matches the filter."}
                 </td>
               </tr>
@@ -213,7 +239,141 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
       </section>
 
       <DownloadsSection />
+      {confirmDelete && (
+        <ConfirmDialog
+          title={`Delete ${confirmDelete.name}?`}
+          confirmLabel="Delete"
+          danger
+          onCancel={() => setConfirmDelete(null)}
+          onConfirm={() => {
+            const file = confirmDelete;
+            setConfirmDelete(null);
+            void actions.deleteModel(file.path).then((error) => {
+              setDeleteError(error);
+              if (!error && selectedPath === file.path) setSelectedPath(null);
+            });
+          }}
+        >
+          <p>
+            The file ({formatBytes(confirmDelete.sizeBytes)}) is removed from the models folder, with its learned n-gram table and saved
+            conversation states. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
     </Modal>
+  );
+}
+
+/** The paths a drop carries: file:// URIs (file managers) or a typed absolute path; null when there is none. */
+export function droppedPath(data: Pick<DataTransfer, "getData">): string | null {
+  const uris = data.getData("text/uri-list").split(/\r?\n/).filter((l) => l && !l.startsWith("#"));
+  const uri = uris.find((u) => u.startsWith("file://"));
+  if (uri) {
+    try {
+      return decodeURIComponent(new URL(uri).pathname);
+    } catch {
+      return null;
+    }
+  }
+  const text = data.getData("text/plain").trim();
+  return text.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(text) ? text : null;
+}
+
+/**
+ * Import: a file chooser (app only), a path field (both modes) and drops onto the window while the screen is open.
+ * A dropped file only has a path when the drop carries one (a file manager's file:// URI); otherwise the user is
+ * asked to type it (the page cannot see a dropped File's path).
+ */
+function ImportSection() {
+  const actions = useActions();
+  const canPickFile = useSettingsStore((s) => s.appInfo?.canPickFile ?? false);
+  const [path, setPath] = useState("");
+  const [mode, setMode] = useState<"copy" | "link">("copy");
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
+  const [dragging, setDragging] = useState(false);
+
+  const run = async (source: string) => {
+    if (!source.trim()) return;
+    setBusy(true);
+    setResult(null);
+    const outcome = await actions.importModel(source.trim(), mode);
+    setBusy(false);
+    setResult(outcome);
+    if (outcome.ok) setPath("");
+  };
+
+  useEffect(() => {
+    const over = (e: DragEvent) => {
+      e.preventDefault();
+      setDragging(true);
+    };
+    const leave = () => setDragging(false);
+    const drop = (e: DragEvent) => {
+      e.preventDefault();
+      setDragging(false);
+      const dropped = e.dataTransfer ? droppedPath(e.dataTransfer) : null;
+      if (dropped) void run(dropped);
+      else setResult({ ok: false, message: "The dropped file's location is not available here: type its path in the field instead." });
+    };
+    window.addEventListener("dragover", over);
+    window.addEventListener("dragleave", leave);
+    window.addEventListener("drop", drop);
+    return () => {
+      window.removeEventListener("dragover", over);
+      window.removeEventListener("dragleave", leave);
+      window.removeEventListener("drop", drop);
+    };
+  });
+
+  return (
+    <section className={`models-import${dragging ? " dragging" : ""}`} data-testid="import-section" aria-label="Import a model">
+      <form
+        className="models-import-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(path);
+        }}
+      >
+        <input
+          className="input"
+          type="text"
+          placeholder="Path of a .gguf file to import (or drop it here)"
+          aria-label="Path of a GGUF file to import"
+          data-testid="import-path"
+          value={path}
+          onChange={(e) => setPath(e.target.value)}
+        />
+        <select aria-label="Import mode" data-testid="import-mode" className="input" value={mode} onChange={(e) => setMode(e.target.value as "copy" | "link")}>
+          <option value="copy">Copy</option>
+          <option value="link">Link</option>
+        </select>
+        <button type="submit" className="btn btn-small" data-testid="import-submit" disabled={busy || !path.trim()}>
+          Import
+        </button>
+        {canPickFile && (
+          <button
+            type="button"
+            className="btn btn-small"
+            data-testid="import-choose"
+            disabled={busy}
+            onClick={() => {
+              void actions.chooseModelFile().then((picked) => {
+                if (picked) void run(picked);
+              });
+            }}
+          >
+            Import…
+          </button>
+        )}
+      </form>
+      {busy && <p className="settings-section-intro">Importing…</p>}
+      {result && (
+        <p className={result.ok ? "settings-section-intro" : "field-error"} role={result.ok ? "status" : "alert"} data-testid="import-result">
+          {result.message}
+        </p>
+      )}
+    </section>
   );
 }
 
