@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parsePromptFile } from "../../engine/bench/prompt-file.js";
 import type { EngineEventData } from "../../engine/protocol.js";
 import type { BenchmarkPromptSet, BenchmarkResult, WindowParams } from "../window-api.js";
 import { EngineRequestError, apiError } from "./errors.js";
@@ -43,10 +44,7 @@ export async function readPromptSet(dir: string, set: BenchmarkPromptSet): Promi
   const text = await readFile(join(dir, PROMPT_FILES[set]), "utf8").catch((error: unknown) => {
     throw apiError("INTERNAL", `The built-in prompt set "${set}" could not be read: ${describeError(error)}`);
   });
-  return text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith("#"));
+  return parsePromptFile(text);
 }
 
 export class Benchmarks {

@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { defaultDataDir } from "../../electron/host/data-dir.js";
 import { SpeculationMode, ThreadsSetting } from "../protocol.js";
 import { runBench } from "./bench.js";
+import { parsePromptFile } from "./prompt-file.js";
 
 export const BENCH_HELP = `  bench --model <gguf> --spec <off|draft|lookup|ngram|auto> --prompts <file> [options]
                               Plain decoding vs one speculation mode on the same prompts (alternating);
@@ -44,12 +45,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const mode = SpeculationMode.safeParse(values.spec ?? "");
   if (!mode.success) throw new BenchUsageError("bench needs --spec off|draft|lookup|ngram|auto");
   if (!values.prompts) throw new BenchUsageError("bench needs --prompts <file, one prompt per line>");
-  const prompts = (await readFile(values.prompts, "utf8").catch(() => {
-    throw new BenchUsageError(`cannot read the prompts file ${values.prompts}`);
-  }))
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith("#"));
+  const prompts = parsePromptFile(
+    await readFile(values.prompts, "utf8").catch(() => {
+      throw new BenchUsageError(`cannot read the prompts file ${values.prompts}`);
+    }),
+  );
   if (!["fresh", "keep", undefined].includes(values["ngram-table"])) throw new BenchUsageError("--ngram-table must be fresh or keep");
   if (prompts.length === 0) throw new BenchUsageError(`${values.prompts} has no prompts`);
   const threads = ThreadsSetting.safeParse(values.threads === undefined || values.threads === "auto" ? "auto" : Number(values.threads));

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCacheBench, type CacheBenchRow } from "../kv-cache/cache-bench.js";
 import { makeModelPair } from "../synthetic/make-model.js";
+import { parsePromptFile } from "./prompt-file.js";
 import { runBench, type BenchReport } from "./bench.js";
 import type { SpeculationMode } from "../protocol.js";
 
@@ -36,7 +37,7 @@ interface SuiteRow {
 }
 
 async function readPrompts(file: string, limit?: number): Promise<string[]> {
-  const lines = (await readFile(path.join(promptsDir, file), "utf8")).split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const lines = parsePromptFile(await readFile(path.join(promptsDir, file), "utf8"));
   return limit ? lines.slice(0, limit) : lines;
 }
 
