@@ -18,6 +18,8 @@ import {
   CacheSlotsSetting,
   ContextSizeSetting,
   DraftModelInfo,
+  FitEstimate,
+  GpuLayersSetting,
   SpeculationMode,
   VerifyStep,
   GenerationStats,
@@ -88,7 +90,10 @@ export const Settings = z.object({
   contextSize: ContextSizeSetting,
   gpu: GpuChoice,
   threads: ThreadsSetting,
+  /** The library's main folder: downloads and imports go here. */
   modelsFolder: z.string(),
+  /** More folders the library lists (and watches), e.g. an existing collection of GGUF files. */
+  extraModelsFolders: z.array(z.string()).max(32),
   /** The model to load at start and use for chat; null until the user picks one. */
   modelPath: z.string().nullable(),
   theme: Theme,
@@ -104,6 +109,15 @@ export const Settings = z.object({
   cacheDiskBudgetGB: z.number().min(0.1).max(1000),
 });
 export type Settings = z.infer<typeof Settings>;
+
+/** Where a library file came from, recorded when Tandem put it there (files found in a folder have none). */
+export const ModelOrigin = z.discriminatedUnion("kind", [
+  /** Downloaded by Tandem: the `hf:` reference or URL it came from. */
+  z.object({ kind: z.literal("downloaded"), source: z.string(), at: z.number() }),
+  /** Imported from a path (copied or hard-linked), or uploaded from the browser in web mode (`from` = file name). */
+  z.object({ kind: z.literal("imported"), from: z.string(), method: z.enum(["copied", "linked", "uploaded"]), at: z.number() }),
+]);
+export type ModelOrigin = z.infer<typeof ModelOrigin>;
 
 export const ModelFile = z.object({
   path: z.string(),
@@ -133,8 +147,65 @@ export const ModelFile = z.object({
   missingParts: z.array(z.string()).optional(),
   /** Why the file could not be inspected (not GGUF, truncated…); the other facts are absent then. */
   error: z.string().optional(),
+  /** The library folder the file is in (settings.modelsFolder or one of extraModelsFolders). */
+  folder: z.string().optional(),
+  /** Where it came from, when Tandem downloaded or imported it. */
+  origin: ModelOrigin.nullable().optional(),
 });
 export type ModelFile = z.infer<typeof ModelFile>;
+
+/** The library: its main folder, all its folders (main first) and their GGUF files. */
+export const ModelsListing = z.object({
+  folder: z.string(),
+  folders: z.array(z.string()),
+  models: z.array(ModelFile),
+});
+export type ModelsListing = z.infer<typeof ModelsListing>;
+
+/** A Hugging Face model repository found by searchHub (GGUF repos only). */
+export const HubModel = z.object({
+  /** "user/repo" */
+  repo: z.string(),
+  author: z.string().nullable(),
+  downloads: z.number(),
+  likes: z.number(),
+  /** Last modified, ms since the epoch (null when the Hub does not say). */
+  updatedAt: z.number().nullable(),
+  /** Gated repos need a Hugging Face token (setHfToken) with access granted on the Hub. */
+  gated: z.boolean(),
+});
+export type HubModel = z.infer<typeof HubModel>;
+
+/** One downloadable GGUF model of a Hub repo (a split set is one entry with its total size). */
+export const HubFile = z.object({
+  repo: z.string(),
+  /** Path in the repo of the file (of the first part, for a split set). */
+  path: z.string(),
+  name: z.string(),
+  /** Total bytes (all parts); null when the Hub does not say. */
+  sizeBytes: z.number().nullable(),
+  /** SHA-256 of the file when the Hub provides it (LFS oid); null for split sets and non-LFS files. */
+  sha256: z.string().nullable(),
+  /** Quantization from the file name, e.g. "Q4_K_M" (null when the name does not say). */
+  quantization: z.string().nullable(),
+  parts: z.number().int(),
+  /** What to pass to startDownload and estimateFit: `hf:user/repo/path`. */
+  source: z.string(),
+});
+export type HubFile = z.infer<typeof HubFile>;
+
+/** Whether a Hugging Face token is set and where it is kept (never the token itself). */
+export const HfTokenStatus = z.object({
+  set: z.boolean(),
+  /** keychain: encrypted with the OS keychain (Electron safeStorage); file: a 0600 file in the data directory
+   * (no keychain available: web mode, or Linux without a secret service); env: $HF_TOKEN; none: not set. */
+  storage: z.enum(["keychain", "file", "env", "none"]),
+});
+export type HfTokenStatus = z.infer<typeof HfTokenStatus>;
+
+/** Folders the user can open from settings (and the Help menu, for logs). */
+export const AppFolder = z.enum(["dataDir", "modelsFolder", "cache", "logs"]);
+export type AppFolder = z.infer<typeof AppFolder>;
 
 /** One candidate draft model for a target: whether its tokenizer matches, and why not. */
 export const DraftCandidate = z.object({
@@ -196,6 +267,14 @@ export const AppInfo = z.object({
   canPickFolder: z.boolean(),
   /** Whether chooseModelFile opens a native file chooser (web mode: type a path instead). */
   canPickFile: z.boolean().default(false),
+  /** Web mode: GGUF files can be uploaded from the browser (WEB_UPLOAD_PATH); the app imports by path instead. */
+  canUpload: z.boolean().default(false),
+  /** Whether openFolder can open a folder in the OS file manager (the app; web mode shows the path instead). */
+  canOpenFolder: z.boolean().default(false),
+  /** The folders behind AppFolder. */
+  paths: z.object({ dataDir: z.string(), modelsFolder: z.string(), cache: z.string(), logs: z.string() }),
+  /** For the About dialog. Electron and Chrome are null in web mode; llama.cpp and the backend come from engineStatus. */
+  versions: z.object({ app: z.string(), electron: z.string().nullable(), chrome: z.string().nullable(), node: z.string(), nodeLlamaCpp: z.string() }),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -274,16 +353,16 @@ export const windowApi = {
     result: z.object({ userMessage: Message, assistantMessage: Message }),
   },
 
-  listModels: { params: None, result: z.object({ folder: z.string(), models: z.array(ModelFile) }) },
-  /** Opens a native folder chooser (app only); returns the chosen folder's listing, or null when cancelled. */
-  chooseModelsFolder: {
-    params: None,
-    result: z.object({ folder: z.string(), models: z.array(ModelFile) }).nullable(),
-  },
-  setModelsFolder: {
-    params: z.object({ path: z.string().min(1).max(4096) }).strict(),
-    result: z.object({ folder: z.string(), models: z.array(ModelFile) }),
-  },
+  /** The library: every folder's GGUF files with their facts (changes also arrive as `modelsChanged`). */
+  listModels: { params: None, result: ModelsListing },
+  /** Opens a native folder chooser (app only) and makes the chosen folder the main one; null when cancelled. */
+  chooseModelsFolder: { params: None, result: ModelsListing.nullable() },
+  /** Makes a folder the library's main folder (downloads and imports go there). */
+  setModelsFolder: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: ModelsListing },
+  /** Adds a folder to the library (it must exist); adding one already listed is a no-op. */
+  addModelsFolder: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: ModelsListing },
+  /** Removes an extra folder from the library (its files stay on disk); the main folder can't be removed (BAD_REQUEST). */
+  removeModelsFolder: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: ModelsListing },
   /** Opens a native GGUF file chooser (app only; UNSUPPORTED in web mode); returns the chosen path, or null. */
   chooseModelFile: { params: None, result: z.string().nullable() },
   /**
@@ -294,12 +373,7 @@ export const windowApi = {
    */
   importModel: {
     params: z.object({ path: z.string().min(1).max(4096), mode: z.enum(["copy", "link"]).default("copy") }).strict(),
-    result: z.object({
-      method: z.enum(["copied", "linked"]),
-      model: ModelFile,
-      folder: z.string(),
-      models: z.array(ModelFile),
-    }),
+    result: ModelsListing.extend({ method: z.enum(["copied", "linked", "uploaded"]), model: ModelFile }),
   },
   /**
    * Deletes a GGUF file of the models folder (all parts of a split set) with its learned n-gram table and saved KV
@@ -317,6 +391,24 @@ export const windowApi = {
   compatibleDrafts: {
     params: z.object({ targetPath: z.string().min(1).max(4096).optional() }).strict(),
     result: z.object({ targetPath: z.string().nullable(), candidates: z.array(DraftCandidate) }),
+  },
+  /**
+   * Estimates the memory a model needs before it is loaded: weights, context (KV cache at the context size and cache
+   * slots), draft and its context, at the GPU layers given (default: settings, "auto"). `source` is a library path,
+   * an `hf:` reference or an http(s) URL (remote headers are read with ranged requests, nothing is downloaded);
+   * default: the configured model. `draftSource` defaults to the configured draft (null: no draft). Headers only.
+   */
+  estimateFit: {
+    params: z
+      .object({
+        source: z.string().trim().min(1).max(4096).optional(),
+        draftSource: z.string().trim().min(1).max(4096).nullable().optional(),
+        contextSize: ContextSizeSetting.optional(),
+        cacheSlots: CacheSlotsSetting.optional(),
+        gpuLayers: GpuLayersSetting.optional(),
+      })
+      .strict(),
+    result: FitEstimate,
   },
   /** Loads a model and makes it the chat model (saved in settings). Progress arrives as `engineStatus` events. */
   loadModel: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: LoadedModel },
@@ -386,6 +478,31 @@ export const windowApi = {
   cancelDownload: { params: z.object({ id: Id }).strict(), result: DownloadInfo },
   /** This session's downloads plus partial downloads found in the models folder (paused), oldest first. */
   listDownloads: { params: None, result: z.array(DownloadInfo) },
+
+  /** Searches the Hugging Face Hub for GGUF model repos by name (most downloaded first). HUB_FAILED when offline. */
+  searchHub: {
+    params: z.object({ query: z.string().trim().min(1).max(200), limit: z.number().int().min(1).max(50).optional() }).strict(),
+    result: z.object({ results: z.array(HubModel) }),
+  },
+  /** A Hub repo's GGUF models with sizes, quantization and SHA-256 (split sets folded into one entry). */
+  listHubFiles: {
+    params: z.object({ repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "Expected user/repo") }).strict(),
+    result: z.object({ repo: z.string(), files: z.array(HubFile) }),
+  },
+  getHfToken: { params: None, result: HfTokenStatus },
+  /** Stores a Hugging Face token for gated repos (OS keychain where available); null removes it. */
+  setHfToken: {
+    params: z.object({ token: z.string().trim().min(1).max(500).nullable() }).strict(),
+    result: HfTokenStatus,
+  },
+
+  /** Opens one of Tandem's folders in the OS file manager (app only; UNSUPPORTED in web mode). */
+  openFolder: { params: z.object({ folder: AppFolder }).strict(), result: z.object({ opened: z.boolean() }) },
+  /** The last lines of the engine's or the host's log (for the crash screen; the full logs are in paths.logs). */
+  readLogTail: {
+    params: z.object({ log: z.enum(["engine", "host"]), lines: z.number().int().min(1).max(1000).default(50) }).strict(),
+    result: z.object({ lines: z.array(z.string()) }),
+  },
 } as const;
 
 export type WindowMethod = keyof typeof windowApi;
@@ -424,7 +541,9 @@ export const windowEvents = {
     ms: z.number(),
   }),
   /** A command chosen in the app's native menu (Electron only; web mode never sends it). */
-  menuCommand: z.object({ command: z.enum(["new-chat", "open-settings"]) }),
+  menuCommand: z.object({ command: z.enum(["new-chat", "open-settings", "open-models", "about"]) }),
+  /** A library folder changed on disk (file added, removed, renamed or finished downloading): the new listing. */
+  modelsChanged: ModelsListing,
   /** The running benchmark finished one prompt of one mode (done of total over all its modes). */
   benchmarkProgress: z.object({ done: z.number().int(), total: z.number().int(), mode: BenchMode }),
   /** A download changed state or made progress (about 4 times a second while it runs). */
@@ -452,7 +571,7 @@ export const ipcChannel = {
 export const ApiError = z.object({ code: z.string(), message: z.string() });
 export type ApiError = z.infer<typeof ApiError>;
 
-export { Backend, CacheInfo };
+export { Backend, CacheInfo, FitEstimate };
 
 /**
  * How a call's outcome crosses IPC and the web socket: main and the web server never let a raw exception cross
@@ -467,6 +586,11 @@ export type ApiOutcome<T> = { ok: true; result: T } | { ok: false; error: ApiErr
  */
 export type TandemBridge = { [M in WindowMethod]: (params: WindowParams<M>) => Promise<ApiOutcome<WindowResult<M>>> } & {
   on<E extends WindowEvent>(event: E, listener: WindowEventListener<E>): () => void;
+  /**
+   * The filesystem path of a File dropped on the window (Electron's webUtils.getPathForFile; "" when it has none).
+   * A local helper, not an IPC call: drag-and-drop import passes the path to importModel.
+   */
+  pathForFile(file: File): string;
 };
 
 export class TandemApiError extends Error {
@@ -490,6 +614,15 @@ export const WebCallFrame = z.object({
   params: z.unknown(),
 });
 export type WebCallFrame = z.infer<typeof WebCallFrame>;
+
+/**
+ * Web mode's one non-WebSocket route: `POST WEB_UPLOAD_PATH?token=…` with the raw GGUF bytes as the body and the
+ * file name in the WEB_UPLOAD_NAME_HEADER header (URI-encoded). Imports it like importModel (header checked first,
+ * temp name + rename, nothing left behind on failure) and answers with an `ApiOutcome` of importModel's result.
+ * The browser can't hand the server a path, so this is how web mode's file chooser and drops import.
+ */
+export const WEB_UPLOAD_PATH = "/api/upload";
+export const WEB_UPLOAD_NAME_HEADER = "x-tandem-file-name";
 
 export type WebServerFrame =
   | ({ kind: "result"; id: number } & ApiOutcome<unknown>)

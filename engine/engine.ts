@@ -16,6 +16,7 @@ import type {
   CacheOutcome,
   DraftModelInfo,
   EngineParams,
+  FitEstimate,
   GenerationResult,
   GpuChoice,
   LoadedModel,
@@ -363,6 +364,12 @@ export class Engine {
       diskBudgetBytes: pager.store.budgetBytes,
       memoryBytes: this.active?.info.cacheMemoryBytes ?? 0,
     };
+  }
+
+  /** The memory a model (with draft and cache slots) would need here; see fit-estimate.ts. */
+  async estimateFit(params: EngineParams<"estimateFit">): Promise<FitEstimate> {
+    this.requireBackend();
+    throw new EngineFailure("INTERNAL", `estimateFit is not implemented yet (${params.modelPath})`);
   }
 
   /**

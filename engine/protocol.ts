@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared value types
@@ -303,6 +303,46 @@ export const BenchReport = z.object({
 });
 export type BenchReport = z.infer<typeof BenchReport>;
 
+/** Whether a model (with its context, draft and cache slots) fits this machine's free memory. */
+export const FitVerdict = z.enum([
+  "fits", // comfortably within free RAM (and VRAM for the offloaded part)
+  "tight", // fits, but uses most of the free memory (other apps may be pushed to swap)
+  "wont-fit", // needs more than is free: loading would fail or swap heavily
+]);
+export type FitVerdict = z.infer<typeof FitVerdict>;
+
+/** One part of a fit estimate: weights or a context (KV cache + compute buffers), in RAM and VRAM. */
+export const FitPart = z.object({
+  part: z.enum(["target-weights", "target-context", "draft-weights", "draft-context"]),
+  ramBytes: z.number(),
+  vramBytes: z.number(),
+});
+export type FitPart = z.infer<typeof FitPart>;
+
+/**
+ * The memory a model needs at the given context size, cache slots and GPU layers (node-llama-cpp's GGUF insights,
+ * from the header only), against what this machine has free, with a suggestion when it does not fit.
+ */
+export const FitEstimate = z.object({
+  verdict: FitVerdict,
+  /** One or two sentences fit to show the user (what fits, or what to change). */
+  message: z.string(),
+  modelName: z.string(),
+  /** Layers offloaded to the GPU in this estimate, of the model's total. */
+  gpuLayers: z.number().int(),
+  totalLayers: z.number().int(),
+  contextSize: z.number().int(),
+  cacheSlots: z.number().int(),
+  parts: z.array(FitPart),
+  /** Totals over the parts. */
+  ramBytes: z.number(),
+  vramBytes: z.number(),
+  available: z.object({ ramBytes: z.number(), vramBytes: z.number() }),
+  /** A context size and/or GPU layer count that would fit, when this one does not (null when it fits). */
+  suggestion: z.object({ contextSize: z.number().int().optional(), gpuLayers: z.number().int().optional() }).nullable(),
+});
+export type FitEstimate = z.infer<typeof FitEstimate>;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Methods: host -> engine requests and their results
 // ---------------------------------------------------------------------------------------------------------------
@@ -396,6 +436,22 @@ export const engineMethods = {
     params: z.object({ benchId: z.string().min(1) }),
     result: z.object({ cancelled: z.boolean() }),
   },
+  /**
+   * Estimates the memory a model needs (with its draft and cache slots) from GGUF headers only, without loading
+   * weights. `modelPath`/`draftPath` may be local paths or http(s) URLs (read with ranged requests; `headers` carries
+   * an Authorization header for gated repos). Works with or without a loaded model.
+   */
+  estimateFit: {
+    params: z.object({
+      modelPath: z.string().min(1),
+      draftPath: z.string().min(1).nullable().default(null),
+      contextSize: ContextSizeSetting,
+      cacheSlots: CacheSlotsSetting.default("auto"),
+      gpuLayers: GpuLayersSetting.default("auto"),
+      headers: z.record(z.string(), z.string()).optional(),
+    }),
+    result: FitEstimate,
+  },
   /** Dispose everything in order and exit the process. */
   shutdown: { params: Empty, result: z.object({}) },
 } as const;
@@ -443,6 +499,8 @@ export const EngineErrorCode = z.enum([
   "MODEL_NOT_FOUND", // the path does not exist
   "NOT_GGUF", // the file is not a GGUF model
   "MODEL_LOAD_FAILED",
+  "OUT_OF_MEMORY", // a load failed for lack of RAM/VRAM (the message suggests a smaller context or fewer GPU layers)
+  "REMOTE_READ_FAILED", // a remote GGUF header could not be read (network, 401/403/404)
   "PROMPT_TOO_LONG", // the newest message alone does not fit the context
   "DRAFT_INCOMPATIBLE", // the draft model's tokenizer differs from the target's
   "NO_DRAFT_MODEL", // draft speculation asked for without a loaded draft model

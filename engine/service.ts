@@ -51,6 +51,7 @@ export class EngineService {
       cancelBench: async (params) => ({ cancelled: this.bench.cancel(params.benchId) }),
       getCacheInfo: async () => this.engine.cacheInfo(),
       clearCache: () => this.engine.clearCache(),
+      estimateFit: (params) => this.engine.estimateFit(params),
       shutdown: async () => {
         await this.engine.dispose();
         // Reply first, then exit once the reply is flushed.

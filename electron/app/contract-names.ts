@@ -22,10 +22,13 @@ const methods: { [M in WindowMethod]: true } = {
   listModels: true,
   chooseModelsFolder: true,
   setModelsFolder: true,
+  addModelsFolder: true,
+  removeModelsFolder: true,
   chooseModelFile: true,
   importModel: true,
   deleteModel: true,
   compatibleDrafts: true,
+  estimateFit: true,
   loadModel: true,
   setDraftModel: true,
   setConversationSpeculation: true,
@@ -43,6 +46,12 @@ const methods: { [M in WindowMethod]: true } = {
   resumeDownload: true,
   cancelDownload: true,
   listDownloads: true,
+  searchHub: true,
+  listHubFiles: true,
+  getHfToken: true,
+  setHfToken: true,
+  openFolder: true,
+  readLogTail: true,
 };
 
 const events: { [E in WindowEvent]: true } = {
@@ -56,6 +65,7 @@ const events: { [E in WindowEvent]: true } = {
   settingsChanged: true,
   cacheOutcome: true,
   menuCommand: true,
+  modelsChanged: true,
   benchmarkProgress: true,
   downloadProgress: true,
 };

@@ -12,7 +12,10 @@ export interface IpcRendererLike {
   on(channel: string, listener: (event: unknown, payload: unknown) => void): unknown;
 }
 
-export function buildPreloadApi(ipcRenderer: IpcRendererLike): TandemBridge {
+/** Electron's webUtils.getPathForFile, passed in by preload (tests pass a fake). */
+export type PathForFile = (file: File) => string;
+
+export function buildPreloadApi(ipcRenderer: IpcRendererLike, pathForFile: PathForFile = () => ""): TandemBridge {
   const api: Record<string, unknown> = {};
   for (const method of contractMethodNames) {
     const channel = ipcChannel.invoke(method);
@@ -46,6 +49,16 @@ export function buildPreloadApi(ipcRenderer: IpcRendererLike): TandemBridge {
     return () => {
       set.delete(fn);
     };
+  };
+
+  // A dropped file's path, for drag-and-drop import; anything that is not a File has none.
+  api.pathForFile = (file: unknown): string => {
+    if (typeof File === "undefined" || !(file instanceof File)) return "";
+    try {
+      return pathForFile(file);
+    } catch {
+      return "";
+    }
   };
 
   return api as unknown as TandemBridge;

@@ -197,7 +197,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     emit: (info) => emit("downloadProgress", info),
     logger,
   });
-  const modelsListing = async (folder: string) => ({ folder, models: await library.list(folder) });
+  // TODO(library folders): list extraModelsFolders too.
+  const modelsListing = async (folder: string) => ({ folder, folders: [folder], models: await library.list(folder) });
 
   const setModelsFolder = async (path: string) => {
     const folder = await validateModelsFolder(path);
@@ -221,6 +222,15 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         platform: process.platform,
         canPickFolder: options.pickFolder !== undefined,
         canPickFile: options.pickModelFile !== undefined,
+        canUpload: options.mode === "web",
+        canOpenFolder: false,
+        paths: {
+          dataDir: options.dataDir,
+          modelsFolder: ctx.store().getSettings().modelsFolder,
+          cache: join(options.dataDir, "cache"),
+          logs: join(options.dataDir, "logs"),
+        },
+        versions: { app: options.appVersion, electron: process.versions.electron ?? null, chrome: process.versions.chrome ?? null, node: process.versions.node, nodeLlamaCpp: "3.21.1" },
       };
     },
 
@@ -469,6 +479,35 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
 
     async listDownloads() {
       return downloads.list();
+    },
+
+    // Stubs: filled in by the library, hub, fit and app-shell work (each throws until implemented).
+    async addModelsFolder() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async removeModelsFolder() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async estimateFit() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async searchHub() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async listHubFiles() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async getHfToken() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async setHfToken() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async openFolder() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    },
+    async readLogTail() {
+      throw apiError("UNSUPPORTED", "Not implemented yet.");
     },
   };
 

@@ -33,6 +33,7 @@ export function defaultSettings(dataDir: string): Settings {
     gpu: "auto",
     threads: "auto",
     modelsFolder: join(dataDir, "models"),
+    extraModelsFolders: [],
     modelPath: null,
     theme: "system",
     speculation: "auto",

@@ -25,7 +25,7 @@ describe("electron/preload.ts", () => {
     await import("../../electron/preload.js");
     expect([...bridge.exposed.keys()]).toEqual(["tandem"]);
     const api = bridge.exposed.get("tandem") as Record<string, unknown>;
-    expect(Object.keys(api).sort()).toEqual([...windowMethodNames, "on"].sort());
+    expect(Object.keys(api).sort()).toEqual([...windowMethodNames, "on", "pathForFile"].sort());
     for (const key of Object.keys(api)) expect(typeof api[key], key).toBe("function");
     // Nothing that would hand the page raw IPC.
     expect(Object.values(api)).not.toContain(ipc);

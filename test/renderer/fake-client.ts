@@ -172,6 +172,7 @@ export const defaultSettings: Settings = {
   gpu: "auto",
   threads: "auto",
   modelsFolder: "/models",
+  extraModelsFolders: [],
   modelPath: null,
   theme: "system",
   speculation: "auto",
@@ -233,6 +234,15 @@ export class FakeClient implements TandemClient {
       platform: "linux",
       canPickFolder: (options.mode ?? "electron") === "electron",
       canPickFile: (options.mode ?? "electron") === "electron",
+      canUpload: (options.mode ?? "electron") === "web",
+      canOpenFolder: (options.mode ?? "electron") === "electron",
+      paths: {
+        dataDir: "/home/user/.config/Tandem",
+        modelsFolder: "/models",
+        cache: "/home/user/.config/Tandem/cache",
+        logs: "/home/user/.config/Tandem/logs",
+      },
+      versions: { app: "0.1.0", electron: (options.mode ?? "electron") === "electron" ? "39.2.0" : null, chrome: null, node: "22.20.0", nodeLlamaCpp: "3.21.1" },
     };
   }
 
@@ -469,7 +479,7 @@ export class FakeClient implements TandemClient {
 
   async listModels(params: WindowParams<"listModels">): Promise<WindowResult<"listModels">> {
     this.record("listModels", params);
-    return { folder: this.folder, models: this.files };
+    return this.listing();
   }
 
   /** Candidates `compatibleDrafts` answers with (tests set them). */
@@ -483,7 +493,7 @@ export class FakeClient implements TandemClient {
   async chooseModelsFolder(params: WindowParams<"chooseModelsFolder">): Promise<WindowResult<"chooseModelsFolder">> {
     this.record("chooseModelsFolder", params);
     this.folder = "/picked";
-    return { folder: this.folder, models: this.files };
+    return this.listing();
   }
 
   /** What chooseModelFile answers with (tests set it; null = cancelled). */
@@ -503,7 +513,7 @@ export class FakeClient implements TandemClient {
     const name = params.path.split("/").pop()!;
     const model: ModelFile = { path: `${this.folder}/${name}`, name, sizeBytes: 1_000_000, modifiedAt: this.now(), architecture: "llama", quantization: "Q8_0" };
     this.files = [...this.files, model];
-    return { method: params.mode === "link" ? "linked" : "copied", model, folder: this.folder, models: this.files };
+    return { method: params.mode === "link" ? "linked" : "copied", model, ...this.listing() };
   }
 
   async deleteModel(params: WindowParams<"deleteModel">): Promise<WindowResult<"deleteModel">> {
@@ -520,7 +530,7 @@ export class FakeClient implements TandemClient {
     this.record("setModelsFolder", params);
     if (params.path.includes("missing")) throw new TandemApiError("NOT_FOUND", `Folder not found: ${params.path}`);
     this.folder = params.path;
-    return { folder: this.folder, models: this.files };
+    return this.listing();
   }
 
   async loadModel(params: WindowParams<"loadModel">): Promise<WindowResult<"loadModel">> {
@@ -713,5 +723,93 @@ export class FakeClient implements TandemClient {
   async listDownloads(params: WindowParams<"listDownloads">): Promise<WindowResult<"listDownloads">> {
     this.record("listDownloads", params);
     return [...this.downloads.values()];
+  }
+
+  /** Extra library folders (settings.extraModelsFolders mirrors them). */
+  extraFolders: string[] = [];
+
+  listing(): WindowResult<"listModels"> {
+    return { folder: this.folder, folders: [this.folder, ...this.extraFolders], models: this.files };
+  }
+
+  async addModelsFolder(params: WindowParams<"addModelsFolder">): Promise<WindowResult<"addModelsFolder">> {
+    this.record("addModelsFolder", params);
+    if (params.path.includes("missing")) throw new TandemApiError("NOT_FOUND", `The folder "${params.path}" does not exist.`);
+    if (params.path !== this.folder && !this.extraFolders.includes(params.path)) this.extraFolders = [...this.extraFolders, params.path];
+    this.settings = { ...this.settings, extraModelsFolders: this.extraFolders };
+    return this.listing();
+  }
+
+  async removeModelsFolder(params: WindowParams<"removeModelsFolder">): Promise<WindowResult<"removeModelsFolder">> {
+    this.record("removeModelsFolder", params);
+    if (params.path === this.folder) throw new TandemApiError("BAD_REQUEST", "The main models folder can't be removed; choose another main folder first.");
+    this.extraFolders = this.extraFolders.filter((f) => f !== params.path);
+    this.settings = { ...this.settings, extraModelsFolders: this.extraFolders };
+    return this.listing();
+  }
+
+  /** What estimateFit answers with (tests set it); the default fits comfortably. */
+  fitEstimate: WindowResult<"estimateFit"> = {
+    verdict: "fits",
+    message: "Fits in memory: about 5.2 GB of 20 GB free RAM.",
+    modelName: "qwen2.5-7b-instruct-q4_k_m.gguf",
+    gpuLayers: 0,
+    totalLayers: 29,
+    contextSize: 4096,
+    cacheSlots: 2,
+    parts: [
+      { part: "target-weights", ramBytes: 4.68e9, vramBytes: 0 },
+      { part: "target-context", ramBytes: 0.5e9, vramBytes: 0 },
+    ],
+    ramBytes: 5.18e9,
+    vramBytes: 0,
+    available: { ramBytes: 20e9, vramBytes: 10e9 },
+    suggestion: null,
+  };
+
+  async estimateFit(params: WindowParams<"estimateFit">): Promise<WindowResult<"estimateFit">> {
+    this.record("estimateFit", params);
+    return this.fitEstimate;
+  }
+
+  /** What searchHub and listHubFiles answer with (tests set them). */
+  hubResults: WindowResult<"searchHub">["results"] = [];
+  hubFiles: WindowResult<"listHubFiles">["files"] = [];
+
+  async searchHub(params: WindowParams<"searchHub">): Promise<WindowResult<"searchHub">> {
+    this.record("searchHub", params);
+    return { results: this.hubResults.filter((r) => r.repo.toLowerCase().includes(params.query.trim().toLowerCase())) };
+  }
+
+  async listHubFiles(params: WindowParams<"listHubFiles">): Promise<WindowResult<"listHubFiles">> {
+    this.record("listHubFiles", params);
+    return { repo: params.repo, files: this.hubFiles.filter((f) => f.repo === params.repo) };
+  }
+
+  hfToken: WindowResult<"getHfToken"> = { set: false, storage: "none" };
+
+  async getHfToken(params: WindowParams<"getHfToken">): Promise<WindowResult<"getHfToken">> {
+    this.record("getHfToken", params);
+    return this.hfToken;
+  }
+
+  async setHfToken(params: WindowParams<"setHfToken">): Promise<WindowResult<"setHfToken">> {
+    this.record("setHfToken", params);
+    this.hfToken = params.token === null ? { set: false, storage: "none" } : { set: true, storage: this.appInfo.mode === "electron" ? "keychain" : "file" };
+    return this.hfToken;
+  }
+
+  async openFolder(params: WindowParams<"openFolder">): Promise<WindowResult<"openFolder">> {
+    this.record("openFolder", params);
+    if (!this.appInfo.canOpenFolder) throw new TandemApiError("UNSUPPORTED", "Tandem in a browser can't open folders; the path is shown instead.");
+    return { opened: true };
+  }
+
+  /** What readLogTail answers with (tests set it). */
+  logLines: string[] = [];
+
+  async readLogTail(params: WindowParams<"readLogTail">): Promise<WindowResult<"readLogTail">> {
+    this.record("readLogTail", params);
+    return { lines: this.logLines.slice(-(params.lines ?? 50)) };
   }
 }

@@ -21,6 +21,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PROTOCOL_VERSION } from "../../../engine/protocol.js";
 
 const SCRIPT = String.raw`
 "use strict";
@@ -202,7 +203,7 @@ process.on("message", (message) => {
       helloCount++;
       if (mode === "crash-on-hello") process.exit(4);
       if (mode === "ignore-pings" && helloCount > 1) return;
-      return reply(id, { protocolVersion: mode === "bad-version" ? 999 : 1, engineVersion: "fake", pid: process.pid });
+      return reply(id, { protocolVersion: mode === "bad-version" ? 999 : ${PROTOCOL_VERSION}, engineVersion: "fake", pid: process.pid });
     case "init":
       ready = true;
       return reply(id, { ...system, gpuRequested: params.gpu });

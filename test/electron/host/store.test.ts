@@ -189,6 +189,7 @@ describe("settings", () => {
       gpu: "auto",
       threads: "auto",
       modelsFolder: join(dataDir, "models"),
+      extraModelsFolders: [],
       modelPath: null,
       theme: "system",
       speculation: "auto",
