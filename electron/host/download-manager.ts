@@ -20,8 +20,12 @@ export interface DownloadManagerOptions {
   logger: Logger;
   /** Hugging Face base URL (default $HF_ENDPOINT or https://huggingface.co). */
   hfBaseUrl?: string;
-  /** Hugging Face token for gated repos (default $HF_TOKEN). */
+  /** Hugging Face token for gated repos (tests); without it the token comes from `tokenSource`, else $HF_TOKEN. */
   hfToken?: string;
+  /** Reads the stored Hugging Face token at request time (the host's SecretStore, with its $HF_TOKEN fallback). */
+  tokenSource?: () => Promise<string | null>;
+  /** Called once a download is complete and verified, before its "done" event (the host records its origin). */
+  onComplete?: (info: DownloadInfo) => void;
   /** Minimum interval between progress events of one download (default 250 ms). */
   progressIntervalMs?: number;
   /** Passed to downloadFile (tests: fast retries, fetch, free space). */
@@ -159,7 +163,7 @@ export class DownloadManager {
   private async resolve(source: string, sha256?: string): Promise<HfFile[]> {
     if (isHfRef(source)) {
       try {
-        return await resolveHf(source, { baseUrl: this.hfBaseUrl(), token: this.hfToken() });
+        return await resolveHf(source, { baseUrl: this.hfBaseUrl(), token: await this.hfToken() });
       } catch (error) {
         if (error instanceof HfError) throw apiError("DOWNLOAD_FAILED", error.message);
         throw error;
@@ -182,9 +186,10 @@ export class DownloadManager {
     return this.options.hfBaseUrl ?? (process.env.HF_ENDPOINT || HF_BASE_URL);
   }
 
-  private hfToken(): string | undefined {
-    // TODO(issue 5): an optional `hfToken` setting stored with safeStorage.
-    return this.options.hfToken ?? (process.env.HF_TOKEN || undefined);
+  private async hfToken(): Promise<string | undefined> {
+    if (this.options.hfToken !== undefined) return this.options.hfToken;
+    if (this.options.tokenSource) return (await this.options.tokenSource()) ?? undefined;
+    return process.env.HF_TOKEN || undefined;
   }
 
   /** Starts (or resumes) the entry's transfer in the background. */
@@ -204,6 +209,7 @@ export class DownloadManager {
     const interval = this.options.progressIntervalMs ?? 250;
     try {
       entry.doneBytes = 0;
+      const token = isHfRef(entry.info.source) ? await this.hfToken() : undefined;
       for (const file of entry.files) {
         let last = 0;
         const result = await downloadFile({
@@ -213,7 +219,7 @@ export class DownloadManager {
           fileName: file.fileName,
           expectedSize: file.size,
           expectedSha256: file.sha256,
-          token: isHfRef(entry.info.source) ? this.hfToken() : undefined,
+          token,
           signal,
           progressIntervalMs: interval,
           onProgress: (p) => {
@@ -234,6 +240,11 @@ export class DownloadManager {
           },
         });
         entry.doneBytes += result.bytes;
+      }
+      try {
+        this.options.onComplete?.({ ...entry.info });
+      } catch (error) {
+        this.options.logger.warn(`Recording the finished download of ${entry.info.fileName} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
       this.update(entry, {
         state: "done",

@@ -9,19 +9,32 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { link, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { Transform } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GgufInspectError, inspectGguf } from "../../engine/gguf/inspect.js";
 import { cachedModelContentHash } from "../../engine/kv-cache/model-identity.js";
 import { storeFolder } from "../../engine/kv-cache/state-store.js";
 import { ngramTablePath } from "../../engine/speculation/ngram-table.js";
+import { TandemApiError } from "../window-api.js";
+import { formatBytes, statfsFreeBytes } from "./downloads/download.js";
 import { apiError } from "./errors.js";
 
-export type ImportMethod = "copied" | "linked";
+export type ImportMethod = "copied" | "linked" | "uploaded";
 
 export interface ImportOptions {
   /** Called after every copied chunk with the bytes copied so far; throwing aborts the copy (tests inject faults). */
   onCopyProgress?: (copiedBytes: number) => void;
+  /** Free bytes in a folder (default: fs.statfs); tests fake a full disk. */
+  freeBytes?: (dir: string) => Promise<number>;
+}
+
+/** The hidden name a file is written under before it is checked and renamed (the library and its watcher skip it). */
+export function importTempName(name: string): string {
+  return `.${name}.${process.pid}.${Date.now().toString(36)}.importing`;
+}
+
+export function isImportTempName(name: string): boolean {
+  return name.startsWith(".") && name.endsWith(".importing");
 }
 
 /** Checks `source` is a GGUF and brings it into `folder`; returns the new file's path and how it got there. */
@@ -32,44 +45,98 @@ export async function importModelFile(
   options: ImportOptions = {},
 ): Promise<{ path: string; method: ImportMethod }> {
   const source = resolve(sourcePath.trim());
-  try {
-    await inspectGguf(source);
-  } catch (error) {
-    if (error instanceof GgufInspectError) {
-      throw apiError(error.reason === "not-found" ? "MODEL_NOT_FOUND" : "NOT_GGUF", error.message);
-    }
-    throw apiError("NOT_GGUF", `"${basename(source)}" cannot be read: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
-  }
+  await checkGguf(source, basename(source));
   const target = resolve(folder);
   if (dirname(source) === target) throw apiError("BAD_REQUEST", `"${basename(source)}" is already in the models folder.`);
-  await mkdir(target, { recursive: true });
-
-  const temp = join(target, `.${basename(source)}.${process.pid}.${Date.now().toString(36)}.importing`);
-  let method: ImportMethod = "copied";
-  try {
+  return placeInFolder(target, basename(source), async (temp) => {
     if (mode === "link") {
       try {
         await link(source, temp);
-        method = "linked";
+        return "linked";
       } catch (error) {
         // Another device (EXDEV) or a file system without hard links: copy instead, and say so.
         if (!isCode(error, "EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK")) throw error;
       }
     }
-    if (method === "copied") await copyStreamed(source, temp, options.onCopyProgress);
-    const dest = await freeName(target, basename(source));
+    await copyStreamed(createReadStream(source, { highWaterMark: 4 << 20 }), temp, options.onCopyProgress);
+    return "copied";
+  });
+}
+
+/**
+ * Writes an uploaded GGUF (a stream of its bytes) into `folder` as `name`: refused before anything is written when
+ * the name is unusable or the disk is too full for `sizeBytes`, then streamed under a temp name, its header
+ * checked, and renamed (" (2)" on a clash). Nothing is left behind on failure.
+ */
+export async function importUploadedFile(
+  body: Readable,
+  name: string,
+  folder: string,
+  sizeBytes: number | null,
+  options: ImportOptions = {},
+): Promise<{ path: string; method: ImportMethod }> {
+  const fileName = checkUploadName(name);
+  const target = resolve(folder);
+  await mkdir(target, { recursive: true });
+  if (sizeBytes !== null) {
+    const free = await (options.freeBytes ?? statfsFreeBytes)(target);
+    if (sizeBytes > free) {
+      throw apiError("IMPORT_FAILED", `Not enough disk space for "${fileName}": it needs ${formatBytes(sizeBytes)}, ${formatBytes(free)} free.`);
+    }
+  }
+  return placeInFolder(target, fileName, async (temp) => {
+    await copyStreamed(body, temp, options.onCopyProgress);
+    await checkGguf(temp, fileName);
+    return "uploaded";
+  });
+}
+
+/** A bare `.gguf` file name (no folders, no hidden or reserved names); throws BAD_REQUEST otherwise. */
+export function checkUploadName(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw apiError("BAD_REQUEST", "The uploaded file has no name.");
+  if (/[/\\\0]/.test(trimmed) || trimmed === "." || trimmed === ".." || trimmed.startsWith(".")) {
+    throw apiError("BAD_REQUEST", `"${trimmed}" is not a usable file name.`);
+  }
+  if (!trimmed.toLowerCase().endsWith(".gguf")) throw apiError("NOT_GGUF", `"${trimmed}" is not a .gguf file.`);
+  if (Buffer.byteLength(trimmed) > 255) throw apiError("BAD_REQUEST", "The file name is too long.");
+  return trimmed;
+}
+
+/** Throws NOT_GGUF (or MODEL_NOT_FOUND) with inspectGguf's one-line reason, naming the file as `name`. */
+async function checkGguf(path: string, name: string): Promise<void> {
+  try {
+    await inspectGguf(path);
+  } catch (error) {
+    if (error instanceof GgufInspectError) {
+      throw apiError(error.reason === "not-found" ? "MODEL_NOT_FOUND" : "NOT_GGUF", error.message.replaceAll(path, name).replaceAll(basename(path), name));
+    }
+    throw apiError("NOT_GGUF", `"${name}" cannot be read: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+}
+
+/**
+ * The shared end of every import: `write` fills a hidden temp file in `folder` (and says how), which is then renamed
+ * to `name` or "name (2)"…; on any failure the temp file is removed and file-system errors become IMPORT_FAILED.
+ */
+async function placeInFolder(folder: string, name: string, write: (temp: string) => Promise<ImportMethod>): Promise<{ path: string; method: ImportMethod }> {
+  await mkdir(folder, { recursive: true });
+  const temp = join(folder, importTempName(name));
+  try {
+    const method = await write(temp);
+    const dest = await freeName(folder, name);
     await rename(temp, dest);
     return { path: dest, method };
   } catch (error) {
     await rm(temp, { force: true });
-    if (error instanceof Error && "code" in error) {
-      throw apiError("IMPORT_FAILED", `Importing "${basename(source)}" failed: ${error.message.split("\n")[0]}`);
+    if (error instanceof Error && "code" in error && !(error instanceof TandemApiError)) {
+      throw apiError("IMPORT_FAILED", `Importing "${name}" failed: ${error.message.split("\n")[0]}`);
     }
     throw error;
   }
 }
 
-async function copyStreamed(source: string, dest: string, onProgress?: (copiedBytes: number) => void): Promise<void> {
+async function copyStreamed(source: Readable, dest: string, onProgress?: (copiedBytes: number) => void): Promise<void> {
   let copied = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -82,7 +149,7 @@ async function copyStreamed(source: string, dest: string, onProgress?: (copiedBy
       }
     },
   });
-  await pipeline(createReadStream(source, { highWaterMark: 4 << 20 }), counter, createWriteStream(dest, { flags: "wx" }));
+  await pipeline(source, counter, createWriteStream(dest, { flags: "wx" }));
 }
 
 /** `name` in `folder`, or "name (2).gguf", "name (3).gguf"… when taken. */
@@ -107,16 +174,17 @@ export interface DeleteOptions {
   busy: ReadonlyArray<{ path: string; why: string }>;
 }
 
-/** Deletes a model file of `folder` with its n-gram table and KV states; returns the bytes freed. */
+/** Deletes a model file of a library folder (`folders`) with its n-gram table and KV states; returns the bytes freed. */
 export async function deleteModelFile(
   modelPath: string,
-  folder: string,
+  folders: string | readonly string[],
   cacheDir: string,
   options: DeleteOptions,
 ): Promise<{ deleted: boolean; freedBytes: number; removed: string[] }> {
   const file = resolve(modelPath.trim());
-  if (dirname(file) !== resolve(folder) || !file.toLowerCase().endsWith(".gguf")) {
-    throw apiError("BAD_REQUEST", `Only GGUF files in the models folder can be deleted; "${basename(file)}" is not one.`);
+  const inLibrary = (typeof folders === "string" ? [folders] : folders).some((folder) => dirname(file) === resolve(folder));
+  if (!inLibrary || !file.toLowerCase().endsWith(".gguf")) {
+    throw apiError("BAD_REQUEST", `Only GGUF files in the library's folders can be deleted; "${basename(file)}" is not one.`);
   }
   const busy = options.busy.find((b) => resolve(b.path) === file);
   if (busy) throw apiError("BUSY", `"${basename(file)}" is ${busy.why}. Load another model first, then delete it.`);

@@ -39,16 +39,25 @@ export class ModelLibrary {
     return listed;
   }
 
+  /** Every library folder's files (main folder first), each with the folder it is in. */
+  async listFolders(folders: readonly string[]): Promise<ModelFile[]> {
+    const listed: ModelFile[] = [];
+    for (const folder of folders) {
+      for (const file of await this.list(folder)) listed.push({ ...file, folder });
+    }
+    return listed;
+  }
+
   /**
-   * The folder's files as drafts for `targetPath`: compatible when the tokenizers match (else the first
+   * The folders' files as drafts for `targetPath`: compatible when the tokenizers match (else the first
    * difference), smallest first, the smallest compatible one recommended.
    */
-  async compatibleDrafts(folder: string, targetPath: string): Promise<DraftCandidate[]> {
+  async compatibleDrafts(folders: string | readonly string[], targetPath: string): Promise<DraftCandidate[]> {
     const target = await this.inspectPath(resolve(targetPath));
     if (!target.facts || !target.tokenizer) {
       throw apiError("NOT_GGUF", target.error ?? `The model "${basename(targetPath)}" cannot be read.`);
     }
-    const files = (await this.list(folder)).filter((f) => f.error === undefined);
+    const files = (await this.listFolders(typeof folders === "string" ? [folders] : folders)).filter((f) => f.error === undefined);
     const inputs = [];
     for (const file of files) {
       const inspected = await this.inspect(file);

@@ -67,6 +67,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX benchmarks_by_created ON benchmarks(created_at DESC);
     `,
   },
+  {
+    version: 4,
+    name: "where library files came from",
+    // path: the file's absolute path; origin_json: a ModelOrigin, checked against the contract on read.
+    sql: `
+      CREATE TABLE model_origins (
+        path TEXT PRIMARY KEY,
+        origin_json TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations the database has not seen yet; returns the resulting schema version. */

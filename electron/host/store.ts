@@ -11,6 +11,7 @@ import { GenerationStats, SpeculationMode } from "../../engine/protocol.js";
 import {
   BenchmarkResult,
   GenerationSettings,
+  ModelOrigin,
   Settings,
   type Conversation,
   type Message,
@@ -280,6 +281,39 @@ export class ChatStore {
       }
     })();
     return merged;
+  }
+
+  // ---- model origins ----------------------------------------------------------------------------------------
+
+  /** Records where the library file at `path` (absolute) came from, replacing an earlier record. */
+  setModelOrigin(path: string, origin: ModelOrigin): void {
+    this.db
+      .prepare("INSERT INTO model_origins (path, origin_json) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET origin_json = excluded.origin_json")
+      .run(path, JSON.stringify(origin));
+  }
+
+  /** The recorded origins of `paths` (unreadable rows are skipped). */
+  getModelOrigins(paths: readonly string[]): Map<string, ModelOrigin> {
+    const origins = new Map<string, ModelOrigin>();
+    const select = this.db.prepare("SELECT origin_json FROM model_origins WHERE path = ?");
+    for (const path of paths) {
+      const row = select.get(path) as { origin_json: string } | undefined;
+      if (!row) continue;
+      try {
+        const parsed = ModelOrigin.safeParse(JSON.parse(row.origin_json));
+        if (parsed.success) origins.set(path, parsed.data);
+      } catch {
+        // Not JSON: as if unrecorded.
+      }
+    }
+    return origins;
+  }
+
+  deleteModelOrigins(paths: readonly string[]): void {
+    const remove = this.db.prepare("DELETE FROM model_origins WHERE path = ?");
+    this.db.transaction(() => {
+      for (const path of paths) remove.run(path);
+    })();
   }
 
   // ---- benchmarks -------------------------------------------------------------------------------------------
