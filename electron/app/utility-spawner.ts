@@ -4,6 +4,7 @@
  * `EngineSpawner` seam. The engine side talks through `process.parentPort`.
  */
 import type { ForkOptions } from "electron";
+import { lineSplitter } from "../host/log-files.js";
 import type { EngineChild, EngineExit, EngineSpawner, EngineSpawnOptions } from "../host/types.js";
 
 /** The parts of Electron's UtilityProcess the adapter uses. */
@@ -13,6 +14,8 @@ export interface UtilityProcessLike {
   kill(): boolean;
   on(event: "message", listener: (message: unknown) => void): unknown;
   on(event: "exit", listener: (code: number) => void): unknown;
+  /** Set when forked with stderr "pipe". */
+  readonly stderr?: NodeJS.ReadableStream | null;
 }
 
 export type UtilityFork = (modulePath: string, args: string[], options: ForkOptions) => UtilityProcessLike;
@@ -22,8 +25,19 @@ export const ENGINE_SERVICE_NAME = "Tandem Engine";
 export function createUtilityProcessSpawner(fork: UtilityFork): EngineSpawner {
   return {
     spawn({ entry, env }: EngineSpawnOptions): EngineChild {
-      // stdio inherit: the engine's logs land in the app's terminal/log like main's own output.
-      const child = fork(entry, [], { env, serviceName: ENGINE_SERVICE_NAME, stdio: "inherit" });
+      // stdout is inherited (the app's terminal); stderr is piped, echoed to main's and kept in engine.log by the
+      // host (llama.cpp and a crashing process print there).
+      const child = fork(entry, [], { env, serviceName: ENGINE_SERVICE_NAME, stdio: ["ignore", "inherit", "pipe"] });
+      const stderrListeners: ((line: string) => void)[] = [];
+      const stderrLines = lineSplitter((line) => {
+        for (const listener of stderrListeners) listener(line);
+      });
+      child.stderr?.on("data", (chunk: Buffer | string) => {
+        process.stderr.write(chunk);
+        stderrLines.push(chunk);
+      });
+      child.stderr?.on("end", () => stderrLines.flush());
+      child.stderr?.on("error", () => {});
       let exited: EngineExit | null = null;
       const exitListeners: ((exit: EngineExit) => void)[] = [];
       child.on("exit", (code) => {
@@ -55,6 +69,9 @@ export function createUtilityProcessSpawner(fork: UtilityFork): EngineSpawner {
         },
         kill() {
           if (!exited) child.kill();
+        },
+        onStderrLine(listener) {
+          stderrListeners.push(listener);
         },
       };
     },

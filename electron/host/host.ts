@@ -19,9 +19,11 @@ import { guardApi } from "./api-dispatch.js";
 import { Benchmarks } from "./benchmarks.js";
 import { DownloadManager, type DownloadManagerOptions } from "./download-manager.js";
 import { EngineStatusTracker } from "./engine-status.js";
+import { appPaths, nodeLlamaCppVersion, openAppFolder } from "./app-folders.js";
 import { apiError } from "./errors.js";
 import { Generations } from "./generations.js";
 import type { HostContext } from "./host-context.js";
+import { fileLogger, openAppLogs, readLogTail, teeLogger, type RotatingLogOptions } from "./log-files.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
 import { ModelManager } from "./model-manager.js";
 import { ModelLibrary } from "./model-library.js";
@@ -34,7 +36,10 @@ import type { Host, HostEventListener, HostOptions } from "./types.js";
 
 /** Knobs for tests and embedders that the shells do not need. */
 export interface HostInternals {
+  /** Replaces the default (console + <dataDir>/logs/host.log); engine.log is written either way. */
   logger?: Logger;
+  /** Log rotation knobs (tests: a small size). */
+  logFiles?: RotatingLogOptions;
   supervisorTiming?: Partial<SupervisorTiming>;
   /** The environment the engine's allow-listed env is taken from (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -53,7 +58,9 @@ export interface HostInternals {
 export const DATABASE_FILE = "tandem.db";
 
 export function createHost(options: HostOptions, internals: HostInternals = {}): Host {
-  const logger = internals.logger ?? consoleLogger("host");
+  const logs = openAppLogs(options.dataDir, internals.logFiles);
+  const logger = internals.logger ?? teeLogger(consoleLogger("host"), fileLogger(logs.host));
+  const engineLog = fileLogger(logs.engine);
   const listeners = new Set<HostEventListener>();
   let store: ChatStore | null = null;
   let startPromise: Promise<void> | null = null;
@@ -112,12 +119,15 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   };
 
   supervisor.on("state", (state) => status.setEngineState(state, supervisor.restarts));
+  supervisor.on("stderr", (line) => logs.engine.write("info", `[stderr] ${line}`));
   supervisor.on("ready", (system) => {
     status.update({ system });
     // A fresh engine holds no model: bring back the saved one (first start, crash recovery, GPU change).
     if (!disposePromise) models.reloadSaved();
   });
   supervisor.on("crash", ({ crash, restarting }) => {
+    logger.error(`Engine crashed (${crash.reason}${crash.exitCode !== null ? `, code ${crash.exitCode}` : ""}${crash.signal ? `, ${crash.signal}` : ""}): ${crash.message}; ${restarting ? "restarting" : "giving up"}`);
+    engineLog.error(`--- crashed (${crash.reason}): ${crash.message}`);
     status.update({ lastCrash: crash });
     emit("engineCrashed", { crash, restarting });
   });
@@ -137,6 +147,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         break;
       case "log":
         logger[message.data.level](`[engine] ${message.data.message}`);
+        engineLog[message.data.level](message.data.message);
         break;
     }
   });
@@ -213,6 +224,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
 
   // ---- the API ----------------------------------------------------------------------------------------------
 
+  const currentPaths = () => appPaths(options.dataDir, ctx.store().getSettings().modelsFolder);
+
   const implementation: TandemApi = {
     async getAppInfo() {
       return {
@@ -223,14 +236,15 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         canPickFolder: options.pickFolder !== undefined,
         canPickFile: options.pickModelFile !== undefined,
         canUpload: options.mode === "web",
-        canOpenFolder: false,
-        paths: {
-          dataDir: options.dataDir,
-          modelsFolder: ctx.store().getSettings().modelsFolder,
-          cache: join(options.dataDir, "cache"),
-          logs: join(options.dataDir, "logs"),
+        canOpenFolder: options.openFolder !== undefined,
+        paths: currentPaths(),
+        versions: {
+          app: options.appVersion,
+          electron: process.versions.electron ?? null,
+          chrome: process.versions.chrome ?? null,
+          node: process.versions.node,
+          nodeLlamaCpp: nodeLlamaCppVersion(),
         },
-        versions: { app: options.appVersion, electron: process.versions.electron ?? null, chrome: process.versions.chrome ?? null, node: process.versions.node, nodeLlamaCpp: "3.21.1" },
       };
     },
 
@@ -503,11 +517,11 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     async setHfToken() {
       throw apiError("UNSUPPORTED", "Not implemented yet.");
     },
-    async openFolder() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    async openFolder({ folder }) {
+      return openAppFolder(folder, currentPaths(), options.openFolder);
     },
-    async readLogTail() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    async readLogTail({ log, lines }) {
+      return { lines: await readLogTail(logs.dir, log, lines ?? 50) };
     },
   };
 
@@ -543,6 +557,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         await models.whenIdle();
         store?.close();
         store = null;
+        logs.close();
       })();
       return disposePromise;
     },

@@ -3,6 +3,7 @@
  * behind the same EngineSpawner interface).
  */
 import { fork, type Serializable } from "node:child_process";
+import { lineSplitter } from "./log-files.js";
 import type { EngineChild, EngineExit, EngineSpawner, EngineSpawnOptions } from "./types.js";
 
 export const nodeForkSpawner: EngineSpawner = {
@@ -11,7 +12,8 @@ export const nodeForkSpawner: EngineSpawner = {
       env,
       // Structured clone over IPC: the protocol's objects arrive as objects, no JSON round trip.
       serialization: "advanced",
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      // stderr is piped (and echoed to ours) so the host can keep it in engine.log: crashes print there.
+      stdio: ["ignore", "inherit", "pipe", "ipc"],
       // Do not pass the host's own Node flags (inspector, test-runner loaders) on to the engine.
       execArgv: [],
     });
@@ -24,6 +26,17 @@ export const nodeForkSpawner: EngineSpawner = {
       for (const listener of exitListeners) listener(exit);
     };
     child.once("exit", (code, signal) => reportExit({ code, signal }));
+    const stderrListeners: Array<(line: string) => void> = [];
+    const stderrLines = lineSplitter((line) => {
+      for (const listener of stderrListeners) listener(line);
+    });
+    // Always read it (an unread pipe would block the engine once full) and pass it on as before.
+    child.stderr?.on("data", (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      stderrLines.push(chunk);
+    });
+    child.stderr?.on("end", () => stderrLines.flush());
+    child.stderr?.on("error", () => {});
     // 'error' without a pid means the process never started (no 'exit' follows). Later errors (a failed kill or
     // send) are followed by 'exit' or are harmless; the listener must stay, or Node would throw them at the host.
     child.on("error", () => {
@@ -47,6 +60,9 @@ export const nodeForkSpawner: EngineSpawner = {
       },
       kill() {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      },
+      onStderrLine(listener) {
+        stderrListeners.push(listener);
       },
     };
   },

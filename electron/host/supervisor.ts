@@ -75,6 +75,8 @@ export type SupervisorEvents = {
   ready: SystemInfo;
   crash: { crash: CrashInfo; restarting: boolean };
   engineEvent: ParsedEngineEvent;
+  /** A line the engine process wrote to stderr (when the spawner captures it), from any run, even a dying one. */
+  stderr: string;
 };
 
 /** One spawned process and what the supervisor knows about it. */
@@ -271,6 +273,7 @@ export class EngineSupervisor {
       if (this.run === run) this.events.emit("engineEvent", event);
     });
     child.onExit((exit) => this.onExit(run, exit));
+    child.onStderrLine?.((line) => this.events.emit("stderr", line));
 
     try {
       const hello = await run.connection.request("hello", {}, { timeoutMs: this.timing.handshakeTimeoutMs });

@@ -19,6 +19,11 @@ export interface EngineChild {
   onExit(listener: (exit: EngineExit) => void): void;
   /** Ends the process (SIGKILL-like). */
   kill(): void;
+  /**
+   * The process's stderr, line by line (llama.cpp's own output and a crashing process's last words), when the
+   * spawner captures it; lines may still arrive shortly after the exit.
+   */
+  onStderrLine?(listener: (line: string) => void): void;
 }
 
 export interface EngineSpawnOptions {
@@ -43,6 +48,8 @@ export interface HostOptions {
   pickFolder?: () => Promise<string | null>;
   /** A native GGUF file chooser (Electron dialog) for importing a model; absent in web mode. */
   pickModelFile?: () => Promise<string | null>;
+  /** Opens a folder in the OS file manager (Electron shell.openPath); resolves whether it opened. Absent in web mode. */
+  openFolder?: (path: string) => Promise<boolean>;
   /**
    * Path of a better-sqlite3 addon built for this runtime's ABI, passed to `new Database(path, { nativeBinding })`.
    * Electron in development needs one (node_modules holds Node's build); absent means the default lookup.

@@ -10,13 +10,29 @@ import { createUtilityProcessSpawner, ENGINE_SERVICE_NAME } from "../../electron
 import { FakeApp, FakeBrowserWindow, FakeDialog, fakeFork } from "../fakes/electron.js";
 
 describe("utility process spawner", () => {
-  it("forks the entry as the Tandem Engine service with the given env and inherited stdio", () => {
+  it("forks the entry as the Tandem Engine service with the given env, inherited stdout and piped stderr", () => {
     const { fork, calls } = fakeFork();
     const env = { PATH: "/usr/bin", TANDEM_X: "1" };
     const child = createUtilityProcessSpawner(fork).spawn({ entry: "/app/dist/engine/main.js", env });
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ modulePath: "/app/dist/engine/main.js", args: [], options: { env, serviceName: ENGINE_SERVICE_NAME, stdio: "inherit" } });
+    expect(calls[0]).toMatchObject({ modulePath: "/app/dist/engine/main.js", args: [], options: { env, serviceName: ENGINE_SERVICE_NAME, stdio: ["ignore", "inherit", "pipe"] } });
     expect(child.pid).toBe(calls[0].child.pid);
+  });
+
+  it("hands the engine's stderr over line by line (and still echoes it)", async () => {
+    const { fork, calls } = fakeFork();
+    const child = createUtilityProcessSpawner(fork).spawn({ entry: "/e.js", env: {} });
+    const lines: string[] = [];
+    child.onStderrLine?.((line) => lines.push(line));
+    const echoed = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      calls[0].child.stderr.write("ggml_init: fine\nGGML_ASSERT fa");
+      calls[0].child.stderr.end("iled\n");
+      await vi.waitFor(() => expect(lines).toEqual(["ggml_init: fine", "GGML_ASSERT failed"]));
+      expect(echoed).toHaveBeenCalled();
+    } finally {
+      echoed.mockRestore();
+    }
   });
 
   it("passes messages both ways", () => {

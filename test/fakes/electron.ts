@@ -4,6 +4,7 @@
  * test play the part of Chromium (navigate, open a window, send an IPC call from some frame, …).
  */
 import { EventEmitter } from "node:events";
+import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import type { BrowserWindowConstructorOptions, ForkOptions } from "electron";
 
@@ -381,6 +382,8 @@ let nextPid = 1000;
 
 export class FakeUtilityProcess extends EventEmitter {
   readonly pid: number | undefined = nextPid++;
+  /** The piped stderr (fork with stdio [.., .., "pipe"]): tests write the engine's output into it. */
+  readonly stderr = new PassThrough();
   readonly posted: unknown[] = [];
   killed = false;
 
