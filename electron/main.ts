@@ -7,8 +7,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, screen, session, shell, utilityProcess } from "electron";
 import { createHost } from "./host/host.js";
+import { logsDir } from "./host/log-files.js";
 import type { Host } from "./host/types.js";
 import type { Settings } from "./window-api.js";
+import { createFolderOpener } from "./app/folders.js";
 import { forwardHostEvents, registerIpcHandlers, sendEvent } from "./app/ipc.js";
 import { createFolderPicker, createModelFilePicker, installQuitHandler } from "./app/lifecycle.js";
 import { buildMenuTemplate, type MenuCommand } from "./app/menu.js";
@@ -128,6 +130,7 @@ function startHost(engineEntry: string, parentWindow: () => BrowserWindow | null
       appVersion: app.getVersion(),
       pickFolder: createFolderPicker(dialog, parentWindow),
       pickModelFile: createModelFilePicker(dialog, parentWindow),
+      openFolder: createFolderOpener(shell, log),
       sqliteNativeBinding: native.binding,
     });
   } catch (error) {
@@ -176,6 +179,7 @@ function installMenu(sendCommand: (command: MenuCommand) => void): void {
     sendCommand,
     // Opened by the OS's default viewer: a local file chosen by main, not by the page.
     openHelp: fs.existsSync(readme) ? () => void shell.openPath(readme) : null,
+    openLogs: () => void createFolderOpener(shell, log)(logsDir(app.getPath("userData"))),
   });
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }

@@ -4,7 +4,7 @@
  */
 import type { MenuItemConstructorOptions } from "electron";
 
-export type MenuCommand = "new-chat" | "open-settings";
+export type MenuCommand = "new-chat" | "open-settings" | "about";
 
 export interface MenuOptions {
   platform: NodeJS.Platform;
@@ -17,6 +17,8 @@ export interface MenuOptions {
   sendCommand: (command: MenuCommand) => void;
   /** Opens the README outside the app (see main); null hides the item (no README shipped). */
   openHelp: (() => void) | null;
+  /** Opens the logs folder in the OS file manager (main does it: nothing goes through the renderer). */
+  openLogs?: () => void;
 }
 
 export function buildMenuTemplate(options: MenuOptions): MenuItemConstructorOptions[] {
@@ -26,11 +28,13 @@ export function buildMenuTemplate(options: MenuOptions): MenuItemConstructorOpti
     accelerator: "CmdOrCtrl+,",
     click: () => options.sendCommand("open-settings"),
   };
+  // Tandem's own About dialog (versions of the app, Electron, node-llama-cpp, llama.cpp and the backend).
+  const about: MenuItemConstructorOptions = { label: `About ${options.appName}`, click: () => options.sendCommand("about") };
 
   const appMenu: MenuItemConstructorOptions = {
     label: options.appName,
     submenu: [
-      { role: "about" },
+      about,
       { type: "separator" },
       settings,
       { type: "separator" },
@@ -94,7 +98,12 @@ export function buildMenuTemplate(options: MenuOptions): MenuItemConstructorOpti
 
   const helpMenu: MenuItemConstructorOptions = {
     role: "help",
-    submenu: options.openHelp ? [{ label: "Tandem README", click: options.openHelp }] : [{ role: "about" }],
+    submenu: [
+      ...(options.openHelp ? [{ label: "Tandem README", click: options.openHelp }] : []),
+      ...(options.openLogs ? [{ label: "Open Logs Folder", click: options.openLogs }] : []),
+      ...(options.openHelp || options.openLogs ? [{ type: "separator" } as const] : []),
+      about,
+    ],
   };
 
   return [...(mac ? [appMenu] : []), fileMenu, editMenu, viewMenu, windowMenu, helpMenu];

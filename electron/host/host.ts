@@ -18,6 +18,7 @@ import {
 import { guardApi } from "./api-dispatch.js";
 import { Benchmarks } from "./benchmarks.js";
 import { DownloadManager, type DownloadManagerOptions } from "./download-manager.js";
+import { Hub } from "./hub.js";
 import { EngineStatusTracker } from "./engine-status.js";
 import { appPaths, nodeLlamaCppVersion, openAppFolder } from "./app-folders.js";
 import { apiError } from "./errors.js";
@@ -209,6 +210,10 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     logger,
   });
   // TODO(library folders): list extraModelsFolders too.
+  const hub = new Hub({
+    ...(internals.downloads?.hfBaseUrl ? { baseUrl: () => internals.downloads!.hfBaseUrl! } : {}),
+    token: async () => internals.downloads?.hfToken ?? (process.env.HF_TOKEN || null),
+  });
   const modelsListing = async (folder: string) => ({ folder, folders: [folder], models: await library.list(folder) });
 
   const setModelsFolder = async (path: string) => {
@@ -505,11 +510,11 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     async estimateFit() {
       throw apiError("UNSUPPORTED", "Not implemented yet.");
     },
-    async searchHub() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    async searchHub({ query, limit }) {
+      return { results: await hub.search(query, limit) };
     },
-    async listHubFiles() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    async listHubFiles({ repo }) {
+      return { repo, files: await hub.listFiles(repo) };
     },
     async getHfToken() {
       throw apiError("UNSUPPORTED", "Not implemented yet.");

@@ -16,7 +16,7 @@ const mocks = vi.hoisted(() => ({
 }));
 // The factories hand out whatever the current test installed (getters: looked up when main reads them).
 vi.mock("electron", () => {
-  const names = ["app", "BrowserWindow", "dialog", "ipcMain", "Menu", "nativeTheme", "screen", "session", "shell", "utilityProcess"];
+  const names = ["app", "BrowserWindow", "dialog", "ipcMain", "Menu", "nativeTheme", "safeStorage", "screen", "session", "shell", "utilityProcess"];
   const getters = names.map((name) => [name, { enumerable: true, get: () => (mocks.electron as Record<string, unknown>)[name] }]);
   return Object.defineProperties({}, Object.fromEntries(getters));
 });
@@ -153,6 +153,19 @@ describe("electron/main.ts", () => {
     FakeBrowserWindow.focused = window;
     FakeMenu.application?.find("New Chat")?.click?.();
     expect(window.webContents.sent).toContainEqual({ channel: ipcChannel.event, payload: { event: "menuCommand", data: { command: "new-chat" } } });
+  });
+
+  it("Help > Open Logs Folder opens <userData>/logs; About Tandem asks the renderer; the host can open folders", async () => {
+    await boot();
+    const [window] = FakeBrowserWindow.getAllWindows();
+    FakeBrowserWindow.focused = window;
+    FakeMenu.application?.find("Open Logs Folder")?.click?.();
+    await vi.waitFor(() => expect(electron.shell.openedPaths).toEqual([path.join(userData, "logs")]));
+    expect(fs.statSync(path.join(userData, "logs")).isDirectory()).toBe(true);
+    FakeMenu.application?.find("About Tandem")?.click?.();
+    expect(window.webContents.sent).toContainEqual({ channel: ipcChannel.event, payload: { event: "menuCommand", data: { command: "about" } } });
+    expect(await hosts[0].options.openFolder?.(path.join(userData, "cache"))).toBe(true);
+    expect(electron.shell.openedPaths.at(-1)).toBe(path.join(userData, "cache"));
   });
 
   it("disposes the host before quitting", async () => {

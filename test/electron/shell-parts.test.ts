@@ -3,11 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { MenuItemConstructorOptions } from "electron";
+import { createFolderOpener } from "../../electron/app/folders.js";
 import { createFolderPicker, createModelFilePicker, installQuitHandler } from "../../electron/app/lifecycle.js";
 import { buildMenuTemplate, type MenuOptions } from "../../electron/app/menu.js";
 import { NATIVE_CACHE_DIR, resolveSqliteNativeBinding, SQLITE_BINARY, SQLITE_STAMP } from "../../electron/app/native.js";
 import { createUtilityProcessSpawner, ENGINE_SERVICE_NAME } from "../../electron/app/utility-spawner.js";
-import { FakeApp, FakeBrowserWindow, FakeDialog, fakeFork } from "../fakes/electron.js";
+import { FakeApp, FakeBrowserWindow, FakeDialog, fakeFork, FakeShell } from "../fakes/electron.js";
 
 describe("utility process spawner", () => {
   it("forks the entry as the Tandem Engine service with the given env, inherited stdout and piped stderr", () => {
@@ -136,6 +137,48 @@ describe("application menu", () => {
     item?.click?.({} as never, undefined, {} as never);
     expect(openHelp).toHaveBeenCalledOnce();
     expect(find(buildMenuTemplate(base), "Tandem README")).toBeUndefined();
+  });
+
+  it("Help has Open Logs Folder (opened by main) and About Tandem (the renderer's dialog); macOS's app menu too", () => {
+    for (const platform of ["darwin", "win32", "linux"] as const) {
+      const sendCommand = vi.fn();
+      const openLogs = vi.fn();
+      const template = buildMenuTemplate({ ...base, platform, sendCommand, openLogs });
+      const help = template.find((m) => m.role === "help")!;
+      const labels = (help.submenu as MenuItemConstructorOptions[]).map((i) => i.label ?? i.type);
+      expect(labels).toEqual(["Open Logs Folder", "separator", "About Tandem"]);
+      find([help], "Open Logs Folder")?.click?.({} as never, undefined, {} as never);
+      expect(openLogs).toHaveBeenCalledOnce();
+      find([help], "About Tandem")?.click?.({} as never, undefined, {} as never);
+      expect(sendCommand.mock.calls).toEqual([["about"]]);
+      // No Electron "about" role anywhere: it would show Electron's panel, not Tandem's versions.
+      expect(roles(template)).not.toContain("about");
+      const abouts = flatten(template).filter((i) => i.label === "About Tandem");
+      expect(abouts).toHaveLength(platform === "darwin" ? 2 : 1);
+    }
+    // Without README and logs the Help menu is just About.
+    const bare = buildMenuTemplate(base).find((m) => m.role === "help")!;
+    expect((bare.submenu as MenuItemConstructorOptions[]).map((i) => i.label ?? i.type)).toEqual(["About Tandem"]);
+  });
+});
+
+describe("folder opener", () => {
+  it("creates the folder, opens it with shell.openPath and reports success", async () => {
+    const shell = new FakeShell();
+    const logged: string[] = [];
+    const folder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tandem-open-")), "logs");
+    expect(await createFolderOpener(shell, (m) => logged.push(m))(folder)).toBe(true);
+    expect(shell.openedPaths).toEqual([folder]);
+    expect(fs.statSync(folder).isDirectory()).toBe(true);
+    expect(logged).toEqual([]);
+  });
+
+  it("reports openPath's error message as a failure", async () => {
+    const logged: string[] = [];
+    const failing = { openPath: async () => "No application is registered" };
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "tandem-open-"));
+    expect(await createFolderOpener(failing, (m) => logged.push(m))(folder)).toBe(false);
+    expect(logged[0]).toContain("No application is registered");
   });
 });
 
