@@ -60,6 +60,14 @@ export async function startTestServer(files: Record<string, Buffer> = {}): Promi
     const file = fileMap.get(urlPath);
     if (!file) return send(404, { "Content-Type": "text/plain" }, Buffer.from("not found"));
 
+    // A closed range (bytes=a-b, as GGUF header readers send) is answered with exactly those bytes.
+    const closed = req.headers.range && !fault ? /^bytes=(\d+)-(\d+)$/.exec(req.headers.range) : null;
+    if (closed) {
+      const [from, to] = [Number(closed[1]), Math.min(Number(closed[2]), file.length - 1)];
+      if (from >= file.length) return send(416, { "Content-Range": `bytes */${file.length}` }, Buffer.alloc(0));
+      const part = file.subarray(from, to + 1);
+      return send(206, { "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes", "Content-Range": `bytes ${from}-${to}/${file.length}`, "Content-Length": part.length }, part);
+    }
     const m = req.headers.range ? /^bytes=(\d+)-$/.exec(req.headers.range) : null;
     let start = m && fault?.kind !== "ignore-range" ? Number(m[1]) : 0;
     if (start > file.length) return send(416, { "Content-Range": `bytes */${file.length}` }, Buffer.alloc(0));
