@@ -12,8 +12,10 @@ export interface AppPaths {
   indexHtml: string;
   /** `indexHtml` as the file:// URL the window loads; the only page allowed to talk to the host. */
   indexUrl: string;
-  /** The engine bundle for `utilityProcess.fork` (dist/engine/main.js), outside the asar when packaged. */
+  /** The engine bundle for `utilityProcess.fork` (dist/engine/main.js); inside app.asar when packaged. */
   engineEntry: string;
+  /** The window icon (Linux shows it in the title bar and task switcher; macOS and Windows use the bundle's). */
+  icon: string;
 }
 
 export interface ResolveAppPathsOptions {
@@ -21,23 +23,29 @@ export interface ResolveAppPathsOptions {
   mainDir: string;
   /** `app.getAppPath()`: the repo root in development, `…/resources/app.asar` when packaged. */
   appPath: string;
-  isPackaged: boolean;
+  /** Unused: the layout is the same packaged or not (everything resolves inside app.asar). */
+  isPackaged?: boolean;
 }
 
-export function resolveAppPaths({ mainDir, appPath, isPackaged }: ResolveAppPathsOptions): AppPaths {
+export function resolveAppPaths({ mainDir, appPath }: ResolveAppPathsOptions): AppPaths {
   const indexHtml = path.join(mainDir, "..", "renderer", "index.html");
-  // The engine loads native addons (node-llama-cpp) that cannot be dlopen()ed from inside an asar archive, so
-  // the packager unpacks dist/engine and its dependencies next to it; fork the unpacked copy.
-  const root = isPackaged ? unpackedAsarPath(appPath) : appPath;
+  // Packaged, the engine is forked from inside app.asar: a utility process reads the archive like main does, and
+  // its imports (node-llama-cpp's JavaScript) resolve inside the archive too. Only native binaries are unpacked
+  // (electron-builder.yml asarUnpack), and node-llama-cpp loads those from app.asar.unpacked by itself. Forking
+  // an unpacked copy of the entry would break: its imports would look for node_modules beside app.asar.unpacked.
   return {
     preload: path.join(mainDir, "preload.cjs"),
     indexHtml,
     indexUrl: pathToFileURL(indexHtml).href,
-    engineEntry: path.join(root, "dist", "engine", "main.js"),
+    engineEntry: path.join(appPath, "dist", "engine", "main.js"),
+    icon: path.join(appPath, "assets", "icons", "512x512.png"),
   };
 }
 
-/** `…/app.asar/…` → `…/app.asar.unpacked/…` (only the archive segment; other paths are returned unchanged). */
+/**
+ * `…/app.asar/…` → `…/app.asar.unpacked/…` (only the archive segment; other paths are returned unchanged): where
+ * a file listed in electron-builder.yml's asarUnpack really is, for code that must hand a path to the OS.
+ */
 export function unpackedAsarPath(p: string): string {
   return p.replace(/([\\/])app\.asar(?=$|[\\/])/, "$1app.asar.unpacked");
 }

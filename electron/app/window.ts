@@ -44,7 +44,9 @@ export type WindowConstructor<W extends WindowLike> = new (options: BrowserWindo
 
 export interface CreateMainWindowOptions<W extends WindowLike> {
   BrowserWindow: WindowConstructor<W>;
-  paths: Pick<AppPaths, "preload" | "indexHtml">;
+  paths: Pick<AppPaths, "preload" | "indexHtml"> & Partial<Pick<AppPaths, "icon">>;
+  /** `process.platform`; only Linux takes the window icon from here (the others use the app bundle's). */
+  platform?: NodeJS.Platform;
   /** Already fitted to the current displays (see `fitToDisplays`). */
   state: WindowState;
   backgroundColor: string;
@@ -64,6 +66,7 @@ export function mainWindowOptions(options: Omit<CreateMainWindowOptions<WindowLi
     // Shown on ready-to-show: no blank white window while the renderer boots.
     show: false,
     backgroundColor: options.backgroundColor,
+    ...((options.platform ?? process.platform) === "linux" && options.paths.icon ? { icon: options.paths.icon } : {}),
     webPreferences: secureWebPreferences(options.paths.preload),
   };
 }

@@ -15,17 +15,20 @@ describe("resolveAppPaths", () => {
       indexHtml: path.join("/opt/tandem/dist/renderer/index.html"),
       indexUrl: "file:///opt/tandem/dist/renderer/index.html",
       engineEntry: path.join("/opt/tandem/dist/engine/main.js"),
+      icon: path.join("/opt/tandem/assets/icons/512x512.png"),
     });
   });
 
-  it("forks the engine from app.asar.unpacked when packaged", () => {
-    const packaged = resolveAppPaths({
-      mainDir: "/Applications/Tandem.app/Contents/Resources/app.asar/dist/electron",
-      appPath: "/Applications/Tandem.app/Contents/Resources/app.asar",
-      isPackaged: true,
-    });
-    expect(packaged.engineEntry).toBe(path.join("/Applications/Tandem.app/Contents/Resources/app.asar.unpacked/dist/engine/main.js"));
-    expect(packaged.preload).toBe(path.join("/Applications/Tandem.app/Contents/Resources/app.asar/dist/electron/preload.cjs"));
+  it("forks the engine from inside app.asar when packaged (its imports resolve in the archive; only binaries are unpacked)", () => {
+    for (const resources of ["/Applications/Tandem.app/Contents/Resources", "C:\\Program Files\\Tandem\\resources", "/opt/Tandem/resources"]) {
+      const appPath = path.join(resources, "app.asar");
+      const packaged = resolveAppPaths({ mainDir: path.join(appPath, "dist", "electron"), appPath, isPackaged: true });
+      expect(packaged.engineEntry).toBe(path.join(appPath, "dist", "engine", "main.js"));
+      expect(packaged.engineEntry).not.toContain("app.asar.unpacked");
+      expect(packaged.preload).toBe(path.join(appPath, "dist", "electron", "preload.cjs"));
+      expect(packaged.indexHtml).toBe(path.join(appPath, "dist", "renderer", "index.html"));
+      expect(packaged.icon).toBe(path.join(appPath, "assets", "icons", "512x512.png"));
+    }
   });
 
   it("only rewrites the archive segment", () => {
@@ -66,6 +69,15 @@ describe("createMainWindow", () => {
       webviewTag: false,
     });
     expect(path.isAbsolute(window.options.webPreferences?.preload ?? "")).toBe(true);
+  });
+
+  it("sets the window icon on Linux only (macOS and Windows take the bundle's icon)", () => {
+    const state = { ...DEFAULT_WINDOW_STATE };
+    const on = (platform: NodeJS.Platform) =>
+      createMainWindow({ BrowserWindow: FakeBrowserWindow, paths, state, backgroundColor: "#fff", platform }).options.icon;
+    expect(on("linux")).toBe(paths.icon);
+    expect(on("darwin")).toBeUndefined();
+    expect(on("win32")).toBeUndefined();
   });
 
   it("loads the renderer's index.html from disk", () => {
