@@ -1,20 +1,25 @@
 /**
- * `tandem inspect <path> [--json]`: a GGUF file's facts from its header (no weights loaded). A file that is not a
- * whole GGUF model exits 1 with a one-line reason; a usage mistake exits 2.
+ * `tandem inspect <path | hf:user/repo[:QUANT | /file.gguf] | https://…/x.gguf> [--json]`: a GGUF file's facts from
+ * its header (no weights loaded; a remote file's header is fetched with ranged requests, nothing else). A file that
+ * is not a whole GGUF model exits 1 with a one-line reason; a usage mistake exits 2.
  */
 import { parseArgs } from "node:util";
+import { HF_BASE_URL, HfError, isHfRef, resolveHf } from "../../electron/host/downloads/hf.js";
 import { GgufInspectError, inspectGguf, type GgufFacts } from "./inspect.js";
 
-export const INSPECT_HELP = `  inspect <path> [--json]     A GGUF file's facts from its header (no weights loaded): architecture, parameters,
-                              quantization, trained context, tokenizer, special tokens, chat template, split
-                              parts. Exits 1 with a one-line reason for a file that is not a whole GGUF model.
+export const INSPECT_HELP = `  inspect <path | hf:user/repo:QUANT | hf:user/repo/file.gguf | https://…/x.gguf> [--json]
+                              A GGUF file's facts from its header (no weights loaded; a remote file's header
+                              only, through ranged requests): architecture, parameters, quantization, trained
+                              context, tokenizer, special tokens, chat template, split parts. Exits 1 with a
+                              one-line reason for a file that is not a whole GGUF model.
       --json                  One JSON object on stdout
+      --token <token>         Hugging Face token for gated repos (default: $HF_TOKEN; $HF_ENDPOINT sets the Hub)
 `;
 
 export async function inspectCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean", default: false }, token: { type: "string" } } });
   } catch (error) {
     process.stderr.write(`tandem: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
@@ -26,14 +31,23 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   }
   let facts: GgufFacts;
   try {
-    facts = await inspectGguf(path);
+    facts = await inspectSource(path, parsed.values.token ?? (process.env.HF_TOKEN || undefined));
   } catch (error) {
-    if (!(error instanceof GgufInspectError)) throw error;
-    process.stderr.write(`tandem: ${error.message}\n`);
+    if (!(error instanceof GgufInspectError) && !(error instanceof HfError)) throw error;
+    process.stderr.write(`tandem: ${error.message.split("\n")[0]}\n`);
     return 1;
   }
   process.stdout.write(parsed.values.json ? `${JSON.stringify(facts)}\n` : formatFacts(facts));
   return 0;
+}
+
+/** A local path, an http(s) URL, or an `hf:` reference (resolved like `tandem pull`; a split set: its first part). */
+export async function inspectSource(source: string, token?: string): Promise<GgufFacts> {
+  if (isHfRef(source)) {
+    const files = await resolveHf(source, { baseUrl: process.env.HF_ENDPOINT || HF_BASE_URL, token });
+    return inspectGguf(files[0].url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  }
+  return inspectGguf(source);
 }
 
 export function formatFacts(f: GgufFacts): string {

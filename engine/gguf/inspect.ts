@@ -51,18 +51,29 @@ export interface GgufFacts {
 
 const SPLIT_PATTERN = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
 
-/** Reads a GGUF file's header and returns its facts; throws GgufInspectError for anything that is not a whole GGUF. */
-export async function inspectGguf(path: string): Promise<GgufFacts> {
-  return (await inspectGgufWithTokenizer(path)).facts;
+export interface InspectOptions {
+  /** Request headers for an http(s) URL (e.g. `Authorization: Bearer <token>`). */
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export const isRemoteSource = (source: string): boolean => /^https?:\/\//i.test(source);
+
+/**
+ * Reads a GGUF file's header and returns its facts; throws GgufInspectError for anything that is not a whole GGUF.
+ * `path` may be an http(s) URL: only the header is fetched, with ranged requests (see readRemoteHeader).
+ */
+export async function inspectGguf(path: string, options: InspectOptions = {}): Promise<GgufFacts> {
+  return (await inspectGgufWithTokenizer(path, options)).facts;
 }
 
 /** The facts and the tokenizer facts of one file, from one read of its header. */
-export async function inspectGgufWithTokenizer(path: string): Promise<{ facts: GgufFacts; tokenizer: TokenizerFacts }> {
-  const { info, sizeBytes, version, split } = await readHeader(path);
-  return { facts: factsFromHeader(path, info, sizeBytes, version, split), tokenizer: tokenizerFactsFromInfo(info) };
+export async function inspectGgufWithTokenizer(path: string, options: InspectOptions = {}): Promise<{ facts: GgufFacts; tokenizer: TokenizerFacts }> {
+  const { info, sizeBytes, version, split, name } = isRemoteSource(path) ? await readRemoteHeader(path, options) : await readHeader(path);
+  return { facts: factsFromHeader(path, name, info, sizeBytes, version, split), tokenizer: tokenizerFactsFromInfo(info) };
 }
 
-function factsFromHeader(path: string, info: GgufFileInfo, sizeBytes: number, version: number, split: GgufFacts["split"]): GgufFacts {
+function factsFromHeader(path: string, name: string, info: GgufFileInfo, sizeBytes: number, version: number, split: GgufFacts["split"]): GgufFacts {
   const metadata = info.metadata as unknown as Record<string, unknown>;
   const general = (metadata.general ?? {}) as Record<string, unknown>;
   const architecture = typeof general.architecture === "string" ? general.architecture : "unknown";
@@ -71,7 +82,7 @@ function factsFromHeader(path: string, info: GgufFileInfo, sizeBytes: number, ve
   const template = chatTemplateOf(info);
   return {
     path,
-    name: basename(path),
+    name,
     sizeBytes,
     ggufVersion: version,
     architecture,
@@ -83,15 +94,15 @@ function factsFromHeader(path: string, info: GgufFileInfo, sizeBytes: number, ve
     vocabSize: tokenizer.tokens.length,
     specialTokens: { bos: tokenizer.bos, eos: tokenizer.eos, eot: tokenizer.eot, unknown: tokenizer.unknown },
     hasChatTemplate: template !== null,
-    chatWrapper: chatWrapperName(info, path),
+    chatWrapper: chatWrapperName(info, name),
     chatTemplateFirstLine: template === null ? null : firstLine(template),
     split,
   };
 }
 
 /** The tokenizer facts `compareTokenizers` needs, from the header (no weights loaded). */
-export async function tokenizerFactsFromFile(path: string): Promise<TokenizerFacts> {
-  return tokenizerFactsFromInfo((await readHeader(path)).info);
+export async function tokenizerFactsFromFile(path: string, options: InspectOptions = {}): Promise<TokenizerFacts> {
+  return tokenizerFactsFromInfo((isRemoteSource(path) ? await readRemoteHeader(path, options) : await readHeader(path)).info);
 }
 
 export interface DraftPairingInput {
@@ -129,6 +140,8 @@ export function compatibleDrafts(target: DraftPairingInput, candidates: readonly
 // ---------------------------------------------------------------------------------------------------------------
 
 interface Header {
+  /** The file name (of the first part, for a split set). */
+  name: string;
   info: GgufFileInfo;
   sizeBytes: number;
   version: number;
@@ -168,7 +181,7 @@ async function readHeader(path: string): Promise<Header> {
       );
     }
   }
-  return { info, sizeBytes, version: checked.version, split };
+  return { name: basename(path), info, sizeBytes, version: checked.version, split };
 }
 
 async function readInfo(path: string, splice: boolean): Promise<GgufFileInfo> {
@@ -199,6 +212,153 @@ async function splitSet(path: string): Promise<GgufFacts["split"]> {
     present = new Set();
   }
   return { parts: count, partFiles, missingParts: partFiles.filter((f) => !present.has(f)) };
+}
+
+// ---- remote files (http/https) ---------------------------------------------------------------------------------
+
+/** What the first bytes of a remote file say: its total size (when the server tells) and its GGUF signature. */
+interface RemoteProbe {
+  sizeBytes: number | null;
+  head: Buffer;
+}
+
+/** Few quick retries: node-llama-cpp's default (10, up to 16 s apart) would keep a CLI user waiting minutes. */
+const REMOTE_RETRY = { retries: 2, factor: 2, minTimeout: 300, maxTimeout: 2000 };
+
+/**
+ * A remote GGUF's header through ranged requests: an 8-byte probe (signature, version, and the size from
+ * Content-Range), then node-llama-cpp's network reader, which fetches only the header (in chunks of about 4 MB).
+ * Split sets (`-00001-of-0000N`) probe the other parts' first bytes for their size; their weights are not fetched.
+ */
+async function readRemoteHeader(url: string, options: InspectOptions): Promise<Header> {
+  const name = remoteName(url);
+  const probe = await probeRemote(url, name, options);
+  if (probe.head.length < 8) {
+    throw new GgufInspectError(probe.head.length === 0 ? "not-gguf" : "truncated", `${name} is not a GGUF model: the file is only ${probe.head.length} bytes long`);
+  }
+  if (probe.head.subarray(0, 4).toString("latin1") !== "GGUF") {
+    throw new GgufInspectError("not-gguf", `${name} is not a GGUF model (it does not start with the "GGUF" signature)`);
+  }
+  const version = probe.head.readUInt32LE(4);
+  if (version !== 2 && version !== 3) {
+    throw new GgufInspectError("unsupported-version", `${name} is GGUF version ${version}; only versions 2 and 3 are supported`);
+  }
+  const split = remoteSplitSet(url);
+  const partSizes = new Map<string, number | null>();
+  // Splice the parts' tensor lists only when every part is a GGUF of its own (llama.cpp's gguf-split).
+  let allPartsGguf = true;
+  if (split) {
+    const base = new URL(url);
+    for (const part of split.partFiles) {
+      if (part === name) {
+        partSizes.set(part, probe.sizeBytes);
+        continue;
+      }
+      const partUrl = new URL(base.pathname.replace(/[^/]*$/, encodeURIComponent(part)) + base.search, base).toString();
+      try {
+        const partProbe = await probeRemote(partUrl, part, options);
+        partSizes.set(part, partProbe.sizeBytes);
+        if (partProbe.head.subarray(0, 4).toString("latin1") !== "GGUF") allPartsGguf = false;
+      } catch (error) {
+        if (!(error instanceof GgufInspectError) || error.reason !== "not-found") throw error;
+        split.missingParts.push(part);
+      }
+    }
+  }
+  let info: GgufFileInfo;
+  const read = (splice: boolean) =>
+    readGgufFileInfo(url, {
+      logWarnings: false,
+      sourceType: "network",
+      spliceSplitFiles: splice,
+      fetchHeaders: options.headers ?? {},
+      fetchRetryOptions: REMOTE_RETRY,
+      signal: options.signal,
+    });
+  try {
+    if (split && split.missingParts.length === 0 && allPartsGguf) {
+      try {
+        info = await read(true);
+      } catch {
+        info = await read(false);
+      }
+    } else {
+      info = await read(false);
+    }
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    if (isEof(error) || /exceeds the file size|416|long enough/i.test(oneLine(error))) {
+      throw new GgufInspectError("truncated", `${name} is not a whole GGUF model: its header is cut short`);
+    }
+    throw new GgufInspectError("unreadable", `${name} cannot be read as GGUF: ${oneLine(error)}`);
+  }
+  let sizeBytes = probe.sizeBytes ?? 0;
+  if (split) {
+    sizeBytes = [...partSizes.values()].reduce<number>((a, n) => a + (n ?? 0), 0);
+  } else if (probe.sizeBytes !== null) {
+    const expected = expectedFileSize(info);
+    if (expected !== null && probe.sizeBytes < expected) {
+      throw new GgufInspectError("truncated", `${name} is truncated: ${probe.sizeBytes} bytes, but its header describes at least ${expected}`);
+    }
+  }
+  return { name, info, sizeBytes, version, split };
+}
+
+function remoteName(url: string): string {
+  const last = new URL(url).pathname.split("/").pop() ?? "";
+  try {
+    return decodeURIComponent(last) || url;
+  } catch {
+    return last || url;
+  }
+}
+
+function remoteSplitSet(url: string): GgufFacts["split"] {
+  const match = SPLIT_PATTERN.exec(remoteName(url));
+  if (!match || Number(match[3]) < 2) return null;
+  const partFiles = Array.from({ length: Number(match[3]) }, (_, i) => `${match[1]}-${String(i + 1).padStart(5, "0")}-of-${match[3]}.gguf`);
+  return { parts: partFiles.length, partFiles, missingParts: [] };
+}
+
+/** GET the first 8 bytes (Range); the size comes from Content-Range (or Content-Length when the range is ignored). */
+async function probeRemote(url: string, name: string, options: InspectOptions): Promise<RemoteProbe> {
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { ...options.headers, Range: "bytes=0-7", "Accept-Encoding": "identity" }, signal: options.signal });
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new GgufInspectError("unreadable", `cannot reach ${new URL(url).host}: ${cause?.code ?? cause?.message ?? oneLine(error)}`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    const status = `HTTP ${response.status}`;
+    if (response.status === 404 || response.status === 410) throw new GgufInspectError("not-found", `${name}: not found (${status} from ${new URL(url).host})`);
+    if (response.status === 416) throw new GgufInspectError("not-gguf", `${name} is not a GGUF model: the file is empty`);
+    if (response.status === 401 || response.status === 403)
+      throw new GgufInspectError("unreadable", `${name}: access denied (${status}); the repository may be gated or private: set a Hugging Face token ($HF_TOKEN)`);
+    throw new GgufInspectError("unreadable", `${name} cannot be read: ${status} from ${new URL(url).host}`);
+  }
+  const total = /\/(\d+)\s*$/.exec(response.headers.get("content-range") ?? "")?.[1];
+  const length = response.status === 200 ? response.headers.get("content-length") : null;
+  const sizeBytes = total !== undefined ? Number(total) : length !== null ? Number(length) : null;
+  // Read 8 bytes at most, even from a server that ignores the Range header.
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const reader = response.body?.getReader();
+  if (reader) {
+    try {
+      while (got < 8) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(Buffer.from(value));
+        got += value.length;
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+  return { sizeBytes: sizeBytes !== null && Number.isSafeInteger(sizeBytes) ? sizeBytes : null, head: Buffer.concat(chunks).subarray(0, 8) };
 }
 
 function asInspectError(path: string, error: unknown): GgufInspectError {
@@ -234,9 +394,9 @@ function chatTemplateOf(info: GgufFileInfo): string | null {
   return typeof template === "string" && template.trim() !== "" ? template : null;
 }
 
-function chatWrapperName(info: GgufFileInfo, path: string): string | null {
+function chatWrapperName(info: GgufFileInfo, fileName: string): string | null {
   try {
-    const wrapper = resolveChatWrapper({ fileInfo: info, filename: basename(path), warningLogs: false });
+    const wrapper = resolveChatWrapper({ fileInfo: info, filename: fileName, warningLogs: false });
     return wrapper?.wrapperName ?? null;
   } catch {
     return null;
