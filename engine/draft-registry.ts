@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Llama } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
+import { asOutOfMemory } from "./memory-errors.js";
 import type { ActiveModel } from "./model-registry.js";
 import type { DraftModelInfo, ThreadsSetting } from "./protocol.js";
 import type { DraftModel } from "./speculation/draft-model-speculator.js";
@@ -35,6 +36,8 @@ export async function loadDraft(options: {
   try {
     model = await options.llama.loadModel({ modelPath, gpuLayers: options.backend === "cpu" ? 0 : "auto" });
   } catch (error) {
+    const failure = asOutOfMemory(error, `the draft model ${path.basename(modelPath)}`);
+    if (failure instanceof EngineFailure) throw failure;
     const reason = error instanceof Error ? error.message : String(error);
     throw new EngineFailure("MODEL_LOAD_FAILED", `Could not load the draft model ${path.basename(modelPath)}: ${reason}`);
   }
@@ -73,7 +76,8 @@ export async function loadDraft(options: {
     };
   } catch (error) {
     await model.dispose();
-    throw error;
+    // Thread calibration, the speed measurement and the draft's context each allocate a context of their own.
+    throw asOutOfMemory(error, `the draft model's ${options.target.info.contextSize}-token context`);
   }
 }
 

@@ -7,6 +7,7 @@ import { runDecodeLoop } from "./decode-loop.js";
 import { EngineFailure } from "./errors.js";
 import { Mutex } from "./lock.js";
 import { disposeDraft, loadDraft, type ActiveDraft } from "./draft-registry.js";
+import { engineFitEnvironment, estimateFit, withFitAdvice } from "./fit-estimate.js";
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-registry.js";
 import { KvPager } from "./kv-cache/kv-pager.js";
 import { modelContentHash } from "./kv-cache/model-identity.js";
@@ -117,17 +118,23 @@ export class Engine {
     this.abortAll(); // a new model replaces the old one: running replies end now rather than after the load
     return this.contextLock.run(async () => {
       await this.releaseModels();
-      this.active = await loadActiveModel({
-        llama: backend.llama,
-        backend: backend.backend,
-        modelPath: params.modelPath,
-        contextSize: params.contextSize,
-        threads: params.threads,
-        gpuLayers: params.gpuLayers ?? "auto",
-        slots: params.cacheSlots ?? "auto",
-        cacheDir: this.cacheDir,
-        onProgress,
-      });
+      try {
+        this.active = await loadActiveModel({
+          llama: backend.llama,
+          backend: backend.backend,
+          modelPath: params.modelPath,
+          contextSize: params.contextSize,
+          threads: params.threads,
+          gpuLayers: params.gpuLayers ?? "auto",
+          slots: params.cacheSlots ?? "auto",
+          cacheDir: this.cacheDir,
+          onProgress,
+        });
+      } catch (error) {
+        // Out of memory: say what would fit (nothing is loaded now, so the estimate sees all the free memory).
+        const { modelPath, contextSize, cacheSlots, gpuLayers } = params;
+        throw await withFitAdvice(error, await engineFitEnvironment(backend, {}), { modelPath, contextSize, cacheSlots, gpuLayers });
+      }
       this.diskBudgetBytes = params.cacheDiskBudgetBytes ?? this.options.kvDiskBudgetBytes;
       try {
         this.pager = await this.openPager(this.active);
@@ -193,14 +200,21 @@ export class Engine {
       const target = this.active;
       if (!target) throw new EngineFailure("NO_MODEL", "Load a target model before its draft model");
       // Load and check the new draft before letting the old one go: a refused draft leaves the current one in use.
-      const next = await loadDraft({
-        llama: backend.llama,
-        backend: backend.backend,
-        target,
-        modelPath: params.modelPath,
-        threads: params.threads,
-        cacheDir: this.cacheDir,
-      });
+      let next: ActiveDraft;
+      try {
+        next = await loadDraft({
+          llama: backend.llama,
+          backend: backend.backend,
+          target,
+          modelPath: params.modelPath,
+          threads: params.threads,
+          cacheDir: this.cacheDir,
+        });
+      } catch (error) {
+        const { modelPath, contextSize, cacheSlots, gpuLayers } = target.info;
+        const env = await engineFitEnvironment(backend, { target, draft: this.draft });
+        throw await withFitAdvice(error, env, { modelPath, draftPath: params.modelPath, contextSize, cacheSlots, gpuLayers });
+      }
       await this.releaseDraft();
       this.draft = next;
       // A first estimate of the draft's cost per token; live steps refine it.
@@ -368,8 +382,8 @@ export class Engine {
 
   /** The memory a model (with draft and cache slots) would need here; see fit-estimate.ts. */
   async estimateFit(params: EngineParams<"estimateFit">): Promise<FitEstimate> {
-    this.requireBackend();
-    throw new EngineFailure("INTERNAL", `estimateFit is not implemented yet (${params.modelPath})`);
+    const env = await engineFitEnvironment(this.requireBackend(), { target: this.active, draft: this.draft });
+    return estimateFit(env, params);
   }
 
   /**

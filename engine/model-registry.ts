@@ -3,6 +3,7 @@ import path from "node:path";
 import {
   resolveChatWrapper,
   type ChatWrapper,
+  type GgufInsights,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
@@ -11,11 +12,17 @@ import {
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
 import { chooseCacheSlots, type SlotChoice } from "./kv-cache/slot-budget.js";
+import { asOutOfMemory } from "./memory-errors.js";
 import type { CacheSlotsSetting, ContextSizeSetting, GpuLayersSetting, LoadedModel, ThreadsSetting } from "./protocol.js";
 import { calibrateThreads } from "./threads.js";
 
 /** "auto" context: the trained size, capped so a 128k-context model doesn't reserve gigabytes of KV by default. */
 const AUTO_CONTEXT_CAP = 8192;
+
+/** The context size "auto" means for a model trained on `trainContextSize` tokens (the fit estimate uses it too). */
+export function autoContextSize(trainContextSize: number): number {
+  return Math.min(trainContextSize, AUTO_CONTEXT_CAP);
+}
 
 /** Everything that belongs to one loaded model. Disposed in reverse order of creation. */
 export interface ActiveModel {
@@ -53,8 +60,9 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
       onLoadProgress: (progress) => options.onProgress(Math.min(1, Math.max(0, progress))),
     });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new EngineFailure("MODEL_LOAD_FAILED", `Could not load ${path.basename(modelPath)}: ${reason}`);
+    const failure = asOutOfMemory(error, `the model ${path.basename(modelPath)}`);
+    if (failure instanceof EngineFailure) throw failure;
+    throw new EngineFailure("MODEL_LOAD_FAILED", `Could not load ${path.basename(modelPath)}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   try {
@@ -70,16 +78,17 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
       threads = options.threads;
     }
 
-    const contextSize =
-      options.contextSize === "auto" ? Math.min(model.trainContextSize, AUTO_CONTEXT_CAP) : options.contextSize;
-    const choice = await chooseSlots(options.llama, model, contextSize, options.slots);
+    const contextSize = options.contextSize === "auto" ? autoContextSize(model.trainContextSize) : options.contextSize;
+    const choice = await chooseSlots(options.llama, model.fileInsights, model.gpuLayers, contextSize, options.slots);
     let context: LlamaContext;
     try {
       // node-llama-cpp gives each sequence its own `contextSize` cells: memory grows with the slot count.
       context = await model.createContext({ contextSize, threads, sequences: choice.slots });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new EngineFailure("MODEL_LOAD_FAILED", `Not enough memory for a ${contextSize}-token context: ${reason}`);
+      const what = `a ${contextSize}-token context${choice.slots > 1 ? ` with ${choice.slots} cache slots` : ""}`;
+      const failure = asOutOfMemory(error, what);
+      if (failure instanceof EngineFailure) throw failure;
+      throw new EngineFailure("MODEL_LOAD_FAILED", `Could not create ${what}: ${error instanceof Error ? error.message : String(error)}`);
     }
     const sequences = Array.from({ length: choice.slots }, () => context.getSequence());
     const wrapper = resolveChatWrapper(model);
@@ -101,7 +110,8 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
     return { info, model, context, sequences, wrapper };
   } catch (error) {
     await model.dispose();
-    throw error;
+    // Thread calibration allocates a context of its own: running out of memory there is the same problem.
+    throw asOutOfMemory(error, `${path.basename(modelPath)}'s context`);
   }
 }
 
@@ -111,14 +121,22 @@ export async function disposeActiveModel(active: ActiveModel): Promise<void> {
   await active.model.dispose();
 }
 
-/** The slot count for this context from node-llama-cpp's estimate of its memory (see slot-budget.ts). */
-async function chooseSlots(llama: Llama, model: LlamaModel, contextSize: number, setting: CacheSlotsSetting): Promise<SlotChoice> {
-  const vram = model.gpuLayers > 0 ? await llama.getVramState() : undefined;
+/**
+ * The slot count for this context from node-llama-cpp's estimate of its memory (see slot-budget.ts). The fit
+ * estimate calls it with a header's insights, so "auto" slots are resolved the same way before a load.
+ */
+export async function chooseSlots(
+  llama: Llama,
+  insights: GgufInsights,
+  gpuLayers: number,
+  contextSize: number,
+  setting: CacheSlotsSetting,
+): Promise<SlotChoice> {
+  const vram = gpuLayers > 0 ? await llama.getVramState() : undefined;
   return chooseCacheSlots({
     setting,
-    estimate: (sequences) =>
-      model.fileInsights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: model.gpuLayers, sequences }),
+    estimate: (sequences) => insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: gpuLayers, sequences }),
     memory: { ram: { total: os.totalmem(), free: os.freemem() }, ...(vram ? { vram: { total: vram.total, free: vram.free } } : {}) },
-    gpuOffloaded: model.gpuLayers > 0,
+    gpuOffloaded: gpuLayers > 0,
   });
 }
