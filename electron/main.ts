@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, screen, session, shell, utilityProcess } from "electron";
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, safeStorage, screen, session, shell, utilityProcess } from "electron";
 import { createHost } from "./host/host.js";
 import { logsDir } from "./host/log-files.js";
 import type { Host } from "./host/types.js";
@@ -15,6 +15,7 @@ import { forwardHostEvents, registerIpcHandlers, sendEvent } from "./app/ipc.js"
 import { createFolderPicker, createModelFilePicker, installQuitHandler } from "./app/lifecycle.js";
 import { buildMenuTemplate, type MenuCommand } from "./app/menu.js";
 import { resolveSqliteNativeBinding } from "./app/native.js";
+import { SafeStorageSecretStore } from "./app/safe-storage-secrets.js";
 import { isAppIndexUrl, resolveAppPaths } from "./app/paths.js";
 import { hardenAllContents, hardenSession } from "./app/security.js";
 import { createUtilityProcessSpawner } from "./app/utility-spawner.js";
@@ -131,6 +132,7 @@ function startHost(engineEntry: string, parentWindow: () => BrowserWindow | null
       pickFolder: createFolderPicker(dialog, parentWindow),
       pickModelFile: createModelFilePicker(dialog, parentWindow),
       openFolder: createFolderOpener(shell, log),
+      secrets: new SafeStorageSecretStore(app.getPath("userData"), safeStorage),
       sqliteNativeBinding: native.binding,
     });
   } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
 import {
   TandemApiError,
   type Settings,
@@ -21,14 +22,17 @@ import { DownloadManager, type DownloadManagerOptions } from "./download-manager
 import { Hub } from "./hub.js";
 import { EngineStatusTracker } from "./engine-status.js";
 import { appPaths, nodeLlamaCppVersion, openAppFolder } from "./app-folders.js";
-import { apiError } from "./errors.js";
+import { apiError, toTandemApiError } from "./errors.js";
 import { Generations } from "./generations.js";
 import type { HostContext } from "./host-context.js";
 import { fileLogger, openAppLogs, readLogTail, teeLogger, type RotatingLogOptions } from "./log-files.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
 import { ModelManager } from "./model-manager.js";
 import { ModelLibrary } from "./model-library.js";
-import { deleteModelFile, importModelFile, type ImportOptions } from "./model-files.js";
+import { deleteModelFile, importModelFile, importUploadedFile, type ImportOptions } from "./model-files.js";
+import { libraryFolders, libraryListing, withFolderAdded, withFolderRemoved } from "./library-folders.js";
+import { LibraryWatcher } from "./library-watcher.js";
+import { FileSecretStore, withEnvFallback } from "./secrets.js";
 import { validateModelsFolder } from "./models.js";
 import { ChatStore, DEFAULT_CONVERSATION_TITLE } from "./store.js";
 import { EngineSupervisor, type SupervisorTiming } from "./supervisor.js";
@@ -54,6 +58,8 @@ export interface HostInternals {
   downloads?: Pick<DownloadManagerOptions, "hfBaseUrl" | "hfToken" | "progressIntervalMs" | "downloadOptions">;
   /** Import knobs (tests: a fault injected mid-copy). */
   imports?: ImportOptions;
+  /** Quiet time before a change in a library folder is pushed as `modelsChanged` (default 300 ms). */
+  watchDebounceMs?: number;
 }
 
 export const DATABASE_FILE = "tandem.db";
@@ -202,24 +208,51 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   };
 
   const library = new ModelLibrary();
-  // The renderer refreshes listModels when a download reaches "done" (the library has no push of its own).
+  /** The Hugging Face token: read from here at every Hub request, never sent to the window. */
+  const secrets = withEnvFallback(options.secrets ?? new FileSecretStore(options.dataDir), internals.env ?? process.env);
   const downloads = new DownloadManager({
+    tokenSource: () => secrets.get(),
     ...internals.downloads,
     modelsFolder: () => ctx.store().getSettings().modelsFolder,
     emit: (info) => emit("downloadProgress", info),
+    onComplete: (info) => ctx.store().setModelOrigin(resolve(info.destPath), { kind: "downloaded", source: info.source, at: Date.now() }),
     logger,
   });
-  // TODO(library folders): list extraModelsFolders too.
   const hub = new Hub({
     ...(internals.downloads?.hfBaseUrl ? { baseUrl: () => internals.downloads!.hfBaseUrl! } : {}),
-    token: async () => internals.downloads?.hfToken ?? (process.env.HF_TOKEN || null),
+    token: async () => internals.downloads?.hfToken ?? (await secrets.get()),
   });
-  const modelsListing = async (folder: string) => ({ folder, folders: [folder], models: await library.list(folder) });
-
-  const setModelsFolder = async (path: string) => {
-    const folder = await validateModelsFolder(path);
-    emit("settingsChanged", ctx.store().updateSettings({ modelsFolder: folder }));
-    return modelsListing(folder);
+  const modelsListing = () => libraryListing(library, ctx.store().getSettings(), (paths) => ctx.store().getModelOrigins(paths));
+  // Library folders are watched: anything added, removed or renamed in them (by Tandem or not) is pushed.
+  const watcher = new LibraryWatcher({
+    debounceMs: internals.watchDebounceMs,
+    logger,
+    onChange: () => {
+      if (disposePromise) return;
+      rearmWatcher(); // a folder that appeared since (the main one, made by the first import) is watched too
+      modelsListing().then(
+        (listing) => emit("modelsChanged", listing),
+        (error: unknown) => logger.warn(`Listing the library failed: ${describeError(error)}`),
+      );
+    },
+  });
+  const rearmWatcher = () => watcher.arm(libraryFolders(ctx.store().getSettings()));
+  const saveFolders = async (patch: Partial<Settings>) => {
+    emit("settingsChanged", ctx.store().updateSettings(patch));
+    rearmWatcher();
+    return modelsListing();
+  };
+  const setModelsFolder = async (path: string) => saveFolders({ modelsFolder: await validateModelsFolder(path) });
+  /** Imports into the main folder, records where the file came from and returns importModel's result. */
+  const importInto = async (run: (folder: string) => Promise<{ path: string; method: "copied" | "linked" | "uploaded" }>, from: string) => {
+    const imported = await run(ctx.store().getSettings().modelsFolder);
+    ctx.store().setModelOrigin(imported.path, { kind: "imported", from, method: imported.method, at: Date.now() });
+    rearmWatcher();
+    const listing = await modelsListing();
+    const model = listing.models.find((m) => m.path === imported.path);
+    if (!model) throw apiError("IMPORT_FAILED", `"${basename(imported.path)}" was imported but is not in the models folder listing.`);
+    logger.info(`Imported ${basename(from)} as ${basename(imported.path)} (${imported.method})`);
+    return { method: imported.method, model, ...listing };
   };
 
   /** Restarts the engine in the background; its `ready` event reloads the saved model. */
@@ -335,13 +368,13 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     async listModels() {
-      return modelsListing(ctx.store().getSettings().modelsFolder);
+      return modelsListing();
     },
 
     async compatibleDrafts({ targetPath }) {
       const target = targetPath ?? status.current.model?.modelPath ?? ctx.store().getSettings().modelPath;
       if (!target) return { targetPath: null, candidates: [] };
-      return { targetPath: target, candidates: await library.compatibleDrafts(ctx.store().getSettings().modelsFolder, target) };
+      return { targetPath: target, candidates: await library.compatibleDrafts(libraryFolders(ctx.store().getSettings()), target) };
     },
 
     async chooseModelsFolder() {
@@ -360,13 +393,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     async importModel({ path, mode }) {
-      const folder = ctx.store().getSettings().modelsFolder;
-      const imported = await importModelFile(path, folder, mode ?? "copy", internals.imports);
-      const listing = await modelsListing(folder);
-      const model = listing.models.find((m) => m.path === imported.path);
-      if (!model) throw apiError("IMPORT_FAILED", `"${basename(imported.path)}" was imported but is not in the models folder listing.`);
-      logger.info(`Imported ${basename(path)} as ${basename(imported.path)} (${imported.method})`);
-      return { method: imported.method, model, ...listing };
+      return importInto((folder) => importModelFile(path, folder, mode ?? "copy", internals.imports), resolve(path.trim()));
     },
 
     async deleteModel({ path }) {
@@ -377,8 +404,9 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         ...(current.loadingModelPath ? [{ path: current.loadingModelPath, why: "being loaded" }] : []),
       ];
       const db = ctx.store();
-      const result = await deleteModelFile(path, db.getSettings().modelsFolder, join(options.dataDir, "cache"), { busy });
+      const result = await deleteModelFile(path, libraryFolders(db.getSettings()), join(options.dataDir, "cache"), { busy });
       if (result.deleted) {
+        db.deleteModelOrigins(result.removed);
         // A saved choice pointing at the deleted file would fail at the next start: forget it.
         const settings = db.getSettings();
         const gone = new Set(result.removed);
@@ -436,6 +464,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       delete update.draftModelPath;
       const after = db.updateSettings(update);
       emit("settingsChanged", after);
+      if (changed("modelsFolder") || changed("extraModelsFolders")) rearmWatcher();
 
       if (changed("gpu")) {
         supervisor.setGpu(after.gpu);
@@ -501,11 +530,21 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
 
     // Stubs: filled in by the library, hub, fit and app-shell work (each throws until implemented).
-    async addModelsFolder() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    async addModelsFolder({ path }) {
+      const extra = await withFolderAdded(ctx.store().getSettings(), path);
+      return extra ? saveFolders({ extraModelsFolders: extra }) : modelsListing();
     },
-    async removeModelsFolder() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    async removeModelsFolder({ path }) {
+      const extra = withFolderRemoved(ctx.store().getSettings(), path);
+      return extra ? saveFolders({ extraModelsFolders: extra }) : modelsListing();
+    },
+    async getHfToken() {
+      return secrets.status();
+    },
+    async setHfToken({ token }) {
+      await secrets.set(token);
+      logger.info(token === null ? "Removed the Hugging Face token" : "Stored a Hugging Face token");
+      return secrets.status();
     },
     async estimateFit() {
       throw apiError("UNSUPPORTED", "Not implemented yet.");
@@ -515,12 +554,6 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     },
     async listHubFiles({ repo }) {
       return { repo, files: await hub.listFiles(repo) };
-    },
-    async getHfToken() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
-    },
-    async setHfToken() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
     },
     async openFolder({ folder }) {
       return openAppFolder(folder, currentPaths(), options.openFolder);
@@ -535,6 +568,14 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   return {
     api,
 
+    async importUpload(name: string, body: Readable, sizeBytes: number | null) {
+      try {
+        return await importInto((folder) => importUploadedFile(body, name, folder, sizeBytes, internals.imports), name);
+      } catch (error) {
+        throw toTandemApiError(error);
+      }
+    },
+
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -544,6 +585,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       startPromise ??= (async () => {
         if (disposePromise) throw new TandemApiError("NOT_STARTED", "This host has been disposed.");
         supervisor.setGpu(ctx.store().getSettings().gpu);
+        rearmWatcher();
         void downloads.scan();
         await supervisor.start();
       })();
@@ -555,6 +597,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         // Let a running reply end as 'stopped' with its text, then stop the engine; anything still running after
         // that fails with ENGINE_STOPPED and is recorded as 'interrupted' before the database closes.
         benchmarks.cancel();
+        watcher.close();
         await downloads.dispose();
         await generations.stopAll(internals.disposeAbortWaitMs ?? 2_000);
         await supervisor.stop();

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { HfTokenStatus } from "../window-api.js";
 
 export interface SecretStore {
@@ -23,6 +23,7 @@ export const HF_TOKEN_FILE = "hf-token";
 /** Writes `data` to `file` with mode 0600: a temp file in the same folder, then a rename (never a partial file). */
 export async function writePrivateFile(file: string, data: string | Buffer): Promise<void> {
   const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+  await mkdir(dirname(file), { recursive: true });
   try {
     await writeFile(temp, data, { mode: 0o600, flag: "wx" });
     await chmod(temp, 0o600); // the umask may have narrowed it, never widened; make it exact

@@ -3,7 +3,9 @@
  * the Electron shell supplies an `EngineSpawner` built on `utilityProcess`, web mode and tests use
  * `child_process.fork` (see supervisor.ts).
  */
-import type { TandemApi, WindowEvent, WindowEventData } from "../window-api.js";
+import type { Readable } from "node:stream";
+import type { TandemApi, WindowEvent, WindowEventData, WindowResult } from "../window-api.js";
+import type { SecretStore } from "./secrets.js";
 
 export interface EngineExit {
   code: number | null;
@@ -48,6 +50,8 @@ export interface HostOptions {
   pickFolder?: () => Promise<string | null>;
   /** A native GGUF file chooser (Electron dialog) for importing a model; absent in web mode. */
   pickModelFile?: () => Promise<string | null>;
+  /** Where the Hugging Face token is kept (the app: the OS keychain); default a 0600 file in dataDir. */
+  secrets?: SecretStore;
   /** Opens a folder in the OS file manager (Electron shell.openPath); resolves whether it opened. Absent in web mode. */
   openFolder?: (path: string) => Promise<boolean>;
   /**
@@ -61,6 +65,11 @@ export type HostEventListener = <E extends WindowEvent>(event: E, data: WindowEv
 
 export interface Host {
   readonly api: TandemApi;
+  /**
+   * Imports a GGUF uploaded from the browser (web mode's upload route): `body` is streamed into the main models
+   * folder as `name`, checked, and recorded as uploaded. Throws TandemApiError like importModel.
+   */
+  importUpload?(name: string, body: Readable, sizeBytes: number | null): Promise<WindowResult<"importModel">>;
   /** Subscribes to every pushed event; returns an unsubscribe function. */
   onEvent(listener: HostEventListener): () => void;
   /** Starts the engine and loads the saved model (if any). Resolves when the engine is ready or failed. */

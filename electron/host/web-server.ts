@@ -11,8 +11,9 @@ import { createReadStream } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { WebCallFrame, type WebServerFrame } from "../window-api.js";
+import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, WebCallFrame, type ApiError, type ApiOutcome, type WebServerFrame } from "../window-api.js";
 import { invokeHostApi } from "./api-dispatch.js";
+import { toApiErrorShape } from "./errors.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
 import { contentTypeFor, resolveStaticFile, securityHeaders } from "./static-files.js";
 import type { Host } from "./types.js";
@@ -69,8 +70,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       response.end(request.method === "HEAD" ? undefined : text);
     };
     if (!hostHeaderAllowed(request)) return plain(403, "Forbidden: unexpected Host header");
-    if (request.method !== "GET" && request.method !== "HEAD") return plain(405, "Method not allowed", { Allow: "GET, HEAD" });
     const url = new URL(request.url ?? "/", `http://${BIND_ADDRESS}`);
+    if (url.pathname === WEB_UPLOAD_PATH) return upload(request, response, url);
+    if (request.method !== "GET" && request.method !== "HEAD") return plain(405, "Method not allowed", { Allow: "GET, HEAD" });
     if (url.pathname === API_PATH) return plain(426, "Upgrade required", { Upgrade: "websocket" });
     const file = await resolveStaticFile(options.staticDir, url.pathname);
     if (!file) return plain(404, "Not found");
@@ -93,6 +95,50 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     stream.pipe(response);
   };
 
+  /** Only pages served by this very server may call the API: both names of the loopback address it listens on. */
+  const ownOrigin = (request: IncomingMessage): boolean =>
+    [`http://${BIND_ADDRESS}:${port}`, `http://localhost:${port}`].includes(request.headers.origin ?? "");
+
+  /**
+   * POST WEB_UPLOAD_PATH?token=…: the body is a GGUF file named by the WEB_UPLOAD_NAME_HEADER header; answers with an
+   * ApiOutcome of importModel's result. Same token and Origin rules as the API socket.
+   */
+  const upload = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
+    const answer = (status: number, outcome: ApiOutcome<unknown>, extra: Record<string, string> = {}) => {
+      // A refused upload's body is not read: close the connection rather than drain it.
+      const close = !outcome.ok && !request.readableEnded ? { Connection: "close" } : {};
+      response.writeHead(status, { ...securityHeaders(port), ...extra, ...close, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
+      response.end(JSON.stringify(outcome));
+    };
+    const refuse = (status: number, error: ApiError, extra: Record<string, string> = {}) => {
+      logger.warn(`Refused an upload: ${error.message}`);
+      answer(status, { ok: false, error }, extra);
+    };
+    if (request.method !== "POST") return refuse(405, { code: "BAD_REQUEST", message: "Uploads must be POSTed." }, { Allow: "POST" });
+    if (!tokenMatches(url.searchParams.get("token"))) return refuse(401, { code: "UNAUTHORIZED", message: "Missing or wrong access token." });
+    if (!ownOrigin(request)) return refuse(403, { code: "FORBIDDEN", message: "Uploads are only accepted from Tandem's own page." });
+    if (!options.host.importUpload) return refuse(501, { code: "UNSUPPORTED", message: "This host cannot import uploads." });
+    const rawName = request.headers[WEB_UPLOAD_NAME_HEADER];
+    let name = "";
+    try {
+      name = typeof rawName === "string" ? decodeURIComponent(rawName).trim() : "";
+    } catch {
+      return refuse(400, { code: "BAD_REQUEST", message: "The file name header is not URI-encoded." });
+    }
+    if (!name) return refuse(400, { code: "BAD_REQUEST", message: `The upload has no file name (${WEB_UPLOAD_NAME_HEADER} header).` });
+    if (/[/\\\0]/.test(name)) return refuse(400, { code: "BAD_REQUEST", message: `"${name}" is not a file name (it has a path separator).` });
+    const length = Number(request.headers["content-length"]);
+    const sizeBytes = Number.isFinite(length) && length >= 0 ? length : null;
+    try {
+      const result = await options.host.importUpload(name, request, sizeBytes);
+      answer(200, { ok: true, result });
+    } catch (error) {
+      const shape = toApiErrorShape(error);
+      logger.warn(`Upload of ${name} failed: ${shape.message}`);
+      answer(shape.code === "INTERNAL" ? 500 : 400, { ok: false, error: shape });
+    }
+  };
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
 
   server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -105,9 +151,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const url = new URL(request.url ?? "/", `http://${BIND_ADDRESS}`);
     if (url.pathname !== API_PATH) return refuse(404, "Not Found");
     if (!tokenMatches(url.searchParams.get("token"))) return refuse(401, "Unauthorized");
-    // Only pages served by this very server may connect: both names of the loopback address it listens on.
-    const ownOrigins = [`http://${BIND_ADDRESS}:${port}`, `http://localhost:${port}`];
-    if (!ownOrigins.includes(request.headers.origin ?? "")) return refuse(403, "Forbidden");
+    if (!ownOrigin(request)) return refuse(403, "Forbidden");
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws));
   });
 

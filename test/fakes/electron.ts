@@ -452,6 +452,35 @@ export class FakeMenu {
   }
 }
 
+/**
+ * safeStorage: "encrypts" by XOR with a key and a marker prefix (so the bytes on disk differ from the text), and
+ * refuses to decrypt what it did not encrypt, as a different keychain would. `available` and `backend` play the OS.
+ */
+export class FakeSafeStorage {
+  available = true;
+  backend = "gnome_libsecret";
+  private static readonly MARKER = Buffer.from("FAKEv10");
+  constructor(private readonly key = 0x5a) {}
+  isEncryptionAvailable(): boolean {
+    return this.available;
+  }
+  getSelectedStorageBackend(): string {
+    return this.backend;
+  }
+  encryptString(plainText: string): Buffer {
+    if (!this.available) throw new Error("Error while encrypting the text provided to safeStorage.encryptString. Encryption is not available.");
+    const bytes = Buffer.from(plainText, "utf8").map((b) => b ^ this.key);
+    return Buffer.concat([FakeSafeStorage.MARKER, bytes]);
+  }
+  decryptString(encrypted: Buffer): string {
+    if (!this.available) throw new Error("Error while decrypting the ciphertext provided to safeStorage.decryptString. Decryption is not available.");
+    if (!encrypted.subarray(0, FakeSafeStorage.MARKER.length).equals(FakeSafeStorage.MARKER)) {
+      throw new Error("Error while decrypting the ciphertext provided to safeStorage.decryptString.");
+    }
+    return Buffer.from(encrypted.subarray(FakeSafeStorage.MARKER.length).map((b) => b ^ this.key)).toString("utf8");
+  }
+}
+
 /** A fresh set of fakes shaped like `import { … } from "electron"` in the main process. */
 export function createFakeElectronMain(options: { appPath?: string; userData?: string } = {}) {
   FakeBrowserWindow.reset();
@@ -464,6 +493,7 @@ export function createFakeElectronMain(options: { appPath?: string; userData?: s
     ipcMain: new FakeIpcMain(),
     Menu: FakeMenu,
     nativeTheme: new FakeNativeTheme(),
+    safeStorage: new FakeSafeStorage(),
     screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1040 } }] },
     session: { defaultSession: new FakeSession() },
     shell: new FakeShell(),
