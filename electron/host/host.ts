@@ -24,6 +24,7 @@ import { EngineStatusTracker } from "./engine-status.js";
 import { appPaths, nodeLlamaCppVersion, openAppFolder } from "./app-folders.js";
 import { apiError, toTandemApiError } from "./errors.js";
 import { Generations } from "./generations.js";
+import { estimateFit } from "./fit.js";
 import type { HostContext } from "./host-context.js";
 import { fileLogger, openAppLogs, readLogTail, teeLogger, type RotatingLogOptions } from "./log-files.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
@@ -546,8 +547,11 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       logger.info(token === null ? "Removed the Hugging Face token" : "Stored a Hugging Face token");
       return secrets.status();
     },
-    async estimateFit() {
-      throw apiError("UNSUPPORTED", "Not implemented yet.");
+    async estimateFit(params) {
+      return estimateFit(ctx, params, {
+        ...(internals.downloads?.hfBaseUrl ? { hfBaseUrl: () => internals.downloads!.hfBaseUrl! } : {}),
+        hfToken: async () => internals.downloads?.hfToken ?? (await secrets.get()),
+      });
     },
     async searchHub({ query, limit }) {
       return { results: await hub.search(query, limit) };

@@ -14,6 +14,7 @@
  * Bench: runBench emits benchProgress per prompt per mode (TANDEM_FAKE_BENCH_STEP_MS apart) and answers with a
  * canned report per mode (baseline TANDEM_FAKE_BENCH_TPS tokens/s, speedup 1.5); cancelBench makes it fail ABORTED.
  * TANDEM_FAKE_RECORD_CALLS: a file that gets one JSON line {method, params} per request (hello excepted).
+ * estimateFit: a canned estimate from the params (see the case); *huge* models won't fit, *notgguf* ones fail.
  * KV cache: conversations (sessionKey) live in cacheSlots slots ("auto" = 2), the least recently used one going "to
  * disk" (1,000 bytes per state) when a slot is needed; each reply reports slot-hit / disk-restore / cold in a
  * `cacheOutcome` event before its first token and in its stats. clearCache empties the disk and the idle slots.
@@ -248,6 +249,27 @@ process.on("message", (message) => {
       return setTimeout(() => reply(id, draft), Number(env.TANDEM_FAKE_LOAD_MS || 1));
     }
     case "unloadDraftModel": { const had = !!draft; draft = null; return reply(id, { unloaded: had }); }
+    case "estimateFit": {
+      // A canned estimate over the params: 1 GB of weights, 1 MB per context token per slot (256 KB for the draft);
+      // a model named *huge* needs 100 GB and gets a suggestion; *notgguf* fails with NOT_GGUF.
+      if (params.modelPath.includes("notgguf")) return fail(id, "NOT_GGUF", params.modelPath + " is not a GGUF model");
+      const contextSize = params.contextSize === "auto" ? 256 : params.contextSize;
+      const cacheSlots = params.cacheSlots === "auto" ? 2 : params.cacheSlots;
+      const huge = params.modelPath.includes("huge");
+      const parts = [
+        { part: "target-weights", ramBytes: huge ? 100e9 : 1e9, vramBytes: 0 },
+        { part: "target-context", ramBytes: contextSize * cacheSlots * 1e6, vramBytes: 0 },
+      ];
+      if (params.draftPath) {
+        parts.push({ part: "draft-weights", ramBytes: 0.1e9, vramBytes: 0 }, { part: "draft-context", ramBytes: contextSize * 0.25e6, vramBytes: 0 });
+      }
+      const ramBytes = parts.reduce((sum, p) => sum + p.ramBytes, 0);
+      return reply(id, {
+        verdict: huge ? "wont-fit" : "fits", message: huge ? "Needs about 100 GB of RAM but 4.0 GB is free." : "Fits in memory.",
+        modelName: require("node:path").basename(params.modelPath), gpuLayers: 0, totalLayers: 8, contextSize, cacheSlots,
+        parts, ramBytes, vramBytes: 0, available: { ramBytes: 4e9, vramBytes: 0 }, suggestion: huge ? { contextSize: 512 } : null,
+      });
+    }
     case "generate": return void generate(id, params);
     case "abort": {
       const state = running.get(params.generationId);
