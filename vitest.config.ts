@@ -18,6 +18,15 @@ export default defineConfig({
         },
       },
       {
+        // Packaging: electron-builder.yml against the installed node_modules, icons, workflows, security checklist.
+        test: {
+          name: "build",
+          environment: "node",
+          include: ["test/build/**/*.test.ts"],
+          testTimeout: 120_000,
+        },
+      },
+      {
         plugins: [react()],
         test: {
           name: "renderer",
