@@ -4,6 +4,7 @@ import { useActions } from "../context.js";
 import { formatBytes } from "../format.js";
 import { MODEL_CATALOG } from "../model-catalog.js";
 import { useDownloadsStore } from "../stores/downloads.js";
+import { HubSearch } from "./HubSearch.js";
 
 const STATE_LABEL: Record<DownloadInfo["state"], string> = {
   queued: "Queued",
@@ -88,6 +89,8 @@ export function DownloadsSection() {
           ))}
         </ul>
       )}
+
+      <HubSearch />
 
       <h4 className="download-catalog-title">Catalog: a model and its draft</h4>
       <p className="settings-section-intro">Each pair shares a tokenizer, so the small draft speeds up the large model. Size shown when the download starts.</p>
