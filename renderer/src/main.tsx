@@ -14,7 +14,7 @@ try {
   const client = getClient();
   const actions = createActions(client);
   // Subscribe before the first fetch so no event between the two is missed.
-  startSubscriber(client, { onReconnected: () => void actions.loadInitial() });
+  startSubscriber(client, { onReconnected: () => void actions.loadInitial(), onNewChat: () => void actions.newChat() });
   void actions.loadInitial();
   root.render(
     <StrictMode>

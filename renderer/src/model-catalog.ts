@@ -9,6 +9,8 @@ export interface CatalogPair {
   note: string;
   target: { label: string; source: string };
   draft: { label: string; source: string };
+  /** The pair the welcome screen offers: small enough to run well on a CPU alone. */
+  recommendedForCpu?: boolean;
 }
 
 export const MODEL_CATALOG: readonly CatalogPair[] = [
@@ -37,7 +39,11 @@ export const MODEL_CATALOG: readonly CatalogPair[] = [
     id: "qwen2.5-1.5b",
     title: "Qwen2.5 1.5B Instruct (CPU-friendly)",
     note: "Small and fast enough without a GPU.",
+    recommendedForCpu: true,
     target: { label: "Qwen2.5 1.5B Instruct Q4_K_M", source: "hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M" },
     draft: { label: "Qwen2.5 0.5B Instruct Q8_0", source: "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0" },
   },
 ];
+
+/** The catalog's CPU-friendly pair (the welcome screen's suggestion). */
+export const RECOMMENDED_CPU_PAIR: CatalogPair = MODEL_CATALOG.find((pair) => pair.recommendedForCpu) ?? MODEL_CATALOG[MODEL_CATALOG.length - 1];

@@ -17,6 +17,7 @@ import { appendSegments, useMessagesStore, type StreamSegment } from "./stores/m
 import { useMetricsStore, type TokenEventRecord } from "./stores/metrics.js";
 import { useModelsStore } from "./stores/models.js";
 import { useSettingsStore } from "./stores/settings.js";
+import { useUiStore } from "./stores/ui.js";
 
 export interface FrameScheduler {
   request(callback: () => void): number;
@@ -29,6 +30,8 @@ export interface SubscriberOptions {
   fallbackMs?: number;
   /** Called when a web connection comes back after being lost (to refetch state). */
   onReconnected?: () => void;
+  /** The native menu's New Chat (an action, not just UI state). */
+  onNewChat?: () => void;
 }
 
 const browserFrames: FrameScheduler = {
@@ -109,6 +112,13 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     }),
     client.on("settingsChanged", (settings) => {
       useSettingsStore.getState().setSettings(settings);
+    }),
+    client.on("menuCommand", ({ command }) => {
+      const ui = useUiStore.getState();
+      if (command === "new-chat") options.onNewChat?.();
+      else if (command === "open-settings") ui.setSettingsOpen(true);
+      else if (command === "open-models") ui.setModelsScreenOpen(true);
+      else if (command === "about") ui.setAboutOpen(true);
     }),
     client.on("benchmarkProgress", (progress) => {
       useBenchmarksStore.getState().progress(progress);

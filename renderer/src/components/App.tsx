@@ -4,7 +4,11 @@ import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { usePrefsStore } from "../stores/prefs.js";
 import { useUiStore } from "../stores/ui.js";
+import { useEngineStore } from "../stores/engine.js";
+import { AboutDialog } from "./AboutDialog.js";
 import { Banners } from "./Banners.js";
+import { CrashScreen } from "./CrashScreen.js";
+import { useFirstRunDownloads, useShowWelcome, WelcomeScreen } from "./WelcomeScreen.js";
 import { ChatHeader } from "./ChatHeader.js";
 import { Composer } from "./Composer.js";
 import { EmptyState } from "./EmptyState.js";
@@ -31,6 +35,9 @@ function useTheme() {
 function ChatArea() {
   const selectedId = useConversationsStore((s) => s.selectedId);
   const count = useMessagesStore((s) => selectMessages(selectedId)(s).length);
+  const failed = useEngineStore((s) => s.status?.state === "failed");
+  const welcome = useShowWelcome();
+  if (failed || welcome) return <div className="chat-area">{failed ? <CrashScreen /> : <WelcomeScreen />}</div>;
   return (
     <div className="chat-area">
       {selectedId && count > 0 ? <MessageList conversationId={selectedId} /> : <EmptyState hasConversation={!!selectedId} />}
@@ -45,6 +52,9 @@ export function App() {
   const modelsScreenOpen = useUiStore((s) => s.modelsScreenOpen);
   const setModelsScreenOpen = useUiStore((s) => s.setModelsScreenOpen);
   const metricsOpen = usePrefsStore((s) => s.metricsOpen);
+  const aboutOpen = useUiStore((s) => s.aboutOpen);
+  const setAboutOpen = useUiStore((s) => s.setAboutOpen);
+  useFirstRunDownloads();
   return (
     <div className={`app${metricsOpen ? " with-metrics" : ""}`}>
       <Sidebar />
@@ -58,6 +68,7 @@ export function App() {
       <StatusBar />
       {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
       {modelsScreenOpen && <ModelsScreen onClose={() => setModelsScreenOpen(false)} />}
+      {aboutOpen && <AboutDialog onClose={() => setAboutOpen(false)} />}
     </div>
   );
 }

@@ -9,7 +9,9 @@ import { fileNameOf, formatBytes, speculationModeLabel } from "../format.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
+import { useUiStore } from "../stores/ui.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
+import { FoldersSection } from "./FoldersSection.js";
 import { Modal } from "./Modal.js";
 
 type Field =
@@ -131,9 +133,13 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
   return (
     <Modal titleId={titleId} onClose={onClose} className="settings" testId="settings-dialog">
       <SettingsForm settings={settings} titleId={titleId} onClose={onClose} />
+      <FoldersSection />
       {appInfo && (
         <p className="settings-about">
-          Tandem {appInfo.version} · data in <span className="mono">{appInfo.dataDir}</span>
+          Tandem {appInfo.version} ·{" "}
+          <button type="button" className="link-button" data-testid="settings-about" onClick={() => useUiStore.getState().setAboutOpen(true)}>
+            About Tandem
+          </button>
         </p>
       )}
     </Modal>

@@ -6,6 +6,9 @@ export interface UiState {
   settingsOpen: boolean;
   /** The Models screen (library table, details, draft pairing). */
   modelsScreenOpen: boolean;
+  /** The About dialog (versions), opened from the Help menu, Settings or the sidebar. */
+  aboutOpen: boolean;
+  setAboutOpen(open: boolean): void;
   setModelPickerOpen(open: boolean): void;
   setSettingsOpen(open: boolean): void;
   setModelsScreenOpen(open: boolean): void;
@@ -15,6 +18,8 @@ export const useUiStore = create<UiState>()((set) => ({
   modelPickerOpen: false,
   settingsOpen: false,
   modelsScreenOpen: false,
+  aboutOpen: false,
+  setAboutOpen: (aboutOpen) => set({ aboutOpen }),
   setModelPickerOpen: (modelPickerOpen) => set({ modelPickerOpen }),
   setSettingsOpen: (settingsOpen) => set({ settingsOpen }),
   setModelsScreenOpen: (modelsScreenOpen) => set({ modelsScreenOpen }),

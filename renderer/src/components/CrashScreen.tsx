@@ -1,0 +1,123 @@
+import { useEffect, useState } from "react";
+import type { CrashInfo } from "../../../electron/window-api.js";
+import { errorMessage } from "../api/client.js";
+import { useActions, useClient } from "../context.js";
+import { useEngineStore } from "../stores/engine.js";
+import { useSettingsStore } from "../stores/settings.js";
+import { AlertIcon } from "./Icons.js";
+
+const LOG_LINES = 30;
+
+/** What happened, in plain words. */
+export function crashExplanation(crash: CrashInfo): { title: string; detail: string } {
+  switch (crash.reason) {
+    case "exited":
+      return {
+        title: crash.exitCode !== null ? `The engine quit unexpectedly (exit code ${crash.exitCode})` : "The engine quit unexpectedly",
+        detail: "The process that runs the model stopped on its own, several times in a row, so Tandem stopped restarting it.",
+      };
+    case "killed":
+      return {
+        title: crash.signal ? `The engine was killed (${crash.signal})` : "The engine was killed",
+        detail: "Something ended the process that runs the model — often the system running out of memory with a model too large for it.",
+      };
+    case "launch-failed":
+      return {
+        title: "The engine couldn’t start",
+        detail: "The process that runs the model did not come up. A broken installation or a GPU driver problem are the usual causes.",
+      };
+    case "unresponsive":
+      return {
+        title: "The engine stopped answering",
+        detail: "The process that runs the model went silent and was stopped. A model too large for this computer can make it hang.",
+      };
+    default:
+      return { title: "The engine stopped", detail: "" };
+  }
+}
+
+/**
+ * Shown instead of the chat when the engine has failed for good (the supervisor gave up restarting it): the reason,
+ * the crash message, the end of engine.log, and what to do next.
+ */
+export function CrashScreen() {
+  const actions = useActions();
+  const client = useClient();
+  const crash = useEngineStore((s) => s.status?.lastCrash ?? s.crash?.crash ?? null);
+  const appInfo = useSettingsStore((s) => s.appInfo);
+  const [lines, setLines] = useState<string[] | null>(null);
+  const [restarting, setRestarting] = useState(false);
+  const [openError, setOpenError] = useState<string | null>(null);
+  const crashAt = crash?.at ?? null;
+
+  useEffect(() => {
+    let live = true;
+    client.readLogTail({ log: "engine", lines: LOG_LINES }).then(
+      ({ lines }) => live && setLines(lines),
+      () => live && setLines([]),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, crashAt]);
+
+  const explanation = crash ? crashExplanation(crash) : { title: "The engine stopped", detail: "" };
+
+  const restart = async () => {
+    setRestarting(true);
+    try {
+      await actions.restartEngine();
+    } finally {
+      setRestarting(false);
+    }
+  };
+
+  const openLogs = async () => {
+    setOpenError(null);
+    try {
+      await client.openFolder({ folder: "logs" });
+    } catch (error) {
+      setOpenError(errorMessage(error));
+    }
+  };
+
+  return (
+    <div className="crash-screen" role="alert" data-testid="crash-screen">
+      <div className="crash-head">
+        <span className="crash-icon" aria-hidden="true">
+          <AlertIcon size={22} />
+        </span>
+        <div>
+          <h2 data-testid="crash-title">{explanation.title}</h2>
+          {explanation.detail && <p className="crash-detail">{explanation.detail}</p>}
+        </div>
+      </div>
+      {crash?.message && (
+        <p className="crash-message mono" data-testid="crash-message">
+          {crash.message}
+        </p>
+      )}
+      <div className="crash-actions">
+        <button type="button" className="btn btn-primary" data-testid="crash-restart" disabled={restarting} onClick={() => void restart()}>
+          {restarting ? "Restarting…" : "Restart engine"}
+        </button>
+        {appInfo?.canOpenFolder ? (
+          <button type="button" className="btn" data-testid="crash-open-logs" onClick={() => void openLogs()}>
+            Open logs
+          </button>
+        ) : (
+          appInfo && (
+            <span className="crash-logs-path">
+              Logs: <span className="mono selectable" data-testid="crash-logs-path">{appInfo.paths.logs}</span>
+            </span>
+          )
+        )}
+      </div>
+      {openError && <p className="field-error">{openError}</p>}
+      <h3 className="crash-log-title">Last lines of engine.log</h3>
+      <pre className="crash-log" data-testid="crash-log" tabIndex={0}>
+        {lines === null ? "Reading…" : lines.length === 0 ? "(the engine log is empty)" : lines.join("\n")}
+      </pre>
+    </div>
+  );
+}
