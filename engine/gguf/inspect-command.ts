@@ -4,7 +4,7 @@
  * is not a whole GGUF model exits 1 with a one-line reason; a usage mistake exits 2.
  */
 import { parseArgs } from "node:util";
-import { HF_BASE_URL, HfError, isHfRef, resolveHf } from "../../electron/host/downloads/hf.js";
+import { HF_BASE_URL, HfError, isHfRef, parseHfRef, resolveHf } from "../../electron/host/downloads/hf.js";
 import { GgufInspectError, inspectGguf, type GgufFacts } from "./inspect.js";
 
 export const INSPECT_HELP = `  inspect <path | hf:user/repo:QUANT | hf:user/repo/file.gguf | https://…/x.gguf> [--json]
@@ -28,6 +28,14 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   if (path === undefined || extra.length > 0) {
     process.stderr.write("tandem: inspect takes one path (see tandem --help)\n");
     return 2;
+  }
+  if (isHfRef(path)) {
+    try {
+      parseHfRef(path);
+    } catch (error) {
+      process.stderr.write(`tandem: ${(error as Error).message}\n`);
+      return 2;
+    }
   }
   let facts: GgufFacts;
   try {

@@ -111,5 +111,8 @@ describe("tandem inspect (remote)", () => {
       expect(stderr.trim().split("\n")).toHaveLength(1);
       expect(stderr.trim()).toMatch(message);
     }
+    const usage = await cli(["inspect", "hf:only-a-name"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.trim()).toMatch(/^tandem: expected hf:user\/repo\/file\.gguf or hf:user\/repo:QUANT/);
   });
 });
