@@ -5,6 +5,7 @@ import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { useUiStore } from "../stores/ui.js";
+import { useFitCheckedLoad } from "./FitEstimate.js";
 import { CheckIcon, ChevronDownIcon, CubeIcon, FolderIcon, RefreshIcon } from "./Icons.js";
 
 export function LoadProgress({ progress, label }: { progress: number; label: string }) {
@@ -32,6 +33,8 @@ export function ModelPicker() {
   const loading = useModelsStore((s) => s.loading);
   const rootRef = useRef<HTMLDivElement>(null);
   const actions = useActions();
+  // Owned here, not by the menu: the menu closes when a model is chosen, the won't-fit question stays.
+  const fitCheckedLoad = useFitCheckedLoad();
 
   useEffect(() => {
     if (!open) return;
@@ -76,12 +79,13 @@ export function ModelPicker() {
         <ChevronDownIcon size={14} />
       </button>
       {loading && <LoadProgress progress={loading.progress} label="Model loading progress" />}
-      {open && <ModelMenu onChosen={() => setOpen(false)} />}
+      {open && <ModelMenu onChosen={() => setOpen(false)} onLoad={(path) => void fitCheckedLoad.load(path)} />}
+      {fitCheckedLoad.dialog}
     </div>
   );
 }
 
-function ModelMenu({ onChosen }: { onChosen: () => void }) {
+function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: string) => void }) {
   const actions = useActions();
   const folder = useModelsStore((s) => s.folder);
   const files = useModelsStore((s) => s.files);
@@ -113,7 +117,7 @@ function ModelMenu({ onChosen }: { onChosen: () => void }) {
                   title={f.path}
                   onClick={() => {
                     onChosen();
-                    if (!isLoaded) void actions.loadModel(f.path);
+                    if (!isLoaded) onLoad(f.path);
                   }}
                 >
                   <span className="model-option-name">{f.name}</span>

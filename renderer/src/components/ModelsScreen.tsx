@@ -8,6 +8,7 @@ import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
 import { DownloadsSection } from "./DownloadsSection.js";
+import { FitEstimatePanel, useFitCheckedLoad } from "./FitEstimate.js";
 import { Modal } from "./Modal.js";
 
 type SortKey = "name" | "architecture" | "parameters" | "quantization" | "contextLength" | "sizeBytes";
@@ -57,6 +58,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
   const [actionError, setActionError] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState<ModelFile | null>(null);
   const [deleteError, setDeleteError] = useState<string | null>(null);
+  const fitCheckedLoad = useFitCheckedLoad();
 
   useEffect(() => {
     void actions.refreshModels();
@@ -201,7 +203,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
           error={actionError}
           onUseAsModel={async () => {
             setActionError(null);
-            await actions.loadModel(selected.path);
+            await fitCheckedLoad.load(selected.path); // asks first when it probably won't fit
           }}
           onUseAsDraft={async () => {
             setActionError(await actions.setDraftModel(selected.path));
@@ -239,6 +241,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
       </section>
 
       <DownloadsSection />
+      {fitCheckedLoad.dialog}
       {confirmDelete && (
         <ConfirmDialog
           title={`Delete ${confirmDelete.name}?`}
@@ -426,6 +429,8 @@ function ModelDetails({ file, isTarget, isDraft, hasTarget, draft, busy, error, 
           </div>
         ))}
       </dl>
+      {/* With the configured draft and settings; the configured draft itself is estimated alone. */}
+      {!file.error && <FitEstimatePanel request={{ source: file.path, ...(isDraft ? { draftSource: null } : {}) }} />}
       <div className="modal-actions models-details-actions">
         <button type="button" className="btn" data-testid="use-as-model" disabled={busy || isTarget || !!file.error} onClick={() => void onUseAsModel()}>
           {isTarget ? "Loaded" : "Use as model"}
