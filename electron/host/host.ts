@@ -42,7 +42,7 @@ import type { Host, HostEventListener, HostOptions } from "./types.js";
 
 /** Knobs for tests and embedders that the shells do not need. */
 export interface HostInternals {
-  /** Replaces the default (console + <dataDir>/logs/host.log); engine.log is written either way. */
+  /** Replaces the console logger (default: stderr); <dataDir>/logs/host.log and engine.log are written either way. */
   logger?: Logger;
   /** Log rotation knobs (tests: a small size). */
   logFiles?: RotatingLogOptions;
@@ -67,7 +67,7 @@ export const DATABASE_FILE = "tandem.db";
 
 export function createHost(options: HostOptions, internals: HostInternals = {}): Host {
   const logs = openAppLogs(options.dataDir, internals.logFiles);
-  const logger = internals.logger ?? teeLogger(consoleLogger("host"), fileLogger(logs.host));
+  const logger = teeLogger(internals.logger ?? consoleLogger("host"), fileLogger(logs.host));
   const engineLog = fileLogger(logs.engine);
   const listeners = new Set<HostEventListener>();
   let store: ChatStore | null = null;
