@@ -15,6 +15,7 @@
  * canned report per mode (baseline TANDEM_FAKE_BENCH_TPS tokens/s, speedup 1.5); cancelBench makes it fail ABORTED.
  * TANDEM_FAKE_RECORD_CALLS: a file that gets one JSON line {method, params} per request (hello excepted).
  * estimateFit: a canned estimate from the params (see the case); *huge* models won't fit, *notgguf* ones fail.
+ * A target whose path contains "oom" fails to load with OUT_OF_MEMORY.
  * KV cache: conversations (sessionKey) live in cacheSlots slots ("auto" = 2), the least recently used one going "to
  * disk" (1,000 bytes per state) when a slot is needed; each reply reports slot-hit / disk-restore / cold in a
  * `cacheOutcome` event before its first token and in its stats. clearCache empties the disk and the idle slots.
@@ -213,6 +214,10 @@ process.on("message", (message) => {
       return reply(id, mode === "malformed" ? { backend: "quantum" } : system);
     case "loadModel": {
       if (params.modelPath.includes("broken")) return fail(id, "MODEL_LOAD_FAILED", "The model file is damaged");
+      if (params.modelPath.includes("oom")) {
+        model = null; draft = null; // like the real engine: the previous model was released before the load
+        return fail(id, "OUT_OF_MEMORY", "Not enough memory for a 8192-token context (Failed to create context). Try a smaller context size, fewer cache slots or fewer GPU layers (or a smaller model).");
+      }
       // Like the real engine: a target load drops the draft (its compatibility depends on the target).
       draft = null;
       event("loadProgress", { modelPath: params.modelPath, progress: 0.5 });

@@ -142,6 +142,19 @@ describe("estimateFit", () => {
     expect(refused.code).toBe("NOT_GGUF");
   });
 
+  it("reports a load that ran out of memory as OUT_OF_MEMORY, in the error and the status", async () => {
+    const oom = join(modelsDir, "oom-model.gguf");
+    writeFileSync(oom, "fake");
+    const { host } = makeHost();
+    await host.start();
+    const error = await apiError(host.api.loadModel({ path: oom }));
+    expect(error.code).toBe("OUT_OF_MEMORY");
+    expect(error.message).toContain("Not enough memory");
+    const status = await host.api.getEngineStatus({});
+    expect(status.model).toBeNull();
+    expect(status.modelError).toBe(error.message);
+  });
+
   it("answers ENGINE_UNAVAILABLE when the engine is not running", async () => {
     const { host } = makeHost();
     const error = await apiError(host.api.estimateFit({ source: target }));
