@@ -232,6 +232,7 @@ describe("About dialog", () => {
     const settings = await screen.findByTestId("settings-dialog");
     await u.click(within(settings).getByTestId("settings-about"));
     const about = await screen.findByTestId("about-dialog");
+    expect(screen.queryByTestId("settings-dialog")).toBeNull();
     // Web mode: no Electron version row.
     expect(within(about).getByTestId("about-versions").textContent).not.toContain("Electron");
     act(() => fake.emit("menuCommand", { command: "open-models" }));

@@ -137,7 +137,16 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
       {appInfo && (
         <p className="settings-about">
           Tandem {appInfo.version} ·{" "}
-          <button type="button" className="link-button" data-testid="settings-about" onClick={() => useUiStore.getState().setAboutOpen(true)}>
+          <button
+            type="button"
+            className="link-button"
+            data-testid="settings-about"
+            onClick={() => {
+              // One dialog at a time: About replaces Settings.
+              onClose();
+              useUiStore.getState().setAboutOpen(true);
+            }}
+          >
             About Tandem
           </button>
         </p>
