@@ -361,6 +361,8 @@ export const windowApi = {
   setModelsFolder: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: ModelsListing },
   /** Adds a folder to the library (it must exist); adding one already listed is a no-op. */
   addModelsFolder: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: ModelsListing },
+  /** Opens a native folder chooser and adds the chosen folder to the library (app only; UNSUPPORTED in web mode); null when cancelled. */
+  chooseLibraryFolder: { params: None, result: ModelsListing.nullable() },
   /** Removes an extra folder from the library (its files stay on disk); the main folder can't be removed (BAD_REQUEST). */
   removeModelsFolder: { params: z.object({ path: z.string().min(1).max(4096) }).strict(), result: ModelsListing },
   /** Opens a native GGUF file chooser (app only; UNSUPPORTED in web mode); returns the chosen path, or null. */

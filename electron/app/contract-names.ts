@@ -23,6 +23,7 @@ const methods: { [M in WindowMethod]: true } = {
   chooseModelsFolder: true,
   setModelsFolder: true,
   addModelsFolder: true,
+  chooseLibraryFolder: true,
   removeModelsFolder: true,
   chooseModelFile: true,
   importModel: true,

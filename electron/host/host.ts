@@ -530,10 +530,14 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       return downloads.list();
     },
 
-    // Stubs: filled in by the library, hub, fit and app-shell work (each throws until implemented).
     async addModelsFolder({ path }) {
       const extra = await withFolderAdded(ctx.store().getSettings(), path);
       return extra ? saveFolders({ extraModelsFolders: extra }) : modelsListing();
+    },
+    async chooseLibraryFolder() {
+      if (!options.pickFolder) throw apiError("UNSUPPORTED", "This version of Tandem cannot open a folder chooser. Type the folder path instead.");
+      const picked = await options.pickFolder();
+      return picked === null ? null : implementation.addModelsFolder({ path: picked });
     },
     async removeModelsFolder({ path }) {
       const extra = withFolderRemoved(ctx.store().getSettings(), path);
@@ -547,6 +551,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       logger.info(token === null ? "Removed the Hugging Face token" : "Stored a Hugging Face token");
       return secrets.status();
     },
+
+    // Stubs: filled in by the hub, fit and app-shell work (each throws until implemented).
     async estimateFit(params) {
       return estimateFit(ctx, params, {
         ...(internals.downloads?.hfBaseUrl ? { hfBaseUrl: () => internals.downloads!.hfBaseUrl! } : {}),

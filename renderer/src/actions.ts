@@ -2,9 +2,10 @@
  * What the UI can do: each action calls the host through the client and records the result in the stores.
  * Components get these through `useActions()` (see context.tsx), never the client directly.
  */
-import type { Settings, TandemClient, WindowResult } from "../../electron/window-api.js";
+import type { ModelFile, Settings, TandemClient, WindowResult } from "../../electron/window-api.js";
 import type { SpeculationMode } from "../../engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
+import { isUploadCapable } from "./api/upload.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useDownloadsStore } from "./stores/downloads.js";
 import { useEngineStore } from "./stores/engine.js";
@@ -13,6 +14,9 @@ import { useModelsStore } from "./stores/models.js";
 import { useSettingsStore } from "./stores/settings.js";
 
 export type Actions = ReturnType<typeof createActions>;
+
+/** What an import or upload did: the message to show, and the new library file on success. */
+export type ImportOutcome = { ok: true; message: string; model: ModelFile } | { ok: false; message: string };
 
 export function createActions(client: TandemClient) {
   const notice = (error: unknown) => {
@@ -165,12 +169,28 @@ export function createActions(client: TandemClient) {
     },
 
     /** Imports a GGUF into the models folder and refreshes the library; resolves to what happened or the error. */
-    async importModel(path: string, mode: "copy" | "link"): Promise<{ ok: boolean; message: string }> {
+    async importModel(path: string, mode: "copy" | "link"): Promise<ImportOutcome> {
       try {
         const result = await client.importModel({ path, mode });
         useModelsStore.getState().setListing(result);
         const how = result.method === "linked" ? "linked" : mode === "link" ? "copied (a link is not possible across drives)" : "copied";
-        return { ok: true, message: `Imported ${result.model.name} (${how}).` };
+        return { ok: true, message: `Imported ${result.model.name} (${how}).`, model: result.model };
+      } catch (error) {
+        return { ok: false, message: errorMessage(error) };
+      }
+    },
+
+    /** Whether this client can upload files from the browser (web mode). */
+    canUpload: isUploadCapable(client),
+
+    /** Uploads a GGUF chosen or dropped in the browser (web mode) into the models folder; resolves to what happened. */
+    async uploadModel(file: File, onProgress?: (fraction: number) => void): Promise<ImportOutcome> {
+      if (!isUploadCapable(client)) return { ok: false, message: "Uploading is only possible in the browser; import the file by its path instead." };
+      if (!file.name.toLowerCase().endsWith(".gguf")) return { ok: false, message: `"${file.name}" is not a GGUF model file (.gguf).` };
+      try {
+        const result = await client.uploadModel(file, onProgress);
+        useModelsStore.getState().setListing(result);
+        return { ok: true, message: `Uploaded ${result.model.name}.`, model: result.model };
       } catch (error) {
         return { ok: false, message: errorMessage(error) };
       }

@@ -123,6 +123,10 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     client.on("benchmarkProgress", (progress) => {
       useBenchmarksStore.getState().progress(progress);
     }),
+    client.on("modelsChanged", (listing) => {
+      // A library folder changed on disk (a file added, removed, renamed or finished downloading).
+      useModelsStore.getState().setListing(listing);
+    }),
     client.on("downloadProgress", (info) => {
       const previous = useDownloadsStore.getState().list.find((d) => d.id === info.id);
       useDownloadsStore.getState().upsert(info);

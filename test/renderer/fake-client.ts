@@ -516,6 +516,37 @@ export class FakeClient implements TandemClient {
     return { method: params.mode === "link" ? "linked" : "copied", model, ...this.listing() };
   }
 
+  /**
+   * Web mode's upload (renderer/src/api/upload.ts's UploadCapable): reports progress 0.5 then 1, refuses a file whose
+   * bytes do not start with "GGUF" (NOT_GGUF), and adds the file to the main folder as "uploaded".
+   */
+  uploads: { name: string; size: number }[] = [];
+
+  async uploadModel(file: File, onProgress?: (fraction: number) => void): Promise<WindowResult<"importModel">> {
+    this.uploads.push({ name: file.name, size: file.size });
+    onProgress?.(0.5);
+    // jsdom's Blob has no arrayBuffer(): read it the old way.
+    const head = await new Promise<string>((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(String(reader.result));
+      reader.onerror = () => reject(reader.error ?? new Error("read failed"));
+      reader.readAsText(file.slice(0, 4));
+    });
+    onProgress?.(1);
+    if (head !== "GGUF") throw new TandemApiError("NOT_GGUF", `"${file.name}" is not a GGUF file (it does not start with "GGUF").`);
+    const model: ModelFile = {
+      path: `${this.folder}/${file.name}`,
+      name: file.name,
+      sizeBytes: file.size,
+      modifiedAt: this.now(),
+      architecture: "llama",
+      folder: this.folder,
+      origin: { kind: "imported", from: file.name, method: "uploaded", at: this.now() },
+    };
+    this.files = [...this.files, model];
+    return { method: "uploaded", model, ...this.listing() };
+  }
+
   async deleteModel(params: WindowParams<"deleteModel">): Promise<WindowResult<"deleteModel">> {
     this.record("deleteModel", params);
     if (params.path === this.status.model?.modelPath || params.path === this.status.draftModel?.modelPath) {
@@ -738,6 +769,14 @@ export class FakeClient implements TandemClient {
     if (params.path !== this.folder && !this.extraFolders.includes(params.path)) this.extraFolders = [...this.extraFolders, params.path];
     this.settings = { ...this.settings, extraModelsFolders: this.extraFolders };
     return this.listing();
+  }
+
+  /** What chooseLibraryFolder's native chooser "picks" (null: cancelled). */
+  pickedLibraryFolder: string | null = null;
+
+  async chooseLibraryFolder(params: WindowParams<"chooseLibraryFolder">): Promise<WindowResult<"chooseLibraryFolder">> {
+    this.record("chooseLibraryFolder", params);
+    return this.pickedLibraryFolder === null ? null : this.addModelsFolder({ path: this.pickedLibraryFolder });
   }
 
   async removeModelsFolder(params: WindowParams<"removeModelsFolder">): Promise<WindowResult<"removeModelsFolder">> {

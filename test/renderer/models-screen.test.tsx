@@ -165,10 +165,12 @@ describe("Models screen: import and delete", () => {
       window.dispatchEvent(event);
     };
     drop({ "text/uri-list": "file:///home/me/My%20Models/dropped.gguf\r\n" });
-    expect((await within(dialog).findByTestId("import-result")).textContent).toContain("Imported dropped.gguf");
+    // The window's drop zone (App) imports it and says so; the library updates.
+    expect((await screen.findByTestId("drop-result")).textContent).toContain("Imported dropped.gguf");
     expect(fake.callsOf("importModel")).toEqual([{ path: "/home/me/My Models/dropped.gguf", mode: "copy" }]);
+    expect(within(dialog).getAllByTestId("models-row").some((r) => r.textContent?.includes("dropped.gguf"))).toBe(true);
     drop({});
-    await waitFor(() => expect((within(dialog).getByTestId("import-result")).textContent).toMatch(/type its path/));
+    await waitFor(() => expect(screen.getByTestId("drop-result").textContent).toMatch(/type its path/));
   });
 
   it("deletes a row after confirmation; cancel keeps it; the loaded model is refused with the host's reason", async () => {

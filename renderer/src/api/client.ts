@@ -18,6 +18,7 @@ import {
   type WindowEventListener,
   type WindowMethod,
 } from "../../../electron/window-api.js";
+import { uploadModelFile, uploadUrl } from "./upload.js";
 
 declare global {
   interface Window {
@@ -75,6 +76,8 @@ export interface SocketLike {
 export interface WebClientOptions {
   url: string;
   createSocket?: (url: string) => SocketLike;
+  /** Where uploadModel POSTs files (web mode's WEB_UPLOAD_PATH with the token); no uploadModel without it. */
+  uploadUrl?: string;
   /** Reconnect delays: min * 2^attempt, capped at max (ms). */
   minReconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
@@ -249,6 +252,8 @@ export function createWebClient(options: WebClientOptions): TandemClient & Conne
   };
   Object.defineProperty(client, "connectionState", { get: () => ws.connectionState, enumerable: true });
   for (const method of windowMethodNames) client[method] = (params: unknown) => ws.call(method, params);
+  const upload = options.uploadUrl;
+  if (upload) client.uploadModel = (file: File, onProgress?: (fraction: number) => void) => uploadModelFile(upload, file, onProgress);
   return client as unknown as TandemClient & ConnectionAware & { close(): void };
 }
 
@@ -274,7 +279,7 @@ export function getClient(): TandemClient {
   }
   const url = webSocketUrl(window.location);
   if (!url) throw new MissingTokenError();
-  cached = createWebClient({ url });
+  cached = createWebClient({ url, uploadUrl: uploadUrl(window.location) ?? undefined });
   return cached;
 }
 

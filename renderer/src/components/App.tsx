@@ -12,6 +12,7 @@ import { useFirstRunDownloads, useShowWelcome, WelcomeScreen } from "./WelcomeSc
 import { ChatHeader } from "./ChatHeader.js";
 import { Composer } from "./Composer.js";
 import { EmptyState } from "./EmptyState.js";
+import { ImportDropZone } from "./ImportDropZone.js";
 import { MessageList } from "./MessageList.js";
 import { MetricsPanel } from "./MetricsPanel.js";
 import { ModelsScreen } from "./ModelsScreen.js";
@@ -68,6 +69,7 @@ export function App() {
       <StatusBar />
       {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
       {modelsScreenOpen && <ModelsScreen onClose={() => setModelsScreenOpen(false)} />}
+      <ImportDropZone />
       {aboutOpen && <AboutDialog onClose={() => setAboutOpen(false)} />}
     </div>
   );

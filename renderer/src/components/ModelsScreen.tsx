@@ -5,9 +5,11 @@ import { useActions } from "../context.js";
 import { formatBytes } from "../format.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
-import { useSettingsStore } from "../stores/settings.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
 import { DownloadsSection } from "./DownloadsSection.js";
+import { ImportModelButton } from "./ImportModelButton.js";
+import { LibraryFolders } from "./LibraryFolders.js";
+import { describeOrigin } from "./model-origin.js";
 import { FitEstimatePanel, useFitCheckedLoad } from "./FitEstimate.js";
 import { Modal } from "./Modal.js";
 
@@ -106,6 +108,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
       </p>
       {listError && <p className="field-error">{listError}</p>}
       <ImportSection />
+      <LibraryFolders />
       {deleteError && (
         <p className="field-error" role="alert" data-testid="delete-error">
           {deleteError}
@@ -267,34 +270,18 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
   );
 }
 
-/** The paths a drop carries: file:// URIs (file managers) or a typed absolute path; null when there is none. */
-export function droppedPath(data: Pick<DataTransfer, "getData">): string | null {
-  const uris = data.getData("text/uri-list").split(/\r?\n/).filter((l) => l && !l.startsWith("#"));
-  const uri = uris.find((u) => u.startsWith("file://"));
-  if (uri) {
-    try {
-      return decodeURIComponent(new URL(uri).pathname);
-    } catch {
-      return null;
-    }
-  }
-  const text = data.getData("text/plain").trim();
-  return text.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(text) ? text : null;
-}
+export { droppedPath } from "./ImportDropZone.js";
 
 /**
- * Import: a file chooser (app only), a path field (both modes) and drops onto the window while the screen is open.
- * A dropped file only has a path when the drop carries one (a file manager's file:// URI); otherwise the user is
- * asked to type it (the page cannot see a dropped File's path).
+ * Import: a path field (both modes) and the file chooser of ImportModelButton (the app's native one, or the
+ * browser's with an upload in web mode). Drops onto the window are ImportDropZone's (App).
  */
 function ImportSection() {
   const actions = useActions();
-  const canPickFile = useSettingsStore((s) => s.appInfo?.canPickFile ?? false);
   const [path, setPath] = useState("");
   const [mode, setMode] = useState<"copy" | "link">("copy");
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
-  const [dragging, setDragging] = useState(false);
 
   const run = async (source: string) => {
     if (!source.trim()) return;
@@ -306,31 +293,8 @@ function ImportSection() {
     if (outcome.ok) setPath("");
   };
 
-  useEffect(() => {
-    const over = (e: DragEvent) => {
-      e.preventDefault();
-      setDragging(true);
-    };
-    const leave = () => setDragging(false);
-    const drop = (e: DragEvent) => {
-      e.preventDefault();
-      setDragging(false);
-      const dropped = e.dataTransfer ? droppedPath(e.dataTransfer) : null;
-      if (dropped) void run(dropped);
-      else setResult({ ok: false, message: "The dropped file's location is not available here: type its path in the field instead." });
-    };
-    window.addEventListener("dragover", over);
-    window.addEventListener("dragleave", leave);
-    window.addEventListener("drop", drop);
-    return () => {
-      window.removeEventListener("dragover", over);
-      window.removeEventListener("dragleave", leave);
-      window.removeEventListener("drop", drop);
-    };
-  });
-
   return (
-    <section className={`models-import${dragging ? " dragging" : ""}`} data-testid="import-section" aria-label="Import a model">
+    <section className="models-import" data-testid="import-section" aria-label="Import a model">
       <form
         className="models-import-form"
         onSubmit={(e) => {
@@ -354,21 +318,7 @@ function ImportSection() {
         <button type="submit" className="btn btn-small" data-testid="import-submit" disabled={busy || !path.trim()}>
           Import
         </button>
-        {canPickFile && (
-          <button
-            type="button"
-            className="btn btn-small"
-            data-testid="import-choose"
-            disabled={busy}
-            onClick={() => {
-              void actions.chooseModelFile().then((picked) => {
-                if (picked) void run(picked);
-              });
-            }}
-          >
-            Import…
-          </button>
-        )}
+        <ImportModelButton mode={mode} onResult={setResult} />
       </form>
       {busy && <p className="settings-section-intro">Importing…</p>}
       {result && (
@@ -410,6 +360,7 @@ function ModelDetails({ file, isTarget, isDraft, hasTarget, draft, busy, error, 
     facts.push(["Split parts", `${file.splitParts}${file.missingParts?.length ? ` (missing: ${file.missingParts.join(", ")})` : ""}`]);
   }
   facts.push(["Path", file.path]);
+  if (file.origin) facts.push(["Source", describeOrigin(file.origin)]);
 
   let draftBlocked: string | null = null;
   if (file.error) draftBlocked = "This file cannot be read.";

@@ -11,6 +11,7 @@ import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { useUiStore } from "../stores/ui.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
+import { HfTokenSection } from "./HfTokenSection.js";
 import { FoldersSection } from "./FoldersSection.js";
 import { Modal } from "./Modal.js";
 
@@ -133,6 +134,7 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
   return (
     <Modal titleId={titleId} onClose={onClose} className="settings" testId="settings-dialog">
       <SettingsForm settings={settings} titleId={titleId} onClose={onClose} />
+      <HfTokenSection />
       <FoldersSection />
       {appInfo && (
         <p className="settings-about">
