@@ -7,7 +7,7 @@ import { WebApp, launchBrowser, recordTextGrowth } from "./web-harness.js";
 
 /**
  * First run in web mode, as a new user meets it: a fresh data folder (empty library, no model configured) shows the
- * welcome screen; importing the shared model by its path copies it into the models folder and loads it; the chat
+ * welcome screen; uploading the shared model from the browser puts it in the models folder and loads it; the chat
  * appears and a reply streams. The engine is paced so the streaming is visible over several frames.
  */
 const app = new WebApp({ TANDEM_ENGINE_STEP_DELAY_MS: "20" });
@@ -38,12 +38,12 @@ describe("first run in web mode", () => {
     expect(await page.getByTestId("empty-no-model").count()).toBe(0);
   });
 
-  it("imports the shared model by path, loads it, and the chat appears", async () => {
-    await page.getByTestId("welcome-import-path").fill(targetModel());
-    await page.getByTestId("welcome-import-submit").click();
+  it("uploads the shared model from the browser, loads it, and the chat appears", async () => {
+    // The browser's file chooser, as a user picks the file (web mode uploads it into the models folder).
+    await page.getByTestId("welcome-import").getByTestId("upload-input").setInputFiles(targetModel());
     await expect.poll(() => page.getByTestId("status-model").textContent(), { timeout: 60_000 }).toContain("kjv-chat-6m");
     await expect.poll(() => page.getByTestId("welcome-screen").count(), { timeout: 10_000 }).toBe(0);
-    // Copied into the fresh data folder's models folder.
+    // Uploaded into the fresh data folder's models folder.
     const modelsFolder = (await app.call("getAppInfo", {})).paths.modelsFolder;
     expect(modelsFolder.startsWith(app.dataDir)).toBe(true);
     expect(readdirSync(modelsFolder)).toContain(path.basename(targetModel()));
@@ -67,6 +67,6 @@ describe("first run in web mode", () => {
     expect(await page.getByTestId("welcome-screen").count()).toBe(0);
     expect(existsSync(path.join(app.dataDir, "logs", "host.log"))).toBe(true);
     const { lines } = await app.call("readLogTail", { log: "host", lines: 200 });
-    expect(lines.join("\n")).toMatch(/Imported kjv-chat-6m\.gguf/);
+    expect(lines.join("\n")).toMatch(/kjv-chat-6m\.gguf/);
   });
 });

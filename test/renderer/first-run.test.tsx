@@ -103,6 +103,18 @@ describe("welcome screen", () => {
     expect(screen.getByTestId("composer-input")).toBeTruthy();
   });
 
+  it("uploads a GGUF from the browser in web mode and loads it", async () => {
+    const u = userEvent.setup();
+    const fake = firstRun("web");
+    await renderWithClient(fake);
+    const card = screen.getByTestId("welcome-import");
+    expect(within(card).getByRole("button", { name: "Upload a GGUF file…" })).toBeTruthy();
+    await u.upload(within(card).getByTestId("upload-input"), new File(["GGUF and the rest"], "tiny.gguf"));
+    await waitFor(() => expect(fake.callsOf("loadModel")).toEqual([{ path: "/models/tiny.gguf" }]));
+    expect(fake.uploads).toEqual([{ name: "tiny.gguf", size: 17 }]);
+    await waitFor(() => expect(screen.queryByTestId("welcome-screen")).toBeNull());
+  });
+
   it("shows an import refusal and stays", async () => {
     const u = userEvent.setup();
     const fake = firstRun("web");
@@ -118,8 +130,9 @@ describe("welcome screen", () => {
     const u = userEvent.setup();
     const app = firstRun("electron");
     const harness = await renderWithClient(app);
-    await u.click(screen.getByTestId("welcome-choose-file"));
+    await u.click(within(screen.getByTestId("welcome-import")).getByRole("button", { name: "Choose a GGUF file…" }));
     await waitFor(() => expect(app.callsOf("loadModel")).toEqual([{ path: "/models/picked.gguf" }]));
+    expect(app.callsOf("importModel")).toEqual([{ path: "/downloads/picked.gguf", mode: "copy" }]);
     harness.view.unmount();
 
     const app2 = firstRun("electron");
@@ -133,7 +146,7 @@ describe("welcome screen", () => {
     const web = firstRun("web");
     await renderWithClient(web);
     expect(screen.queryByTestId("welcome-choose-folder")).toBeNull();
-    expect(screen.queryByTestId("welcome-choose-file")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Choose a GGUF file…" })).toBeNull();
     web.files = [...modelFiles];
     await u.type(screen.getByTestId("welcome-folder-path"), "/srv/models");
     await u.click(screen.getByTestId("welcome-folder-submit"));

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { create } from "zustand";
-import type { DownloadInfo } from "../../../electron/window-api.js";
+import type { DownloadInfo, ModelFile } from "../../../electron/window-api.js";
 import { errorMessage } from "../api/client.js";
 import { useActions, useClient } from "../context.js";
 import { formatBytes } from "../format.js";
@@ -9,6 +9,7 @@ import { useDownloadsStore } from "../stores/downloads.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
+import { ImportModelButton } from "./ImportModelButton.js";
 
 /**
  * First run: what the welcome screen set going. While one of its flows runs (a pair downloading, a file being
@@ -149,9 +150,15 @@ export function WelcomeScreen() {
     }
   };
 
-  const chooseFile = async () => {
-    const picked = await actions.chooseModelFile();
-    if (picked) await importAndLoad(picked);
+  /** A file brought in by the shared import button (chooser in the app, upload in web mode): load it. */
+  const loadImported = async (model: ModelFile) => {
+    setError(null);
+    useWelcomeStore.getState().setActive(true);
+    try {
+      await actions.loadModel(model.path);
+    } finally {
+      useWelcomeStore.getState().setActive(false);
+    }
   };
 
   const useFolder = async () => {
@@ -216,11 +223,11 @@ export function WelcomeScreen() {
             ) : null}{" "}
             and loaded.
           </p>
-          {appInfo?.canPickFile && (
-            <button type="button" className="btn" data-testid="welcome-choose-file" disabled={busy !== null} onClick={() => void chooseFile()}>
-              Choose a GGUF file…
-            </button>
-          )}
+          <ImportModelButton
+            className="btn"
+            label={appInfo?.canPickFile ? "Choose a GGUF file…" : "Upload a GGUF file…"}
+            onImported={(model) => void loadImported(model)}
+          />
           <form
             className="welcome-row"
             onSubmit={(e) => {
