@@ -1,8 +1,8 @@
 import os from "node:os";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaOptions } from "node-llama-cpp";
+import { nodeLlamaCppVersion } from "./node-llama-cpp-version.js";
 import type { Backend, GpuChoice, SystemInfo } from "./protocol.js";
 
-export const NODE_LLAMA_CPP_VERSION = "3.21.1";
 
 export type LogSink = (level: "debug" | "info" | "warn" | "error", message: string) => void;
 
@@ -71,6 +71,6 @@ export async function describeSystem(init: InitialisedBackend): Promise<SystemIn
     ram: { total: os.totalmem(), free: os.freemem() },
     cpu: { model: cpus[0]?.model.trim() ?? "unknown", cores: os.availableParallelism() },
     llamaCppRelease: llama.llamaCppRelease.release,
-    nodeLlamaCppVersion: NODE_LLAMA_CPP_VERSION,
+    nodeLlamaCppVersion: nodeLlamaCppVersion(),
   };
 }

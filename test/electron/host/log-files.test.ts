@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { appPaths, nodeLlamaCppVersion, openAppFolder } from "../../../electron/host/app-folders.js";
+import { nodeLlamaCppVersion } from "../../../engine/node-llama-cpp-version.js";
+import { appPaths, openAppFolder } from "../../../electron/host/app-folders.js";
 import { createHost } from "../../../electron/host/host.js";
 import { fileLogger, lineSplitter, readLogTail, RotatingLog, teeLogger } from "../../../electron/host/log-files.js";
 import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
