@@ -256,7 +256,9 @@ export class DownloadManager {
       });
     } catch (error) {
       if (error instanceof DownloadError && error.code === "paused") {
-        this.update(entry, { state: "paused", bytesPerSecond: 0, etaSeconds: null });
+        // Progress is throttled: report what the .part really holds, so a paused card shows where it will resume.
+        const kept = error.partPath ? await fs.stat(error.partPath).then((s) => s.size, () => null) : null;
+        this.update(entry, { state: "paused", ...(kept !== null ? { receivedBytes: entry.doneBytes + kept } : {}), bytesPerSecond: 0, etaSeconds: null });
       } else if (error instanceof DownloadError && error.code === "cancelled") {
         this.update(entry, { state: "cancelled", bytesPerSecond: 0, etaSeconds: null });
       } else {

@@ -1,6 +1,6 @@
 /** Model downloads through the host API, against a local HTTP server (no engine is started). */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -39,12 +39,12 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((host) => host.dispose()));
 });
 
-function makeHost(dataDir = mkdtempSync(join(tmpdir(), "tandem-downloads-"))) {
+function makeHost(dataDir = mkdtempSync(join(tmpdir(), "tandem-downloads-")), progressIntervalMs = 20) {
   const host = createHost(
     { dataDir, engineEntry: entry, spawner: nodeForkSpawner, mode: "web", appVersion: "1" },
     {
       logger: recordingLogger(),
-      downloads: { hfBaseUrl: server.url(""), progressIntervalMs: 20, downloadOptions: { retries: 1, backoffMs: 10, stallTimeoutMs: 10_000 } },
+      downloads: { hfBaseUrl: server.url(""), progressIntervalMs, downloadOptions: { retries: 1, backoffMs: 10, stallTimeoutMs: 10_000 } },
     },
   );
   hosts.push(host);
@@ -99,6 +99,19 @@ describe("downloads", () => {
     await until(started.id, "done");
     expect(server.requests.at(-1)?.range).toBe("bytes=300000-");
     expect(readFileSync(join(models, "kjv-chat-draft-1m.gguf")).equals(model)).toBe(true);
+  });
+
+  it("a paused download reports the bytes its .part holds, not the last throttled progress", async () => {
+    const { host, models, events } = makeHost(undefined, 60_000);
+    server.faults.set(FILE, [{ kind: "stall", afterBytes: 300_000 }]);
+    const started = await host.api.startDownload({ source: server.url(FILE) });
+    const part = join(models, "kjv-chat-draft-1m.gguf.part");
+    await waitFor(() => existsSync(part) && statSync(part).size === 300_000, 5000, ".part at 300,000 bytes");
+    expect(events.filter((e) => e.id === started.id).every((e) => e.receivedBytes < 300_000)).toBe(true); // throttled
+    const paused = await host.api.pauseDownload({ id: started.id });
+    expect(paused).toMatchObject({ state: "paused", receivedBytes: 300_000 });
+    expect(events.at(-1)).toMatchObject({ state: "paused", receivedBytes: 300_000 });
+    expect((await host.api.listDownloads({}))[0]).toMatchObject({ state: "paused", receivedBytes: 300_000 });
   });
 
   it("cancel leaves no file (running or paused)", async () => {
