@@ -308,7 +308,9 @@ export const DownloadInfo = z.object({
   receivedBytes: z.number(),
   /** Null while the server has not said how big the file is. */
   totalBytes: z.number().nullable(),
+  /** Over the last few seconds; 0 while "downloading" means no bytes lately (connecting, a stalled server, a retry). */
   bytesPerSecond: z.number(),
+  /** Null while the speed or the total is unknown, and while no bytes arrive. */
   etaSeconds: z.number().nullable(),
   /** Why it failed (state "failed"). */
   error: z.string().nullable(),

@@ -2,7 +2,9 @@
  * Model downloads into the models folder for the window API: one download per destination file at a time, progress
  * pushed as `downloadProgress` (throttled), pause (keeps the .part), resume (a new downloadFile call, which resumes
  * the .part), cancel (removes it). Partial downloads left in the folder by an earlier run (a .part with its sidecar)
- * are listed as paused, so they can be resumed after an app restart.
+ * are listed as paused, so they can be resumed after an app restart. Speed and ETA are recomputed on downloadFile's
+ * timer too: while no bytes arrive the speed decays, and after a few seconds a "downloading" download reports
+ * `bytesPerSecond` 0 and no ETA (the window shows it as waiting for the server).
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
@@ -29,7 +31,10 @@ export interface DownloadManagerOptions {
   /** Minimum interval between progress events of one download (default 250 ms). */
   progressIntervalMs?: number;
   /** Passed to downloadFile (tests: fast retries, fetch, free space). */
-  downloadOptions?: Pick<DownloadOptions, "retries" | "backoffMs" | "maxBackoffMs" | "stallTimeoutMs" | "fetchImpl" | "freeBytes">;
+  downloadOptions?: Pick<
+    DownloadOptions,
+    "retries" | "backoffMs" | "maxBackoffMs" | "stallTimeoutMs" | "speedWindowMs" | "stalledAfterMs" | "fetchImpl" | "freeBytes"
+  >;
 }
 
 interface Entry {

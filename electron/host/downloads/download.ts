@@ -16,10 +16,16 @@ export interface DownloadProgress {
   receivedBytes: number;
   /** Null while the server has not said how big the file is. */
   totalBytes: number | null;
-  /** Smoothed transfer rate of this session (resumed bytes are not counted as speed). */
+  /**
+   * Transfer rate over the last few seconds (`speedWindowMs`) of this session (resumed bytes are not counted as
+   * speed). Recomputed on a timer as well as when bytes arrive, so it decays while nothing arrives, and is 0 once the
+   * transfer is stalled.
+   */
   bytesPerSecond: number;
-  /** Null while the speed or the total is unknown. */
+  /** Null while the speed or the total is unknown, and while stalled. */
   etaSeconds: number | null;
+  /** No bytes for `stalledAfterMs` (the server is not sending, or a retry is waiting): the speed is 0. */
+  stalled: boolean;
 }
 
 export type DownloadEvent =
@@ -54,6 +60,10 @@ export interface DownloadOptions {
   freeBytes?: (dir: string) => Promise<number>;
   /** Minimum interval between progress callbacks (default 200 ms); the last one is always sent. */
   progressIntervalMs?: number;
+  /** The speed is the bytes of this last stretch of time over its length (default 5000 ms). */
+  speedWindowMs?: number;
+  /** No bytes for this long reports the transfer as stalled: speed 0, no ETA (default 3000 ms). */
+  stalledAfterMs?: number;
 }
 
 export interface DownloadResult {
@@ -198,40 +208,69 @@ function httpFailure(status: number, url: string): Error {
   return new DownloadError("http", `HTTP ${status} from ${url}`);
 }
 
+/**
+ * Speed and ETA for progress callbacks: bytes over a sliding window of the last `windowMs`, so the speed follows the
+ * transfer and decays while nothing arrives. `update` is called when bytes arrive and on a timer (`tick`), so a stall
+ * is reported (speed 0, no ETA, `stalled`) without waiting for the next byte.
+ */
 class ProgressMeter {
   private lastEmit = 0;
-  private sampleTime: number;
-  private sampleBytes: number;
+  private emitted: { speed: number; stalled: boolean } | null = null;
+  /** Past (time, received) points, oldest first; the first one is at or before the window's start. */
+  private samples: { t: number; bytes: number }[] = [];
+  private lastBytes: number;
+  private lastDataTime: number;
   private speed = 0;
 
   constructor(
     private readonly onProgress: ((p: DownloadProgress) => void) | undefined,
     private readonly intervalMs: number,
     startBytes: number,
+    private readonly windowMs = 5000,
+    private readonly stalledAfterMs = 3000,
   ) {
-    this.sampleTime = performance.now();
-    this.sampleBytes = startBytes;
+    const now = performance.now();
+    this.samples = [{ t: now, bytes: startBytes }];
+    this.lastBytes = startBytes;
+    this.lastDataTime = now;
   }
 
   /** Call when a connection (re)starts at `bytes`, so the gap does not count as transfer. */
   rebase(bytes: number): void {
-    this.sampleTime = performance.now();
-    this.sampleBytes = bytes;
+    const now = performance.now();
+    this.samples = [{ t: now, bytes }];
+    this.lastBytes = bytes;
+    this.lastDataTime = now;
+    this.speed = 0;
   }
 
-  update(received: number, total: number | null, force = false): void {
+  /** The timer's update: emits only when the speed or the stalled state changed. */
+  tick(received: number, total: number | null): void {
+    this.update(received, total, false, true);
+  }
+
+  update(received: number, total: number | null, force = false, tick = false): void {
     const now = performance.now();
-    const dt = now - this.sampleTime;
-    if (dt >= 250 || (force && this.speed === 0 && dt > 0 && received > this.sampleBytes)) {
-      const instant = ((received - this.sampleBytes) * 1000) / dt;
-      this.speed = this.speed === 0 ? instant : this.speed * 0.7 + instant * 0.3;
-      this.sampleTime = now;
-      this.sampleBytes = received;
+    if (received !== this.lastBytes) {
+      this.lastBytes = received;
+      this.lastDataTime = now;
     }
+    const stalled = now - this.lastDataTime >= this.stalledAfterMs;
+    while (this.samples.length > 1 && this.samples[1].t <= now - this.windowMs) this.samples.shift();
+    const ref = this.samples[0];
+    const span = now - ref.t;
+    if (stalled) this.speed = 0;
+    else if (span >= 250 || (force && this.speed === 0 && span > 0 && received > ref.bytes)) {
+      this.speed = Math.max(0, ((received - ref.bytes) * 1000) / span);
+    }
+    if (now - this.samples[this.samples.length - 1].t >= 100) this.samples.push({ t: now, bytes: received });
+
     if (!this.onProgress || (!force && now - this.lastEmit < this.intervalMs)) return;
+    if (tick && this.emitted && this.emitted.stalled === stalled && Math.abs(this.emitted.speed - this.speed) < 1) return;
     this.lastEmit = now;
+    this.emitted = { speed: this.speed, stalled };
     const eta = total !== null && this.speed > 0 ? Math.max(0, (total - received) / this.speed) : null;
-    this.onProgress({ receivedBytes: received, totalBytes: total, bytesPerSecond: this.speed, etaSeconds: eta });
+    this.onProgress({ receivedBytes: received, totalBytes: total, bytesPerSecond: this.speed, etaSeconds: eta, stalled });
   }
 }
 
@@ -304,7 +343,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     if (needed > free) throw new DownloadError("no-space", `not enough disk space in ${destDir}: needs ${formatBytes(needed)}, ${formatBytes(free)} free`);
   };
 
-  const meter = new ProgressMeter(options.onProgress, options.progressIntervalMs ?? 200, received);
+  const progressIntervalMs = options.progressIntervalMs ?? 200;
+  const meter = new ProgressMeter(options.onProgress, progressIntervalMs, received, options.speedWindowMs, options.stalledAfterMs);
+  // Speed and ETA are also recomputed while no bytes arrive (a stall, a retry's backoff), not only per chunk.
+  const ticker = options.onProgress ? setInterval(() => meter.tick(received, total), Math.max(100, progressIntervalMs)) : undefined;
+  ticker?.unref();
   const keepPart = () => options.keepPartOnAbort === true || signal?.reason instanceof DownloadPaused;
 
   const restartFromZero = async (reason: string) => {
@@ -343,6 +386,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       }
     }
 
+    clearInterval(ticker);
     meter.update(received, total, true);
     if (expectedSize !== undefined && received !== expectedSize) {
       await removePartial();
@@ -363,6 +407,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       throw new DownloadError("cancelled", "download cancelled");
     }
     throw error;
+  } finally {
+    clearInterval(ticker);
   }
 
   async function removePartial(): Promise<void> {

@@ -27,7 +27,7 @@ export function formatProgress(p: DownloadProgress): string {
   const mb = (n: number) => (n / 1024 ** 2).toFixed(1);
   const percent = p.totalBytes ? `${((100 * p.receivedBytes) / p.totalBytes).toFixed(1).padStart(5)}%` : "    ?%";
   const size = p.totalBytes ? `${mb(p.receivedBytes)}/${mb(p.totalBytes)} MB` : `${mb(p.receivedBytes)} MB`;
-  const speed = p.bytesPerSecond > 0 ? `${formatBytes(p.bytesPerSecond)}/s` : "-- MB/s";
+  const speed = p.stalled ? "stalled" : p.bytesPerSecond > 0 ? `${formatBytes(p.bytesPerSecond)}/s` : "-- MB/s";
   const eta = p.etaSeconds !== null ? `ETA ${formatDuration(p.etaSeconds)}` : "ETA --";
   return `${percent}  ${size}  ${speed}  ${eta}`;
 }

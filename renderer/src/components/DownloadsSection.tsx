@@ -126,8 +126,10 @@ function DownloadCard({ info, onControl }: { info: DownloadInfo; onControl: (act
   const stopped = info.state === "paused" || info.state === "failed";
   const size = info.totalBytes !== null ? `${formatBytes(info.receivedBytes)} of ${formatBytes(info.totalBytes)}` : formatBytes(info.receivedBytes);
   const details = [size];
+  // The host's speed covers the last few seconds and is 0 while no bytes arrive (connecting, a stalled server, a retry).
+  if (info.state === "downloading" && info.bytesPerSecond === 0) details.push("Waiting for the server…");
   if (info.state === "downloading" && info.bytesPerSecond > 0) details.push(`${formatBytes(info.bytesPerSecond)}/s`);
-  if (info.state === "downloading" && info.etaSeconds !== null) details.push(`${formatEta(info.etaSeconds)} left`);
+  if (info.state === "downloading" && info.bytesPerSecond > 0 && info.etaSeconds !== null) details.push(`${formatEta(info.etaSeconds)} left`);
   return (
     <li className={`download-card ${info.state}`} data-testid="download-card" data-state={info.state}>
       <div className="download-card-head">

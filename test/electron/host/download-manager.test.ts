@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { DownloadManagerOptions } from "../../../electron/host/download-manager.js";
 import { createHost } from "../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
 import type { Host } from "../../../electron/host/types.js";
@@ -39,12 +40,12 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((host) => host.dispose()));
 });
 
-function makeHost(dataDir = mkdtempSync(join(tmpdir(), "tandem-downloads-")), progressIntervalMs = 20) {
+function makeHost(dataDir = mkdtempSync(join(tmpdir(), "tandem-downloads-")), progressIntervalMs = 20, downloadOptions: DownloadManagerOptions["downloadOptions"] = {}) {
   const host = createHost(
     { dataDir, engineEntry: entry, spawner: nodeForkSpawner, mode: "web", appVersion: "1" },
     {
       logger: recordingLogger(),
-      downloads: { hfBaseUrl: server.url(""), progressIntervalMs, downloadOptions: { retries: 1, backoffMs: 10, stallTimeoutMs: 10_000 } },
+      downloads: { hfBaseUrl: server.url(""), progressIntervalMs, downloadOptions: { retries: 1, backoffMs: 10, stallTimeoutMs: 10_000, ...downloadOptions } },
     },
   );
   hosts.push(host);
@@ -112,6 +113,29 @@ describe("downloads", () => {
     expect(paused).toMatchObject({ state: "paused", receivedBytes: 300_000 });
     expect(events.at(-1)).toMatchObject({ state: "paused", receivedBytes: 300_000 });
     expect((await host.api.listDownloads({}))[0]).toMatchObject({ state: "paused", receivedBytes: 300_000 });
+  });
+
+  it("while the server holds the file mid-way, the speed drops to 0 with no ETA (not the last speed); released, it completes", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // ~300 KB over ~0.5 s (a measurable speed), then nothing until released.
+    server.faults.set(FILE, [{ kind: "hold", afterBytes: 300_000, chunkBytes: 15_000, chunkDelayMs: 25, until: held }]);
+    const { host, events, until } = makeHost(undefined, 20, { speedWindowMs: 1000, stalledAfterMs: 500 });
+    const started = await host.api.startDownload({ source: server.url(FILE), sha256 });
+    const mine = () => events.filter((e) => e.id === started.id);
+    try {
+      await waitFor(() => mine().some((e) => e.state === "downloading" && e.bytesPerSecond > 0 && e.etaSeconds !== null), 5000, "a speed and an ETA");
+      await waitFor(() => server.requests.at(-1)?.sentBytes === 300_000, 5000, "the server holding at 300,000 bytes");
+      // No new bytes: a progress event says so on its own (the stall timeout, 10 s, is far away).
+      await waitFor(() => mine().at(-1)?.bytesPerSecond === 0, 5000, `the speed dropping to 0 (now ${mine().at(-1)?.bytesPerSecond})`);
+      expect(mine().at(-1)).toMatchObject({ state: "downloading", receivedBytes: 300_000, bytesPerSecond: 0, etaSeconds: null });
+      expect((await host.api.listDownloads({}))[0]).toMatchObject({ state: "downloading", bytesPerSecond: 0, etaSeconds: null });
+      expect(server.requests).toHaveLength(1); // held, not retried
+    } finally {
+      release();
+    }
+    const done = await until(started.id, "done");
+    expect(done).toMatchObject({ receivedBytes: model.length, error: null });
   });
 
   it("cancel leaves no file (running or paused)", async () => {

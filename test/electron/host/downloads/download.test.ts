@@ -202,6 +202,30 @@ describe("downloadFile", () => {
     expect(server.requests[1].sentBytes).toBe(data.length - rangeStart(server.requests[1].range));
   });
 
+  it("reports a held transfer as stalled (speed 0, no ETA) without waiting for a byte, and goes on when bytes come", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server.faults.set("/data.bin", [{ kind: "hold", afterBytes: 400_000, chunkBytes: 20_000, chunkDelayMs: 20, until: held }]);
+    const progress: DownloadProgress[] = [];
+    const run = downloadFile(
+      fast({ url: server.url("/data.bin"), expectedSha256: sha(data), progressIntervalMs: 50, speedWindowMs: 1000, stalledAfterMs: 400, onProgress: (p) => progress.push(p) }),
+    );
+    try {
+      await expect.poll(() => progress.some((p) => p.bytesPerSecond > 0 && p.etaSeconds !== null && !p.stalled), { timeout: 5000 }).toBe(true);
+      await expect.poll(() => progress.at(-1)?.stalled, { timeout: 5000 }).toBe(true);
+      expect(progress.at(-1)).toMatchObject({ receivedBytes: 400_000, bytesPerSecond: 0, etaSeconds: null });
+      const stalledAt = progress.length;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(progress.length - stalledAt).toBeLessThanOrEqual(1); // the timer reports changes, not the same stall over and over
+    } finally {
+      release();
+    }
+    const result = await run;
+    expect(readFileSync(result.path).equals(data)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+    expect(progress.at(-1)).toMatchObject({ receivedBytes: data.length, stalled: false });
+  });
+
   it("sends the token as a bearer header", async () => {
     await downloadFile(fast({ url: server.url("/data.bin"), token: "hf_secret" }));
     expect(server.requests[0].authorization).toBe("Bearer hf_secret");

@@ -11,6 +11,11 @@ export type Fault =
   | { kind: "drop"; afterBytes: number; repeat?: boolean }
   /** Send this many bytes, then nothing more (connection stays open). */
   | { kind: "stall"; afterBytes: number; repeat?: boolean }
+  /**
+   * Send this many bytes (in `chunkBytes` pieces every `chunkDelayMs` when given, else at once), then nothing until
+   * `until` settles, then the rest: a server that pauses mid-file.
+   */
+  | { kind: "hold"; afterBytes: number; until: Promise<unknown>; chunkBytes?: number; chunkDelayMs?: number; repeat?: boolean }
   /** Answer with 200 and the whole file whatever the Range header says. */
   | { kind: "ignore-range"; repeat?: boolean }
   /** Answer a Range request with 206 and a Content-Range that starts somewhere else. */
@@ -92,6 +97,25 @@ export async function startTestServer(files: Record<string, Buffer> = {}): Promi
       res.write(part);
       // A FIN after the bytes (not a reset, which can make the client discard bytes it has not read yet).
       if (fault.kind === "drop") res.socket?.end();
+      return;
+    }
+    if (fault?.kind === "hold") {
+      log.status = status;
+      res.writeHead(status, headers);
+      const held = Math.min(fault.afterBytes, body.length);
+      const chunk = fault.chunkBytes ?? held;
+      const sendHeld = async () => {
+        for (let at = 0; at < held && !res.destroyed; at += chunk) {
+          if (at > 0 && fault.chunkDelayMs) await new Promise((r) => setTimeout(r, fault.chunkDelayMs));
+          res.write(body.subarray(at, Math.min(held, at + chunk)));
+          log.sentBytes = Math.min(held, at + chunk);
+        }
+        await fault.until;
+        if (res.destroyed) return;
+        log.sentBytes = body.length;
+        res.end(body.subarray(held));
+      };
+      void sendHeld();
       return;
     }
     send(status, headers, body);
