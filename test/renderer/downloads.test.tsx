@@ -38,6 +38,60 @@ describe("Models screen downloads", () => {
     expect(within(card).getByRole("progressbar").getAttribute("value")).toBe("0.25");
   });
 
+  it("says it is waiting for the server while no bytes arrive (speed 0), and shows the speed again when they do", async () => {
+    const { u, fake, section } = await openScreen();
+    await u.type(within(section).getByTestId("download-source"), "https://example.com/m.gguf");
+    await u.click(within(section).getByTestId("download-start"));
+    const card = await within(section).findByTestId("download-card");
+    const id = [...fake.downloads.keys()][0];
+    act(() => {
+      fake.progressDownload(id, { receivedBytes: 100 * MB, totalBytes: 400 * MB, bytesPerSecond: 10 * MB, etaSeconds: 30 });
+    });
+    expect(within(card).getByTestId("download-details").textContent).toBe("100 MB of 400 MB · 10.0 MB/s · 30 s left");
+    act(() => {
+      fake.progressDownload(id, { bytesPerSecond: 0, etaSeconds: null });
+    });
+    expect(within(card).getByTestId("download-details").textContent).toBe("100 MB of 400 MB · Waiting for the server…");
+    expect(within(card).getByTestId("download-state").textContent).toBe("Downloading · 25%");
+    act(() => {
+      fake.progressDownload(id, { receivedBytes: 200 * MB, bytesPerSecond: 5 * MB, etaSeconds: 40 });
+    });
+    expect(within(card).getByTestId("download-details").textContent).toBe("200 MB of 400 MB · 5.0 MB/s · 40 s left");
+    act(() => {
+      fake.progressDownload(id, { state: "paused", bytesPerSecond: 0, etaSeconds: null });
+    });
+    expect(within(card).getByTestId("download-details").textContent).toBe("200 MB of 400 MB"); // paused: not waiting
+  });
+
+  it("reopening the screen after missed progress events shows the host's list, and a later event wins over it", async () => {
+    const { u, fake, dialog, section } = await openScreen();
+    await u.type(within(section).getByTestId("download-source"), "https://example.com/m.gguf");
+    await u.click(within(section).getByTestId("download-start"));
+    const id = [...fake.downloads.keys()][0];
+    act(() => {
+      fake.progressDownload(id, { receivedBytes: 100 * MB, totalBytes: 400 * MB, bytesPerSecond: 10 * MB, etaSeconds: 30 });
+    });
+    expect(within(await within(section).findByTestId("download-card")).getByTestId("download-state").textContent).toBe("Downloading · 25%");
+    await u.click(within(dialog).getByRole("button", { name: "Close" }));
+    await waitFor(() => expect(screen.queryByTestId("models-screen")).toBeNull());
+    // Events missed (a reconnect): the host moved on without the window hearing of it.
+    fake.downloads.set(id, { ...fake.downloads.get(id)!, state: "paused", receivedBytes: 300 * MB, bytesPerSecond: 0, etaSeconds: null });
+
+    await u.click(screen.getByTestId("model-picker"));
+    await u.click(screen.getByTestId("open-models-screen"));
+    const reopened = within(await screen.findByTestId("models-screen")).getByTestId("downloads-section");
+    const card = await within(reopened).findByTestId("download-card");
+    await waitFor(() => expect(card.dataset.state).toBe("paused"));
+    expect(within(card).getByTestId("download-state").textContent).toBe("Paused · 75%");
+    expect(within(card).getByTestId("download-details").textContent).toBe("300 MB of 400 MB");
+    expect(within(reopened).getAllByTestId("download-card")).toHaveLength(1);
+
+    act(() => {
+      fake.progressDownload(id, { state: "downloading", receivedBytes: 320 * MB, bytesPerSecond: 8 * MB, etaSeconds: 10 });
+    });
+    expect(within(card).getByTestId("download-state").textContent).toBe("Downloading · 80%");
+  });
+
   it("shows the host's refusal", async () => {
     const { u, section } = await openScreen();
     await u.type(within(section).getByTestId("download-source"), "models/x.gguf");

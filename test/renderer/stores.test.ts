@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Conversation, Message } from "../../electron/window-api.js";
+import type { Conversation, DownloadInfo, Message } from "../../electron/window-api.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
+import { useDownloadsStore } from "../../renderer/src/stores/downloads.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
 import { displayText, selectIsStreaming, useMessagesStore, type StreamSegment } from "../../renderer/src/stores/messages.js";
 import { FakeClient, makeStats } from "./fake-client.js";
@@ -157,5 +158,36 @@ describe("conversations store", () => {
     s.select("b");
     s.remove("b");
     expect(useConversationsStore.getState().selectedId).toBeNull();
+  });
+});
+
+describe("downloads store", () => {
+  const info = (id: string, patch: Partial<DownloadInfo> = {}): DownloadInfo => ({
+    id,
+    source: `https://example.com/${id}.gguf`,
+    fileName: `${id}.gguf`,
+    destPath: `/models/${id}.gguf`,
+    state: "downloading",
+    receivedBytes: 0,
+    totalBytes: 1000,
+    bytesPerSecond: 0,
+    etaSeconds: null,
+    error: null,
+    ...patch,
+  });
+
+  it("a fetched list wins over what the store holds for the same id; later events win over the list", () => {
+    const s = useDownloadsStore.getState();
+    s.setList([]);
+    s.upsert(info("a", { receivedBytes: 100, bytesPerSecond: 50, etaSeconds: 18 }));
+    s.upsert(info("gone", { receivedBytes: 10 })); // from before a host restart: the host no longer has it
+    // Events were missed; the host's list says where things are now.
+    s.setList([info("a", { state: "paused", receivedBytes: 400 }), info("b", { receivedBytes: 5 })]);
+    expect(useDownloadsStore.getState().list).toEqual([info("a", { state: "paused", receivedBytes: 400 }), info("b", { receivedBytes: 5 })]);
+    useDownloadsStore.getState().upsert(info("a", { receivedBytes: 450, bytesPerSecond: 50, etaSeconds: 11 }));
+    expect(useDownloadsStore.getState().list.map((d) => [d.id, d.state, d.receivedBytes])).toEqual([
+      ["a", "downloading", 450],
+      ["b", "downloading", 5],
+    ]);
   });
 });

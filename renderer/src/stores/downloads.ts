@@ -2,22 +2,21 @@ import { create } from "zustand";
 import type { DownloadInfo } from "../../../electron/window-api.js";
 
 export interface DownloadsState {
-  /** Downloads in the order they were first seen. */
+  /** Downloads in the host's order (the order they were started). */
   list: DownloadInfo[];
-  /** Replaces the list (listDownloads); keeps anything newer already pushed for the same id. */
+  /**
+   * Replaces the list with the host's (listDownloads). The fetched entries win over the stored ones: the host's list
+   * is what is true when it answered, and a stored entry may be stale (progress events missed while the screen was
+   * closed or the connection was down). Stored downloads the host no longer lists (ids from before a host restart)
+   * are dropped. A progress event that arrives after the answer is applied after it with `upsert`, so it wins.
+   */
   setList(list: DownloadInfo[]): void;
   upsert(info: DownloadInfo): void;
 }
 
 export const useDownloadsStore = create<DownloadsState>()((set) => ({
   list: [],
-  setList: (list) =>
-    set((s) => {
-      const known = new Map(s.list.map((d) => [d.id, d]));
-      const merged = list.map((d) => known.get(d.id) ?? d);
-      const ids = new Set(merged.map((d) => d.id));
-      return { list: [...merged, ...s.list.filter((d) => !ids.has(d.id))] };
-    }),
+  setList: (list) => set({ list: [...list] }),
   upsert: (info) =>
     set((s) => {
       const i = s.list.findIndex((d) => d.id === info.id);
