@@ -33,13 +33,15 @@ describe("banners", () => {
     expect(screen.queryByTestId("banner-engine-crashed")).toBeNull();
   });
 
-  it("engine failed for good: shows the crash message", async () => {
+  it("engine failed for good: the crash screen shows the message, without a banner repeating it", async () => {
     const fake = new FakeClient();
     fake.status = { ...fake.status, state: "failed", lastCrash: { ...crash, reason: "launch-failed", message: "Could not start the engine: ENOENT" } };
     await renderWithClient(fake);
-    const banner = screen.getByTestId("banner-engine-crashed");
-    expect(banner.textContent).toContain("The engine could not start.");
-    expect(banner.textContent).toContain("Could not start the engine: ENOENT");
+    const panel = await screen.findByTestId("crash-screen");
+    expect(within(panel).getByTestId("crash-title").textContent).toBe("The engine couldn’t start");
+    expect(within(panel).getByTestId("crash-message").textContent).toBe("Could not start the engine: ENOENT");
+    expect(screen.queryByTestId("banner-engine-crashed")).toBeNull();
+    expect(screen.queryAllByRole("button", { name: /Retry|Restart engine/ })).toHaveLength(1);
   });
 
   it("model failed to load: shows the message; Retry loads the same model again", async () => {

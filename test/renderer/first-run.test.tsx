@@ -179,9 +179,13 @@ describe("crash report screen", () => {
     await u.click(within(panel).getByTestId("crash-open-logs"));
     expect(fake.callsOf("openFolder")).toEqual([{ folder: "logs" }]);
 
+    // The screen stands in for the crash banner, which must not come back once the engine is up again.
+    expect(screen.queryByTestId("banner-engine-crashed")).toBeNull();
     await u.click(within(panel).getByTestId("crash-restart"));
     expect(fake.callsOf("restartEngine")).toHaveLength(1);
     await waitFor(() => expect(screen.queryByTestId("crash-screen")).toBeNull());
+    act(() => fake.setStatus({ state: "ready" }));
+    expect(screen.queryByTestId("banner-engine-crashed")).toBeNull();
   });
 
   it("words each reason plainly, and shows the logs path in web mode", async () => {

@@ -55,7 +55,8 @@ export function Banners() {
           <strong>Connection lost — reconnecting…</strong>
         </Banner>
       )}
-      {crash && (
+      {/* Once the supervisor has given up, the crash screen in the chat area tells the whole story. */}
+      {crash && engineState !== "failed" && (
         <Banner
           kind="error"
           testId="banner-engine-crashed"
@@ -68,7 +69,7 @@ export function Banners() {
           }
         >
           <strong>The engine {crashReasonText(crash.crash)}.</strong>{" "}
-          {engineState === "restarting" || (crash.restarting && engineState !== "ready" && engineState !== "failed")
+          {engineState === "restarting" || (crash.restarting && engineState !== "ready")
             ? "Restarting…"
             : engineState === "ready"
               ? "It was restarted."

@@ -65,6 +65,8 @@ export function CrashScreen() {
 
   const restart = async () => {
     setRestarting(true);
+    // The user has acted on this crash: its banner must not come back once the engine is up again.
+    useEngineStore.getState().dismissCrash();
     try {
       await actions.restartEngine();
     } finally {
