@@ -1,0 +1,147 @@
+/** Settings → Speculative decoding: the default mode, the longest draft, and the draft model. */
+import { useEffect, useState, type ReactNode } from "react";
+import { SpeculationMode } from "../../../../engine/protocol.js";
+import { useActions } from "../../context.js";
+import { fileNameOf, speculationModeLabel } from "../../format.js";
+import { useEngineStore } from "../../stores/engine.js";
+import { useModelsStore } from "../../stores/models.js";
+import { useSettingsStore } from "../../stores/settings.js";
+import { FieldRow, NumberFieldRow } from "./fields.js";
+import type { SectionProps } from "./settings-draft.js";
+
+export function SpeculationSection({ id, draft, errors, set }: SectionProps) {
+  return (
+    <fieldset className="settings-section" data-testid="speculation-settings">
+      <legend className="settings-section-title">Speculative decoding</legend>
+      <p className="settings-section-intro">
+        Tandem guesses a few tokens ahead and lets the model check them all in one pass: replies come faster, and at
+        temperature 0 the text is exactly the same.
+      </p>
+      <div className="field-grid">
+        <FieldRow
+          label="Default mode"
+          htmlFor={`${id}-spec`}
+          error={errors.speculation}
+          hint="Auto picks the fastest guesser as it goes; each chat can choose its own in its header."
+        >
+          <select
+            id={`${id}-spec`}
+            className="input"
+            data-testid="speculation-default"
+            value={draft.speculation}
+            onChange={(e) => set("speculation", SpeculationMode.parse(e.target.value))}
+          >
+            {SpeculationMode.options.map((mode) => (
+              <option key={mode} value={mode}>
+                {speculationModeLabel[mode]}
+              </option>
+            ))}
+          </select>
+        </FieldRow>
+        <NumberFieldRow
+          label="Max draft tokens"
+          id={`${id}-maxdraft`}
+          error={errors.maxDraftTokens}
+          hint="The most tokens guessed per step; fewer are used when guesses miss."
+          min={1}
+          max={32}
+          value={draft.maxDraftTokens}
+          onValue={(v) => set("maxDraftTokens", v)}
+        />
+      </div>
+      <DraftModelField id={`${id}-draft`} />
+      <p className="field-hint">
+        Prompt lookup copies text that already appears in the conversation; learned n-grams reuse phrases the model tends to
+        write.
+      </p>
+    </fieldset>
+  );
+}
+
+/**
+ * The draft model: any GGUF file of the models folder except the chat model itself. A choice is applied at once
+ * (the host loads it and checks its tokenizer against the chat model's), not with Save; a refused draft changes
+ * nothing and its error shows below the menu.
+ */
+function DraftModelField({ id }: { id: string }) {
+  const actions = useActions();
+  const files = useModelsStore((s) => s.files);
+  const saved = useSettingsStore((s) => s.settings?.draftModelPath ?? null);
+  const target = useEngineStore((s) => s.status?.model?.modelPath ?? null);
+  const loaded = useEngineStore((s) => s.status?.draftModel ?? null);
+  const statusError = useEngineStore((s) => s.status?.draftError ?? null);
+  /** The path being applied (null: unloading); undefined when nothing is in flight. */
+  const [pending, setPending] = useState<string | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    void actions.refreshModels();
+  }, [actions]);
+
+  const choices = files.filter((f) => f.path !== target);
+  const value = pending !== undefined ? (pending ?? "") : (saved ?? "");
+  // A saved draft outside the listing (another folder) still shows as the current choice.
+  const extra = value && !choices.some((f) => f.path === value) ? value : null;
+  const busy = pending !== undefined;
+
+  const choose = async (path: string | null) => {
+    setPending(path);
+    setError(null);
+    const failure = await actions.setDraftModel(path);
+    setPending(undefined);
+    if (failure) setError(path ? `${fileNameOf(path)}: ${failure}` : failure);
+  };
+
+  let note: ReactNode;
+  if (error) {
+    note = (
+      <p className="field-error" role="alert" data-testid="draft-model-error">
+        {error}
+      </p>
+    );
+  } else if (busy) {
+    note = <p className="field-hint">{pending ? `Loading ${fileNameOf(pending)}…` : "Unloading…"}</p>;
+  } else if (saved && statusError) {
+    note = (
+      <p className="field-warning" data-testid="draft-model-warning">
+        Not loaded: {statusError}
+      </p>
+    );
+  } else if (!target) {
+    note = <p className="field-hint">Load a chat model first: the draft is checked against it.</p>;
+  } else {
+    note = (
+      <p className="field-hint">
+        A small model with the same tokenizer drafts tokens; the main model checks them in one pass. Output is identical at
+        temperature 0.
+      </p>
+    );
+  }
+
+  return (
+    <div className={`field${error ? " invalid" : ""}`}>
+      <label className="field-label" htmlFor={id}>
+        Draft model
+      </label>
+      <select
+        id={id}
+        className="input"
+        data-testid="draft-model-select"
+        value={value}
+        disabled={busy || (!target && !saved)}
+        aria-invalid={!!error}
+        title={loaded?.modelPath}
+        onChange={(e) => void choose(e.target.value === "" ? null : e.target.value)}
+      >
+        <option value="">None</option>
+        {choices.map((f) => (
+          <option key={f.path} value={f.path} disabled={!target}>
+            {f.name}
+          </option>
+        ))}
+        {extra && <option value={extra}>{fileNameOf(extra)}</option>}
+      </select>
+      {note}
+    </div>
+  );
+}
