@@ -81,10 +81,17 @@ describe("welcome screen", () => {
 
     const target = fake.downloads.get(targetId)!;
     const draft = fake.downloads.get(draftId)!;
+    const button = within(card).getByTestId("welcome-download-both");
+    expect(button.textContent).toBe("Downloading…");
+    fake.holdLoads = true;
     act(() => {
       fake.progressDownload(targetId, { state: "done", receivedBytes: 1000 });
     });
     await waitFor(() => expect(fake.callsOf("loadModel")).toEqual([{ path: target.destPath }]));
+    // Both are in while the target loads: the button no longer claims to be downloading.
+    expect(button.textContent).toBe("Loading the model…");
+    expect((button as HTMLButtonElement).disabled).toBe(true);
+    act(() => fake.finishLoad());
     await waitFor(() => expect(fake.callsOf("setDraftModel")).toEqual([{ path: draft.destPath }]));
     // The normal chat appears.
     await waitFor(() => expect(screen.queryByTestId("welcome-screen")).toBeNull());

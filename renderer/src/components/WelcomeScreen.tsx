@@ -114,6 +114,8 @@ export function WelcomeScreen() {
   const target = downloadOf(downloads, pair.target.source);
   const draft = downloadOf(downloads, pair.draft.source);
   const downloading = [target, draft].some((d) => d && d.state !== "failed" && d.state !== "cancelled");
+  // Both in: what remains is loading the target and setting the draft (useFirstRunDownloads).
+  const arrived = target?.state === "done" && draft?.state === "done";
 
   const downloadBoth = async () => {
     setBusy("download");
@@ -205,7 +207,7 @@ export function WelcomeScreen() {
             disabled={busy !== null || downloading}
             onClick={() => void downloadBoth()}
           >
-            {downloading ? "Downloading…" : "Download both"}
+            {arrived ? "Loading the model…" : downloading ? "Downloading…" : "Download both"}
           </button>
         </section>
 
