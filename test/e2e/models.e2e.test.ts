@@ -206,6 +206,9 @@ describe("the Models screen in the browser", () => {
     expect(await card().getByTestId("download-state").textContent()).toMatch(/^Downloading · \d+%$/);
     await expect.poll(() => card().getByTestId("download-details").textContent()).toMatch(/^[\d.]+ (KB|MB) of 3\.6 MB · [\d.]+ (B|KB|MB)\/s/);
     expect(modelsOnDisk()).not.toContain(DRAFT); // only the .part while it downloads
+    // Held by the server, the card stops showing its last speed: it says it is waiting (long before the stall timeout).
+    await expect.poll(() => card().getByTestId("download-details").textContent(), { timeout: 15_000 }).toMatch(/^[\d.]+ (KB|MB) of 3\.6 MB · Waiting for the server…$/);
+    expect(await card().getByTestId("download-state").textContent()).toMatch(/^Downloading · 4\d%$/);
 
     // Pause keeps the partial file; resume continues it with a Range request.
     await card().getByTestId("download-pause").click();

@@ -186,6 +186,22 @@ describe("library folders", () => {
     expect(fake.callsOf("removeModelsFolder")).toEqual([{ path: "/mnt/collection" }]);
   });
 
+  it("a file of another library folder: Delete names that folder", async () => {
+    const fake = new FakeClient();
+    fake.extraFolders = ["/mnt/collection"];
+    const extra: ModelFile = { path: "/mnt/collection/big.gguf", name: "big.gguf", sizeBytes: 2e9, modifiedAt: 9, architecture: "llama", folder: "/mnt/collection" };
+    const u = userEvent.setup();
+    fake.files = [...libraryFiles, extra];
+    await renderWithClient(fake);
+    await u.click(screen.getByTestId("model-picker"));
+    await u.click(screen.getByTestId("open-models-screen"));
+    const dialog = await screen.findByTestId("models-screen");
+    const row = await within(dialog).findByRole("button", { name: "Delete big.gguf" });
+    await u.click(row);
+    const confirm = await screen.findByTestId("confirm-dialog");
+    expect(within(confirm).getByTestId("delete-confirm-text").textContent).toContain("is removed from /mnt/collection, with its learned n-gram table");
+  });
+
   it("in the app, Add folder… opens the chooser", async () => {
     const fake = new FakeClient({ mode: "electron" });
     fake.pickedLibraryFolder = "/Volumes/Models";

@@ -118,6 +118,42 @@ describe("Models screen", () => {
     expect((within(details).getByTestId("use-as-draft") as HTMLButtonElement).disabled).toBe(true);
   });
 
+  it("names the main folder once (in Library folders), and speaks of the library, not one folder", async () => {
+    const { dialog } = await openScreen();
+    expect(within(dialog).getAllByText("/models")).toHaveLength(1);
+    expect(within(within(dialog).getByTestId("library-folders")).getByText("/models")).toBeTruthy();
+    const drafts = within(dialog).getByTestId("compatible-drafts");
+    await waitFor(() => expect(within(drafts).getAllByTestId("draft-candidate")).toHaveLength(2));
+  });
+
+  it("an empty library, no other model, no compatible draft: worded for a library of several folders", async () => {
+    const u = userEvent.setup();
+    const fake = new FakeClient();
+    fake.files = [];
+    fake.draftCandidates = [];
+    await renderWithClient(fake);
+    await u.click(screen.getByTestId("model-picker"));
+    expect((await screen.findByTestId("model-menu")).textContent).toContain("No GGUF models in your library.");
+    await u.click(screen.getByTestId("open-models-screen"));
+    const dialog = await screen.findByTestId("models-screen");
+    expect(await within(dialog).findByText("No GGUF models in your library.")).toBeTruthy();
+    expect(await within(dialog).findByText("No other models in your library.")).toBeTruthy();
+    expect(dialog.textContent).not.toContain("this folder");
+  });
+
+  it("says so when none of the other models is a compatible draft", async () => {
+    const u = userEvent.setup();
+    const fake = new FakeClient();
+    fake.files = [...libraryFiles];
+    fake.draftCandidates = [gemma];
+    await renderWithClient(fake);
+    await u.click(screen.getByTestId("model-picker"));
+    await u.click(screen.getByTestId("open-models-screen"));
+    const drafts = within(await screen.findByTestId("models-screen")).getByTestId("compatible-drafts");
+    await waitFor(() => expect(within(drafts).getAllByTestId("draft-candidate")).toHaveLength(1));
+    expect(drafts.textContent).toContain("No compatible draft in your library.");
+  });
+
   it("closes on Escape", async () => {
     const { u } = await openScreen();
     await u.keyboard("{Escape}");
@@ -180,6 +216,7 @@ describe("Models screen: import and delete", () => {
     await u.click(within(rowOf(victim.name)).getByTestId("delete-model"));
     const confirm = await screen.findByTestId("confirm-dialog");
     expect(confirm.textContent).toContain(`Delete ${victim.name}?`);
+    expect(within(confirm).getByTestId("delete-confirm-text").textContent).toMatch(/^The file \(.+\) is removed from \/models, with its learned n-gram table/);
     await u.click(within(confirm).getByTestId("confirm-cancel"));
     expect(fake.callsOf("deleteModel")).toEqual([]);
 

@@ -40,6 +40,7 @@ export function LibraryFolders() {
       <h3 id="library-folders-title" className="settings-section-title">
         Library folders
       </h3>
+      {folders.length === 0 && <p className="settings-section-intro">No models folder chosen.</p>}
       <ul className="library-folder-list">
         {folders.map((folder) => (
           <li key={folder} className="library-folder" data-testid="library-folder">

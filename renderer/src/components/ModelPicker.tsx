@@ -100,7 +100,7 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
       <div className="picker-section-title">Models</div>
       {listError && <p className="field-error">{listError}</p>}
       {listed && files.length === 0 && !listError ? (
-        <p className="picker-empty">No GGUF models in this folder.</p>
+        <p className="picker-empty">No GGUF models in your library.</p>
       ) : (
         <ul className="model-list">
           {files.map((f) => {

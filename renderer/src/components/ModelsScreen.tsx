@@ -32,6 +32,11 @@ export function formatParameters(n: number | undefined): string {
   return String(n);
 }
 
+/** The library folder a file is in (older hosts don't say: its parent folder). */
+function folderOf(file: ModelFile): string {
+  return file.folder ?? file.path.slice(0, Math.max(file.path.lastIndexOf("/"), file.path.lastIndexOf("\\")));
+}
+
 function compare(a: ModelFile, b: ModelFile, key: SortKey): number {
   const x = a[key];
   const y = b[key];
@@ -42,12 +47,11 @@ function compare(a: ModelFile, b: ModelFile, key: SortKey): number {
   return String(x).localeCompare(String(y)) || a.name.localeCompare(b.name);
 }
 
-/** The model library: every GGUF file of the models folder with its header facts, details, and draft pairing. */
+/** The model library: every GGUF file of the library folders with its header facts, details, and draft pairing. */
 export function ModelsScreen({ onClose }: { onClose: () => void }) {
   const titleId = useId();
   const actions = useActions();
   const files = useModelsStore((s) => s.files);
-  const folder = useModelsStore((s) => s.folder);
   const listError = useModelsStore((s) => s.listError);
   const loadingPath = useModelsStore((s) => s.loading?.path ?? null);
   const target = useEngineStore((s) => s.status?.model ?? null);
@@ -103,9 +107,6 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
           Close
         </button>
       </div>
-      <p className="models-folder" title={folder ?? ""}>
-        {folder || "No models folder chosen"}
-      </p>
       {listError && <p className="field-error">{listError}</p>}
       <ImportSection />
       <LibraryFolders />
@@ -187,7 +188,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
             {rows.length === 0 && (
               <tr>
                 <td colSpan={COLUMNS.length + 1} className="picker-empty">
-                  {files.length === 0 ? "No GGUF models in this folder." : "No model matches the filter."}
+                  {files.length === 0 ? "No GGUF models in your library." : "No model matches the filter."}
                 </td>
               </tr>
             )}
@@ -218,7 +219,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
         <h3 className="settings-section-title">Drafts for {target ? target.name : "the loaded model"}</h3>
         {!target && <p className="settings-section-intro">Load a model to see which drafts can speed it up.</p>}
         {draftsError && <p className="field-error">{draftsError}</p>}
-        {target && drafts && drafts.length === 0 && <p className="settings-section-intro">No other models in this folder.</p>}
+        {target && drafts && drafts.length === 0 && <p className="settings-section-intro">No other models in your library.</p>}
         {target && drafts && drafts.length > 0 && (
           <>
             {recommended ? (
@@ -226,7 +227,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
                 Recommended: <strong>{recommended.name}</strong> (the smallest compatible draft)
               </p>
             ) : (
-              <p className="settings-section-intro">No compatible draft in this folder.</p>
+              <p className="settings-section-intro">No compatible draft in your library.</p>
             )}
             <ul className="draft-list">
               {drafts.map((d) => (
@@ -260,9 +261,9 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
             });
           }}
         >
-          <p>
-            The file ({formatBytes(confirmDelete.sizeBytes)}) is removed from the models folder, with its learned n-gram table and saved
-            conversation states. This cannot be undone.
+          <p data-testid="delete-confirm-text">
+            The file ({formatBytes(confirmDelete.sizeBytes)}) is removed from <span className="mono delete-confirm-folder">{folderOf(confirmDelete)}</span>, with its
+            learned n-gram table and saved conversation states. This cannot be undone.
           </p>
         </ConfirmDialog>
       )}
