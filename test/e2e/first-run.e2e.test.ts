@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { targetModel, TEST_THREADS } from "../helpers/models.js";
-import { WebApp, launchBrowser, recordTextGrowth } from "./web-harness.js";
+import { WebApp, launchBrowser, recordTextGrowth, screenshotDir } from "./web-harness.js";
 
 /**
  * First run in web mode, as a new user meets it: a fresh data folder (empty library, no model configured) shows the
@@ -35,6 +35,9 @@ describe("first run in web mode", () => {
     await expect.poll(() => welcome.count(), { timeout: 15_000 }).toBe(1);
     expect(await welcome.getByTestId("welcome-intro").textContent()).toMatch(/draft/);
     expect(await welcome.getByTestId("welcome-pair").textContent()).toContain("CPU-friendly");
+    // The README's first-run screenshot.
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(screenshotDir(), "welcome.png") });
     expect(await page.getByTestId("empty-no-model").count()).toBe(0);
   });
 

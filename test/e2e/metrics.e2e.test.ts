@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { DATABASE_FILE } from "../../electron/host/host.js";
 import { ChatStore } from "../../electron/host/store.js";
-import { repoPath, sharedModel, targetModel } from "../helpers/models.js";
-import { WebApp, launchBrowser } from "./web-harness.js";
+import { sharedModel, targetModel } from "../helpers/models.js";
+import { WebApp, launchBrowser, screenshotDir } from "./web-harness.js";
 
 /**
  * Acceptance metrics in a real browser with the real engine and the shared KJV pair, speculating with the draft
@@ -133,8 +132,7 @@ describe("acceptance metrics with the real engine", () => {
     await expect.poll(() => page.getByTestId("metrics-last").getByTestId("fig-speedup").textContent()).toMatch(/× vs .* tok\/s, measured /);
 
     // The README's screenshot: the metrics panel with its charts beside tinted text (light theme), with the measured baseline.
-    const dir = repoPath("assets", "screenshots");
-    mkdirSync(dir, { recursive: true });
+    const dir = screenshotDir();
     await page.mouse.move(0, 0);
     await page.screenshot({ path: path.join(dir, "metrics-light.png") });
   });

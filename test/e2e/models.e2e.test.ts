@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { repoPath, sharedModel, targetModel, TEST_THREADS } from "../helpers/models.js";
+import { sharedModel, targetModel, TEST_THREADS } from "../helpers/models.js";
 import { formatBytes } from "../../renderer/src/format.js";
-import { WebApp, launchBrowser } from "./web-harness.js";
+import { WebApp, launchBrowser, screenshotDir } from "./web-harness.js";
 
 /**
  * The Models screen in a real browser, from a fresh, empty data folder: the shared KJV model uploaded through the
@@ -277,8 +277,7 @@ describe("the Models screen in the browser", () => {
     await expect.poll(() => details().getByTestId("fit-verdict").textContent(), { timeout: 30_000 }).toMatch(/Fits|Tight fit|Won't fit/);
     expect(await details().getByTestId("fit-parts").textContent()).toContain("Draft weights");
     await expect.poll(() => candidate.locator(".draft-reason").textContent(), { timeout: 30_000 }).toBe("Compatible, recommended");
-    const dir = repoPath("assets", "screenshots");
-    mkdirSync(dir, { recursive: true });
+    const dir = screenshotDir();
     await screenshotModelsScreen(path.join(dir, "models.png"));
   });
 

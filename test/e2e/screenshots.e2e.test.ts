@@ -1,9 +1,8 @@
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { repoPath, targetModel } from "../helpers/models.js";
-import { WebApp, launchBrowser } from "./web-harness.js";
+import { targetModel } from "../helpers/models.js";
+import { WebApp, launchBrowser, screenshotDir } from "./web-harness.js";
 
 /** The README's screenshots, taken from the real app at its real speed (no pacing) with the shared model. */
 const app = new WebApp();
@@ -35,8 +34,7 @@ describe("README screenshots", () => {
       await page.getByTestId("send-button").waitFor({ state: "visible" });
     }
     await expect.poll(() => page.locator('[data-testid="message-assistant"][data-status="complete"]').count()).toBe(2);
-    const dir = repoPath("assets", "screenshots");
-    mkdirSync(dir, { recursive: true });
+    const dir = screenshotDir();
     await page.screenshot({ path: path.join(dir, "chat-light.png") });
     await page.emulateMedia({ colorScheme: "dark" });
     await page.screenshot({ path: path.join(dir, "chat-dark.png") });

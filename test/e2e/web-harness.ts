@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -128,4 +128,15 @@ export async function recordTextGrowth(page: Page, selector: string, ms: number)
       }),
     { selector, ms },
   );
+}
+
+/**
+ * Where E2E tests write the README's screenshots: `assets/screenshots` when TANDEM_UPDATE_SCREENSHOTS=1
+ * (`npm run screenshots`), else a temp folder — the shots are still taken (the code path is exercised), but a plain
+ * `npm test` never rewrites committed images with pixel noise.
+ */
+export function screenshotDir(): string {
+  const dir = process.env.TANDEM_UPDATE_SCREENSHOTS === "1" ? repoPath("assets", "screenshots") : path.join(os.tmpdir(), "tandem-screenshots");
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
