@@ -43,12 +43,25 @@ export async function estimateFit(env: FitEnvironment, params: EngineParams<"est
   const target = await readModelHeader(env.llama, params.modelPath, headers);
   const draft = params.draftPath ? await readModelHeader(env.llama, params.draftPath, headers) : null;
 
-  const gpuLayers = await resolveGpuLayers(target.insights, env.backend, params.gpuLayers ?? "auto");
-  // The engine loads a draft with "auto" GPU layers (none on the CPU backend).
-  const draftGpuLayers = draft ? await resolveGpuLayers(draft.insights, env.backend, "auto") : 0;
   const contextSize =
     params.contextSize === "auto" ? autoContextSize(target.insights.trainContextSize ?? 4096) : params.contextSize;
   const slotsSetting: CacheSlotsSetting = params.cacheSlots ?? "auto";
+
+  // "auto" GPU layers are resolved the way a load resolves them, against the VRAM that load would find free: what is
+  // free now plus what the loaded models give back, and for the draft (loaded after the target) minus the target.
+  const vram = await env.llama.getVramState();
+  const releasable = env.releasable ?? { ramBytes: 0, vramBytes: 0 };
+  const freeVram = vram.free + releasable.vramBytes;
+  const gpuLayers = await resolveGpuLayers(target.insights, env.backend, params.gpuLayers ?? "auto", freeVram, vram.total);
+  let draftGpuLayers = 0;
+  if (draft) {
+    const targetSlots = (await chooseSlots(env.llama, target.insights, gpuLayers, contextSize, slotsSetting)).slots;
+    const targetVram =
+      (await target.insights.estimateModelResourceRequirementsV2({ gpuLayers })).gpuVram +
+      (await target.insights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: gpuLayers, sequences: targetSlots })).gpuVram;
+    // The engine loads a draft with "auto" GPU layers (none on the CPU backend).
+    draftGpuLayers = await resolveGpuLayers(draft.insights, env.backend, "auto", Math.max(0, freeVram - targetVram), vram.total);
+  }
 
   const partsAt = async (config: FitConfig) => {
     const slots = (await chooseSlots(env.llama, target.insights, config.gpuLayers, config.contextSize, slotsSetting)).slots;
@@ -82,14 +95,12 @@ export async function estimateFit(env: FitEnvironment, params: EngineParams<"est
 
   const config = { contextSize, gpuLayers };
   const { cacheSlots } = await partsAt(config);
-  const vram = await env.llama.getVramState();
-  const releasable = env.releasable ?? { ramBytes: 0, vramBytes: 0 };
   return assessFit({
     modelName: target.name,
     totalLayers: target.insights.totalLayers,
     config,
     cacheSlots,
-    available: { ramBytes: os.freemem() + releasable.ramBytes, vramBytes: vram.free + releasable.vramBytes },
+    available: { ramBytes: os.freemem() + releasable.ramBytes, vramBytes: freeVram },
     partsAt,
   });
 }
@@ -99,11 +110,18 @@ function part(name: FitPart["part"], requirements: { cpuRam: number; gpuVram: nu
 }
 
 /** GPU layers as a load resolves them: none on the CPU backend, "auto" by node-llama-cpp's own resolver. */
-async function resolveGpuLayers(insights: GgufInsights, backend: Backend, setting: GpuLayersSetting): Promise<number> {
+async function resolveGpuLayers(
+  insights: GgufInsights,
+  backend: Backend,
+  setting: GpuLayersSetting,
+  freeVram: number,
+  totalVram: number,
+): Promise<number> {
   if (backend === "cpu") return 0;
   if (setting === "max") return insights.totalLayers;
   if (typeof setting === "number") return Math.min(setting, insights.totalLayers);
-  return (await insights.configurationResolver.resolveModelGpuLayersV2("auto")).gpuLayers;
+  const getVramState = async () => ({ total: totalVram, free: freeVram });
+  return (await insights.configurationResolver.resolveModelGpuLayersV2("auto", { getVramState })).gpuLayers;
 }
 
 /** Memory the loaded target and draft hold in their own allocations, estimated from their insights. */
