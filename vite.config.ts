@@ -1,7 +1,8 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
-// The renderer is served from file:// in Electron and from the web-mode server, so asset paths are relative.
+// The renderer is served from tandem://app/ in Electron (electron/app/app-protocol.ts) and from the web-mode server;
+// relative asset paths work under both.
 export default defineConfig({
   root: "renderer",
   base: "./",

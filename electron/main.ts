@@ -5,19 +5,20 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, safeStorage, screen, session, shell, utilityProcess } from "electron";
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, safeStorage, screen, session, shell, utilityProcess } from "electron";
 import { createHost } from "./host/host.js";
 import { logsDir } from "./host/log-files.js";
 import type { Host } from "./host/types.js";
 import type { Settings } from "./window-api.js";
+import { handleAppProtocol, isAppPageUrl, registerAppScheme } from "./app/app-protocol.js";
 import { createFolderOpener } from "./app/folders.js";
 import { forwardHostEvents, registerIpcHandlers, sendEvent } from "./app/ipc.js";
 import { createFolderPicker, createModelFilePicker, installQuitHandler } from "./app/lifecycle.js";
 import { buildMenuTemplate, type MenuCommand } from "./app/menu.js";
 import { resolveSqliteNativeBinding } from "./app/native.js";
 import { SafeStorageSecretStore } from "./app/safe-storage-secrets.js";
-import { isAppIndexUrl, resolveAppPaths } from "./app/paths.js";
-import { hardenAllContents, hardenSession } from "./app/security.js";
+import { resolveAppPaths } from "./app/paths.js";
+import { CONTENT_SECURITY_POLICY, hardenAllContents, hardenSession } from "./app/security.js";
 import { createUtilityProcessSpawner } from "./app/utility-spawner.js";
 import { backgroundColorFor, createMainWindow } from "./app/window.js";
 import { fitToDisplays, loadWindowState, trackWindowState, WINDOW_STATE_FILE } from "./app/window-state.js";
@@ -26,6 +27,10 @@ const log = (message: string) => console.error(`[tandem] ${message}`);
 
 // A separate profile for tests and portable runs; must be set before anything reads userData (the lock too).
 if (process.env.TANDEM_USER_DATA_DIR) app.setPath("userData", path.resolve(process.env.TANDEM_USER_DATA_DIR));
+
+// The renderer's scheme (tandem://app, instead of file://) gets its privileges now: Electron only accepts them
+// before the app is ready, once.
+registerAppScheme(protocol);
 
 // A second instance would open the same database and start a second engine: hand over to the first one instead.
 if (!app.requestSingleInstanceLock()) app.quit();
@@ -37,7 +42,7 @@ function run(): void {
     appPath: app.getAppPath(),
     isPackaged: app.isPackaged,
   });
-  const isAppUrl = (url: string) => isAppIndexUrl(url, paths.indexUrl);
+  const isAppUrl = isAppPageUrl;
   const windows = new Set<BrowserWindow>();
   const liveContents = () => [...windows].filter((w) => !w.isDestroyed()).map((w) => w.webContents);
   const stateFile = () => path.join(app.getPath("userData"), WINDOW_STATE_FILE);
@@ -84,6 +89,8 @@ function run(): void {
     .whenReady()
     .then(() => {
       hardenSession(session.defaultSession);
+      // The window uses the default session (no partition), so the renderer is served there, before it loads.
+      handleAppProtocol(session.defaultSession.protocol, { root: paths.rendererRoot, contentSecurityPolicy: CONTENT_SECURITY_POLICY, log });
       const host = startHost(paths.engineEntry, mainWindow);
       if (!host) return;
 

@@ -35,7 +35,7 @@ export interface IpcMainLike {
 export interface SenderCheckOptions {
   /** The web contents of the windows we created (the only ones allowed to call). */
   trustedContents: () => Iterable<unknown>;
-  /** Whether a URL is our renderer's index page (see `isAppIndexUrl`). */
+  /** Whether a URL is our renderer's page, tandem://app/index.html (see `isAppPageUrl`); file:// never is. */
   isAppUrl: (url: string) => boolean;
 }
 

@@ -3,15 +3,14 @@
  * learns from `app` and `import.meta.url`.
  */
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 
 export interface AppPaths {
   /** The sandboxed preload bundle (dist/electron/preload.cjs). */
   preload: string;
   /** The renderer's entry page (dist/renderer/index.html). */
   indexHtml: string;
-  /** `indexHtml` as the file:// URL the window loads; the only page allowed to talk to the host. */
-  indexUrl: string;
+  /** The folder served as tandem://app/ (dist/renderer; see app-protocol.ts): nothing outside it is reachable. */
+  rendererRoot: string;
   /** The engine bundle for `utilityProcess.fork` (dist/engine/main.js); inside app.asar when packaged. */
   engineEntry: string;
   /** The window icon (Linux shows it in the title bar and task switcher; macOS and Windows use the bundle's). */
@@ -28,15 +27,15 @@ export interface ResolveAppPathsOptions {
 }
 
 export function resolveAppPaths({ mainDir, appPath }: ResolveAppPathsOptions): AppPaths {
-  const indexHtml = path.join(mainDir, "..", "renderer", "index.html");
+  const rendererRoot = path.join(mainDir, "..", "renderer");
   // Packaged, the engine is forked from inside app.asar: a utility process reads the archive like main does, and
   // its imports (node-llama-cpp's JavaScript) resolve inside the archive too. Only native binaries are unpacked
   // (electron-builder.yml asarUnpack), and node-llama-cpp loads those from app.asar.unpacked by itself. Forking
   // an unpacked copy of the entry would break: its imports would look for node_modules beside app.asar.unpacked.
   return {
     preload: path.join(mainDir, "preload.cjs"),
-    indexHtml,
-    indexUrl: pathToFileURL(indexHtml).href,
+    indexHtml: path.join(rendererRoot, "index.html"),
+    rendererRoot,
     engineEntry: path.join(appPath, "dist", "engine", "main.js"),
     icon: path.join(appPath, "assets", "icons", "512x512.png"),
   };
@@ -48,28 +47,4 @@ export function resolveAppPaths({ mainDir, appPath }: ResolveAppPathsOptions): A
  */
 export function unpackedAsarPath(p: string): string {
   return p.replace(/([\\/])app\.asar(?=$|[\\/])/, "$1app.asar.unpacked");
-}
-
-/**
- * Whether `url` is the app's own page: a file: URL naming exactly `indexUrl`'s file. Query and fragment are
- * ignored so the renderer may use hash routing; anything else (another file, another scheme) is foreign.
- */
-export function isAppIndexUrl(url: string, indexUrl: string): boolean {
-  let candidate: URL;
-  let own: URL;
-  try {
-    candidate = new URL(url);
-    own = new URL(indexUrl);
-  } catch {
-    return false;
-  }
-  if (candidate.protocol !== "file:" || own.protocol !== "file:") return false;
-  // file://host/… (UNC shares) is never ours.
-  if (candidate.host !== own.host) return false;
-  // Compare decoded file paths, so %20 vs. a literal space (or differently escaped characters) cannot confuse us.
-  try {
-    return path.normalize(fileURLToPath(candidate)) === path.normalize(fileURLToPath(own));
-  } catch {
-    return false;
-  }
 }

@@ -5,11 +5,13 @@
  * The threat model: the renderer shows model output and user-supplied text as Markdown. A bug there must not
  * become code execution, navigation to a foreign page that then talks to our IPC, or access to devices.
  */
+import { APP_SCHEME } from "./app-protocol.js";
 
 /**
- * The page and everything it loads come from the app bundle. No inline scripts or styles, no eval, no remote
- * anything; images may also be data: URLs (Markdown can embed them). Delivered as a response header for file://
- * because the renderer owns index.html.
+ * The page and everything it loads come from the app bundle ('self' is the page's origin, tandem://app). No inline
+ * scripts or styles, no eval, no remote anything; images may also be data: URLs (Markdown can embed them). Sent
+ * as a response header by the tandem: handler (app-protocol.ts), besides the renderer's own <meta> tag, because a
+ * header is the only way to deliver frame-ancestors.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -18,7 +20,7 @@ export const CONTENT_SECURITY_POLICY = [
   "img-src 'self' data:",
   "connect-src 'self'",
   "object-src 'none'",
-  // For file: pages 'self' matches any local file; the app has no frames, so none may be embedded.
+  // The app has no frames, so none may be embedded.
   "frame-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",
@@ -48,10 +50,14 @@ export interface SessionLike {
   setPermissionCheckHandler(handler: (webContents: unknown, permission: string) => boolean): void;
 }
 
-/** Adds the CSP to file:// responses and denies every permission request and check (camera, notifications, …). */
+/**
+ * Puts the CSP on every local response that reaches webRequest (the app's own scheme, whose handler sends it
+ * already, and file:, which the app no longer loads but a page must not escape to without a policy either), and
+ * denies every permission request and check (camera, notifications, …).
+ */
 export function hardenSession(session: SessionLike): void {
   session.webRequest.onHeadersReceived((details, callback) => {
-    if (!details.url.startsWith("file:")) {
+    if (!isLocalUrl(details.url)) {
       // Nothing else is loaded by the app (connect-src 'self'); leave other responses as they are.
       callback({});
       return;
@@ -61,6 +67,10 @@ export function hardenSession(session: SessionLike): void {
   // A chat app needs no camera, microphone, location, notifications, MIDI, HID, serial, USB or clipboard reads.
   session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.setPermissionCheckHandler(() => false);
+}
+
+function isLocalUrl(url: string): boolean {
+  return url.startsWith(`${APP_SCHEME}:`) || url.startsWith("file:");
 }
 
 /** Replaces any Content-Security-Policy header (whatever its case) with ours. */
@@ -93,7 +103,7 @@ export interface WebContentsLike {
 }
 
 export interface HardenContentsOptions {
-  /** Whether a URL is the app's own page (see `isAppIndexUrl`). */
+  /** Whether a URL is the app's own page (see `isAppPageUrl`). */
   isAppUrl: (url: string) => boolean;
   /** `shell.openExternal`: only ever called with http(s) URLs. */
   openExternal: (url: string) => Promise<void> | void;

@@ -3,6 +3,7 @@
  * options it is built with (the security-relevant part of the shell).
  */
 import type { BrowserWindowConstructorOptions } from "electron";
+import { APP_INDEX_URL } from "./app-protocol.js";
 import type { AppPaths } from "./paths.js";
 import { MIN_WINDOW_SIZE, type WindowState } from "./window-state.js";
 
@@ -37,14 +38,14 @@ export interface WindowLike {
   once(event: "ready-to-show", listener: () => void): unknown;
   show(): void;
   maximize(): void;
-  loadFile(filePath: string): Promise<void>;
+  loadURL(url: string): Promise<void>;
 }
 
 export type WindowConstructor<W extends WindowLike> = new (options: BrowserWindowConstructorOptions) => W;
 
 export interface CreateMainWindowOptions<W extends WindowLike> {
   BrowserWindow: WindowConstructor<W>;
-  paths: Pick<AppPaths, "preload" | "indexHtml"> & Partial<Pick<AppPaths, "icon">>;
+  paths: Pick<AppPaths, "preload"> & Partial<Pick<AppPaths, "icon">>;
   /** `process.platform`; only Linux takes the window icon from here (the others use the app bundle's). */
   platform?: NodeJS.Platform;
   /** Already fitted to the current displays (see `fitToDisplays`). */
@@ -71,15 +72,18 @@ export function mainWindowOptions(options: Omit<CreateMainWindowOptions<WindowLi
   };
 }
 
-/** Builds the window, loads the renderer and shows the window once it has painted. */
+/**
+ * Builds the window, loads the renderer from its custom scheme (tandem://app/index.html, served by
+ * app-protocol.ts from dist/renderer; never file://) and shows the window once it has painted.
+ */
 export function createMainWindow<W extends WindowLike>(options: CreateMainWindowOptions<W>): W {
   const window = new options.BrowserWindow(mainWindowOptions(options));
   window.once("ready-to-show", () => {
     if (options.state.maximized) window.maximize();
     window.show();
   });
-  window.loadFile(options.paths.indexHtml).catch((error: unknown) => {
-    options.log?.(`Could not load ${options.paths.indexHtml}: ${String(error)}`);
+  window.loadURL(APP_INDEX_URL).catch((error: unknown) => {
+    options.log?.(`Could not load ${APP_INDEX_URL}: ${String(error)}`);
     // ready-to-show may never come now; an invisible running app would be worse than a blank window.
     window.show();
   });

@@ -59,7 +59,7 @@ describe("electron-builder.yml", () => {
     expect(fs.readdirSync(path.join(root, config.linux.icon))).toEqual(expect.arrayContaining(["16x16.png", "256x256.png", "512x512.png"]));
   });
 
-  it("flips the fuses: no run-as-node, NODE_OPTIONS or inspect flags; cookies encrypted; app only from an integrity-checked asar", () => {
+  it("flips the fuses: no run-as-node, NODE_OPTIONS or inspect flags; cookies encrypted; app only from an integrity-checked asar; no extra file: privileges", () => {
     expect(config.electronFuses).toEqual({
       runAsNode: false,
       enableCookieEncryption: true,
@@ -67,6 +67,7 @@ describe("electron-builder.yml", () => {
       enableNodeCliInspectArguments: false,
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
       resetAdHocDarwinSignature: true,
     });
     expect(config.asar).toBe(true);

@@ -55,8 +55,11 @@ describe.skipIf(!isLinuxX64)("electron-builder --linux dir (stand-in Electron)",
     const wire = await fuses.getCurrentFuseWire(path.join(appDir, "tandem"));
     const [DISABLE, ENABLE] = [48, 49];
     // Wire order: RunAsNode, EnableCookieEncryption, EnableNodeOptionsEnvironmentVariable,
-    // EnableNodeCliInspectArguments, EnableEmbeddedAsarIntegrityValidation, OnlyLoadAppFromAsar.
-    expect([wire[0], wire[1], wire[2], wire[3], wire[4], wire[5]]).toEqual([DISABLE, ENABLE, DISABLE, DISABLE, ENABLE, ENABLE]);
+    // EnableNodeCliInspectArguments, EnableEmbeddedAsarIntegrityValidation, OnlyLoadAppFromAsar,
+    // LoadBrowserProcessSpecificV8Snapshot (left at its default), GrantFileProtocolExtraPrivileges.
+    expect([wire[0], wire[1], wire[2], wire[3], wire[4], wire[5], wire[6], wire[7]]).toEqual([DISABLE, ENABLE, DISABLE, DISABLE, ENABLE, ENABLE, DISABLE, DISABLE]);
+    // The ninth fuse (WASM trap handlers) is not configured and keeps the binary's value.
+    expect(wire[8]).toBe(ENABLE);
   });
 
   it("packs the bundles and renderer into app.asar, and no sources, tests or maps", () => {

@@ -84,6 +84,20 @@ describe.skipIf(!binary)("Electron app", () => {
     });
   });
 
+  it("serves the page from tandem://app (a secure origin of its own), not file://, and the page cannot read local files", async () => {
+    expect(page.url()).toBe("tandem://app/index.html");
+    const probe = await page.evaluate(async () => ({
+      origin: location.origin,
+      secure: window.isSecureContext,
+      // No supportFetchAPI and no file: privileges: fetch reaches neither the page's own scheme nor the disk.
+      fileFetch: await fetch("file:///etc/hostname").then(
+        () => "read",
+        () => "refused",
+      ),
+    }));
+    expect(probe).toEqual({ origin: "tandem://app", secure: true, fileFetch: "refused" });
+  });
+
   it("gives the page window.tandem and nothing from Node", async () => {
     const probe = await page.evaluate(() => {
       const w = window as unknown as Record<string, unknown>;

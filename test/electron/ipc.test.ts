@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { forwardHostEvents, registerIpcHandlers, runWindowCall, toApiError } from "../../electron/app/ipc.js";
-import { isAppIndexUrl } from "../../electron/app/paths.js";
+import { APP_INDEX_URL, isAppPageUrl } from "../../electron/app/app-protocol.js";
 import type { HostEventListener } from "../../electron/host/types.js";
 import { ipcChannel, TandemApiError, windowMethodNames, type TandemApi, type WindowMethod } from "../../electron/window-api.js";
 import { FakeFrame, FakeIpcMain, FakeWebContents } from "../fakes/electron.js";
 
-const INDEX_URL = "file:///opt/tandem/dist/renderer/index.html";
+const INDEX_URL = APP_INDEX_URL;
 
 const conversation = { id: "c1", title: "Hello", createdAt: 1, updatedAt: 1 };
 
@@ -25,7 +25,7 @@ function setup() {
     ipcMain,
     api,
     trustedContents: () => [ours],
-    isAppUrl: (url) => isAppIndexUrl(url, INDEX_URL),
+    isAppUrl: isAppPageUrl,
     log: (m) => logs.push(m),
   });
   return { ipcMain, api, ours, logs, unregister };
@@ -67,11 +67,19 @@ describe("registerIpcHandlers", () => {
       });
     }
 
-    it("a different file in our own window", async () => {
+    it("a file:// page in our own window (even the renderer's own index.html), or another page of the app's scheme", async () => {
       const { ipcMain, api, ours } = setup();
-      ours.mainFrame.url = "file:///tmp/downloaded.html";
-      const outcome = await ipcMain.invoke(ipcChannel.invoke("deleteConversation"), { contents: ours }, { id: "c1" });
-      expect(outcome).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+      for (const url of [
+        "file:///tmp/downloaded.html",
+        "file:///opt/tandem/dist/renderer/index.html",
+        "tandem://app/other.html",
+        "tandem://other/index.html",
+        "about:blank",
+      ]) {
+        ours.mainFrame.url = url;
+        const outcome = await ipcMain.invoke(ipcChannel.invoke("deleteConversation"), { contents: ours }, { id: "c1" });
+        expect(outcome, url).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+      }
       expect(api.deleteConversation).not.toHaveBeenCalled();
     });
   });

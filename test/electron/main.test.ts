@@ -16,7 +16,7 @@ const mocks = vi.hoisted(() => ({
 }));
 // The factories hand out whatever the current test installed (getters: looked up when main reads them).
 vi.mock("electron", () => {
-  const names = ["app", "BrowserWindow", "dialog", "ipcMain", "Menu", "nativeTheme", "safeStorage", "screen", "session", "shell", "utilityProcess"];
+  const names = ["app", "BrowserWindow", "dialog", "ipcMain", "Menu", "nativeTheme", "protocol", "safeStorage", "screen", "session", "shell", "utilityProcess"];
   const getters = names.map((name) => [name, { enumerable: true, get: () => (mocks.electron as Record<string, unknown>)[name] }]);
   return Object.defineProperties({}, Object.fromEntries(getters));
 });
@@ -114,11 +114,34 @@ describe("electron/main.ts", () => {
     expect(windows).toHaveLength(1);
     expect(windows[0].options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false });
     expect(windows[0].options.webPreferences?.preload).toMatch(/preload\.cjs$/);
-    expect(windows[0].loadedFiles[0]).toMatch(/renderer[\\/]index\.html$/);
+    expect(windows[0].loadedUrls).toEqual(["tandem://app/index.html"]);
+    expect(windows[0].loadedFiles).toEqual([]);
+  });
+
+  it("registers tandem: as a privileged scheme before ready, and serves dist/renderer on it in the default session", async () => {
+    await boot(false);
+    // At import time, before ready: standard and secure only.
+    expect(electron.protocol.privilegedSchemes).toEqual([{ scheme: "tandem", privileges: { standard: true, secure: true } }]);
+    expect(electron.session.defaultSession.protocol.isProtocolHandled("tandem")).toBe(false);
+    electron.app.becomeReady();
+    await flush();
+    const served = electron.session.defaultSession.protocol;
+    expect(served.isProtocolHandled("tandem")).toBe(true);
+    // main runs from electron/ here, so its renderer root is the renderer/ source folder beside it.
+    const page = await served.request("tandem://app/index.html");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+    expect(await page.text()).toBe(fs.readFileSync(new URL("../../renderer/index.html", import.meta.url), "utf8"));
+    expect((await served.request("tandem://app/..%2Fpackage.json")).status).toBe(403);
+    expect((await served.request("tandem://app/src/")).status).toBe(404);
+    // The window is created after the handler exists, so its first load is served.
+    expect(FakeBrowserWindow.getAllWindows()[0].loadedUrls).toEqual(["tandem://app/index.html"]);
   });
 
   it("hardens the default session and every web contents", async () => {
     await boot();
+    expect(electron.session.defaultSession.receive("tandem://app/index.html").responseHeaders).toHaveProperty("Content-Security-Policy");
     expect(electron.session.defaultSession.receive("file:///x/index.html").responseHeaders).toHaveProperty("Content-Security-Policy");
     await expect(electron.session.defaultSession.requestPermission("media")).resolves.toBe(false);
     const contents = new FakeWebContents();

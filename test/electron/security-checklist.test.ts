@@ -1,23 +1,30 @@
 /**
  * Electron's security checklist (https://www.electronjs.org/docs/latest/tutorial/security), item by item, in its
- * order: each item is asserted here, or here and in the test file named beside it. Item 18 (custom protocol
- * instead of file://) is the one not done; its mitigations are asserted instead and the reason is given there.
- * Then the fuses' consequence for the engine, and web mode's own checklist.
+ * order: each item is asserted here, or here and in the test file named beside it. Then the fuses' consequence for
+ * the engine, and web mode's own checklist.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
+import {
+  APP_INDEX_URL,
+  APP_SCHEME_PRIVILEGES,
+  createAppProtocolHandler,
+  isAppPageUrl,
+  registerAppScheme,
+  resolveAppRequest,
+} from "../../electron/app/app-protocol.js";
 import { registerIpcHandlers } from "../../electron/app/ipc.js";
-import { isAppIndexUrl, resolveAppPaths } from "../../electron/app/paths.js";
+import { resolveAppPaths } from "../../electron/app/paths.js";
 import { CONTENT_SECURITY_POLICY, hardenContents, hardenSession } from "../../electron/app/security.js";
 import { createUtilityProcessSpawner } from "../../electron/app/utility-spawner.js";
 import { createMainWindow, secureWebPreferences } from "../../electron/app/window.js";
 import { DEFAULT_WINDOW_STATE } from "../../electron/app/window-state.js";
 import { sanitizeEngineEnv } from "../../electron/host/engine-env.js";
 import { ipcChannel, windowMethodNames } from "../../electron/window-api.js";
-import { FakeBrowserWindow, FakeFrame, FakeIpcMain, FakeSession, FakeShell, FakeUtilityProcess, FakeWebContents } from "../fakes/electron.js";
+import { FakeBrowserWindow, FakeFrame, FakeIpcMain, FakeProtocol, FakeSession, FakeShell, FakeUtilityProcess, FakeWebContents } from "../fakes/electron.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const source = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
@@ -26,13 +33,13 @@ const code = (file: string) => source(file).replace(/\/\*[\s\S]*?\*\//g, "").rep
 const shellSources = ["electron/main.ts", "electron/preload.ts", ...fs.readdirSync(path.join(root, "electron/app")).map((f) => `electron/app/${f}`)].filter((f) => f.endsWith(".ts"));
 
 const paths = resolveAppPaths({ mainDir: "/opt/tandem/dist/electron", appPath: "/opt/tandem" });
-const isAppUrl = (url: string) => isAppIndexUrl(url, paths.indexUrl);
+const isAppUrl = isAppPageUrl;
 const prefs = secureWebPreferences(paths.preload);
 const window = createMainWindow({ BrowserWindow: FakeBrowserWindow, paths, state: { ...DEFAULT_WINDOW_STATE }, backgroundColor: "#fff" });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function hardened() {
-  const contents = new FakeWebContents(paths.indexUrl);
+  const contents = new FakeWebContents(APP_INDEX_URL);
   const shell = new FakeShell();
   hardenContents(contents, { isAppUrl, openExternal: (url) => shell.openExternal(url) });
   return { contents, shell };
@@ -48,9 +55,13 @@ function cspDirectives(policy: string): Map<string, string> {
 }
 
 describe("Electron security checklist", () => {
-  it("1. only secure content: the window loads one local file, nothing remote is ever loaded or allowed", () => {
-    expect(window.loadedFiles).toEqual([paths.indexHtml]);
-    for (const file of shellSources) expect(code(file), file).not.toMatch(/\bloadURL\s*\(/);
+  it("1. only secure content: the window loads the bundle's page from the app's scheme, nothing remote is ever loaded or allowed", () => {
+    expect(window.loadedUrls).toEqual(["tandem://app/index.html"]);
+    expect(window.loadedFiles).toEqual([]);
+    // One load in the whole shell, of that constant URL.
+    const loads = shellSources.filter((file) => /\.(loadURL|loadFile)\s*\(/.test(code(file)));
+    expect(loads).toEqual(["electron/app/window.ts"]);
+    expect(code("electron/app/window.ts").match(/\.(loadURL|loadFile)\s*\([^)]*\)/g)).toEqual([".loadURL(APP_INDEX_URL)"]);
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/https?:|\*|wss?:/);
   });
 
@@ -85,7 +96,7 @@ describe("Electron security checklist", () => {
   it("7. a strict CSP, as a response header and in the page itself (security.test.ts too)", () => {
     const session = new FakeSession();
     hardenSession(session);
-    expect(session.receive(paths.indexUrl).responseHeaders?.["Content-Security-Policy"]).toEqual([CONTENT_SECURITY_POLICY]);
+    expect(session.receive(APP_INDEX_URL).responseHeaders?.["Content-Security-Policy"]).toEqual([CONTENT_SECURITY_POLICY]);
     const directives = cspDirectives(CONTENT_SECURITY_POLICY);
     expect(directives.get("default-src")).toBe("'self'");
     expect(directives.get("script-src")).toBe("'self'");
@@ -122,13 +133,15 @@ describe("Electron security checklist", () => {
 
   it("13. navigation is limited to the app's own page (security.test.ts too)", () => {
     const { contents } = hardened();
-    expect(contents.navigate(`${paths.indexUrl}#/c/1`)).toBe(false);
-    for (const url of ["https://evil.example/", "file:///etc/passwd", "file:///opt/tandem/dist/renderer/other.html"]) expect(contents.navigate(url), url).toBe(true);
+    expect(contents.navigate(`${APP_INDEX_URL}#/c/1`)).toBe(false);
+    for (const url of ["https://evil.example/", "file:///etc/passwd", "file:///opt/tandem/dist/renderer/index.html", "tandem://app/other.html", "tandem://evil/index.html"]) {
+      expect(contents.navigate(url), url).toBe(true);
+    }
   });
 
   it("14. new windows are never created", () => {
     const { contents } = hardened();
-    for (const url of ["https://example.com/", paths.indexUrl, "about:blank"]) expect(contents.openWindow(url)).toEqual({ action: "deny" });
+    for (const url of ["https://example.com/", APP_INDEX_URL, "about:blank"]) expect(contents.openWindow(url)).toEqual({ action: "deny" });
   });
 
   it("15. shell.openExternal gets only http(s) links the page navigated to or opened, and is called nowhere else", async () => {
@@ -155,17 +168,18 @@ describe("Electron security checklist", () => {
 
   it("17. every IPC sender is validated: only our page's top frame may call (ipc.test.ts too)", async () => {
     const ipcMain = new FakeIpcMain();
-    const ours = new FakeWebContents(paths.indexUrl);
+    const ours = new FakeWebContents(APP_INDEX_URL);
     const api = Object.fromEntries(windowMethodNames.map((m) => [m, async () => "called"]));
     registerIpcHandlers({ ipcMain, api: api as never, trustedContents: () => [ours], isAppUrl });
     const method = windowMethodNames[0];
     const call = (contents: FakeWebContents, frame?: FakeFrame | null) => ipcMain.invoke(ipcChannel.invoke(method), { contents, frame }, {});
     await expect(call(ours)).resolves.toEqual({ ok: true, result: "called" });
     for (const [contents, frame] of [
-      [ours, ours.mainFrame.child(paths.indexUrl)],
+      [ours, ours.mainFrame.child(APP_INDEX_URL)],
       [ours, new FakeFrame("https://evil.example/")],
+      [ours, new FakeFrame("file:///opt/tandem/dist/renderer/index.html")],
       [ours, null],
-      [new FakeWebContents(paths.indexUrl), undefined],
+      [new FakeWebContents(APP_INDEX_URL), undefined],
     ] as const) {
       await expect(call(contents, frame)).resolves.toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
     }
@@ -173,21 +187,45 @@ describe("Electron security checklist", () => {
     for (const file of shellSources.filter((f) => f !== "electron/app/ipc.ts")) expect(code(file), file).not.toMatch(/ipcMain\.(on|once|handle|handleOnce)\(/);
   });
 
-  it("18. file:// instead of a custom protocol: NOT done; mitigated", () => {
-    // Serving the renderer from a privileged custom scheme (protocol.handle) would change the page's origin, the
-    // CSP, the IPC sender check and the E2E suites, and could not be run here (no Electron binary), so it is left
-    // for a follow-up; for the same reason the GrantFileProtocolExtraPrivileges fuse stays at its default (the
-    // page's module scripts load over file://). What limits file:// instead:
-    // - exactly one file is "the app": other files, even beside it, are foreign to navigation and IPC;
-    expect(isAppUrl(paths.indexUrl)).toBe(true);
-    expect(isAppUrl("file:///opt/tandem/dist/renderer/other.html")).toBe(false);
-    expect(isAppUrl("file:///etc/passwd")).toBe(false);
-    // - the page cannot navigate to another file, frame one, or fetch outside 'self';
-    expect(hardened().contents.navigate("file:///etc/passwd")).toBe(true);
-    expect(cspDirectives(CONTENT_SECURITY_POLICY).get("frame-src")).toBe("'none'");
-    // - and the fuse is deliberately left unset rather than forgotten.
+  it("18. no file://: the renderer is served from a privileged custom scheme (app-protocol.test.ts too)", async () => {
+    // Registered before ready (at main's top level, ahead of app.whenReady), standard + secure only: no bypassCSP,
+    // no corsEnabled, no supportFetchAPI (the page never fetches; it talks to main over IPC).
+    const protocol = new FakeProtocol();
+    registerAppScheme(protocol);
+    expect(protocol.privilegedSchemes).toEqual([{ scheme: "tandem", privileges: { standard: true, secure: true } }]);
+    expect(APP_SCHEME_PRIVILEGES.privileges).not.toHaveProperty("bypassCSP");
+    const main = code("electron/main.ts");
+    expect(main.indexOf("registerAppScheme(protocol)")).toBeGreaterThan(-1);
+    expect(main.indexOf("registerAppScheme(protocol)")).toBeLessThan(main.search(/\.whenReady\(\)/));
+    expect(main.search(/\.whenReady\(\)/)).toBeGreaterThan(-1);
+    // Handled on the session that is hardened and that the window uses (the default one: no partition), before the
+    // window is opened.
+    expect(main).toMatch(/hardenSession\(session\.defaultSession\);\s*handleAppProtocol\(session\.defaultSession\.protocol, \{ root: paths\.rendererRoot,/);
+    expect(window.options.webPreferences).not.toHaveProperty("partition");
+    expect(window.options.webPreferences).not.toHaveProperty("session");
+    // The handler resolves only inside dist/renderer, refuses traversal and lists nothing.
+    const inside = resolveAppRequest("tandem://app/assets/index.js", paths.rendererRoot);
+    expect(inside).toEqual({ ok: true, file: path.join(paths.rendererRoot, "assets", "index.js"), contentType: "text/javascript; charset=utf-8" });
+    for (const url of ["tandem://app/../package.json", "tandem://app/..%2F..%2Fpackage.json", "tandem://app/%2e%2e/x.js", "tandem://app/..%5Cx.js", "tandem://app/C:%5Cx.js"]) {
+      expect(resolveAppRequest(url, paths.rendererRoot), url).toEqual({ ok: false, status: 403 });
+    }
+    expect(resolveAppRequest("tandem://app/assets/", paths.rendererRoot)).toEqual({ ok: false, status: 404 });
+    const handler = createAppProtocolHandler({ root: paths.rendererRoot, contentSecurityPolicy: CONTENT_SECURITY_POLICY });
+    expect((await handler(new Request("tandem://app/..%2F..%2Fpackage.json"))).status).toBe(403);
+    // The window loads the custom URL; only that page may navigate or call IPC, a file:// page never.
+    expect(window.loadedUrls).toEqual([APP_INDEX_URL]);
+    expect(isAppUrl(APP_INDEX_URL)).toBe(true);
+    for (const url of ["file:///opt/tandem/dist/renderer/index.html", "file:///etc/passwd", "tandem://app/other.html", "tandem://other/index.html"]) {
+      expect(isAppUrl(url), url).toBe(false);
+    }
+    const ipcMain = new FakeIpcMain();
+    const ours = new FakeWebContents("file:///opt/tandem/dist/renderer/index.html");
+    const api = Object.fromEntries(windowMethodNames.map((m) => [m, async () => "called"]));
+    registerIpcHandlers({ ipcMain, api: api as never, trustedContents: () => [ours], isAppUrl });
+    await expect(ipcMain.invoke(ipcChannel.invoke(windowMethodNames[0]), { contents: ours }, {})).resolves.toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    // With nothing served from file:// any more, the fuse that gives file: pages extra privileges is burnt off.
     const fuses = (YAML.parse(source("electron-builder.yml")) as { electronFuses: Record<string, boolean> }).electronFuses;
-    expect(fuses).not.toHaveProperty("grantFileProtocolExtraPrivileges");
+    expect(fuses.grantFileProtocolExtraPrivileges).toBe(false);
   });
 
   it("19. fuses are flipped at package time (test/build/electron-builder.test.ts too)", () => {
@@ -199,6 +237,7 @@ describe("Electron security checklist", () => {
       enableNodeCliInspectArguments: false,
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
     });
   });
 

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { isAppIndexUrl } from "../../electron/app/paths.js";
+import { APP_INDEX_URL, isAppPageUrl } from "../../electron/app/app-protocol.js";
 import { CONTENT_SECURITY_POLICY, hardenAllContents, hardenContents, hardenSession, isWebUrl } from "../../electron/app/security.js";
 import { FakeApp, FakeSession, FakeShell, FakeWebContents } from "../fakes/electron.js";
 
-const INDEX_URL = "file:///opt/tandem/dist/renderer/index.html";
+const INDEX_URL = APP_INDEX_URL;
 
 function hardened() {
   const contents = new FakeWebContents(INDEX_URL);
   const shell = new FakeShell();
   const logs: string[] = [];
   hardenContents(contents, {
-    isAppUrl: (url) => isAppIndexUrl(url, INDEX_URL),
+    isAppUrl: isAppPageUrl,
     openExternal: (url) => shell.openExternal(url),
     log: (m) => logs.push(m),
   });
@@ -21,11 +21,13 @@ function hardened() {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("Content-Security-Policy", () => {
-  it("is added to file:// responses", () => {
+  it("is added to the app scheme's responses and to file:// ones", () => {
     const session = new FakeSession();
     hardenSession(session);
-    const answer = session.receive(INDEX_URL, { "Content-Type": ["text/html"] });
-    expect(answer.responseHeaders).toEqual({ "Content-Type": ["text/html"], "Content-Security-Policy": [CONTENT_SECURITY_POLICY] });
+    for (const url of [INDEX_URL, "tandem://app/assets/index.js", "file:///opt/tandem/dist/renderer/index.html"]) {
+      const answer = session.receive(url, { "Content-Type": ["text/html"] });
+      expect(answer.responseHeaders, url).toEqual({ "Content-Type": ["text/html"], "Content-Security-Policy": [CONTENT_SECURITY_POLICY] });
+    }
   });
 
   it("replaces a CSP already present, whatever its case", () => {
@@ -85,6 +87,7 @@ describe("navigation", () => {
     expect(contents.navigate(INDEX_URL)).toBe(false);
     expect(contents.navigate(`${INDEX_URL}#/chat/1`)).toBe(false);
     expect(contents.redirect(`${INDEX_URL}?x=1`)).toBe(false);
+    expect(contents.navigate("tandem://app/index.html#/c/2")).toBe(false);
   });
 
   it("prevents navigation to foreign URLs", () => {
@@ -93,8 +96,16 @@ describe("navigation", () => {
       "https://evil.example/",
       "http://localhost:5173/",
       "file:///etc/passwd",
+      "file:///opt/tandem/dist/renderer/index.html",
       "file:///opt/tandem/dist/renderer/other.html",
       "file://server/opt/tandem/dist/renderer/index.html",
+      "tandem://app/other.html",
+      "tandem://app/assets/index.js",
+      "tandem://app/",
+      "tandem://evil/index.html",
+      "tandem://app.evil/index.html",
+      "tandem://user@app/index.html",
+      "tandem://app:1/index.html",
       "javascript:alert(1)",
       "data:text/html,<script>1</script>",
       "not a url",
@@ -164,7 +175,7 @@ describe("isWebUrl", () => {
 describe("hardenAllContents", () => {
   it("applies the same rules to every web contents the app creates", () => {
     const app = new FakeApp();
-    hardenAllContents(app, { isAppUrl: (url) => isAppIndexUrl(url, INDEX_URL), openExternal: () => {} });
+    hardenAllContents(app, { isAppUrl: isAppPageUrl, openExternal: () => {} });
     const contents = new FakeWebContents();
     app.emit("web-contents-created", {}, contents);
     expect(contents.navigate("https://evil.example/")).toBe(true);

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { isAppIndexUrl, resolveAppPaths, unpackedAsarPath } from "../../electron/app/paths.js";
+import { APP_INDEX_URL } from "../../electron/app/app-protocol.js";
+import { resolveAppPaths, unpackedAsarPath } from "../../electron/app/paths.js";
 import { BACKGROUND_COLOR, backgroundColorFor, createMainWindow } from "../../electron/app/window.js";
 import { DEFAULT_WINDOW_STATE } from "../../electron/app/window-state.js";
 import { FakeBrowserWindow } from "../fakes/electron.js";
@@ -13,7 +14,7 @@ describe("resolveAppPaths", () => {
     expect(paths).toEqual({
       preload: path.join("/opt/tandem/dist/electron", "preload.cjs"),
       indexHtml: path.join("/opt/tandem/dist/renderer/index.html"),
-      indexUrl: "file:///opt/tandem/dist/renderer/index.html",
+      rendererRoot: path.join("/opt/tandem/dist/renderer"),
       engineEntry: path.join("/opt/tandem/dist/engine/main.js"),
       icon: path.join("/opt/tandem/assets/icons/512x512.png"),
     });
@@ -27,6 +28,7 @@ describe("resolveAppPaths", () => {
       expect(packaged.engineEntry).not.toContain("app.asar.unpacked");
       expect(packaged.preload).toBe(path.join(appPath, "dist", "electron", "preload.cjs"));
       expect(packaged.indexHtml).toBe(path.join(appPath, "dist", "renderer", "index.html"));
+      expect(packaged.rendererRoot).toBe(path.join(appPath, "dist", "renderer"));
       expect(packaged.icon).toBe(path.join(appPath, "assets", "icons", "512x512.png"));
     }
   });
@@ -35,16 +37,6 @@ describe("resolveAppPaths", () => {
     expect(unpackedAsarPath("/x/app.asar")).toBe("/x/app.asar.unpacked");
     expect(unpackedAsarPath("C:\\T\\resources\\app.asar\\dist")).toBe("C:\\T\\resources\\app.asar.unpacked\\dist");
     expect(unpackedAsarPath("/x/my-app.asar.d/app")).toBe("/x/my-app.asar.d/app");
-  });
-});
-
-describe("isAppIndexUrl", () => {
-  it("matches the index file, escaped or not, ignoring query and hash", () => {
-    const url = "file:///opt/my%20app/dist/renderer/index.html";
-    expect(isAppIndexUrl("file:///opt/my app/dist/renderer/index.html#/c/1", url)).toBe(true);
-    expect(isAppIndexUrl("file:///opt/my%20app/dist/renderer/./index.html?x", url)).toBe(true);
-    expect(isAppIndexUrl("file:///opt/my%20app/dist/renderer/index.html.evil", url)).toBe(false);
-    expect(isAppIndexUrl("https://opt/my%20app/dist/renderer/index.html", url)).toBe(false);
   });
 });
 
@@ -80,10 +72,12 @@ describe("createMainWindow", () => {
     expect(on("win32")).toBeUndefined();
   });
 
-  it("loads the renderer's index.html from disk", () => {
+  it("loads the renderer from the app's scheme, never from file://", () => {
     const window = open();
-    expect(window.loadedFiles).toEqual([paths.indexHtml]);
-    expect(window.webContents.mainFrame.url).toBe(paths.indexUrl);
+    expect(window.loadedUrls).toEqual(["tandem://app/index.html"]);
+    expect(APP_INDEX_URL).toBe("tandem://app/index.html");
+    expect(window.loadedFiles).toEqual([]);
+    expect(window.webContents.mainFrame.url).toBe(APP_INDEX_URL);
   });
 
   it("stays hidden until ready-to-show, painted in the theme's background", () => {

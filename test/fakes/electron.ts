@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
-import type { BrowserWindowConstructorOptions, ForkOptions } from "electron";
+import type { BrowserWindowConstructorOptions, CustomScheme, ForkOptions } from "electron";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Events
@@ -113,6 +113,7 @@ export class FakeBrowserWindow extends EventEmitter {
 
   readonly webContents = new FakeWebContents();
   readonly loadedFiles: string[] = [];
+  readonly loadedUrls: string[] = [];
   loadError: Error | null = null;
   visible = false;
   maximized = false;
@@ -132,6 +133,11 @@ export class FakeBrowserWindow extends EventEmitter {
   async loadFile(file: string): Promise<void> {
     this.loadedFiles.push(file);
     this.webContents.mainFrame.url = pathToFileURL(file).href;
+    if (this.loadError) throw this.loadError;
+  }
+  async loadURL(url: string): Promise<void> {
+    this.loadedUrls.push(url);
+    this.webContents.mainFrame.url = url;
     if (this.loadError) throw this.loadError;
   }
   show(): void {
@@ -171,6 +177,41 @@ export class FakeBrowserWindow extends EventEmitter {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Protocol
+// ---------------------------------------------------------------------------------------------------------------
+
+type ProtocolHandler = (request: Request) => Response | Promise<Response>;
+
+/**
+ * `protocol` (the module: registerSchemesAsPrivileged, before ready and once) and `session.protocol` (handle, once
+ * per scheme), as Electron enforces them. `request` plays Chromium asking the handler for a URL.
+ */
+export class FakeProtocol {
+  privilegedSchemes: CustomScheme[] | null = null;
+  readonly handlers = new Map<string, ProtocolHandler>();
+
+  constructor(private readonly isAppReady: () => boolean = () => false) {}
+
+  registerSchemesAsPrivileged(customSchemes: CustomScheme[]): void {
+    if (this.isAppReady()) throw new Error("protocol.registerSchemesAsPrivileged should be called before app is ready");
+    if (this.privilegedSchemes) throw new Error("protocol.registerSchemesAsPrivileged can only be called once");
+    this.privilegedSchemes = customSchemes;
+  }
+  handle(scheme: string, handler: ProtocolHandler): void {
+    if (this.handlers.has(scheme)) throw new Error(`Failed to register protocol: ${scheme}`);
+    this.handlers.set(scheme, handler);
+  }
+  isProtocolHandled(scheme: string): boolean {
+    return this.handlers.has(scheme);
+  }
+  async request(url: string, init?: RequestInit): Promise<Response> {
+    const handler = this.handlers.get(new URL(url).protocol.slice(0, -1));
+    if (!handler) throw new Error(`No handler for ${url}`);
+    return handler(new Request(url, init));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Session
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -183,6 +224,7 @@ export class FakeSession {
   headersListener: HeadersListener | null = null;
   permissionRequestHandler: ((contents: unknown, permission: string, callback: (granted: boolean) => void) => void) | null = null;
   permissionCheckHandler: ((contents: unknown, permission: string) => boolean) | null = null;
+  readonly protocol = new FakeProtocol();
 
   readonly webRequest = {
     onHeadersReceived: (listener: HeadersListener): void => {
@@ -486,13 +528,15 @@ export function createFakeElectronMain(options: { appPath?: string; userData?: s
   FakeBrowserWindow.reset();
   FakeMenu.application = null;
   const forks = fakeFork();
+  const app = new FakeApp(options.appPath, options.userData);
   return {
-    app: new FakeApp(options.appPath, options.userData),
+    app,
     BrowserWindow: FakeBrowserWindow,
     dialog: new FakeDialog(),
     ipcMain: new FakeIpcMain(),
     Menu: FakeMenu,
     nativeTheme: new FakeNativeTheme(),
+    protocol: new FakeProtocol(() => app.isReady()),
     safeStorage: new FakeSafeStorage(),
     screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1040 } }] },
     session: { defaultSession: new FakeSession() },
