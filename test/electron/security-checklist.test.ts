@@ -192,7 +192,7 @@ describe("Electron security checklist", () => {
     // no corsEnabled, no supportFetchAPI (the page never fetches; it talks to main over IPC).
     const protocol = new FakeProtocol();
     registerAppScheme(protocol);
-    expect(protocol.privilegedSchemes).toEqual([{ scheme: "tandem", privileges: { standard: true, secure: true } }]);
+    expect(protocol.privilegedSchemes).toEqual([{ scheme: "tandem", privileges: { standard: true, secure: true, corsEnabled: true } }]);
     expect(APP_SCHEME_PRIVILEGES.privileges).not.toHaveProperty("bypassCSP");
     const main = code("electron/main.ts");
     expect(main.indexOf("registerAppScheme(protocol)")).toBeGreaterThan(-1);
