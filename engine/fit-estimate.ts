@@ -148,7 +148,23 @@ export async function loadedFootprint(
 
 async function readModelHeader(llama: Llama, source: string, headers: Record<string, string>): Promise<ModelHeader> {
   const info = isRemote(source) ? await readRemoteHeader(source, headers) : await readLocalHeader(source);
+  assertUniqueTensorNames(info, source);
   return { name: nameOf(source), insights: await GgufInsights.from(info, llama) };
+}
+
+/**
+ * A split set whose parts repeat a tensor (parts of two different splits, or whole models named as parts) makes
+ * llama.cpp abort the whole engine process when node-llama-cpp's insights hand it the parts' headers
+ * (gguf.cpp: "duplicate tensor name"): refused here with NOT_GGUF instead.
+ */
+export function assertUniqueTensorNames(info: Pick<GgufFileInfo, "fullTensorInfo" | "tensorInfo">, source: string): void {
+  const seen = new Set<string>();
+  for (const tensor of info.fullTensorInfo ?? info.tensorInfo ?? []) {
+    if (seen.has(tensor.name)) {
+      throw new EngineFailure("NOT_GGUF", `${nameOf(source)} cannot be read as GGUF: the tensor ${tensor.name} appears twice (a split set whose parts don't belong together?)`);
+    }
+    seen.add(tensor.name);
+  }
 }
 
 async function readLocalHeader(source: string): Promise<GgufFileInfo> {

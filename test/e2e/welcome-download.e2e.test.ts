@@ -1,7 +1,4 @@
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
@@ -9,6 +6,7 @@ import { parseHfRef } from "../../electron/host/downloads/hf.js";
 import { RECOMMENDED_CPU_PAIR } from "../../renderer/src/model-catalog.js";
 import { sharedModel, targetModel, TEST_THREADS } from "../helpers/models.js";
 import { formatBytes } from "../../renderer/src/format.js";
+import { FakeHub, sha256 } from "./fake-hub.js";
 import { WebApp, launchBrowser } from "./web-harness.js";
 
 /**
@@ -19,8 +17,6 @@ import { WebApp, launchBrowser } from "./web-harness.js";
  * "CDN" route, as the Hub does. Both progress rows advance; the target is loaded when it arrives, then the draft
  * is set; the chat appears and a speculated reply comes back.
  */
-
-const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
 interface HubFile {
   repo: string;
@@ -41,72 +37,18 @@ const target = hubFile(RECOMMENDED_CPU_PAIR.target.source, readFileSync(targetMo
 const draft = hubFile(RECOMMENDED_CPU_PAIR.draft.source, readFileSync(sharedModel("kjv-chat-draft-1m.gguf")));
 const files = [target, draft];
 
-// ---- the fake Hub ----------------------------------------------------------------------------------------------
-
-/** Each file is sent in this many chunks, one per CHUNK_DELAY_MS: a few seconds each, whatever its size. */
-const CHUNKS = 40;
-const CHUNK_DELAY_MS = 80;
-let server: Server;
-let hubUrl = "";
-const requests: string[] = [];
-
-/** A tree answer as the Hub's (GET /api/models/<repo>/tree/main?recursive=true): the file, a sibling quant, extras. */
-function tree(file: HubFile): unknown[] {
-  const other = file.name.replace(/-(q\w+)\.gguf$/, (_, q: string) => (q === "q8_0" ? "-q4_k_m.gguf" : "-q8_0.gguf"));
-  return [
-    { type: "file", oid: "a6344aac8c09253b3b630fb776ae94478aa0275b", size: 1519, path: ".gitattributes" },
-    { type: "file", oid: "3b1f2e1c7a4cfa0f2f0c4c5b0f8b9d3c2e1a0b9c", size: 4312, path: "README.md" },
-    { type: "file", oid: "5d6f1c0e8b8c2b0a3e6f7d8c9b0a1e2f3d4c5b6a", size: file.bytes.length, lfs: { oid: file.sha, size: file.bytes.length, pointerSize: 135 }, path: file.name },
-    { type: "file", oid: "6e7f2d1f9c9d3c1b4f7a8e9d0c1b2f3e4d5c6b7a", size: 987_654_321, lfs: { oid: "1".repeat(64), size: 987_654_321, pointerSize: 135 }, path: other },
-  ];
-}
-
-async function sendSlowly(res: ServerResponse, body: Buffer): Promise<void> {
-  let closed = false;
-  res.on("close", () => (closed = true));
-  const chunk = Math.ceil(body.length / CHUNKS);
-  for (let offset = 0; offset < body.length && !closed; offset += chunk) {
-    res.write(body.subarray(offset, offset + chunk));
-    await new Promise((resolve) => setTimeout(resolve, CHUNK_DELAY_MS));
-  }
-  if (!closed) res.end();
-}
-
-function startHub(): Promise<void> {
-  server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://hub.invalid");
-    requests.push(`${req.method} ${url.pathname}${url.search}`);
-    for (const file of files) {
-      if (url.pathname === `/api/models/${file.repo}/tree/main` && url.searchParams.get("recursive") === "true") {
-        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(tree(file)));
-        return;
-      }
-      // The Hub answers a resolve URL of an LFS file with a redirect to its CDN.
-      if (url.pathname === `/${file.repo}/resolve/main/${file.name}`) {
-        res.writeHead(302, { Location: `/cdn/${file.sha}`, "X-Linked-Size": String(file.bytes.length), "X-Linked-Etag": `"${file.sha}"` }).end();
-        return;
-      }
-      if (url.pathname === `/cdn/${file.sha}`) {
-        const headers = { "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes", ETag: `"${file.sha}"` };
-        const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
-        const start = range ? Number(range[1]) : 0;
-        const body = file.bytes.subarray(start);
-        if (range) res.writeHead(206, { ...headers, "Content-Length": body.length, "Content-Range": `bytes ${start}-${file.bytes.length - 1}/${file.bytes.length}` });
-        else res.writeHead(200, { ...headers, "Content-Length": body.length });
-        if (req.method === "HEAD") return void res.end();
-        void sendSlowly(res, body);
-        return;
-      }
-    }
-    res.writeHead(404, { "Content-Type": "application/json", "X-Error-Code": "EntryNotFound" }).end(JSON.stringify({ error: "Entry not found" }));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      resolve();
-    }),
-  );
-}
+/**
+ * The fake Hub: each repo's tree lists its file, a sibling quant (never fetched) and extras; each file is sent in 40
+ * chunks, one per 80 ms: a few seconds each, whatever its size.
+ */
+const hub = new FakeHub(
+  files.map((file) => ({
+    repo: file.repo,
+    files: [{ path: file.name, bytes: file.bytes }],
+    listedOnly: [{ path: file.name.replace(/-(q\w+)\.gguf$/, (_, q: string) => (q === "q8_0" ? "-q4_k_m.gguf" : "-q8_0.gguf")), size: 987_654_321 }],
+  })),
+  { chunks: 40, chunkDelayMs: 80 },
+);
 
 // ---- the app ---------------------------------------------------------------------------------------------------
 
@@ -115,8 +57,8 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  await startHub();
-  app = new WebApp({ HF_ENDPOINT: hubUrl, HF_TOKEN: "" });
+  await hub.start();
+  app = new WebApp({ HF_ENDPOINT: hub.url, HF_TOKEN: "" });
   await app.start();
   // Threads only: modelPath stays unset, so this is a first run.
   await app.call("updateSettings", { threads: TEST_THREADS, temperature: 0, maxTokens: 60 });
@@ -128,8 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.stop();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await hub.stop();
 });
 
 interface RowSample {
@@ -202,9 +143,9 @@ describe("first run: Download both in web mode", () => {
 
     // Each reference was resolved through the tree API, then fetched through its resolve URL and the redirect.
     for (const file of files) {
-      expect(requests).toContain(`GET /api/models/${file.repo}/tree/main?recursive=true`);
-      expect(requests).toContain(`GET /${file.repo}/resolve/main/${file.name}`);
-      expect(requests).toContain(`GET /cdn/${file.sha}`);
+      expect(hub.lines).toContain(`GET /api/models/${file.repo}/tree/main?recursive=true`);
+      expect(hub.lines).toContain(`GET /${file.repo}/resolve/main/${file.name}`);
+      expect(hub.lines).toContain(`GET /cdn/${file.sha}`);
     }
   });
 

@@ -235,6 +235,26 @@ describe("Hugging Face token", () => {
     expect(fake.callsOf("setHfToken")).toEqual([{ token: "hf_secretvalue" }, { token: null }]);
   });
 
+  it("keeps the focus in the dialog after Save and Remove (they turn disabled), so Escape still closes it", async () => {
+    const u = userEvent.setup();
+    const fake = new FakeClient({ mode: "web" });
+    await renderWithClient(fake);
+    await u.click(screen.getByTestId("settings-button"));
+    const section = await screen.findByTestId("hf-token-section");
+    const input = within(section).getByTestId<HTMLInputElement>("hf-token-input");
+    await u.type(input, "hf_secretvalue");
+    await u.click(within(section).getByTestId("hf-token-save"));
+    await waitFor(() => expect(within(section).getByTestId("hf-token-status").textContent).toBe("Stored in a file in the data folder"));
+    expect(within(section).getByTestId<HTMLButtonElement>("hf-token-save").disabled).toBe(true);
+    expect(document.activeElement).toBe(input);
+
+    await u.click(within(section).getByTestId("hf-token-remove"));
+    await waitFor(() => expect(within(section).getByTestId<HTMLButtonElement>("hf-token-remove").disabled).toBe(true));
+    expect(document.activeElement).toBe(input);
+    await u.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByTestId("hf-token-section")).toBeNull());
+  });
+
   it("names the other places a token can come from", async () => {
     const fake = new FakeClient({ mode: "web" });
     fake.hfToken = { set: true, storage: "env" };

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { HfTokenStatus } from "../../../electron/window-api.js";
 import { errorMessage } from "../api/client.js";
 import { useClient } from "../context.js";
@@ -20,6 +20,7 @@ export function HfTokenSection() {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     let live = true;
@@ -42,6 +43,9 @@ export function HfTokenSection() {
       setError(errorMessage(e));
     } finally {
       setBusy(false);
+      // The clicked Save (or Remove) is disabled now: without this, focus would fall out of the dialog to the page,
+      // where Escape no longer closes it and Tab leaves its focus trap.
+      input.current?.focus();
     }
   };
 
@@ -66,6 +70,7 @@ export function HfTokenSection() {
           placeholder={status?.set ? "Replace the token (hf_…)" : "hf_…"}
           aria-label="Hugging Face token"
           data-testid="hf-token-input"
+          ref={input}
           value={token}
           onChange={(e) => setToken(e.target.value)}
         />
