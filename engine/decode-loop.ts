@@ -4,7 +4,7 @@ import type { SamplingOptions, StopReason, StreamedToken, TokenSource, VerifySte
 import { commonPrefixLength, usableContext } from "./sequence-utils.js";
 import type { SpeculationCostModel } from "./speculation/cost-model.js";
 import { SpeculationMetrics } from "./speculation/metrics.js";
-import type { SpeculationPolicy } from "./speculation/policy.js";
+import type { PlannedStep, SpeculationPolicy } from "./speculation/policy.js";
 import { prefill, verifyDrafts } from "./speculation/verifier.js";
 import { IncrementalDetokenizer } from "./text-stream.js";
 
@@ -88,6 +88,8 @@ class TokenEmitter {
   }
 }
 
+const PLAIN_STEP: PlannedStep = { plan: { speculator: null, k: 0 }, proposal: [] };
+
 export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutcome> {
   const { sequence, model, promptTokens, sampling, signal, policy, costs } = request;
   if (promptTokens.length === 0) throw new Error("empty prompt");
@@ -147,17 +149,24 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
     // would have to be thrown away, which keeps the counters exact.
     const budget = Math.min(request.maxTokens - output.length - 1, usableContext(sequence) - sequence.nextTokenIndex - 1);
     const draftStart = performance.now();
-    const { plan, proposal } = policy ? await policy.plan(history, budget) : { plan: { speculator: null, k: 0 }, proposal: [] };
+    // Awaited only when it is a promise (a draft model was asked): see SpeculationPolicy.plan.
+    const planned = policy ? policy.plan(history, budget) : PLAIN_STEP;
+    const { plan, proposal } = planned instanceof Promise ? await planned : planned;
     const drafts = proposal.slice(0, Math.max(0, budget));
     const draftMs = performance.now() - draftStart;
 
     const verifyStart = performance.now();
-    const verified = await verifyDrafts({ sequence, model, last, drafts, sampling: positionSampling, outputSoFar: output });
-    const verifyMs = performance.now() - verifyStart;
-
+    const verifying = verifyDrafts({ sequence, model, last, drafts, sampling: positionSampling, outputSoFar: output });
     // Drafting time counts whether or not it produced a proposal: a draft model that ends up proposing nothing
     // (low confidence) has still spent its decodes, and the cost model and the counters must see that.
     const asked = plan.speculator?.kind ?? null;
+    // The policy's bookkeeping runs while the target decodes, off the path between two decodes. Two hops:
+    // node-llama-cpp dispatches the batch in a setImmediate queued after this one (controlledEvaluate awaits
+    // before queueing it), and the bookkeeping must not delay that dispatch.
+    if (policy) setImmediate(() => setImmediate(() => policy.idle(history, asked)));
+    const verified = await verifying;
+    const verifyMs = performance.now() - verifyStart;
+
     const kind = drafts.length > 0 ? asked : null;
     costs?.recordVerify(verified.positions, verifyMs);
     if (asked) {
@@ -165,6 +174,7 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
       if (kind) costs?.recordAcceptance(kind, drafts.length, verified.accepted.length);
     }
     metrics.recordStep(kind, drafts.length, verified.accepted.length, draftMs, verifyMs);
+    policy?.verified(kind, drafts.length, verified.accepted.length);
 
     if (signal.aborted) {
       // The user asked to stop while this step ran: its tokens are dropped.

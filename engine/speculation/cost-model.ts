@@ -24,21 +24,29 @@ export function expectedSpeedup(alpha: number, k: number, draftCostRatio: number
  */
 class RollingMedian {
   private readonly window: number[] = [];
-  private cached: number | undefined;
+  /** The window's values, kept sorted as they come and go (no sort, no allocation per step). */
+  private readonly sorted: number[] = [];
   constructor(private readonly size: number) {}
   add(x: number): void {
     this.window.push(x);
-    if (this.window.length > this.size) this.window.shift();
-    this.cached = undefined;
+    this.sorted.splice(lowerBound(this.sorted, x), 0, x);
+    if (this.window.length > this.size) this.sorted.splice(lowerBound(this.sorted, this.window.shift()!), 1);
   }
   get(): number | undefined {
-    if (this.window.length === 0) return undefined;
-    if (this.cached === undefined) {
-      const sorted = [...this.window].sort((a, b) => a - b);
-      this.cached = sorted[sorted.length >> 1];
-    }
-    return this.cached;
+    return this.sorted.length === 0 ? undefined : this.sorted[this.sorted.length >> 1];
   }
+}
+
+/** The first index of `sorted` whose value is >= x. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -87,6 +95,48 @@ export class AcceptanceEstimate {
   }
 }
 
+/**
+ * Auto's back-off for one speculator, from what its real verify steps gained. Why: acceptance comes in bursts, and
+ * the acceptance estimate (mostly scored in the shadow of plain steps) lags behind them, so right after a burst it
+ * still says "speculate" while the next proposals fail. On a model where a verify of 4 positions costs ~2.5 plain
+ * decodes, each such step loses more than a token's time (measured: KJV input-grounded, auto's realised acceptance
+ * 0.4 where its estimate said 0.75).
+ *
+ * Each real step adds its gain in plain-decode units (tokens produced - the step's cost: k·c + v(k+1)) to a
+ * decaying ledger. While the ledger is negative the speculator pauses, 1, 2, 4 … 128 steps for consecutive
+ * pauses; a step that brings the ledger back to zero or above resets the back-off. One lost step among wins does
+ * not pause a speculator that pays (the wins' credit covers it).
+ */
+export class ProbeBackoff {
+  static readonly DECAY = 0.7;
+  static readonly MAX_LEVEL = 8;
+  private ledger = 0;
+  private level = 0;
+  /** The first step (on the policy's step clock) this speculator may be used again. */
+  private until = 0;
+
+  /** One real verify step's gain (plain-decode units), taken at step `now`. */
+  record(gain: number, now: number): void {
+    this.ledger = this.ledger * ProbeBackoff.DECAY + gain;
+    if (this.ledger >= 0) {
+      this.level = 0;
+      return;
+    }
+    this.level = Math.min(this.level + 1, ProbeBackoff.MAX_LEVEL);
+    this.until = now + 1 + 2 ** (this.level - 1);
+  }
+
+  /** Whether the speculator is paused at step `now`. */
+  paused(now: number): boolean {
+    return now < this.until;
+  }
+
+  /** Steps of the current (or last) pause: 0 before any, then 1, 2, 4 … */
+  get pauseSteps(): number {
+    return this.level > 0 ? 2 ** (this.level - 1) : 0;
+  }
+}
+
 export interface SpeedupEstimate {
   k: number;
   speedup: number;
@@ -101,14 +151,19 @@ export class SpeculationCostModel {
   /** Decayed sums of drafting time and drafted tokens: attempts that proposed nothing still cost time. */
   private readonly drafting = new Map<SpeculatorKind, { ms: number; tokens: number }>();
   readonly acceptance = new Map<SpeculatorKind, AcceptanceEstimate>();
+  /** Auto's back-off per speculator: kept with the model's costs, so it carries from one reply to the next. */
+  readonly backoff = new Map<SpeculatorKind, ProbeBackoff>();
+  /** Auto's step clock on this model (the back-off's time base): planned steps, across replies. */
+  autoSteps = 0;
 
   constructor(priors: Partial<Record<SpeculatorKind, { alpha: number; weight: number }>> = {}) {
     for (const kind of ["draft", "lookup", "ngram"] as const) {
       this.acceptance.set(kind, new AcceptanceEstimate(priors[kind] ?? { alpha: 0.5, weight: 2 }));
+      this.backoff.set(kind, new ProbeBackoff());
     }
   }
 
-  /** The measured curve as sorted [positions, ms] points; rebuilt only after new measurements. */
+  /** The measured curve as sorted [positions, ms] points; rebuilt only after new measurements, when asked for. */
   private curve: Array<readonly [number, number]> | undefined;
 
   recordVerify(positions: number, ms: number): void {

@@ -14,9 +14,9 @@ export class NgramSpeculator implements Speculator {
 
   async begin(): Promise<void> {}
 
-  async propose(history: readonly Token[], k: number): Promise<Token[]> {
+  propose(history: readonly Token[], k: number): Token[] {
     const proposal: Token[] = [];
-    const scratch = [...history.slice(-this.table.order)];
+    const scratch = history.slice(-this.table.order);
     while (proposal.length < k) {
       const next = this.table.predict(scratch);
       if (next === null) break;

@@ -9,6 +9,17 @@ export interface StepPlan {
   k: number;
 }
 
+export interface PlannedStep {
+  plan: StepPlan;
+  proposal: Token[];
+}
+
+const PLAIN: PlannedStep = Object.freeze({ plan: Object.freeze({ speculator: null, k: 0 }), proposal: Object.freeze([]) as unknown as Token[] });
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
+}
+
 /**
  * Chooses, before every target decode, whether to speculate, with which speculator, and how many tokens.
  *
@@ -18,6 +29,14 @@ export interface StepPlan {
  *   are not used their proposals are still checked against what the target then writes ("shadow" acceptance): the
  *   policy keeps learning their acceptance without paying for a verify. The draft model costs real time, so it
  *   is only tried (a few steps) when its measured draft cost would let even a good acceptance (0.8) pay.
+ * - `auto` backs off a cheap speculator whose real steps lost time (ProbeBackoff): paused 1, 2, 4 … 128 steps.
+ *
+ * The time between two target decodes is the cost that matters on a small model (~1 ms/token for the KJV model):
+ * measured with timers around the loop's phases, auto's planning and bookkeeping there took ~35 µs per step, and
+ * the next decode ran ~40 µs slower than after a plain step (2-5% of decode speed while auto was paused). So
+ * `plan` only asks the candidates already expected to pay (none while paused), synchronously unless a speculator
+ * is asynchronous (the draft model), and everything else (scoring shadows, refreshing the estimates, launching
+ * shadows) is `idle`, which the decode loop runs while the target decodes.
  */
 export class SpeculationPolicy {
   /**
@@ -27,19 +46,26 @@ export class SpeculationPolicy {
   private static readonly AUTO_MARGIN = 1.1;
   private static readonly DRAFT_EXPLORATION_STEPS = 6;
   private static readonly OPTIMISTIC_ALPHA = 0.8;
-  private shadows: Array<{ kind: SpeculatorKind; proposal: Token[]; at: number }> = [];
-  /** Steps to wait before a speculator's next shadow: scoring every step costs ~2% on a 1 ms/token model. */
-  private readonly shadowCooldown = new Map<SpeculatorKind, number>();
-  private static readonly SHADOW_INTERVAL = 4;
-  /** A speculator estimated far from paying (S < 0.9) is scored 4x less often: it has to change a lot to matter. */
-  private static readonly FAR_SHADOW_INTERVAL = 16;
-  /** Auto's estimates, refreshed every few steps: they move slowly, and on a small model every microsecond counts. */
-  private estimates: Array<{ speculator: Speculator; estimate: SpeedupEstimate }> | undefined;
-  private estimatesAge = 0;
-  private estimatesMaxK = 0;
-  private static readonly ESTIMATE_REFRESH_STEPS = 4;
+  /** Estimates are refreshed and shadows launched on one step in HOUSEKEEPING_STEPS (in `idle`). */
+  private static readonly HOUSEKEEPING_STEPS = 4;
+  /** A speculator estimated far from paying (S < 0.9) is shadowed 4x less often: it has to change a lot to matter. */
+  private static readonly FAR = 0.9;
+  private static readonly FAR_SHADOW_EVERY = 4;
   /** Shadow proposals are scored on this many positions (enough to see how acceptance falls with depth). */
   private static readonly SHADOW_LENGTH = 4;
+
+  private readonly list: Speculator[];
+  /** The speculators that shadow (every one but the draft model, whose proposals cost decodes). */
+  private readonly shadowing: Speculator[];
+  private shadows: Array<{ kind: SpeculatorKind; proposal: Token[]; at: number }> = [];
+  /** Auto's estimate per speculator (same order as `list`). */
+  private estimates: Array<{ speculator: Speculator; estimate: SpeedupEstimate }> = [];
+  /** Those expected to pay (S >= margin), best first. */
+  private candidates: Array<{ speculator: Speculator; estimate: SpeedupEstimate }> = [];
+  private estimatesMaxK = -1;
+  /** Steps until the next housekeeping (the first step's `idle` does one). */
+  private housekeepingIn = 0;
+  private housekeepings = 0;
   lastK = 0;
 
   constructor(
@@ -47,25 +73,58 @@ export class SpeculationPolicy {
     private readonly speculators: ReadonlyMap<SpeculatorKind, Speculator>,
     private readonly costs: SpeculationCostModel,
     private readonly maxK: number,
-  ) {}
+  ) {
+    this.list = [...speculators.values()];
+    this.shadowing = this.list.filter((s) => s.kind !== "draft");
+  }
 
   async begin(promptTokens: readonly Token[]): Promise<void> {
     this.shadows = [];
-    for (const speculator of this.speculators.values()) await speculator.begin(promptTokens);
+    for (const speculator of this.list) await speculator.begin(promptTokens);
   }
 
-  /** After each step: score shadow proposals, let speculators learn from the new tokens. */
+  /** After each step: let speculators learn from the new tokens. */
   observe(history: readonly Token[]): void {
-    this.settleShadows(history);
-    for (const speculator of this.speculators.values()) speculator.observe(history);
+    for (const speculator of this.list) speculator.observe(history);
+  }
+
+  /**
+   * Auto's bookkeeping, for the decode loop to run while the target decodes (the main thread is idle then):
+   * scores shadow proposals against the tokens written so far and, on one step in HOUSEKEEPING_STEPS, refreshes
+   * the estimates and launches shadows on `history` (as it was when the step was planned; `used` is the
+   * speculator the step drafted with). Nothing here decides the current step.
+   */
+  idle(history: readonly Token[], used: SpeculatorKind | null): void {
+    if (this.mode !== "auto") return;
+    if (this.shadows.length > 0) this.settleShadows(history);
+    if (this.housekeepingIn-- > 0) return;
+    this.housekeepingIn = SpeculationPolicy.HOUSEKEEPING_STEPS - 1;
+    this.refreshEstimates(this.estimatesMaxK);
+    this.shadow(history, this.estimatesMaxK, used);
+  }
+
+  /**
+   * After each verify step: what the speculator used (null for a plain step) proposed and got accepted. In auto,
+   * feeds the speculator's back-off with the step's gain over a plain decode, in plain-decode units. Not the draft
+   * model's: its estimate comes from its real steps only (no shadows, so no lag to make up for), and where its
+   * margin is thin (a steep CPU verify curve) single unlucky steps paused it while its acceptance paid (measured on
+   * the synthetic 1B pair, one run each: auto 1.23x with the draft backed off, 1.78x without).
+   */
+  verified(kind: SpeculatorKind | null, proposed: number, accepted: number): void {
+    if (this.mode !== "auto" || kind === null || kind === "draft" || proposed <= 0) return;
+    const cost = proposed * (this.costs.draftCostRatio(kind) ?? 0) + (this.costs.verifyCostRatio(proposed + 1) ?? proposed + 1);
+    this.costs.backoff.get(kind)!.record(1 + accepted - cost, this.costs.autoSteps);
   }
 
   async end(outputTokens: readonly Token[]): Promise<void> {
-    for (const speculator of this.speculators.values()) await speculator.end(outputTokens);
+    for (const speculator of this.list) await speculator.end(outputTokens);
   }
 
-  /** Plans the next step; `budget` caps the drafted tokens (reply tokens left - 1, context room). */
-  async plan(history: readonly Token[], budget: number): Promise<{ plan: StepPlan; proposal: Token[] }> {
+  /**
+   * Plans the next step; `budget` caps the drafted tokens (reply tokens left - 1, context room). Synchronous
+   * unless an asynchronous speculator (the draft model) is asked.
+   */
+  plan(history: readonly Token[], budget: number): PlannedStep | Promise<PlannedStep> {
     const maxK = Math.min(this.maxK, budget);
     if (this.mode === "off" || maxK < 1) return this.plain();
     if (this.mode !== "auto") {
@@ -73,32 +132,53 @@ export class SpeculationPolicy {
       if (!speculator) return this.plain();
       const { k } = this.costs.best(this.mode, maxK);
       this.lastK = k;
-      return { plan: { speculator, k }, proposal: await speculator.propose(history, k) };
+      const proposal = speculator.propose(history, k);
+      return isPromise(proposal) ? proposal.then((p) => ({ plan: { speculator, k }, proposal: p })) : { plan: { speculator, k }, proposal };
     }
 
-    if (!this.estimates || this.estimatesMaxK !== maxK || ++this.estimatesAge >= SpeculationPolicy.ESTIMATE_REFRESH_STEPS) {
-      this.estimates = [...this.speculators.values()]
-        .map((speculator) => ({ speculator, estimate: this.estimate(speculator.kind, maxK) }))
-        .filter((c) => c.estimate.speedup >= SpeculationPolicy.AUTO_MARGIN)
-        .sort((a, b) => b.estimate.speedup - a.estimate.speedup);
-      this.estimatesAge = 0;
-      this.estimatesMaxK = maxK;
-    }
-    for (const { speculator, estimate } of this.estimates) {
-      const proposal = await speculator.propose(history, estimate.k);
-      if (proposal.length === 0) continue;
-      this.lastK = estimate.k;
-      await this.shadow(history, maxK, speculator.kind);
-      return { plan: { speculator, k: estimate.k }, proposal };
-    }
-    this.lastK = 0;
-    await this.shadow(history, maxK, null);
-    return { plan: { speculator: null, k: 0 }, proposal: [] };
+    const now = ++this.costs.autoSteps;
+    // The estimates are refreshed by `idle`; here only before the first step, and when the budget caps k lower.
+    if (this.estimatesMaxK < 0 || maxK < this.estimatesMaxK) this.refreshEstimates(maxK);
+    return this.planAuto(history, now, 0);
   }
 
-  private plain(): { plan: StepPlan; proposal: Token[] } {
+  /** Auto from candidate `from` on: the first candidate not backed off that proposes something, else plain. */
+  private planAuto(history: readonly Token[], now: number, from: number): PlannedStep | Promise<PlannedStep> {
+    for (let i = from; i < this.candidates.length; i++) {
+      const { speculator, estimate } = this.candidates[i]!;
+      if (this.costs.backoff.get(speculator.kind)!.paused(now)) continue;
+      const k = estimate.k;
+      const proposal = speculator.propose(history, k);
+      if (isPromise(proposal)) {
+        return proposal.then((p) => (p.length > 0 ? this.use(speculator, k, p) : this.planAuto(history, now, i + 1)));
+      }
+      if (proposal.length > 0) return this.use(speculator, k, proposal);
+    }
     this.lastK = 0;
-    return { plan: { speculator: null, k: 0 }, proposal: [] };
+    return PLAIN;
+  }
+
+  private use(speculator: Speculator, k: number, proposal: Token[]): PlannedStep {
+    this.lastK = k;
+    return { plan: { speculator, k }, proposal };
+  }
+
+  private plain(): PlannedStep {
+    this.lastK = 0;
+    return PLAIN;
+  }
+
+  /**
+   * Recomputes every estimate and the candidates. All of them, every time: the measured costs move with every
+   * step too, and a draft model whose optimistic estimate sits near the margin gets explored when it crosses it
+   * (skipping unchanged acceptance here cost the synthetic 1B pair most of its auto speedup).
+   */
+  private refreshEstimates(maxK: number): void {
+    this.estimates = this.list.map((speculator) => ({ speculator, estimate: this.estimate(speculator.kind, maxK) }));
+    this.estimatesMaxK = maxK;
+    this.candidates = this.estimates
+      .filter((c) => c.estimate.speedup >= SpeculationPolicy.AUTO_MARGIN)
+      .sort((a, b) => b.estimate.speedup - a.estimate.speedup);
   }
 
   private estimate(kind: SpeculatorKind, maxK: number) {
@@ -111,22 +191,25 @@ export class SpeculationPolicy {
   }
 
   /**
-   * Records what a cheap speculator would have proposed now, to score it against the coming tokens. One shadow
-   * per speculator is in flight at a time: that bounds the cost, and each is scored on its whole length.
+   * Records what a cheap speculator would have proposed now, to score it against the coming tokens (on
+   * housekeeping steps; one in four of those for a speculator far from paying). One shadow per speculator is in
+   * flight at a time: that bounds the cost, and each is scored on its whole length.
    */
-  private async shadow(history: readonly Token[], maxK: number, used: SpeculatorKind | null): Promise<void> {
-    for (const speculator of this.speculators.values()) {
-      if (speculator.kind === used || speculator.kind === "draft") continue;
-      if (this.shadows.some((s) => s.kind === speculator.kind)) continue;
-      const wait = this.shadowCooldown.get(speculator.kind) ?? 0;
-      if (wait > 0) {
-        this.shadowCooldown.set(speculator.kind, wait - 1);
-        continue;
-      }
-      const far = this.costs.best(speculator.kind, maxK).speedup < 0.9;
-      this.shadowCooldown.set(speculator.kind, far ? SpeculationPolicy.FAR_SHADOW_INTERVAL : SpeculationPolicy.SHADOW_INTERVAL);
-      const proposal = await speculator.propose(history, Math.min(maxK, SpeculationPolicy.SHADOW_LENGTH));
-      if (proposal.length > 0) this.shadows.push({ kind: speculator.kind, proposal, at: history.length });
+  private shadow(history: readonly Token[], maxK: number, used: SpeculatorKind | null): void {
+    const round = this.housekeepings++;
+    for (const speculator of this.shadowing) {
+      const kind = speculator.kind;
+      if (kind === used) continue;
+      if (this.shadows.some((s) => s.kind === kind)) continue;
+      const estimate = this.estimates.find((e) => e.speculator === speculator)?.estimate;
+      if (estimate && estimate.speedup < SpeculationPolicy.FAR && round % SpeculationPolicy.FAR_SHADOW_EVERY !== 0) continue;
+      const at = history.length;
+      const proposal = speculator.propose(history, Math.min(maxK, SpeculationPolicy.SHADOW_LENGTH));
+      if (isPromise(proposal)) {
+        void proposal.then((p) => {
+          if (p.length > 0) this.shadows.push({ kind, proposal: p, at });
+        });
+      } else if (proposal.length > 0) this.shadows.push({ kind, proposal, at });
     }
   }
 
@@ -136,13 +219,15 @@ export class SpeculationPolicy {
    * position (the one a plain step reveals) would overrate speculators whose first guess is their best.
    */
   settleShadows(history: readonly Token[]): void {
-    this.shadows = this.shadows.filter((shadow) => {
-      const emitted = history.slice(shadow.at, shadow.at + shadow.proposal.length);
+    let kept = 0;
+    for (const shadow of this.shadows) {
+      const emitted = Math.min(history.length - shadow.at, shadow.proposal.length);
       let matched = 0;
-      while (matched < emitted.length && emitted[matched] === shadow.proposal[matched]) matched++;
-      const decided = matched < emitted.length || emitted.length === shadow.proposal.length;
+      while (matched < emitted && history[shadow.at + matched] === shadow.proposal[matched]) matched++;
+      const decided = matched < emitted || emitted === shadow.proposal.length;
       if (decided) this.costs.recordAcceptance(shadow.kind, shadow.proposal.length, matched);
-      return !decided;
-    });
+      else this.shadows[kept++] = shadow;
+    }
+    this.shadows.length = kept;
   }
 }

@@ -43,7 +43,7 @@ export class PromptLookupSpeculator implements Speculator {
     this.indexed = Math.max(this.indexed, history.length);
   }
 
-  async propose(history: readonly Token[], k: number): Promise<Token[]> {
+  propose(history: readonly Token[], k: number): Token[] {
     this.catchUp(history);
     for (const n of this.sizes) {
       if (history.length < n + 1) continue;
@@ -62,8 +62,9 @@ export class PromptLookupSpeculator implements Speculator {
 }
 
 /**
- * A number key for tokens[start..end) and its length: two 32-bit multiplicative hashes packed into 52 bits.
- * Cheaper than joining token ids into a string on every step (this runs once per token on the hot path).
+ * A number key for tokens[start..end) and its length: two 32-bit multiplicative hashes folded into 30 bits, a
+ * small integer V8 stores unboxed (a 52-bit key allocated a heap number per n-gram indexed). A collision only
+ * costs a missed proposal: a match is checked token by token before it is proposed.
  */
 function ngramKey(tokens: readonly Token[], start: number, end: number): number {
   let a = 0x811c9dc5 ^ (end - start);
@@ -72,7 +73,7 @@ function ngramKey(tokens: readonly Token[], start: number, end: number): number 
     a = Math.imul(a ^ tokens[i]!, 0x01000193);
     b = Math.imul(b + tokens[i]!, 0x5bd1e995) ^ (b >>> 15);
   }
-  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+  return ((a ^ Math.imul(b, 0x9e3779b1)) >>> 2) & 0x3fffffff;
 }
 
 function sameTokens(tokens: readonly Token[], a: number, b: number, n: number): boolean {

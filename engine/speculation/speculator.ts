@@ -13,9 +13,11 @@ export interface Speculator {
   begin(promptTokens: readonly Token[]): Promise<void>;
   /**
    * Up to `k` tokens expected to follow `history` (prompt + every emitted token so far, the last one included).
-   * May return fewer (or none) when the speculator has nothing worth proposing.
+   * May return fewer (or none) when the speculator has nothing worth proposing. Speculators that need no model
+   * (prompt lookup, n-gram) answer synchronously: on a ~1 ms/token model, every `await` on the decode loop's
+   * path costs measurable time (see SpeculationPolicy.plan).
    */
-  propose(history: readonly Token[], k: number): Promise<Token[]>;
+  propose(history: readonly Token[], k: number): Token[] | Promise<Token[]>;
   /** `history` after a verify step (the accepted tokens appended), for speculators that learn as they go. */
   observe(history: readonly Token[]): void;
   end(outputTokens: readonly Token[]): Promise<void>;

@@ -25,8 +25,11 @@ export interface PositionSampling {
   replySeed: number;
 }
 
-/** Sampling options for output position `position`; the repeat penalty sees exactly the tokens before it. */
-function positionOptions({ sampling, replySeed }: PositionSampling, position: number, precedingOutput: readonly Token[]) {
+/**
+ * Sampling options for output position `position`; the repeat penalty sees exactly the tokens before it
+ * (`output` then `drafts`, the last REPEAT_PENALTY_WINDOW of them), built only when a penalty is set.
+ */
+function positionOptions({ sampling, replySeed }: PositionSampling, position: number, output: readonly Token[], drafts: readonly Token[] = []) {
   return {
     temperature: sampling.temperature,
     ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
@@ -34,7 +37,7 @@ function positionOptions({ sampling, replySeed }: PositionSampling, position: nu
     ...(sampling.minP !== undefined ? { minP: sampling.minP } : {}),
     seed: positionSeed(replySeed, position),
     ...(sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1
-      ? { repeatPenalty: { punishTokens: precedingOutput.slice(-REPEAT_PENALTY_WINDOW), penalty: sampling.repeatPenalty } }
+      ? { repeatPenalty: { punishTokens: [...output.slice(-REPEAT_PENALTY_WINDOW), ...drafts].slice(-REPEAT_PENALTY_WINDOW), penalty: sampling.repeatPenalty } }
       : {}),
   };
 }
@@ -76,7 +79,7 @@ export async function verifyDrafts(options: {
   const batch = [last, ...drafts];
   const input: ControlledEvaluateInputItem[] = batch.map((token, index) => [
     token,
-    { generateNext: { token: true, options: positionOptions(sampling, outputSoFar.length + index, [...outputSoFar, ...drafts.slice(0, index)]) } },
+    { generateNext: { token: true, options: positionOptions(sampling, outputSoFar.length + index, outputSoFar, drafts.slice(0, index)) } },
   ]);
   const results = await sequence.controlledEvaluate(input);
 

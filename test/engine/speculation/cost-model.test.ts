@@ -48,4 +48,18 @@ describe("cost model", () => {
     expect(high.speedup).toBeCloseTo(manual.s);
     expect(low.speedup).toBeLessThan(1); // speculation would not pay at α = 0.3
   });
+
+  it("takes v(n) from rolling medians of the last 31 measurements (outliers and old steps drop out)", () => {
+    const costs = new SpeculationCostModel();
+    const ones: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const ms = i % 7 === 0 ? 100 : 10 + ((i * 13) % 5); // a GC pause now and then
+      ones.push(ms);
+      costs.recordVerify(1, ms);
+    }
+    for (let i = 0; i < 5; i++) costs.recordVerify(2, 30);
+    const window = ones.slice(-31).sort((a, b) => a - b);
+    expect(costs.verifyCostRatio(2)).toBeCloseTo(30 / window[15]!);
+  });
 });
+
