@@ -7,6 +7,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { CustomScheme } from "electron";
+import { rendererContentType } from "../host/static-files.js";
 
 export const APP_SCHEME = "tandem";
 export const APP_HOST = "app";
@@ -30,33 +31,8 @@ export const APP_SCHEME_PRIVILEGES: CustomScheme = {
   privileges: { standard: true, secure: true, corsEnabled: true },
 };
 
-/** The file types the renderer bundle is made of; anything else under the root is not served. */
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  // Source maps (dist/ only: the installers leave them out); devtools reads them.
-  ".map": "application/json; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".gif": "image/gif",
-  ".webp": "image/webp",
-  ".ico": "image/x-icon",
-  ".woff": "font/woff",
-  ".woff2": "font/woff2",
-  ".ttf": "font/ttf",
-  ".wasm": "application/wasm",
-  ".txt": "text/plain; charset=utf-8",
-};
-
-/** The Content-Type a renderer file is served with, or null for a type that is never served. */
-export function contentTypeFor(file: string): string | null {
-  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? null;
-}
+/** The Content-Type a renderer file is served with, or null for a type that is never served (one table with web mode). */
+export const contentTypeFor: (file: string) => string | null = rendererContentType;
 
 export type AppRequestResolution = { ok: true; file: string; contentType: string } | { ok: false; status: 400 | 403 | 404 };
 

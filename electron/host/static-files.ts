@@ -5,12 +5,17 @@
 import { realpath, stat } from "node:fs/promises";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 
+/**
+ * The file types the renderer bundle is made of, for web mode's server and the app's tandem:// scheme alike (the
+ * scheme serves nothing else).
+ */
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".json": "application/json; charset=utf-8",
+  // Source maps (dist/ only: the installers leave them out); devtools reads them.
   ".map": "application/json; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",
@@ -26,8 +31,13 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".wasm": "application/wasm",
 };
 
+/** The Content-Type of a renderer file, or null for a type the renderer is not made of. */
+export function rendererContentType(path: string): string | null {
+  return CONTENT_TYPES[extname(path).toLowerCase()] ?? null;
+}
+
 export function contentTypeFor(path: string): string {
-  return CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream";
+  return rendererContentType(path) ?? "application/octet-stream";
 }
 
 /** The page may only load its own files and talk to this server's WebSocket. */
