@@ -44,6 +44,23 @@ describe("banners", () => {
     expect(screen.queryAllByRole("button", { name: /Retry|Restart engine/ })).toHaveLength(1);
   });
 
+  it("engine failed for good: a model load the crash cut short is not a second banner; it shows again once the engine runs", async () => {
+    const fake = new FakeClient();
+    fake.status = {
+      ...fake.status,
+      state: "failed",
+      model: null,
+      modelError: "The engine is not available.",
+      lastCrash: { ...crash, reason: "killed", signal: "SIGKILL", message: "The engine was killed (SIGKILL)" },
+    };
+    await renderWithClient(fake);
+    await screen.findByTestId("crash-screen");
+    expect(screen.queryByTestId("banner-model-error")).toBeNull();
+    expect(screen.queryAllByRole("button", { name: /Retry|Restart engine/ })).toHaveLength(1);
+    act(() => fake.setStatus({ state: "ready" }));
+    await waitFor(() => expect(screen.getByTestId("banner-model-error").textContent).toContain("The engine is not available."));
+  });
+
   it("model failed to load: shows the message; Retry loads the same model again", async () => {
     const u = userEvent.setup();
     const fake = new FakeClient({ model: null });

@@ -76,7 +76,8 @@ export function Banners() {
               : crash.crash.message}
         </Banner>
       )}
-      {modelError && (
+      {/* A load that failed because the engine died is part of the same story; Restart engine reloads the model. */}
+      {modelError && engineState !== "failed" && (
         <Banner
           kind="error"
           testId="banner-model-error"
