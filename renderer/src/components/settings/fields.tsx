@@ -65,10 +65,7 @@ interface AutoNumberFieldProps {
 /** "Auto" or a number: a checkbox plus a number input enabled when Auto is off. */
 export function AutoNumberField({ label, id, auto, value, error, unit, hint, onAuto, onValue }: AutoNumberFieldProps) {
   return (
-    <div className={`field${error ? " invalid" : ""}`}>
-      <label className="field-label" htmlFor={id}>
-        {label}
-      </label>
+    <FieldRow label={label} htmlFor={id} error={error} hint={hint}>
       <div className="auto-row">
         <label className="checkbox">
           <input type="checkbox" checked={auto} onChange={(e) => onAuto(e.target.checked)} aria-label={`${label}: automatic`} />
@@ -87,13 +84,6 @@ export function AutoNumberField({ label, id, auto, value, error, unit, hint, onA
           onChange={(e) => onValue(e.target.value)}
         />
       </div>
-      {error ? (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      ) : hint ? (
-        <p className="field-hint">{hint}</p>
-      ) : null}
-    </div>
+    </FieldRow>
   );
 }
