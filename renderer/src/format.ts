@@ -1,4 +1,4 @@
-import type { CrashInfo, EngineStatus } from "../../electron/window-api.js";
+import type { CrashInfo, DownloadInfo, EngineStatus } from "../../electron/window-api.js";
 import type { GenerationStats, SpeculationMode, SpeculationStats, StopReason } from "../../engine/protocol.js";
 
 export function formatBytes(bytes: number): string {
@@ -188,3 +188,25 @@ export function formatPercent(rate: number | null): string {
 }
 
 export { speculatorLabel };
+
+const DOWNLOAD_STATE_LABEL: Record<DownloadInfo["state"], string> = {
+  queued: "Queued",
+  downloading: "Downloading",
+  paused: "Paused",
+  verifying: "Verifying",
+  done: "Done",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+/** How much of a download has arrived (0..1), or null while its size is unknown. */
+export function downloadFraction(info: DownloadInfo): number | null {
+  return info.totalBytes ? Math.min(1, info.receivedBytes / info.totalBytes) : null;
+}
+
+/** "Downloading · 42%", "Paused · 10%", "Done" (`doneLabel` renames the finished state where "Done" reads oddly). */
+export function downloadStateText(info: DownloadInfo, doneLabel = DOWNLOAD_STATE_LABEL.done): string {
+  const fraction = downloadFraction(info);
+  const label = info.state === "done" ? doneLabel : DOWNLOAD_STATE_LABEL[info.state];
+  return fraction !== null && info.state !== "done" ? `${label} · ${Math.floor(fraction * 100)}%` : label;
+}

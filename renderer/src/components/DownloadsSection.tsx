@@ -1,20 +1,10 @@
 import { useEffect, useState } from "react";
 import type { DownloadInfo } from "../../../electron/window-api.js";
 import { useActions } from "../context.js";
-import { formatBytes } from "../format.js";
+import { downloadFraction, downloadStateText, formatBytes } from "../format.js";
 import { MODEL_CATALOG } from "../model-catalog.js";
 import { useDownloadsStore } from "../stores/downloads.js";
 import { HubSearch } from "./HubSearch.js";
-
-const STATE_LABEL: Record<DownloadInfo["state"], string> = {
-  queued: "Queued",
-  downloading: "Downloading",
-  paused: "Paused",
-  verifying: "Verifying",
-  done: "Done",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
 
 export function formatEta(seconds: number): string {
   const s = Math.round(seconds);
@@ -121,7 +111,7 @@ export function DownloadsSection() {
 }
 
 function DownloadCard({ info, onControl }: { info: DownloadInfo; onControl: (action: "pause" | "resume" | "cancel") => void }) {
-  const fraction = info.totalBytes ? Math.min(1, info.receivedBytes / info.totalBytes) : null;
+  const fraction = downloadFraction(info);
   const running = info.state === "downloading" || info.state === "queued";
   const stopped = info.state === "paused" || info.state === "failed";
   const size = info.totalBytes !== null ? `${formatBytes(info.receivedBytes)} of ${formatBytes(info.totalBytes)}` : formatBytes(info.receivedBytes);
@@ -137,8 +127,7 @@ function DownloadCard({ info, onControl }: { info: DownloadInfo; onControl: (act
           {info.fileName}
         </span>
         <span className="download-state" data-testid="download-state">
-          {STATE_LABEL[info.state]}
-          {fraction !== null && info.state !== "done" ? ` · ${Math.floor(fraction * 100)}%` : ""}
+          {downloadStateText(info)}
         </span>
       </div>
       <progress

@@ -3,7 +3,7 @@ import { create } from "zustand";
 import type { DownloadInfo, ModelFile } from "../../../electron/window-api.js";
 import { errorMessage } from "../api/client.js";
 import { useActions, useClient } from "../context.js";
-import { formatBytes } from "../format.js";
+import { downloadFraction, downloadStateText, formatBytes } from "../format.js";
 import { RECOMMENDED_CPU_PAIR } from "../model-catalog.js";
 import { useDownloadsStore } from "../stores/downloads.js";
 import { useEngineStore } from "../stores/engine.js";
@@ -294,18 +294,8 @@ export function WelcomeScreen() {
   );
 }
 
-const STATE_LABEL: Record<DownloadInfo["state"], string> = {
-  queued: "Queued",
-  downloading: "Downloading",
-  paused: "Paused",
-  verifying: "Verifying",
-  done: "Downloaded",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
-
 function PairRow({ role, label, info }: { role: string; label: string; info: DownloadInfo | null }) {
-  const fraction = info?.totalBytes ? Math.min(1, info.receivedBytes / info.totalBytes) : null;
+  const fraction = info ? downloadFraction(info) : null;
   return (
     <li className="welcome-download" data-testid="welcome-pair-row" data-state={info?.state ?? "none"}>
       <div className="welcome-download-head">
@@ -314,8 +304,7 @@ function PairRow({ role, label, info }: { role: string; label: string; info: Dow
         </span>
         {info && (
           <span className="welcome-download-state">
-            {STATE_LABEL[info.state]}
-            {fraction !== null && info.state !== "done" ? ` · ${Math.floor(fraction * 100)}%` : ""}
+            {downloadStateText(info, "Downloaded")}
             {info.totalBytes !== null ? ` · ${formatBytes(info.totalBytes)}` : ""}
           </span>
         )}
