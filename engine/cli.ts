@@ -17,21 +17,18 @@ import { INSPECT_HELP, inspectCommand } from "./gguf/inspect-command.js";
 import { PULL_HELP, pullCommand } from "../electron/host/downloads/pull-command.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "./protocol.js";
 
-const HELP = `Tandem: local LLM chat with speculative decoding
-
-Usage: tandem <command> [options]
-
-Commands:
-  chat --model <gguf> [options] "<prompt>"   Stream a reply to one prompt.
+const CHAT_HELP = `  chat --model <gguf> [options] "<prompt>"   Stream a reply to one prompt.
       --system <text>         System prompt
       --temperature <t>       Sampling temperature (default 0.7; 0 = greedy, deterministic)
       --max-tokens <n>        Maximum reply tokens (default 512)
       --context-size <n|auto> Context window (default auto: the model's trained size, at most 8192)
       --threads <n|auto>      CPU threads (default auto: measured once per model and cached)
       --gpu <auto|cuda|vulkan|metal|cpu>   Backend (default auto)
-      --json                  After the reply, print one JSON line:
-                              {"text","tokens","tokensPerSecond","timeToFirstTokenMs"}
-  make-model [options]        Write a synthetic target + draft pair (same tokenizer) whose greedy choices agree at
+      --json                  After the reply, print one JSON line: {"text", "tokens", "tokensPerSecond",
+                              "timeToFirstTokenMs", "stopReason", "promptTokens", "threads", "backend"}
+`;
+
+const MAKE_MODEL_HELP = `  make-model [options]        Write a synthetic target + draft pair (same tokenizer) whose greedy choices agree at
                               a chosen rate, and print the measured agreement. Reuses a pair already in --out.
       --params <300m|1b|N>    Target size (N: a parameter count such as 3m or 5000000)
       --draft-params <20m|N>  Draft size
@@ -43,9 +40,29 @@ Commands:
       --vocab <n>             Vocabulary size (default 32000)
       --threads <n>           Threads for the agreement measurement (default 2 for big targets, else 1)
       --json                  Print one JSON object instead of text
-${BENCH_HELP}  bench-suite [--quick]       The standard suite (npm run bench): writes engine/bench/results.md and the
+`;
+
+const BENCH_SUITE_HELP = `  bench-suite [--quick]       The standard suite (npm run bench): writes engine/bench/results.md and the
                               README's table.
-${CACHE_BENCH_HELP}${INSPECT_HELP}${PULL_HELP}  help                        Show this help.
+`;
+
+/** Each command's own help, printed by `tandem <command> --help`. */
+const COMMAND_HELP: Record<string, string> = {
+  chat: CHAT_HELP,
+  "make-model": MAKE_MODEL_HELP,
+  bench: BENCH_HELP,
+  "bench-suite": BENCH_SUITE_HELP,
+  "cache-bench": CACHE_BENCH_HELP,
+  inspect: INSPECT_HELP,
+  pull: PULL_HELP,
+};
+
+const HELP = `Tandem: local LLM chat with speculative decoding
+
+Usage: tandem <command> [options]   (tandem <command> --help: that command's options)
+
+Commands:
+${Object.values(COMMAND_HELP).join("")}  help                        Show this help.
 
 Environment: TANDEM_DATA_DIR sets the data folder (thread calibration cache).
 `;
@@ -200,9 +217,15 @@ async function makeModel(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === "help" && rest[0] !== undefined && COMMAND_HELP[rest[0]] !== undefined) return main([rest[0], "--help"]);
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(HELP);
     return command === undefined ? 1 : 0;
+  }
+  const commandHelp = COMMAND_HELP[command];
+  if (commandHelp !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(`Usage: tandem ${command} [options]\n\n${commandHelp}`);
+    return 0;
   }
   if (command === "chat") return chat(rest);
   if (command === "make-model") return makeModel(rest);

@@ -1,18 +1,19 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import WebSocket from "ws";
 import type { WebServerFrame, WindowMethod, WindowParams, WindowResult } from "../../electron/window-api.js";
 import { repoPath } from "../helpers/models.js";
+// @ts-expect-error: a plain .mjs script (npm test runs it before anything is built), without type declarations
+import { findBrowser } from "./browser.mjs";
 
-/** Debian's chromium; the E2E tests never download a browser of their own. */
+/** The browser that `npm test`'s first step found or installed (test/e2e/browser.mjs). */
 export function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].filter(Boolean) as string[];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error("chromium not found: install it (apt-get install -y chromium) or set CHROMIUM_PATH");
-  return found;
+  const found = findBrowser();
+  if (!found) throw new Error("no Chromium or Chrome for the E2E tests: run `node test/e2e/browser.mjs` (npm test does) or set CHROMIUM_PATH");
+  return found.path;
 }
 
 export async function launchBrowser(): Promise<Browser> {

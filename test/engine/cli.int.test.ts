@@ -77,4 +77,28 @@ describe("tandem CLI", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/chat --model/);
   });
+
+  it("prints each command's own help with --help (and -h, and tandem help <command>), exit 0, running nothing", async () => {
+    const commands: Record<string, RegExp> = {
+      chat: /--max-tokens/,
+      "make-model": /--draft-params/,
+      bench: /--spec/,
+      "bench-suite": /--quick/,
+      "cache-bench": /--context-tokens/,
+      inspect: /--json/,
+      pull: /--dir/,
+    };
+    for (const [command, option] of Object.entries(commands)) {
+      for (const args of [[command, "--help"], [command, "-h"], ["help", command], [command, "--model", "x.gguf", "--help"]]) {
+        const { code, stdout, stderr } = await tandem(args);
+        expect({ args, code, stderr }).toEqual({ args, code: 0, stderr: "" });
+        expect(stdout.startsWith(`Usage: tandem ${command} [options]`), args.join(" ")).toBe(true);
+        expect(stdout, args.join(" ")).toMatch(option);
+        // Only that command's section: no other command's usage line.
+        for (const other of Object.keys(commands).filter((c) => c !== command && !c.startsWith(`${command}-`))) {
+          expect(stdout, `${args.join(" ")} mentions ${other}`).not.toMatch(new RegExp(`^  ${other} `, "m"));
+        }
+      }
+    }
+  });
 });
