@@ -11,6 +11,7 @@ import { EngineFailure } from "./errors.js";
 import { defaultDataDir } from "../electron/host/data-dir.js";
 import { makeModelPair, MakeModelOptionsError } from "./synthetic/make-model.js";
 import { BENCH_HELP, BenchUsageError, benchCommand } from "./bench/bench-command.js";
+import { PeerUsageError } from "./bench/peer/peer-command.js";
 import { benchSuiteCommand } from "./bench/suite.js";
 import { CACHE_BENCH_HELP, cacheBenchCommand } from "./kv-cache/cache-bench.js";
 import { INSPECT_HELP, inspectCommand } from "./gguf/inspect-command.js";
@@ -241,12 +242,12 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const message =
-      error instanceof UsageError || error instanceof BenchUsageError || error instanceof EngineFailure
+      error instanceof UsageError || error instanceof BenchUsageError || error instanceof PeerUsageError || error instanceof EngineFailure
         ? error.message
         : error instanceof Error
           ? error.message
           : String(error);
     process.stderr.write(`tandem: ${message.split("\n")[0]}\n`);
-    process.exit(error instanceof UsageError || error instanceof BenchUsageError ? 2 : 1);
+    process.exit(error instanceof UsageError || error instanceof BenchUsageError || error instanceof PeerUsageError ? 2 : 1);
   },
 );

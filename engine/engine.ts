@@ -14,6 +14,7 @@ import { modelContentHash } from "./kv-cache/model-identity.js";
 import { DEFAULT_DISK_BUDGET_BYTES, KvStateStore, type StateSaver } from "./kv-cache/state-store.js";
 import type {
   CacheInfo,
+  ChatMessage,
   CacheOutcome,
   DraftModelInfo,
   EngineParams,
@@ -402,6 +403,18 @@ export class Engine {
       const after = await stateFiles(root);
       return { deletedStates: before.count - after.count, freedBytes: before.bytes - after.bytes };
     });
+  }
+
+  /**
+   * The exact text the loaded model evaluates for `messages` (chat template applied, special tokens written out)
+   * and its token count: what the llama.cpp peer bench hands its tools, which take a raw prompt, so that both sides
+   * decode from the same prompt tokens.
+   */
+  renderPromptText(messages: readonly ChatMessage[], maxTokens: number): { text: string; tokens: number } {
+    const active = this.active;
+    if (!active) throw new EngineFailure("NO_MODEL", "No model is loaded: choose a model first");
+    const { tokens } = fitPrompt({ model: active.model, wrapper: active.wrapper, messages, contextSize: active.sequences[0]!.contextSize, maxTokens });
+    return { text: active.model.detokenize(tokens, true), tokens: tokens.length };
   }
 
   /** Asks a running (or queued) generation to stop after its current token. */

@@ -6,6 +6,7 @@ import { defaultDataDir } from "../../electron/host/data-dir.js";
 import { SpeculationMode, ThreadsSetting } from "../protocol.js";
 import { runBench } from "./bench.js";
 import { parsePromptFile } from "./prompt-file.js";
+import { peerCommand } from "./peer/peer-command.js";
 
 export const BENCH_HELP = `  bench --model <gguf> --spec <off|draft|lookup|ngram|auto> --prompts <file> [options]
                               Plain decoding vs one speculation mode on the same prompts (alternating);
@@ -20,6 +21,16 @@ export const BENCH_HELP = `  bench --model <gguf> --spec <off|draft|lookup|ngram
                               folder and learns only from this bench's speculative replies; keep: use the
                               app's table (what the model has learned in use)
       --json                  One JSON object on stdout
+    --peer llama.cpp          Against llama.cpp itself: builds its tools once from node-llama-cpp's bundled source
+                              (cached by revision; TANDEM_LLAMA_CPP_CACHE sets the folder), then per prompt runs
+                              Tandem and llama-speculative-simple back to back with the same threads, prompt
+                              tokens and reply length; llama-bench gives plain decoding and the native costs of
+                              the honest bound. With --peer:
+      --modes <list>          Tandem's modes (default: draft,auto with --draft, else lookup,ngram,auto)
+      --peer-types <list>     llama.cpp's speculators: draft-simple, ngram-simple, ngram-map-k, ngram-mod,
+                              ngram-cache (default: draft-simple with --draft, else the four n-gram types)
+      --draft-n-max <list>    draft-simple's --spec-draft-n-max values, best reported (default 3,5,8)
+      --build-only            Build (or find) the llama.cpp tools and exit
 `;
 
 export class BenchUsageError extends Error {}
@@ -39,8 +50,14 @@ export async function benchCommand(argv: string[]): Promise<number> {
       "context-size": { type: "string" },
       "ngram-table": { type: "string" },
       json: { type: "boolean", default: false },
+      peer: { type: "string" },
+      modes: { type: "string" },
+      "peer-types": { type: "string" },
+      "draft-n-max": { type: "string" },
+      "build-only": { type: "boolean", default: false },
     },
   });
+  if (values.peer !== undefined) return peerCommand(values);
   if (!values.model) throw new BenchUsageError("bench needs --model <gguf>");
   const mode = SpeculationMode.safeParse(values.spec ?? "");
   if (!mode.success) throw new BenchUsageError("bench needs --spec off|draft|lookup|ngram|auto");
