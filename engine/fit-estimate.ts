@@ -3,6 +3,7 @@ import path from "node:path";
 import { GgufInsights, readGgufFileInfo, type GgufFileInfo, type Llama } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
+import { checkRemoteGguf, GgufHeaderError } from "./gguf/header-guard.js";
 import { assessFit, type FitConfig, type Memory } from "./fit-verdict.js";
 import type { ActiveDraft } from "./draft-registry.js";
 import { autoContextSize, chooseSlots, type ActiveModel } from "./model-registry.js";
@@ -169,7 +170,9 @@ export function assertUniqueTensorNames(info: Pick<GgufFileInfo, "fullTensorInfo
 
 async function readLocalHeader(source: string): Promise<GgufFileInfo> {
   const file = path.resolve(source);
-  await assertGgufFile(file); // MODEL_NOT_FOUND / NOT_GGUF with the file named
+  // MODEL_NOT_FOUND / NOT_GGUF with the file named; also walks the header (and the split parts' headers, which the
+  // reader below splices) so that a crafted count never reaches node-llama-cpp.
+  await assertGgufFile(file);
   try {
     return await readGgufFileInfo(file, { sourceType: "filesystem", logWarnings: false, ignoreKeys: IGNORED_KEYS });
   } catch (error) {
@@ -178,12 +181,22 @@ async function readLocalHeader(source: string): Promise<GgufFileInfo> {
 }
 
 async function readRemoteHeader(url: string, headers: Record<string, string>): Promise<GgufFileInfo> {
+  // One deadline for the guard and the read: a name declaring many split parts is guarded part after part.
+  const signal = AbortSignal.timeout(REMOTE_TIMEOUT_MS);
+  try {
+    // The header walked over ranged requests first (header-guard.ts), this part's and the other parts' (the reader
+    // below splices them): node-llama-cpp trusts the header's counts, and a crafted one aborts the engine.
+    await checkRemoteGguf(url, url, { headers, signal, retry: REMOTE_RETRIES });
+  } catch (error) {
+    if (error instanceof GgufHeaderError) throw new EngineFailure("NOT_GGUF", error.message);
+    throw new EngineFailure("REMOTE_READ_FAILED", `Could not read the GGUF header of ${url}: ${describeFetchFailure(error)}`);
+  }
   try {
     return await readGgufFileInfo(url, {
       sourceType: "network",
       fetchHeaders: headers,
       fetchRetryOptions: REMOTE_RETRIES,
-      signal: AbortSignal.timeout(REMOTE_TIMEOUT_MS),
+      signal,
       logWarnings: false,
       ignoreKeys: IGNORED_KEYS,
       // Only the headers the host sent: the engine never looks for tokens of its own ($HF_TOKEN, ~/.cache).

@@ -100,8 +100,8 @@ export class ModelLibrary {
       const { facts, tokenizer } = await inspectGgufWithTokenizer(file.path);
       entry = { key, facts, error: null, tokenizer };
     } catch (error) {
-      const message = error instanceof GgufInspectError ? error.message : error instanceof Error ? error.message.split("\n")[0] : String(error);
-      entry = { key, facts: null, error: message.replace(file.path, basename(file.path)), tokenizer: null };
+      // Whatever one file throws becomes that file's error: a bad file must never fail the whole list.
+      entry = { key, facts: null, error: failureMessage(error, file.path), tokenizer: null };
     }
     this.cache.set(file.path, entry);
     return entry;
@@ -114,6 +114,22 @@ export class ModelLibrary {
       if (folders.has(resolve(path, "..")) && !present.has(path)) this.cache.delete(path);
     }
   }
+}
+
+/**
+ * One line for a file's failure, the path shortened to its name. Safe for anything thrown: a value whose string
+ * conversion itself throws (an object without a prototype, a throwing toString) would otherwise escape the catch
+ * and reject the whole listing.
+ */
+function failureMessage(error: unknown, path: string): string {
+  let message = "";
+  try {
+    message = error instanceof GgufInspectError ? error.message : error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    // fall through to the generic reason
+  }
+  const line = message.split("\n")[0].trim();
+  return line ? line.replaceAll(path, basename(path)) : "This file cannot be read.";
 }
 
 function withFacts(file: ModelFile, inspected: Inspected): ModelFile {

@@ -9,6 +9,7 @@ import { GgmlType, GgufFileType, readGgufFileInfo, resolveChatWrapper, type Gguf
 import { EngineFailure } from "../errors.js";
 import { assertGgufFile } from "../gguf-check.js";
 import { compareTokenizers, type TokenizerFacts } from "../speculation/tokenizer-compat.js";
+import { checkRemoteGguf, GgufFetchError, GgufHeaderError } from "./header-guard.js";
 
 export type GgufInspectReason = "not-found" | "not-gguf" | "truncated" | "unsupported-version" | "unreadable";
 
@@ -227,8 +228,10 @@ const REMOTE_RETRY = { retries: 2, factor: 2, minTimeout: 300, maxTimeout: 2000 
 
 /**
  * A remote GGUF's header through ranged requests: an 8-byte probe (signature, version, and the size from
- * Content-Range), then node-llama-cpp's network reader, which fetches only the header (in chunks of about 4 MB).
- * Split sets (`-00001-of-0000N`) probe the other parts' first bytes for their size; their weights are not fetched.
+ * Content-Range), the header guard (header-guard.ts: the header walked in 64 KB-1 MB ranges, so a crafted count
+ * never reaches node-llama-cpp, which trusts it), then node-llama-cpp's network reader, which fetches only the
+ * header (in chunks of about 4 MB). Split sets (`-00001-of-0000N`) probe the other parts' first bytes for their
+ * size; their weights are not fetched, and their headers are guarded too when node-llama-cpp is to splice them.
  */
 async function readRemoteHeader(url: string, options: InspectOptions): Promise<Header> {
   const name = remoteName(url);
@@ -242,6 +245,12 @@ async function readRemoteHeader(url: string, options: InspectOptions): Promise<H
   const version = probe.head.readUInt32LE(4);
   if (version !== 2 && version !== 3) {
     throw new GgufInspectError("unsupported-version", `${name} is GGUF version ${version}; only versions 2 and 3 are supported`);
+  }
+  const guardOptions = { headers: options.headers ?? {}, signal: options.signal, retry: REMOTE_RETRY, parts: false };
+  try {
+    await checkRemoteGguf(url, name, { ...guardOptions, size: probe.sizeBytes });
+  } catch (error) {
+    throw remoteGuardFailure(name, error, options.signal);
   }
   const split = remoteSplitSet(url);
   const partSizes = new Map<string, number | null>();
@@ -265,6 +274,19 @@ async function readRemoteHeader(url: string, options: InspectOptions): Promise<H
       }
     }
   }
+  const splice = split !== null && split.missingParts.length === 0 && allPartsGguf;
+  if (splice) {
+    const base = new URL(url);
+    for (const part of split.partFiles) {
+      if (part === name) continue;
+      const partUrl = new URL(base.pathname.replace(/[^/]*$/, encodeURIComponent(part)) + base.search, base).toString();
+      try {
+        await checkRemoteGguf(partUrl, part, { ...guardOptions, size: partSizes.get(part) ?? null });
+      } catch (error) {
+        throw remoteGuardFailure(part, error, options.signal);
+      }
+    }
+  }
   let info: GgufFileInfo;
   const read = (splice: boolean) =>
     readGgufFileInfo(url, {
@@ -276,7 +298,7 @@ async function readRemoteHeader(url: string, options: InspectOptions): Promise<H
       signal: options.signal,
     });
   try {
-    if (split && split.missingParts.length === 0 && allPartsGguf) {
+    if (splice) {
       try {
         info = await read(true);
       } catch {
@@ -361,13 +383,34 @@ async function probeRemote(url: string, name: string, options: InspectOptions): 
   return { sizeBytes: sizeBytes !== null && Number.isSafeInteger(sizeBytes) ? sizeBytes : null, head: Buffer.concat(chunks).subarray(0, 8) };
 }
 
+/** A header-guard refusal or a failed ranged read of a remote file, as GgufInspectError (an abort stays as it is). */
+function remoteGuardFailure(name: string, error: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return error;
+  if (error instanceof GgufHeaderError) return new GgufInspectError(inspectReason(error), error.message);
+  if (error instanceof GgufFetchError) {
+    if (error.status === 404 || error.status === 410) return new GgufInspectError("not-found", `${name}: not found (${error.message})`);
+    if (error.status === 401 || error.status === 403) {
+      return new GgufInspectError("unreadable", `${name}: access denied (${error.message}); the repository may be gated or private: set a Hugging Face token ($HF_TOKEN)`);
+    }
+    return new GgufInspectError("unreadable", `${name} cannot be read: ${error.message}`);
+  }
+  return new GgufInspectError("unreadable", `${name} cannot be read: ${oneLine(error)}`);
+}
+
+function inspectReason(error: GgufHeaderError): GgufInspectReason {
+  if (error.problem === "truncated") return "truncated";
+  if (error.problem === "version") return "unsupported-version";
+  return "not-gguf";
+}
+
 function asInspectError(path: string, error: unknown): GgufInspectError {
+  if (error instanceof EngineFailure && error.cause instanceof GgufHeaderError) return new GgufInspectError(inspectReason(error.cause), error.message);
   if (error instanceof EngineFailure) {
     if (error.code === "MODEL_NOT_FOUND") return new GgufInspectError("not-found", error.message);
     if (/only \d+ bytes long/.test(error.message)) {
       return new GgufInspectError(/only 0 bytes/.test(error.message) ? "not-gguf" : "truncated", error.message);
     }
-    if (/version/.test(error.message)) return new GgufInspectError("unsupported-version", error.message);
+    if (/ is GGUF version \d+;/.test(error.message)) return new GgufInspectError("unsupported-version", error.message);
     return new GgufInspectError("not-gguf", error.message);
   }
   return new GgufInspectError("unreadable", `${path} cannot be read: ${oneLine(error)}`);

@@ -14,6 +14,8 @@ import type { Token } from "node-llama-cpp";
  * file in a versioned JSON file, written to a temp name and renamed.
  */
 export const NGRAM_FILE_VERSION = 1;
+/** Longest context a table learns (the default is 3); a file claiming more is damaged. */
+const MAX_ORDER = 16;
 
 interface NgramFile {
   version: number;
@@ -118,6 +120,11 @@ export class NgramTable {
     if (!file || file.version !== NGRAM_FILE_VERSION) throw new Error(`unsupported n-gram table version ${String(file?.version)}`);
     if (file.model?.path !== model.path || file.model.size !== model.size) throw new Error("the n-gram table belongs to another model file");
     if (!Array.isArray(file.entries)) throw new Error("the n-gram table has no entries");
+    // The order comes from the file: learn() builds up to `order` keys per token, each up to `order` tokens long,
+    // so a damaged value (say 100000) would turn one reply into gigabytes of keys.
+    if (file.order !== undefined && (!Number.isInteger(file.order) || file.order < 1 || file.order > MAX_ORDER)) {
+      throw new Error(`the n-gram table's order ${String(file.order)} is not from 1 to ${MAX_ORDER}`);
+    }
     const table = new NgramTable({ ...options, order: file.order ?? options.order });
     for (const entry of file.entries) {
       if (!Array.isArray(entry) || typeof entry[0] !== "string" || !Array.isArray(entry[1])) throw new Error("malformed n-gram entry");
