@@ -258,6 +258,51 @@ export const EngineStatus = z.object({
 });
 export type EngineStatus = z.infer<typeof EngineStatus>;
 
+/** What is wrong with a damaged database. */
+export const DatabaseProblem = z.enum([
+  "corrupt", // SQLite reports damage: "database disk image is malformed", or the integrity check failed
+  "not-a-database", // the file is not an SQLite database at all ("file is not a database")
+]);
+export type DatabaseProblem = z.infer<typeof DatabaseProblem>;
+
+/** What recoverDatabase did. The damaged files are never deleted: they are moved aside next to the new database. */
+export const DatabaseRecovery = z.object({
+  /** "recover": readable rows were copied into the new database; "empty": it starts empty. */
+  mode: z.enum(["recover", "empty"]),
+  /** The damaged database as it was, renamed (e.g. <dataDir>/tandem-damaged-20250115-120000.db). */
+  backupPath: z.string(),
+  /** Every file moved aside: the database and its -wal / -shm companions, when they existed. */
+  backupFiles: z.array(z.string()),
+  /** What the new database holds: conversations (including ones rebuilt for orphaned messages), messages, settings. */
+  conversations: z.number().int(),
+  messages: z.number().int(),
+  settings: z.number().int(),
+  /** Tables with rows that could not be read (those rows are only in the backup), e.g. ["messages"]. */
+  incompleteTables: z.array(z.string()),
+  at: z.number(),
+});
+export type DatabaseRecovery = z.infer<typeof DatabaseRecovery>;
+
+/**
+ * Whether the database (tandem.db) can be used. "damaged": the integrity check at open, or SQLite while running,
+ * found damage; every write is refused with DATABASE_DAMAGED until recoverDatabase. A database that cannot be
+ * opened at all has no status: calls fail with DATABASE_UNAVAILABLE.
+ */
+export const DatabaseStatus = z.object({
+  state: z.enum(["ok", "damaged"]),
+  /** The database file. */
+  path: z.string(),
+  /** Set while damaged. */
+  problem: DatabaseProblem.nullable(),
+  /** SQLite's own words while damaged (for the details), e.g. "database disk image is malformed". */
+  detail: z.string().nullable(),
+  /** Where the damage was found: when the database was opened, or by a later operation. */
+  foundWhile: z.enum(["opening", "running"]).nullable(),
+  /** The last recovery of this run, so a window opened after it can still show what was recovered. */
+  lastRecovery: DatabaseRecovery.nullable(),
+});
+export type DatabaseStatus = z.infer<typeof DatabaseStatus>;
+
 export const AppInfo = z.object({
   version: z.string(),
   mode: z.enum(["electron", "web"]),
@@ -440,6 +485,16 @@ export const windowApi = {
   clearCache: { params: None, result: z.object({ freedBytes: z.number() }) },
   restartEngine: { params: None, result: EngineStatus },
 
+  /** Whether the database is usable or damaged (changes also arrive as `databaseStatus`). */
+  getDatabaseStatus: { params: None, result: DatabaseStatus },
+  /**
+   * Deals with a damaged database: it is closed and moved aside with its -wal/-shm (a timestamped backup next to it,
+   * never deleted), and a new database takes its place. "recover" copies every readable row of the damaged file
+   * into it (conversations, messages, settings…); "empty" starts with nothing. BAD_REQUEST when the database is not
+   * damaged, BUSY while a reply or a benchmark runs.
+   */
+  recoverDatabase: { params: z.object({ mode: z.enum(["recover", "empty"]) }).strict(), result: DatabaseRecovery },
+
   /**
    * Runs the A/B benchmark on the loaded model: plain decoding against each mode on a built-in prompt set (the
    * first `limit` prompts), greedy. Progress arrives as `benchmarkProgress`; the result is saved. BUSY while a
@@ -533,6 +588,8 @@ export const windowEvents = {
   engineStatus: EngineStatus,
   /** The engine crashed; `restarting` tells whether the supervisor will bring it back. */
   engineCrashed: z.object({ crash: CrashInfo, restarting: z.boolean() }),
+  /** The database was found damaged, or was recovered. */
+  databaseStatus: DatabaseStatus,
   modelLoadProgress: z.object({ path: z.string(), progress: z.number() }),
   settingsChanged: Settings,
   /** How the KV cache served a reply's prompt, sent once the prompt is evaluated (before the reply ends). */
@@ -615,7 +672,8 @@ export const WebCallFrame = z.object({
   kind: z.literal("call"),
   id: z.number().int().nonnegative(),
   method: z.string(),
-  params: z.unknown(),
+  /** Optional like IPC's: a method without params may be called without them (parseWindowCall reads none as {}). */
+  params: z.unknown().optional(),
 });
 export type WebCallFrame = z.infer<typeof WebCallFrame>;
 
@@ -639,7 +697,22 @@ export function parseWindowCall(
 ): { ok: true; method: WindowMethod; params: unknown } | { ok: false; error: ApiError } {
   if (!Object.hasOwn(windowApi, method)) return { ok: false, error: { code: "UNKNOWN_METHOD", message: `Unknown method "${method}"` } };
   const m = method as WindowMethod;
-  const parsed = windowApi[m].params.safeParse(params ?? {});
-  if (!parsed.success) return { ok: false, error: { code: "BAD_REQUEST", message: z.prettifyError(parsed.error) } };
+  const schema = windowApi[m].params;
+  // No params at all means {}: fine for a method without required params, and named as such for one with them.
+  const parsed = schema.safeParse(params ?? {});
+  if (!parsed.success) {
+    const message =
+      params === undefined || params === null
+        ? `${m} needs params (${requiredParams(schema).join(", ")}), but the call has none.`
+        : `Invalid params for ${m}: ${z.prettifyError(parsed.error)}`;
+    return { ok: false, error: { code: "BAD_REQUEST", message } };
+  }
   return { ok: true, method: m, params: parsed.data };
+}
+
+/** The keys of a params object that a call must give (those whose schema refuses undefined). */
+function requiredParams(schema: z.ZodObject): string[] {
+  return Object.entries(schema.shape)
+    .filter(([, field]) => !(field as z.ZodType).safeParse(undefined).success)
+    .map(([key]) => key);
 }

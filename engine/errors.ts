@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { EngineErrorCode } from "./protocol.js";
 
 /** An error with a protocol error code and a message fit to show a user. */
@@ -14,5 +15,11 @@ export class EngineFailure extends Error {
 export function toEngineError(error: unknown): { code: EngineErrorCode; message: string } {
   if (error instanceof EngineFailure) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
+  // A full disk is not an engine bug: the host shows DISK_FULL with this plain message instead of "ENOSPC: …".
+  const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    const what = typeof path === "string" && path ? ` (Tandem was writing "${basename(path)}".)` : "";
+    return { code: "DISK_FULL", message: `The disk is full: free some space and try again.${what}` };
+  }
   return { code: "INTERNAL", message };
 }

@@ -506,6 +506,7 @@ export const EngineErrorCode = z.enum([
   "NO_DRAFT_MODEL", // draft speculation asked for without a loaded draft model
   "BUSY", // a model load is in progress
   "ABORTED", // a bench was cancelled (cancelBench)
+  "DISK_FULL", // a write failed for lack of disk space (ENOSPC/EDQUOT)
   "INTERNAL",
 ]);
 export type EngineErrorCode = z.infer<typeof EngineErrorCode>;

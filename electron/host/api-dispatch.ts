@@ -5,7 +5,7 @@
  */
 import { parseWindowCall, type ApiOutcome, type TandemApi, type WindowMethod } from "../window-api.js";
 import { apiError, toApiErrorShape, toTandemApiError } from "./errors.js";
-import type { Logger } from "./logger.js";
+import { describeError, type Logger } from "./logger.js";
 
 /** Any API method seen through its untyped door: params are checked at runtime before the call. */
 type UntypedApiMethod = (params: unknown) => Promise<unknown>;
@@ -40,6 +40,8 @@ export function guardApi(implementation: TandemApi, logger: Logger): TandemApi {
       } catch (error) {
         const converted = toTandemApiError(error);
         if (converted.code === "INTERNAL") logger.error(`${method} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        // Not a bug, but worth a line: what failed to be written, in the words of fs or SQLite.
+        else if (converted.code === "DISK_FULL") logger.warn(`${method} failed, the disk is full: ${describeError(error)}`);
         throw converted;
       }
     };

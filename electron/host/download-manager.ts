@@ -12,7 +12,8 @@ import path from "node:path";
 import type { DownloadInfo, DownloadState } from "../window-api.js";
 import { DownloadError, downloadFile, fileNameFromUrl, partPaths, pauseReason, type DownloadOptions } from "./downloads/download.js";
 import { HF_BASE_URL, HfError, isHfRef, resolveHf, type HfFile } from "./downloads/hf.js";
-import { apiError } from "./errors.js";
+import { apiError, diskFullMessage, isDiskFull } from "./errors.js";
+import { refuseControlCharacters } from "./file-names.js";
 import type { Logger } from "./logger.js";
 
 export interface DownloadManagerOptions {
@@ -131,6 +132,8 @@ export class DownloadManager {
 
   private async startResolved(source: string, sha256?: string): Promise<DownloadInfo> {
     const files = await this.resolve(source, sha256);
+    // The name comes from the URL or the Hub's file listing: "a%0Ab.gguf" must not become a file with a newline.
+    for (const file of files) refuseControlCharacters(file.fileName);
     const folder = this.options.modelsFolder();
     const destPath = path.join(folder, files[0].fileName);
     for (const entry of this.entries.values()) {
@@ -267,7 +270,7 @@ export class DownloadManager {
       } else if (error instanceof DownloadError && error.code === "cancelled") {
         this.update(entry, { state: "cancelled", bytesPerSecond: 0, etaSeconds: null });
       } else {
-        const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+        const message = isDiskFull(error) ? diskFullMessage(`"${entry.info.fileName}"`) : error instanceof Error ? error.message.split("\n")[0] : String(error);
         this.options.logger.warn(`Download of ${entry.info.fileName} failed: ${message}`);
         this.update(entry, { state: "failed", bytesPerSecond: 0, etaSeconds: null, error: message });
       }

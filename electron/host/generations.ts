@@ -1,12 +1,13 @@
 /**
  * Runs assistant replies, one at a time: asks the engine to generate, streams its tokens to the window, keeps the
  * partial text in SQLite (throttled) so a crash loses at most a fraction of a second of it, and records how the
- * reply ended.
+ * reply ended. When that record can't be written (a full disk), the window still gets the reply's end, as an error
+ * with the text it has, and the write is retried until it lands (see `saveUnsaved`).
  */
 import type { ChatMessage, EngineEventData, SpeculationOptions } from "../../engine/protocol.js";
 import type { GenerationSettings, Message } from "../window-api.js";
 import { buildEngineMessages } from "./chat-history.js";
-import { EngineRequestError, apiError } from "./errors.js";
+import { EngineRequestError, apiError, isDiskFull, toTandemApiError, withoutStackTrace } from "./errors.js";
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";
 import type { ModelManager } from "./model-manager.js";
@@ -39,18 +40,56 @@ interface ActiveGeneration {
   /** Set once the generate request has been sent: from then on Stop must go through the engine. */
   sentToEngine: boolean;
   persistTimer: NodeJS.Timeout | null;
+  /** A partial-text write has failed already (warned once, not on every throttled write of a full disk). */
+  persistFailed: boolean;
   finished: Promise<void>;
 }
 
+/** How a reply ended, as it must be written to the store. */
+interface ReplyEnd {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly outcome: MessageOutcome;
+}
+
+/** A reply end the store refused to write: what the window was told meanwhile, until the write lands. */
+interface UnsavedEnd extends ReplyEnd {
+  readonly shown: Message;
+}
+
+/** Retrying the writes of reply ends the store refused: doubling delays, then only at the next reply and at dispose. */
+export interface SaveRetryTiming {
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /** Timed retries stop after this long (a disk that stays full is not polled all day); later replies still retry. */
+  giveUpAfterMs: number;
+}
+
+const DEFAULT_SAVE_RETRY: SaveRetryTiming = { firstDelayMs: 1_000, maxDelayMs: 60_000, giveUpAfterMs: 60 * 60_000 };
+
+/** What the window shows on a reply whose end could not be saved yet. */
+export const UNSAVED_DISK_FULL_ERROR =
+  "The disk is full, so this reply could not be saved. Free some space: Tandem saves it by itself once there is room.";
+
 export class Generations {
   private active: ActiveGeneration | null = null;
+  /** Reply ends not written yet (the store threw), by message id, oldest first. */
+  private readonly unsaved = new Map<string, UnsavedEnd>();
+  private readonly saveRetry: SaveRetryTiming;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryAttempts = 0;
+  private retryingSince = 0;
+  private closed = false;
 
   constructor(
     private readonly ctx: HostContext,
     private readonly models: ModelManager,
     /** At most one partial-text write per this many milliseconds while streaming. */
     private readonly persistIntervalMs: number,
-  ) {}
+    saveRetry: Partial<SaveRetryTiming> = {},
+  ) {
+    this.saveRetry = { ...DEFAULT_SAVE_RETRY, ...saveRetry };
+  }
 
   get running(): { conversationId: string; messageId: string } | null {
     return this.active && { conversationId: this.active.conversationId, messageId: this.active.messageId };
@@ -68,6 +107,45 @@ export class Generations {
     return this.active?.messageId === messageId ? this.active.text : null;
   }
 
+  /**
+   * A stored message as the window must see it: the reply being generated with the text streamed so far (saved
+   * only every ~200 ms), a reply whose end is not saved yet as the window was told when it ended.
+   */
+  shown(message: Message): Message {
+    const unsaved = this.unsaved.get(message.id);
+    if (unsaved) return unsaved.shown;
+    const live = this.liveText(message.id);
+    return live === null ? message : { ...message, content: live };
+  }
+
+  /**
+   * Tries again to write the reply ends the store refused (called on a timer with backoff, before every new reply,
+   * and at dispose). Each one written is pushed again as `messageCompleted`, now as stored. True when none is left.
+   */
+  saveUnsaved(): boolean {
+    for (const end of [...this.unsaved.values()]) {
+      // Still failing: the others would fail the same way (the disk is still full), and the retry is rescheduled.
+      if (!this.record(end)) return false;
+      this.ctx.logger.info(`Saved the end of reply ${end.messageId}, which could not be saved before`);
+    }
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retryAttempts = 0;
+    return true;
+  }
+
+  /** Disposing: a last try at the unsaved reply ends, and no more timers. */
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.unsaved.size === 0) return;
+    if (!this.saveUnsaved()) {
+      // Not lost for good: the next start marks what is still 'streaming' in the database as interrupted.
+      this.ctx.logger.warn(`${this.unsaved.size} reply end(s) could not be saved before closing`);
+    }
+  }
+
   /** Starts a reply in the background; the caller has already checked assertIdle(). */
   begin(request: ReplyRequest): void {
     this.assertIdle();
@@ -81,6 +159,7 @@ export class Generations {
       stopRequested: false,
       sentToEngine: false,
       persistTimer: null,
+      persistFailed: false,
       finished: Promise.resolve(),
     };
     this.active = generation;
@@ -141,7 +220,7 @@ export class Generations {
       outcome = await this.generate(generation);
     } catch (error) {
       this.ctx.logger.error(`Generation failed unexpectedly: ${describeError(error)}`);
-      outcome = { content: generation.text, status: generation.text ? "interrupted" : "error", error: `Something went wrong: ${describeError(error)}` };
+      outcome = { content: generation.text, status: generation.text ? "interrupted" : "error", error: `Something went wrong: ${withoutStackTrace(describeError(error))}` };
     }
     try {
       this.finish(generation, outcome);
@@ -185,13 +264,92 @@ export class Generations {
   private finish(generation: ActiveGeneration, outcome: MessageOutcome): void {
     if (generation.persistTimer) clearTimeout(generation.persistTimer);
     generation.persistTimer = null;
-    const store = this.ctx.store();
-    const message = store.finishMessage(generation.messageId, { error: null, stats: null, ...outcome });
+    this.record({ conversationId: generation.conversationId, messageId: generation.messageId, outcome }, generation.settings);
+  }
+
+  /**
+   * Writes how a reply ended and pushes it to the window. When the store throws (SQLITE_FULL on a full disk), the
+   * window gets the end all the same, as an error keeping the text, and the write is kept for a retry: otherwise the
+   * message would stay 'streaming' for good. False when the write failed.
+   */
+  private record(end: ReplyEnd, settings: GenerationSettings | null = null): boolean {
+    let message: Message | null;
+    try {
+      message = this.ctx.store().finishMessage(end.messageId, { error: null, stats: null, ...end.outcome });
+    } catch (error) {
+      this.keepUnsaved(end, settings, error);
+      return false;
+    }
+    this.unsaved.delete(end.messageId);
     // Null when the conversation was deleted while the reply was running: nothing left to report.
-    if (!message) return;
+    if (!message) return true;
     this.ctx.emit("messageCompleted", { message });
-    const conversation = store.touchConversation(generation.conversationId);
-    if (conversation) this.ctx.emit("conversationUpdated", { conversation });
+    try {
+      const conversation = this.ctx.store().touchConversation(end.conversationId);
+      if (conversation) this.ctx.emit("conversationUpdated", { conversation });
+    } catch (error) {
+      // Only the conversation's place in the list is lost.
+      this.ctx.logger.warn(`Could not mark conversation ${end.conversationId} as updated: ${describeError(error)}`);
+    }
+    return true;
+  }
+
+  private keepUnsaved(end: ReplyEnd, settings: GenerationSettings | null, error: unknown): void {
+    if (!this.unsaved.has(end.messageId)) {
+      const base = this.storedOrNew(end, settings);
+      // Gone (its conversation was deleted meanwhile): nothing to save or to report.
+      if (!base) return;
+      this.ctx.logger.error(`Could not record the end of a reply: ${describeError(error)}; it is kept and saved again later`);
+      const problem = isDiskFull(error) ? UNSAVED_DISK_FULL_ERROR : `This reply could not be saved: ${toTandemApiError(error).message}`;
+      const shown: Message = {
+        ...base,
+        content: end.outcome.content,
+        // "error" rather than "interrupted": the window shows an error's message, and this one says what to do.
+        status: "error",
+        error: end.outcome.error ? `${problem} (${end.outcome.error})` : problem,
+        stats: end.outcome.stats ?? null,
+      };
+      this.unsaved.set(end.messageId, { ...end, shown });
+      this.ctx.emit("messageCompleted", { message: shown });
+    }
+    this.scheduleRetry();
+  }
+
+  /**
+   * The message as stored (reading usually works on a full disk), else rebuilt from what the reply knows when the
+   * store can't be read either; null when it is not stored any more.
+   */
+  private storedOrNew(end: ReplyEnd, settings: GenerationSettings | null): Message | null {
+    try {
+      return this.ctx.store().getMessage(end.messageId);
+    } catch {
+      // Fall through: the window needs the end of the reply more than the placeholder's exact fields.
+    }
+    return {
+      id: end.messageId,
+      conversationId: end.conversationId,
+      role: "assistant",
+      content: end.outcome.content,
+      status: "error",
+      error: null,
+      model: this.ctx.status.current.model?.name ?? null,
+      settings,
+      stats: null,
+      createdAt: Date.now(),
+    };
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer || this.unsaved.size === 0) return;
+    if (this.retryAttempts === 0) this.retryingSince = Date.now();
+    else if (Date.now() - this.retryingSince > this.saveRetry.giveUpAfterMs) return; // the next reply (or dispose) tries again
+    const delay = Math.min(this.saveRetry.maxDelayMs, this.saveRetry.firstDelayMs * 2 ** this.retryAttempts++);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.saveUnsaved();
+    }, delay);
+    // A pending retry must not keep the process alive (the CLI, tests): dispose makes the last try.
+    this.retryTimer.unref();
   }
 
   private schedulePersist(generation: ActiveGeneration): void {
@@ -201,7 +359,9 @@ export class Generations {
       try {
         this.ctx.store().updateMessageContent(generation.messageId, generation.text);
       } catch (error) {
-        this.ctx.logger.warn(`Could not save a partial reply: ${describeError(error)}`);
+        // Once per reply: on a full disk every throttled write fails the same way.
+        if (!generation.persistFailed) this.ctx.logger.warn(`Could not save a partial reply: ${describeError(error)}`);
+        generation.persistFailed = true;
       }
     }, this.persistIntervalMs);
   }
@@ -219,8 +379,9 @@ function failureOutcome(partialText: string, error: unknown): MessageOutcome {
     }
     // Draft speculation without a draft fails before the first token; the engine's message cannot say where to fix it.
     if (error.code === "NO_DRAFT_MODEL") return { content: partialText, status: "error", error: NO_DRAFT_MODEL_ERROR };
-    // The engine's own errors (NO_MODEL, PROMPT_TOO_LONG, …) carry messages written for the user.
-    return { content: partialText, status: partialText ? "interrupted" : "error", error: error.message };
+    // The engine's own errors (NO_MODEL, PROMPT_TOO_LONG, DISK_FULL, …) carry messages written for the user.
+    return { content: partialText, status: partialText ? "interrupted" : "error", error: withoutStackTrace(error.message) };
   }
-  return { content: partialText, status: partialText ? "interrupted" : "error", error: `Something went wrong: ${describeError(error)}` };
+  // The message is shown on the reply: never a stack trace (the log has the details).
+  return { content: partialText, status: partialText ? "interrupted" : "error", error: `Something went wrong: ${withoutStackTrace(describeError(error))}` };
 }

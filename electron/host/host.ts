@@ -13,16 +13,18 @@ import { TandemApiError, type TandemApi, type WindowEvent, type WindowEventData 
 import { appApi } from "./api/app-api.js";
 import { composeApi } from "./api/compose-api.js";
 import { conversationsApi } from "./api/conversations-api.js";
+import { databaseApi } from "./api/database-api.js";
 import { downloadsApi } from "./api/downloads-api.js";
 import { libraryApi } from "./api/library-api.js";
 import { settingsApi } from "./api/settings-api.js";
 import { guardApi } from "./api-dispatch.js";
 import { Benchmarks } from "./benchmarks.js";
+import { DatabaseKeeper, noticingDamage } from "./database-keeper.js";
 import { DownloadManager, type DownloadManagerOptions } from "./download-manager.js";
 import { Hub } from "./hub.js";
 import { EngineStatusTracker } from "./engine-status.js";
 import { apiError, toTandemApiError } from "./errors.js";
-import { Generations } from "./generations.js";
+import { Generations, type SaveRetryTiming } from "./generations.js";
 import type { FitOptions } from "./fit.js";
 import type { HostContext } from "./host-context.js";
 import { fileLogger, openAppLogs, teeLogger, type RotatingLogOptions } from "./log-files.js";
@@ -31,7 +33,6 @@ import { ModelManager } from "./model-manager.js";
 import { importUploadedFile, type ImportOptions } from "./model-files.js";
 import { LibraryService } from "./library-service.js";
 import { FileSecretStore, withEnvFallback } from "./secrets.js";
-import { ChatStore } from "./store.js";
 import { EngineSupervisor, type SupervisorTiming } from "./supervisor.js";
 import type { Host, HostEventListener, HostOptions } from "./types.js";
 
@@ -46,6 +47,8 @@ export interface HostInternals {
   env?: NodeJS.ProcessEnv;
   /** Throttle for saving partial replies (default 200 ms). */
   persistIntervalMs?: number;
+  /** Retrying a reply's end the store refused to write (a full disk); default 1 s doubling to 60 s, for an hour. */
+  saveRetry?: Partial<SaveRetryTiming>;
   /** How long dispose() lets a running reply stop cleanly before stopping the engine (default 2 s). */
   disposeAbortWaitMs?: number;
   /** Where the A/B benchmark's built-in prompt sets are (default: engine/bench/prompts found from the built file). */
@@ -65,18 +68,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   const logger = teeLogger(internals.logger ?? consoleLogger("host"), fileLogger(logs.host));
   const engineLog = fileLogger(logs.engine);
   const listeners = new Set<HostEventListener>();
-  let store: ChatStore | null = null;
   let startPromise: Promise<void> | null = null;
   let disposePromise: Promise<void> | null = null;
-
-  const openStore = (): ChatStore => {
-    mkdirSync(options.dataDir, { recursive: true });
-    return new ChatStore(join(options.dataDir, DATABASE_FILE), {
-      dataDir: options.dataDir,
-      logger,
-      nativeBinding: options.sqliteNativeBinding,
-    });
-  };
 
   const emit = <E extends WindowEvent>(event: E, data: WindowEventData<E>): void => {
     for (const listener of [...listeners]) {
@@ -98,14 +91,25 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     logger,
   });
   const status = new EngineStatusTracker((snapshot) => emit("engineStatus", snapshot));
+  /** The store, and whether it is healthy or damaged (then read-only until recovered from the window). */
+  const database = new DatabaseKeeper({
+    dataDir: options.dataDir,
+    file: join(options.dataDir, DATABASE_FILE),
+    logger,
+    openFailureLog: fileLogger(logs.host),
+    nativeBinding: options.sqliteNativeBinding,
+    onChange: (snapshot) => emit("databaseStatus", snapshot),
+  });
   const ctx: HostContext = {
     // Opened on first use, so a window that calls before start() (it must not wait for the engine) is served too.
     store() {
-      if (store) return store;
+      const open = database.current;
+      if (open) return open;
       // While dispose() runs the open store stays usable (replies being stopped still record their end).
       if (disposePromise) throw apiError("NOT_STARTED", "Tandem is shutting down.");
-      store = openStore();
-      return store;
+      mkdirSync(options.dataDir, { recursive: true });
+      // A damaged database opens read-only (writes refused); one that can't be opened throws DATABASE_UNAVAILABLE.
+      return database.open();
     },
     supervisor,
     status,
@@ -113,7 +117,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     logger,
   };
   const models = new ModelManager(ctx);
-  const generations = new Generations(ctx, models, internals.persistIntervalMs ?? 200);
+  const generations = new Generations(ctx, models, internals.persistIntervalMs ?? 200, internals.saveRetry);
   const benchmarks = new Benchmarks(ctx, internals.benchPromptsDir);
   /** A reply and an A/B benchmark never run together, and neither lets the model change under it. */
   const assertIdle = (): void => {
@@ -181,9 +185,10 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     settingsApi(ctx, { library, models, assertIdle }),
     downloadsApi(ctx, { downloads, hub, secrets }),
     appApi(ctx, { options, logsDir: logs.dir, models, generations, benchmarks, assertIdle }),
+    databaseApi(ctx, { database, library, models, assertIdle }),
   );
 
-  const api = guardApi(implementation, logger);
+  const api = guardApi(noticingDamage(implementation, database), logger);
 
   return {
     api,
@@ -206,6 +211,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         if (disposePromise) throw new TandemApiError("NOT_STARTED", "This host has been disposed.");
         supervisor.setGpu(ctx.store().getSettings().gpu);
         library.rearm();
+        // Temp files of imports a crash cut short (hidden from the library, so otherwise never reclaimed).
+        void library.removeImportLeftovers();
         void downloads.scan();
         await supervisor.start();
       })();
@@ -223,8 +230,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         await supervisor.stop();
         await generations.whenIdle();
         await models.whenIdle();
-        store?.close();
-        store = null;
+        generations.close(); // a last try at reply ends a full disk kept from being saved
+        database.close();
         logs.close();
       })();
       return disposePromise;

@@ -11,6 +11,7 @@ import { libraryFolders, libraryListing } from "./library-folders.js";
 import { LibraryWatcher } from "./library-watcher.js";
 import { describeError } from "./logger.js";
 import { ModelLibrary } from "./model-library.js";
+import { removeImportLeftovers } from "./model-files.js";
 import { validateModelsFolder } from "./models.js";
 
 export interface LibraryServiceOptions {
@@ -51,6 +52,19 @@ export class LibraryService {
 
   listing(): Promise<WindowResult<"listModels">> {
     return libraryListing(this.library, this.ctx.store().getSettings(), (paths) => this.ctx.store().getModelOrigins(paths));
+  }
+
+  /**
+   * Removes what imports cut short by a crash left in every library folder (the main folder may have been another
+   * one when it happened); see removeImportLeftovers. Never throws.
+   */
+  async removeImportLeftovers(): Promise<string[]> {
+    try {
+      return await removeImportLeftovers(libraryFolders(this.ctx.store().getSettings()), { logger: this.ctx.logger });
+    } catch (error) {
+      this.ctx.logger.warn(`Looking for leftover import files failed: ${describeError(error)}`);
+      return [];
+    }
   }
 
   /** Watches the library folders of the current settings. */

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "./logger.js";
+import { oneLine, type Logger } from "./logger.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogName = "host" | "engine";
@@ -62,9 +62,12 @@ export class RotatingLog {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Appends one timestamped line (a multi-line message keeps its lines). Never throws. */
+  /**
+   * Appends one timestamped line. Never throws. A message is always one line (its newlines and other control
+   * characters escaped, see oneLine): a file name or an engine message with a newline in it cannot forge an entry.
+   */
   write(level: LogLevel, message: string): void {
-    this.append(`${this.now().toISOString()} ${level.toUpperCase().padEnd(5)} ${message.replace(/\s+$/, "")}\n`);
+    this.append(`${this.now().toISOString()} ${level.toUpperCase().padEnd(5)} ${oneLine(message)}\n`);
   }
 
   /** Appends text as it is (must end with a newline). Never throws. */

@@ -17,7 +17,9 @@ import { storeFolder } from "../../engine/kv-cache/state-store.js";
 import { ngramTablePath } from "../../engine/speculation/ngram-table.js";
 import { TandemApiError } from "../window-api.js";
 import { formatBytes, statfsFreeBytes } from "./downloads/download.js";
-import { apiError } from "./errors.js";
+import { apiError, diskFullMessage, isDiskFull } from "./errors.js";
+import { refuseControlCharacters } from "./file-names.js";
+import { silentLogger, type Logger } from "./logger.js";
 
 export type ImportMethod = "copied" | "linked" | "uploaded";
 
@@ -37,6 +39,81 @@ export function isImportTempName(name: string): boolean {
   return name.startsWith(".") && name.endsWith(".importing");
 }
 
+/** `.<name>.<pid>.<base-36 ms>.importing`, as importTempName writes it. */
+const IMPORT_TEMP = /^\..+\.(\d+)\.([0-9a-z]+)\.importing$/;
+
+/**
+ * How long a temp file of a live process may go without being written before it is taken for a leftover anyway (the
+ * pid was reused by another program). A copy writes all the time and a link is renamed at once, so a real import
+ * never comes close; a stalled upload that long has been given up on by its browser.
+ */
+export const IMPORT_TEMP_STALE_MS = 24 * 60 * 60 * 1000;
+
+export interface ImportLeftoverOptions {
+  logger?: Logger;
+  /** Whether a process is running (default: signal 0); tests pretend. */
+  isAlive?: (pid: number) => boolean;
+  now?: number;
+}
+
+/**
+ * Removes the temp files imports left in `folders` when their process died mid-import (a crash, a kill, a power
+ * cut): hidden from the library, they would waste their space for good. Only leftovers named by importTempName
+ * go: a file whose process is gone, or one of ours from before this process started (a reused pid), or one
+ * untouched for IMPORT_TEMP_STALE_MS. A temp file of a live process (another Tandem importing into a shared folder right now) is
+ * kept. Downloads' `.part` files are not import temp files (they resume) and are never touched. Never throws;
+ * returns the paths removed.
+ */
+export async function removeImportLeftovers(folders: readonly string[], options: ImportLeftoverOptions = {}): Promise<string[]> {
+  const logger = options.logger ?? silentLogger;
+  const isAlive = options.isAlive ?? processIsAlive;
+  const now = options.now ?? Date.now();
+  const startedAt = now - process.uptime() * 1000;
+  const removed: string[] = [];
+  for (const folder of new Set(folders.map((f) => resolve(f)))) {
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      continue; // a folder that does not exist (yet) or can't be read has nothing to clean
+    }
+    for (const name of names) {
+      // Only names importTempName writes: a hidden file of the user's that merely ends in .importing is not ours.
+      const match = IMPORT_TEMP.exec(name);
+      if (!match) continue;
+      const pid = Number(match[1]);
+      const startedMs = parseInt(match[2], 36);
+      if (!Number.isSafeInteger(pid) || pid <= 0 || !Number.isFinite(startedMs)) continue;
+      const path = join(folder, name);
+      try {
+        const info = await stat(path);
+        if (!info.isFile()) continue;
+        // A copy keeps writing (mtime), a link keeps the source's mtime but was named when it started.
+        const lastActivity = Math.max(info.mtimeMs, startedMs);
+        const leftover =
+          pid === process.pid ? startedMs < startedAt : !isAlive(pid) || now - lastActivity > IMPORT_TEMP_STALE_MS;
+        if (!leftover) continue;
+        await rm(path, { force: true });
+        removed.push(path);
+        logger.info(`Removed ${name} (${formatBytes(info.size)}) from ${folder}: an import that never finished`);
+      } catch (error) {
+        logger.warn(`Could not remove the leftover import file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+  return removed;
+}
+
+/** Signal 0 checks a process exists without touching it; EPERM means it exists but belongs to another user. */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isCode(error, "EPERM");
+  }
+}
+
 /** Checks `source` is a GGUF and brings it into `folder`; returns the new file's path and how it got there. */
 export async function importModelFile(
   sourcePath: string,
@@ -45,6 +122,8 @@ export async function importModelFile(
   options: ImportOptions = {},
 ): Promise<{ path: string; method: ImportMethod }> {
   const source = resolve(sourcePath.trim());
+  // The imported file keeps the source's name: one with a newline or NUL in it is refused before anything is read.
+  refuseControlCharacters(basename(source));
   await checkGguf(source, basename(source));
   const target = resolve(folder);
   if (dirname(source) === target) throw apiError("BAD_REQUEST", `"${basename(source)}" is already in the models folder.`);
@@ -93,6 +172,8 @@ export async function importUploadedFile(
 
 /** A bare `.gguf` file name (no folders, no hidden or reserved names); throws BAD_REQUEST otherwise. */
 export function checkUploadName(name: string): string {
+  // Before trimming: a name that ends in a newline is as forged as one with a newline inside.
+  refuseControlCharacters(name);
   const trimmed = name.trim();
   if (!trimmed) throw apiError("BAD_REQUEST", "The uploaded file has no name.");
   if (/[/\\\0]/.test(trimmed) || trimmed === "." || trimmed === ".." || trimmed.startsWith(".")) {
@@ -117,7 +198,8 @@ async function checkGguf(path: string, name: string): Promise<void> {
 
 /**
  * The shared end of every import: `write` fills a hidden temp file in `folder` (and says how), which is then renamed
- * to `name` or "name (2)"…; on any failure the temp file is removed and file-system errors become IMPORT_FAILED.
+ * to `name` or "name (2)"…; on any failure the temp file is removed and file-system errors become IMPORT_FAILED
+ * (DISK_FULL for a full disk).
  */
 async function placeInFolder(folder: string, name: string, write: (temp: string) => Promise<ImportMethod>): Promise<{ path: string; method: ImportMethod }> {
   await mkdir(folder, { recursive: true });
@@ -129,6 +211,7 @@ async function placeInFolder(folder: string, name: string, write: (temp: string)
     return { path: dest, method };
   } catch (error) {
     await rm(temp, { force: true });
+    if (isDiskFull(error)) throw apiError("DISK_FULL", diskFullMessage(`"${name}"`));
     if (error instanceof Error && "code" in error && !(error instanceof TandemApiError)) {
       throw apiError("IMPORT_FAILED", `Importing "${name}" failed: ${error.message.split("\n")[0]}`);
     }

@@ -17,7 +17,9 @@ import {
   type Message,
   type MessageStatus,
 } from "../window-api.js";
-import { silentLogger, type Logger } from "./logger.js";
+import { isDiskFull } from "./errors.js";
+import { describeError, silentLogger, type Logger } from "./logger.js";
+import { classifyOpenFailure, checkIntegrity, writesRefusedError } from "./store-integrity.js";
 import { currentSchemaVersion, migrate } from "./store-migrations.js";
 
 export const DEFAULT_CONVERSATION_TITLE = "New chat";
@@ -90,6 +92,12 @@ export interface ChatStoreOptions {
   logger?: Logger;
   /** A better-sqlite3 addon built for this runtime (Electron in development); default lookup when absent. */
   nativeBinding?: string;
+  /**
+   * Opens a database already found damaged, for reading only: no integrity check, no migrations, no repairs, a
+   * read-only connection, and every write refused with DATABASE_DAMAGED. Reads serve what is still readable (the
+   * settings fall back to their defaults), so the rest of Tandem keeps working until the user recovers it.
+   */
+  quarantined?: boolean;
 }
 
 export class ChatStore {
@@ -98,19 +106,54 @@ export class ChatStore {
   private readonly logger: Logger;
   /** Timestamps strictly increase, so "most recently updated" is never a tie within one process. */
   private lastTimestamp = 0;
+  /** Set while the database is known to be damaged: writes would only go into the damaged file. */
+  private writesRefused: boolean;
+  /** The settings are read often: that a damaged database could not give them is logged once. */
+  private settingsFallbackLogged = false;
+  /** Replies the previous run left 'streaming' that a full disk kept from being marked interrupted at open. */
+  private unrecovered: Set<string> | null = null;
 
-  /** Opens (creating if needed) the database at `file`; ":memory:" works for tests. */
+  /**
+   * Opens (creating if needed) the database at `file`; ":memory:" works for tests. The integrity check runs first:
+   * a damaged file throws DatabaseDamagedError, one that can't be opened at all DatabaseOpenError (store-integrity.ts).
+   */
   constructor(file: string, options: ChatStoreOptions) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
     this.defaults = defaultSettings(options.dataDir);
     this.logger = options.logger ?? silentLogger;
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("foreign_keys = ON");
-    // Case-insensitive search that also folds non-ASCII letters (SQLite's LIKE and lower() only fold ASCII).
-    this.db.function("tandem_fold", { deterministic: true }, (text: unknown) => (typeof text === "string" ? text.toLocaleLowerCase() : null));
-    migrate(this.db);
-    this.recoverInterruptedMessages();
+    this.writesRefused = options.quarantined === true;
+    let db: Database.Database | null = null;
+    try {
+      db = new Database(file, {
+        ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+        // Read-only too, so that not even SQLite's own housekeeping (a WAL checkpoint at close) touches the file.
+        ...(options.quarantined ? { readonly: true, fileMustExist: true } : {}),
+      });
+      // Case-insensitive search that also folds non-ASCII letters (SQLite's LIKE and lower() only fold ASCII).
+      db.function("tandem_fold", { deterministic: true }, (text: unknown) => (typeof text === "string" ? text.toLocaleLowerCase() : null));
+      if (!options.quarantined) {
+        // Before anything writes: migrating or marking interrupted replies would write into a damaged file.
+        if (file !== ":memory:") checkIntegrity(db);
+        db.pragma("journal_mode = WAL");
+        db.pragma("foreign_keys = ON");
+        migrate(db);
+      }
+    } catch (error) {
+      db?.close();
+      throw classifyOpenFailure(file, error);
+    }
+    this.db = db;
+    if (!options.quarantined) this.recoverInterruptedMessages();
+  }
+
+  /** Whether writes are refused (the database is damaged: opened quarantined, or refuseWrites was called). */
+  get readOnly(): boolean {
+    return this.writesRefused;
+  }
+
+  /** From now on every write is refused with DATABASE_DAMAGED: SQLite reported damage while Tandem was running. */
+  refuseWrites(): void {
+    this.writesRefused = true;
   }
 
   get schemaVersion(): number {
@@ -142,6 +185,7 @@ export class ChatStore {
   }
 
   createConversation(title: string = DEFAULT_CONVERSATION_TITLE): Conversation {
+    this.assertWritable();
     const now = this.now();
     const conversation: Conversation = { id: randomUUID(), title, createdAt: now, updatedAt: now, speculation: null };
     this.db
@@ -152,6 +196,7 @@ export class ChatStore {
 
   /** Renames and marks as updated; null when there is no such conversation. */
   renameConversation(id: string, title: string): Conversation | null {
+    this.assertWritable();
     this.db.prepare("UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?").run(title, this.now(), id);
     return this.getConversation(id);
   }
@@ -161,18 +206,21 @@ export class ChatStore {
    * A setting, not activity: the conversation keeps its place in the list.
    */
   setConversationSpeculation(id: string, mode: SpeculationMode | null): Conversation | null {
+    this.assertWritable();
     this.db.prepare("UPDATE conversations SET speculation = ? WHERE id = ?").run(mode, id);
     return this.getConversation(id);
   }
 
   /** Marks a conversation as updated now (it moves to the top of the list). */
   touchConversation(id: string): Conversation | null {
+    this.assertWritable();
     this.db.prepare("UPDATE conversations SET updated_at = ? WHERE id = ?").run(this.now(), id);
     return this.getConversation(id);
   }
 
   /** Deletes a conversation and (by cascade) its messages. */
   deleteConversation(id: string): boolean {
+    this.assertWritable();
     return this.db.prepare("DELETE FROM conversations WHERE id = ?").run(id).changes > 0;
   }
 
@@ -190,6 +238,9 @@ export class ChatStore {
 
   /** Appends a message at the end of its conversation. */
   addMessage(input: NewMessage): Message {
+    this.assertWritable();
+    // Before the new row: a reply being written now is never mistaken for one the previous run left behind.
+    this.retryInterruptedRecovery();
     const id = randomUUID();
     this.db.transaction(() => {
       const { next } = this.db
@@ -220,11 +271,13 @@ export class ChatStore {
 
   /** Saves text of a message without changing its status (partial replies while streaming; user edits). */
   updateMessageContent(id: string, content: string): boolean {
+    this.assertWritable();
     return this.db.prepare("UPDATE messages SET content = ? WHERE id = ?").run(content, id).changes > 0;
   }
 
   /** Records how a reply ended; null when the message no longer exists (its conversation was deleted). */
   finishMessage(id: string, outcome: MessageOutcome): Message | null {
+    this.assertWritable();
     this.db
       .prepare("UPDATE messages SET content = ?, status = ?, stats_json = ?, error = ? WHERE id = ?")
       .run(outcome.content, outcome.status, outcome.stats ? JSON.stringify(outcome.stats) : null, outcome.error ?? null, id);
@@ -233,6 +286,7 @@ export class ChatStore {
 
   /** Deletes every message of the conversation that comes after `messageId`; returns how many. */
   deleteMessagesAfter(conversationId: string, messageId: string): number {
+    this.assertWritable();
     return this.db
       .prepare(
         `DELETE FROM messages WHERE conversation_id = ?
@@ -242,6 +296,7 @@ export class ChatStore {
   }
 
   deleteMessage(id: string): boolean {
+    this.assertWritable();
     return this.db.prepare("DELETE FROM messages WHERE id = ?").run(id).changes > 0;
   }
 
@@ -249,7 +304,18 @@ export class ChatStore {
 
   /** The saved settings; a missing or invalid value (hand-edited, older version) falls back to its default. */
   getSettings(): Settings {
-    const rows = this.db.prepare("SELECT key, value_json FROM settings").all() as Array<{ key: string; value_json: string }>;
+    let rows: Array<{ key: string; value_json: string }>;
+    try {
+      rows = this.db.prepare("SELECT key, value_json FROM settings").all() as Array<{ key: string; value_json: string }>;
+    } catch (error) {
+      // A damaged database must not stop the engine and the library (they start from the settings): defaults.
+      if (!this.writesRefused) throw error;
+      if (!this.settingsFallbackLogged) {
+        this.settingsFallbackLogged = true;
+        this.logger.warn(`The settings could not be read from the damaged database; using the defaults (${error instanceof Error ? error.message : String(error)})`);
+      }
+      return { ...this.defaults };
+    }
     const settings: Settings = { ...this.defaults };
     const record = settings as Record<keyof Settings, unknown>;
     for (const { key, value_json } of rows) {
@@ -271,6 +337,7 @@ export class ChatStore {
 
   /** Validates and saves the given settings; returns the complete settings afterwards. */
   updateSettings(patch: Partial<Settings>): Settings {
+    this.assertWritable();
     const merged = Settings.parse({ ...this.getSettings(), ...patch });
     const upsert = this.db.prepare(
       "INSERT INTO settings (key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json",
@@ -287,6 +354,7 @@ export class ChatStore {
 
   /** Records where the library file at `path` (absolute) came from, replacing an earlier record. */
   setModelOrigin(path: string, origin: ModelOrigin): void {
+    this.assertWritable();
     this.db
       .prepare("INSERT INTO model_origins (path, origin_json) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET origin_json = excluded.origin_json")
       .run(path, JSON.stringify(origin));
@@ -295,9 +363,15 @@ export class ChatStore {
   /** The recorded origins of `paths` (unreadable rows are skipped). */
   getModelOrigins(paths: readonly string[]): Map<string, ModelOrigin> {
     const origins = new Map<string, ModelOrigin>();
-    const select = this.db.prepare("SELECT origin_json FROM model_origins WHERE path = ?");
     for (const path of paths) {
-      const row = select.get(path) as { origin_json: string } | undefined;
+      let row: { origin_json: string } | undefined;
+      try {
+        row = this.db.prepare("SELECT origin_json FROM model_origins WHERE path = ?").get(path) as { origin_json: string } | undefined;
+      } catch (error) {
+        // In a damaged database: the library still lists its files, only without where they came from.
+        if (!this.writesRefused) throw error;
+        continue;
+      }
       if (!row) continue;
       try {
         const parsed = ModelOrigin.safeParse(JSON.parse(row.origin_json));
@@ -310,6 +384,7 @@ export class ChatStore {
   }
 
   deleteModelOrigins(paths: readonly string[]): void {
+    this.assertWritable();
     const remove = this.db.prepare("DELETE FROM model_origins WHERE path = ?");
     this.db.transaction(() => {
       for (const path of paths) remove.run(path);
@@ -319,6 +394,7 @@ export class ChatStore {
   // ---- benchmarks -------------------------------------------------------------------------------------------
 
   addBenchmark(result: BenchmarkResult): void {
+    this.assertWritable();
     this.db
       .prepare("INSERT INTO benchmarks (id, created_at, model, draft, prompt_set, reports_json) VALUES (?, ?, ?, ?, ?, ?)")
       .run(result.id, result.createdAt, result.model, result.draft, result.promptSet, JSON.stringify(result.reports));
@@ -351,12 +427,41 @@ export class ChatStore {
 
   // ---- internals --------------------------------------------------------------------------------------------
 
+  private assertWritable(): void {
+    if (this.writesRefused) throw writesRefusedError();
+  }
+
   /** A message left 'streaming' means the previous run died mid-reply: it will never finish now. */
   private recoverInterruptedMessages(): void {
-    const changes = this.db
-      .prepare("UPDATE messages SET status = 'interrupted', error = COALESCE(error, ?) WHERE status = 'streaming'")
-      .run(INTERRUPTED_BY_SHUTDOWN_ERROR).changes;
-    if (changes > 0) this.logger.info(`Marked ${changes} unfinished message(s) as interrupted`);
+    try {
+      const changes = this.db
+        .prepare("UPDATE messages SET status = 'interrupted', error = COALESCE(error, ?) WHERE status = 'streaming'")
+        .run(INTERRUPTED_BY_SHUTDOWN_ERROR).changes;
+      if (changes > 0) this.logger.info(`Marked ${changes} unfinished message(s) as interrupted`);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      // A full disk must not keep Tandem from starting (reading works): those messages are shown as interrupted
+      // from here on and marked so at the next message added, or at the next start.
+      const rows = this.db.prepare("SELECT id FROM messages WHERE status = 'streaming'").all() as Array<{ id: string }>;
+      this.unrecovered = new Set(rows.map((row) => row.id));
+      this.logger.warn(`Could not mark ${rows.length} unfinished message(s) as interrupted: ${describeError(error)}`);
+    }
+  }
+
+  /** Marks what recoverInterruptedMessages could not (only those messages); quietly waits for the next try on failure. */
+  private retryInterruptedRecovery(): void {
+    const ids = this.unrecovered;
+    if (!ids) return;
+    try {
+      const mark = this.db.prepare("UPDATE messages SET status = 'interrupted', error = COALESCE(error, ?) WHERE id = ? AND status = 'streaming'");
+      this.db.transaction(() => {
+        for (const id of ids) mark.run(INTERRUPTED_BY_SHUTDOWN_ERROR, id);
+      })();
+      this.unrecovered = null;
+      this.logger.info(`Marked ${ids.size} unfinished message(s) as interrupted`);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+    }
   }
 
   private now(): number {
@@ -370,8 +475,9 @@ export class ChatStore {
       conversationId: row.conversation_id,
       role: row.role === "user" ? "user" : "assistant",
       content: row.content,
-      status: parseStatus(row.status),
-      error: row.error,
+      ...(this.unrecovered?.has(row.id) && row.status === "streaming"
+        ? { status: "interrupted" as const, error: row.error ?? INTERRUPTED_BY_SHUTDOWN_ERROR }
+        : { status: parseStatus(row.status), error: row.error }),
       model: row.model,
       settings: this.parseJsonColumn(row.settings_json, GenerationSettings, row.id),
       stats: this.parseJsonColumn(row.stats_json, GenerationStats, row.id),

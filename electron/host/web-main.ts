@@ -2,6 +2,10 @@
  * `npm run web`: Tandem in a browser. Starts the host (engine via child_process.fork) and the local web server,
  * prints exactly one line with the URL (token included) on stdout, and shuts everything down on SIGINT/SIGTERM.
  *
+ * The URL is printed only once the database has opened: a database that can't be opened at all (permission
+ * denied, a disk error) ends web mode with one line on stderr and exit code 1, and no URL pointing at a server that
+ * is already gone. A damaged database is not such a failure: the server runs and the page shows the recovery screen.
+ *
  * Built to dist/web.js; the engine and the renderer are found next to it (dist/engine/main.js, dist/renderer/).
  */
 import { randomBytes } from "node:crypto";
@@ -13,6 +17,7 @@ import { createHost, type HostInternals } from "./host.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
 import { nodeForkSpawner } from "./node-fork-spawner.js";
 import type { EngineSpawner, Host } from "./types.js";
+import type { DatabaseStatus } from "../window-api.js";
 import { startWebServer } from "./web-server.js";
 
 export interface WebModeOptions {
@@ -36,6 +41,8 @@ export interface WebMode {
   port: number;
   token: string;
   host: Host;
+  /** The database as it was found when web mode started (state "damaged": the page shows the recovery screen). */
+  database: DatabaseStatus;
   /** Settles when the host has started (engine ready or failed); rejects when the host could not start at all. */
   ready: Promise<void>;
   /** Closes the server, then disposes the host. */
@@ -55,8 +62,17 @@ export async function startWebMode(options: WebModeOptions = {}): Promise<WebMod
     },
     { logger, ...options.hostInternals },
   );
-  // The store opens synchronously inside start(), so API calls work as soon as the page connects; the engine may
-  // still be starting then, which the page shows from its status.
+  // The database opens (and is checked) before anything is served: if it can't be opened at all there is no web
+  // mode to point the user at. Damage found here is reported by the status, not thrown.
+  let database: DatabaseStatus;
+  try {
+    database = await host.api.getDatabaseStatus({});
+  } catch (error) {
+    await host.dispose();
+    throw error;
+  }
+  // The store is open, so API calls work as soon as the page connects; the engine may still be starting then,
+  // which the page shows from its status.
   const ready = host.start();
   ready.catch(() => {});
   const webServer = await startWebServer({
@@ -75,6 +91,7 @@ export async function startWebMode(options: WebModeOptions = {}): Promise<WebMod
     port: webServer.port,
     token,
     host,
+    database,
     ready,
     close() {
       closing ??= webServer.close().then(() => host.dispose());
@@ -105,8 +122,16 @@ async function main(): Promise<void> {
     logger.error(describeError(error));
     process.exit(2);
   }
-  const web = await startWebMode({ port, logger });
+  let web: WebMode;
+  try {
+    web = await startWebMode({ port, logger });
+  } catch (error) {
+    // One line, no stack: the message says what is wrong (DatabaseOpenError names the file and the reason).
+    process.stderr.write(`Tandem web mode could not start. ${describeError(error)}\n`);
+    process.exit(1);
+  }
   process.stdout.write(`Tandem web mode: ${web.url}\n`);
+  if (web.database.state === "damaged") logger.warn(`The database is damaged (${web.database.detail}): open the page to back it up and recover it`);
 
   let shuttingDown = false;
   const shutdown = (signal: string) => {

@@ -14,6 +14,7 @@ import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, WebCallFrame, type ApiError, type ApiOutcome, type WebServerFrame } from "../window-api.js";
 import { invokeHostApi } from "./api-dispatch.js";
 import { toApiErrorShape } from "./errors.js";
+import { controlCharacterProblem } from "./file-names.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
 import { contentTypeFor, resolveStaticFile, securityHeaders } from "./static-files.js";
 import type { Host } from "./types.js";
@@ -121,10 +122,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const rawName = request.headers[WEB_UPLOAD_NAME_HEADER];
     let name = "";
     try {
-      name = typeof rawName === "string" ? decodeURIComponent(rawName).trim() : "";
+      name = typeof rawName === "string" ? decodeURIComponent(rawName) : "";
     } catch {
       return refuse(400, { code: "BAD_REQUEST", message: "The file name header is not URI-encoded." });
     }
+    // Before trimming (a trailing newline is refused too): "a\nb.gguf" would become a file of that name.
+    const controlProblem = controlCharacterProblem(name);
+    if (controlProblem) return refuse(400, { code: "BAD_REQUEST", message: controlProblem });
+    name = name.trim();
     if (!name) return refuse(400, { code: "BAD_REQUEST", message: `The upload has no file name (${WEB_UPLOAD_NAME_HEADER} header).` });
     if (/[/\\\0]/.test(name)) return refuse(400, { code: "BAD_REQUEST", message: `"${name}" is not a file name (it has a path separator).` });
     const length = Number(request.headers["content-length"]);
@@ -135,7 +140,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     } catch (error) {
       const shape = toApiErrorShape(error);
       logger.warn(`Upload of ${name} failed: ${shape.message}`);
-      answer(shape.code === "INTERNAL" ? 500 : 400, { ok: false, error: shape });
+      answer(shape.code === "INTERNAL" ? 500 : shape.code === "DISK_FULL" ? 507 : 400, { ok: false, error: shape });
     }
   };
 
@@ -185,7 +190,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       // Answer when the frame says which call it is, so the client does not wait forever.
       const id = typeof payload === "object" && payload !== null && "id" in payload ? payload.id : undefined;
       if (typeof id === "number" && Number.isInteger(id) && id >= 0) {
-        send(ws, { kind: "result", id, ok: false, error: { code: "BAD_REQUEST", message: "Malformed call" } });
+        const problems = frame.error.issues.map((issue) => `${issue.path.join(".") || "frame"}: ${issue.message}`).join("; ");
+        send(ws, { kind: "result", id, ok: false, error: { code: "BAD_REQUEST", message: `Malformed call (${problems})` } });
       } else {
         logger.warn("Dropped a malformed WebSocket frame");
       }

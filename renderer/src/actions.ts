@@ -2,11 +2,12 @@
  * What the UI can do: each action calls the host through the client and records the result in the stores.
  * Components get these through `useActions()` (see context.tsx), never the client directly.
  */
-import type { ModelFile, Settings, TandemClient, WindowResult } from "../../electron/window-api.js";
+import type { AppFolder, DatabaseRecovery, ModelFile, Settings, TandemClient, WindowResult } from "../../electron/window-api.js";
 import type { SpeculationMode } from "../../engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { isUploadCapable } from "./api/upload.js";
 import { useConversationsStore } from "./stores/conversations.js";
+import { useDatabaseStore } from "./stores/database.js";
 import { useDownloadsStore } from "./stores/downloads.js";
 import { useEngineStore } from "./stores/engine.js";
 import { useMessagesStore } from "./stores/messages.js";
@@ -36,6 +37,16 @@ export function createActions(client: TandemClient) {
   }
 
   let searchSeq = 0;
+
+  async function refreshDatabaseStatus(): Promise<void> {
+    try {
+      useDatabaseStore.getState().setStatus(await client.getDatabaseStatus({}));
+    } catch (error) {
+      // Not a passing failure: nothing works without the database, so the window shows its own screen for it.
+      if (errorCode(error) !== "DATABASE_UNAVAILABLE") throw error;
+      useDatabaseStore.getState().setUnavailable(errorMessage(error));
+    }
+  }
 
   async function refreshConversations(): Promise<void> {
     const seq = ++searchSeq;
@@ -79,11 +90,12 @@ export function createActions(client: TandemClient) {
     return creating;
   }
 
-  return {
-    /** Fetches everything the window shows; called at start and after a lost connection comes back. */
+  const actions = {
+    /** Fetches everything the window shows; called at start, after a lost connection comes back, after a recovery. */
     async loadInitial(): Promise<void> {
       useEngineStore.getState().setNotice(null);
       const results = await Promise.allSettled([
+        refreshDatabaseStatus(),
         client.getAppInfo({}).then((info) => useSettingsStore.getState().setAppInfo(info)),
         client.getSettings({}).then((settings) => useSettingsStore.getState().setSettings(settings)),
         client.getEngineStatus({}).then((status) => {
@@ -97,6 +109,41 @@ export function createActions(client: TandemClient) {
       if (failed) notice(failed.reason);
       const selected = useConversationsStore.getState().selectedId;
       if (selected) await attempt(() => openConversation(selected));
+    },
+
+    /**
+     * Backup-and-recover of a damaged database ("recover": keep what is readable; "empty": start over); the outcome
+     * goes to the database store, which the recovery screen shows. Then everything is fetched again: what the window
+     * holds came from the damaged database, or failed to.
+     */
+    async recoverDatabase(mode: DatabaseRecovery["mode"]): Promise<void> {
+      useDatabaseStore.getState().startRecovery(mode);
+      let report: DatabaseRecovery;
+      try {
+        report = await client.recoverDatabase({ mode });
+      } catch (error) {
+        useDatabaseStore.getState().recoveryFailed(errorMessage(error));
+        return;
+      }
+      useDatabaseStore.getState().recovered(report);
+      // A conversation selected before may not have survived (and never does in "empty").
+      useConversationsStore.getState().select(null);
+      await actions.loadInitial();
+    },
+
+    /** Leaves the recovery report for the chats. */
+    dismissDatabaseReport(): void {
+      useDatabaseStore.getState().dismissReport();
+    },
+
+    /** Opens one of Tandem's folders in the file manager (the app only); resolves to the error message, or null. */
+    async openFolder(folder: AppFolder): Promise<string | null> {
+      try {
+        await client.openFolder({ folder });
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
     },
 
     search(query: string): Promise<void> {
@@ -307,4 +354,5 @@ export function createActions(client: TandemClient) {
       if (status) useEngineStore.getState().setStatus(status);
     },
   };
+  return actions;
 }

@@ -11,6 +11,7 @@ import type { TandemClient } from "../../electron/window-api.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
 import { useBenchmarksStore } from "./stores/benchmarks.js";
 import { useConversationsStore } from "./stores/conversations.js";
+import { useDatabaseStore } from "./stores/database.js";
 import { useDownloadsStore } from "./stores/downloads.js";
 import { useEngineStore } from "./stores/engine.js";
 import { appendSegments, useMessagesStore, type StreamSegment } from "./stores/messages.js";
@@ -106,6 +107,10 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     }),
     client.on("engineCrashed", ({ crash, restarting }) => {
       useEngineStore.getState().crashed(crash, restarting);
+    }),
+    client.on("databaseStatus", (status) => {
+      // Damage found while running (or a recovery done in another window) switches the screen over.
+      useDatabaseStore.getState().setStatus(status);
     }),
     client.on("modelLoadProgress", ({ path, progress }) => {
       useModelsStore.getState().setProgress(path, progress);

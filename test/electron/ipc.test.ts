@@ -50,6 +50,15 @@ describe("registerIpcHandlers", () => {
     expect(api.getAppInfo).toHaveBeenCalledWith({});
   });
 
+  it("answers a call without params to a method that needs them with BAD_REQUEST naming the method", async () => {
+    const { ipcMain, api, ours } = setup();
+    await expect(ipcMain.invoke(ipcChannel.invoke("deleteConversation"), { contents: ours })).resolves.toEqual({
+      ok: false,
+      error: { code: "BAD_REQUEST", message: "deleteConversation needs params (id), but the call has none." },
+    });
+    expect(api.deleteConversation).not.toHaveBeenCalled();
+  });
+
   describe("refuses callers other than our page's top frame with FORBIDDEN, without calling the host", () => {
     const cases: [string, (ours: FakeWebContents) => { contents: FakeWebContents; frame?: FakeFrame | null }][] = [
       ["an iframe inside our page", (ours) => ({ contents: ours, frame: ours.mainFrame.child(INDEX_URL) })],

@@ -7,6 +7,8 @@ import type {
   AppInfo,
   BenchmarkResult,
   Conversation,
+  DatabaseRecovery,
+  DatabaseStatus,
   DownloadInfo,
   EngineStatus,
   Message,
@@ -638,6 +640,59 @@ export class FakeClient implements TandemClient {
     this.record("restartEngine", params);
     this.status = { ...this.status, state: "ready", restarts: this.status.restarts + 1 };
     return this.status;
+  }
+
+  // ---- database: healthy unless a test sets `database`; recoverDatabase waits for finishRecovery() when held --------
+
+  database: DatabaseStatus = {
+    state: "ok",
+    path: "/home/user/.config/Tandem/tandem.db",
+    problem: null,
+    detail: null,
+    foundWhile: null,
+    lastRecovery: null,
+  };
+  /** What recoverDatabase "recovers": these conversations stay (the rest are dropped); none with mode "empty". */
+  recoverKeeps: string[] = [];
+  holdRecovery = false;
+  private pendingRecovery: (() => void) | null = null;
+
+  async getDatabaseStatus(params: WindowParams<"getDatabaseStatus">): Promise<WindowResult<"getDatabaseStatus">> {
+    this.record("getDatabaseStatus", params);
+    return this.database;
+  }
+
+  async recoverDatabase(params: WindowParams<"recoverDatabase">): Promise<WindowResult<"recoverDatabase">> {
+    this.record("recoverDatabase", params);
+    if (this.database.state !== "damaged") throw new TandemApiError("BAD_REQUEST", "The database is not damaged: there is nothing to recover.");
+    if (this.holdRecovery) await new Promise<void>((resolve) => (this.pendingRecovery = resolve));
+    const keep = params.mode === "recover" ? new Set(this.recoverKeeps) : new Set<string>();
+    for (const id of [...this.conversations.keys()]) {
+      if (keep.has(id)) continue;
+      this.conversations.delete(id);
+      this.messages.delete(id);
+    }
+    const recovery: DatabaseRecovery = {
+      mode: params.mode,
+      backupPath: "/home/user/.config/Tandem/tandem-damaged-20250115-120000.db",
+      backupFiles: ["/home/user/.config/Tandem/tandem-damaged-20250115-120000.db", "/home/user/.config/Tandem/tandem-damaged-20250115-120000.db-wal"],
+      conversations: this.conversations.size,
+      messages: [...this.messages.values()].reduce((n, list) => n + list.length, 0),
+      settings: params.mode === "recover" ? 4 : 0,
+      incompleteTables: params.mode === "recover" ? ["messages"] : [],
+      at: this.now(),
+    };
+    this.database = { ...this.database, state: "ok", problem: null, detail: null, foundWhile: null, lastRecovery: recovery };
+    this.emit("databaseStatus", this.database);
+    return recovery;
+  }
+
+  /** Lets a held recoverDatabase go on. */
+  finishRecovery(): void {
+    const pending = this.pendingRecovery;
+    if (!pending) throw new Error("No recovery in progress");
+    this.pendingRecovery = null;
+    pending();
   }
 
   // ---- A/B benchmark: runBenchmark waits for finishBenchmark() (or cancelBenchmark) -------------------------

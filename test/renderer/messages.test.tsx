@@ -84,13 +84,17 @@ describe("messages", () => {
       user("2"),
       assistant("partial two", { status: "interrupted" }),
       user("3"),
+      assistant("partial three", { status: "interrupted", error: "Tandem closed before the reply finished; the reply was cut off." }),
+      user("4"),
       assistant("", { status: "error", error: "The prompt does not fit the context" }),
     ]);
     const replies = screen.getAllByTestId("message-assistant");
-    expect(replies.map((r) => r.getAttribute("data-status"))).toEqual(["stopped", "interrupted", "error"]);
+    expect(replies.map((r) => r.getAttribute("data-status"))).toEqual(["stopped", "interrupted", "interrupted", "error"]);
     expect(replies.map((r) => within(r).getByTestId("message-status").textContent)).toEqual([
       "Stopped",
       "Interrupted — the engine stopped",
+      // The host's reason, when it knows one.
+      "Interrupted: Tandem closed before the reply finished; the reply was cut off.",
       "The prompt does not fit the context",
     ]);
     expect(replies[0].textContent).toContain("partial one");

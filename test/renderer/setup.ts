@@ -2,6 +2,7 @@ import { cleanup } from "@testing-library/react";
 import { afterEach } from "vitest";
 import { useBenchmarksStore } from "../../renderer/src/stores/benchmarks.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
+import { useDatabaseStore } from "../../renderer/src/stores/database.js";
 import { useDownloadsStore } from "../../renderer/src/stores/downloads.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
 import { useMessagesStore } from "../../renderer/src/stores/messages.js";
@@ -12,7 +13,7 @@ import { useSettingsStore } from "../../renderer/src/stores/settings.js";
 import { useUiStore } from "../../renderer/src/stores/ui.js";
 
 // Every test starts from empty stores (and nothing remembered in localStorage).
-const stores = [useBenchmarksStore, useConversationsStore, useDownloadsStore, useEngineStore, useMessagesStore, useMetricsStore, useModelsStore, usePrefsStore, useSettingsStore, useUiStore] as const;
+const stores = [useBenchmarksStore, useConversationsStore, useDatabaseStore, useDownloadsStore, useEngineStore, useMessagesStore, useMetricsStore, useModelsStore, usePrefsStore, useSettingsStore, useUiStore] as const;
 const initial = stores.map((s) => s.getInitialState());
 
 afterEach(() => {

@@ -41,6 +41,9 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
 
   /** Adds the assistant placeholder after the conversation's current messages and starts generating into it. */
   const startReply = (conversationId: string): Message => {
+    // A reply end a full disk kept from being saved goes first: the history below must have it, and the write just
+    // made (the user's message) says there is room again.
+    generations.saveUnsaved();
     const db = ctx.store();
     const settings = db.getSettings();
     const conversation = requireConversation(conversationId);
@@ -101,11 +104,9 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
 
     async getConversation({ id }) {
       const conversation = requireConversation(id);
-      // The reply being streamed is saved only every ~200 ms: show what has arrived so far.
-      const messages = ctx.store().getMessages(id).map((message) => {
-        const live = generations.liveText(message.id);
-        return live === null ? message : { ...message, content: live };
-      });
+      // The reply being streamed is saved only every ~200 ms, and one whose end could not be saved is not 'streaming'
+      // any more: show both as the window was told.
+      const messages = ctx.store().getMessages(id).map((message) => generations.shown(message));
       return { conversation, messages };
     },
 

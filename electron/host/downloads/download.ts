@@ -11,6 +11,9 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { diskFullMessage, isDiskFull } from "../errors.js";
+import { hasControlCharacter } from "../file-names.js";
+import { escapeControlCharacters } from "../logger.js";
 
 export interface DownloadProgress {
   receivedBytes: number;
@@ -289,8 +292,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   } = options;
   const expectedSha256 = options.expectedSha256?.toLowerCase();
   const fileName = options.fileName ?? fileNameFromUrl(url);
-  if (fileName.includes("/") || fileName.includes("\\") || fileName === "." || fileName === "..")
-    throw new DownloadError("invalid", `invalid file name "${fileName}"`);
+  if (fileName.includes("/") || fileName.includes("\\") || fileName === "." || fileName === ".." || hasControlCharacter(fileName))
+    throw new DownloadError("invalid", `invalid file name "${escapeControlCharacters(fileName)}"`);
   await fs.mkdir(destDir, { recursive: true });
   const { dest, part, sidecar } = partPaths(destDir, fileName);
 
@@ -375,6 +378,8 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
           await restartFromZero(error.message);
           continue;
         }
+        // A full disk stays full: say so now rather than after five "network" retries (the .part stays for a resume).
+        if (isDiskFull(error)) throw new DownloadError("no-space", diskFullMessage(`"${fileName}.part"`));
         const retryable = error instanceof RetryableError || (!(error instanceof DownloadError) && error instanceof Error);
         if (!retryable) throw error;
         failures = received > before ? 1 : failures + 1;

@@ -5,9 +5,11 @@ import { useSettingsStore } from "../stores/settings.js";
 import { usePrefsStore } from "../stores/prefs.js";
 import { useUiStore } from "../stores/ui.js";
 import { useEngineStore } from "../stores/engine.js";
+import { selectShowDatabaseScreen, useDatabaseStore } from "../stores/database.js";
 import { AboutDialog } from "./AboutDialog.js";
 import { Banners } from "./Banners.js";
 import { CrashScreen } from "./CrashScreen.js";
+import { DatabaseScreen } from "./DatabaseScreen.js";
 import { useFirstRunDownloads, useShowWelcome, WelcomeScreen } from "./WelcomeScreen.js";
 import { ChatHeader } from "./ChatHeader.js";
 import { Composer } from "./Composer.js";
@@ -56,6 +58,9 @@ export function App() {
   const aboutOpen = useUiStore((s) => s.aboutOpen);
   const setAboutOpen = useUiStore((s) => s.setAboutOpen);
   useFirstRunDownloads();
+  const databaseScreen = useDatabaseStore(selectShowDatabaseScreen);
+  // Everything else reads or writes the database: while it can't be used, its screen is all the window shows.
+  if (databaseScreen) return <DatabaseScreen />;
   return (
     <div className={`app${metricsOpen ? " with-metrics" : ""}`}>
       <Sidebar />

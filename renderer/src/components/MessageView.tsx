@@ -110,7 +110,8 @@ function statusLabel(message: Message): string | null {
     case "stopped":
       return "Stopped";
     case "interrupted":
-      return "Interrupted — the engine stopped";
+      // The host says why when it knows (Tandem closed mid-reply, the engine crashed); else the engine stopped.
+      return message.error ? `Interrupted: ${message.error}` : "Interrupted — the engine stopped";
     case "error":
       return message.error || "Generation failed";
     default:

@@ -85,6 +85,15 @@ describe("downloads", () => {
     expect((await apiError(host.api.startDownload({ source: "ftp://x/y.gguf" }))).code).toBe("BAD_REQUEST");
   });
 
+  it("refuses a file name with a control character (BAD_REQUEST) before anything is fetched or written", async () => {
+    const { host, models } = makeHost();
+    const refused = await apiError(host.api.startDownload({ source: server.url("/a%0Ab.gguf") }));
+    expect(refused.code).toBe("BAD_REQUEST");
+    expect(refused.message).toContain('"a\\nb.gguf" contains a control character');
+    expect(existsSync(models) ? readdirSync(models) : []).toEqual([]);
+    expect(await host.api.listDownloads({})).toEqual([]);
+  });
+
   it("pauses (keeping the .part), resumes with a range request, and a second start returns the same download", async () => {
     const { host, models, until } = makeHost();
     server.faults.set(FILE, [{ kind: "stall", afterBytes: 300_000 }]);

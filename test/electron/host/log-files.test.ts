@@ -7,6 +7,7 @@ import { nodeLlamaCppVersion } from "../../../engine/node-llama-cpp-version.js";
 import { appPaths, openAppFolder } from "../../../electron/host/app-folders.js";
 import { createHost } from "../../../electron/host/host.js";
 import { fileLogger, lineSplitter, readLogTail, RotatingLog, teeLogger } from "../../../electron/host/log-files.js";
+import { consoleLogger } from "../../../electron/host/logger.js";
 import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
 import type { Host } from "../../../electron/host/types.js";
 import { apiError } from "./api-error.js";
@@ -28,6 +29,30 @@ describe("RotatingLog", () => {
     expect(readFileSync(join(dir, "host.log"), "utf8")).toBe(
       "2026-01-02T03:04:05.678Z WARN  the disk is slow\n2026-01-02T03:04:05.678Z ERROR [engine] boom\n",
     );
+  });
+
+  it("writes every message as one line: newlines and other control characters are escaped, not written", () => {
+    const dir = tempDir("logs");
+    const log = new RotatingLog(dir, "host", { now: () => new Date("2026-01-02T03:04:05.678Z") });
+    // An upload named so that its log line would forge an entry of its own, plus a terminal escape and friends.
+    fileLogger(log).warn('Refused an upload: "a.gguf\n2026-01-02T03:04:05.678Z ERROR forged"');
+    fileLogger(log).info("nul\0 cr\r tab\t esc\u001b[2J del\u007f ls\u2028 ok\n");
+    log.close();
+    expect(readFileSync(join(dir, "host.log"), "utf8")).toBe(
+      '2026-01-02T03:04:05.678Z WARN  Refused an upload: "a.gguf\\n2026-01-02T03:04:05.678Z ERROR forged"\n' +
+        "2026-01-02T03:04:05.678Z INFO  nul\\0 cr\\r tab\\t esc\\u001b[2J del\\u007f ls\\u2028 ok\n",
+    );
+  });
+
+  it("keeps the console logger to one line per message too", () => {
+    const printed: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: string) => printed.push(line));
+    try {
+      consoleLogger("web").warn("first\nsecond\r\n");
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(printed).toEqual(["[web] warn: first\\nsecond"]);
   });
 
   it("rotates past the size limit and keeps only `keep` old files, newest first", () => {
@@ -182,6 +207,41 @@ describe("the host's logs and folders", () => {
     } finally {
       vi.restoreAllMocks();
     }
+  });
+
+  it("writes the engine's log events and stderr one line each, whatever they contain", async () => {
+    // An "engine" whose log event and stderr try to forge log entries, then exits as a crash would.
+    const entry = join(tempDir("forging-engine"), "engine.cjs");
+    writeFileSync(
+      entry,
+      [
+        `process.send({ kind: "event", event: "log", data: { level: "warn", message: "model loaded\\n2026-01-01T00:00:00.000Z ERROR forged by the engine\\u001b[31m" } });`,
+        `process.stderr.write("progress 10%\\rprogress 99%\\n");`,
+        `setTimeout(() => process.exit(7), 50);`,
+      ].join("\n"),
+    );
+    const dataDir = tempDir("host-logs");
+    const host = createHost(
+      { dataDir, engineEntry: entry, spawner: nodeForkSpawner, mode: "web", appVersion: "1.2.3" },
+      { logger: recordingLogger(), env: { PATH: process.env.PATH }, supervisorTiming: { maxFastFailures: 1, pingIntervalMs: 0 } },
+    );
+    hosts.push(host);
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      await host.start();
+      await vi.waitFor(() => {
+        const text = readFileSync(join(dataDir, "logs", "engine.log"), "utf8");
+        expect(text).toContain("progress 99%");
+        expect(text).toContain("forged by the engine");
+      });
+    } finally {
+      vi.restoreAllMocks();
+    }
+    const lines = readFileSync(join(dataDir, "logs", "engine.log"), "utf8").trimEnd().split("\n");
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z (DEBUG|INFO |WARN |ERROR) /);
+    expect(lines).toContainEqual(expect.stringMatching(/WARN {2}model loaded\\n2026-01-01T00:00:00\.000Z ERROR forged by the engine\\u001b\[31m$/));
+    expect(lines).toContainEqual(expect.stringMatching(/INFO {2}\[stderr\] progress 10%\\rprogress 99%$/));
+    expect(lines.filter((line) => line.includes("forged"))).toHaveLength(1);
   });
 
   it("reports its folders and versions, and opens a folder only with the shell's opener", async () => {

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { deleteModelFile, importModelFile } from "../../../electron/host/model-files.js";
+import { deleteModelFile, IMPORT_TEMP_STALE_MS, importModelFile, importTempName, removeImportLeftovers } from "../../../electron/host/model-files.js";
 import { ModelLibrary } from "../../../electron/host/model-library.js";
 import { modelContentHash } from "../../../engine/kv-cache/model-identity.js";
 import { storeFolder } from "../../../engine/kv-cache/state-store.js";
@@ -58,19 +59,32 @@ describe("importModelFile", () => {
     expect(existsSync(models)).toBe(false);
   });
 
-  it("a failure mid-copy leaves nothing in the folder", async () => {
+  it("a failure mid-copy leaves nothing in the folder; a full disk is DISK_FULL in plain words", async () => {
     const { models } = dirs();
     mkdirSync(models);
-    const error = await apiError(
-      importModelFile(draft(), models, "copy", {
-        onCopyProgress: (bytes) => {
-          if (bytes > 0) throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
-        },
-      }),
-    );
-    expect(error.code).toBe("IMPORT_FAILED");
-    expect(error.message).toContain("no space left");
+    const failingWith = (code: string, message: string) => ({
+      onCopyProgress: (bytes: number) => {
+        if (bytes > 0) throw Object.assign(new Error(message), { code });
+      },
+    });
+    const full = await apiError(importModelFile(draft(), models, "copy", failingWith("ENOSPC", "ENOSPC: no space left on device, write")));
+    expect(full.code).toBe("DISK_FULL");
+    expect(full.message).toBe('The disk is full: free some space and try again. (Tandem was writing "kjv-chat-draft-1m.gguf".)');
     expect(readdirSync(models)).toEqual([]);
+    const io = await apiError(importModelFile(draft(), models, "copy", failingWith("EIO", "EIO: i/o error, write")));
+    expect(io.code).toBe("IMPORT_FAILED");
+    expect(io.message).toContain("i/o error");
+    expect(readdirSync(models)).toEqual([]);
+  });
+
+  it("refuses a source whose name has a control character, before reading it", async () => {
+    const { src, models } = dirs();
+    const source = join(src, "a\nb.gguf");
+    writeFileSync(source, readFileSync(draft()));
+    const error = await apiError(importModelFile(source, models, "copy"));
+    expect(error.code).toBe("BAD_REQUEST");
+    expect(error.message).toContain('"a\\nb.gguf" contains a control character');
+    expect(existsSync(models)).toBe(false);
   });
 });
 
@@ -122,5 +136,49 @@ describe("deleteModelFile", () => {
     writeFileSync(join(models, "t.gguf"), "c");
     expect(await deleteModelFile(join(models, "s-00001-of-00002.gguf"), models, cache, { busy: [] })).toMatchObject({ deleted: true, freedBytes: 3 });
     expect(readdirSync(models)).toEqual(["t.gguf"]);
+  });
+});
+
+describe("removeImportLeftovers", () => {
+  /** The pid of a process that has exited (so nothing can be importing under it). */
+  const deadPid = (): number => {
+    const { pid } = spawnSync(process.execPath, ["-e", ""]);
+    if (!pid) throw new Error("could not start a process");
+    return pid;
+  };
+  const tempOf = (name: string, pid: number, at: number) => `.${name}.${pid}.${Math.round(at).toString(36)}.importing`;
+
+  it("removes temp files of dead processes in every folder, keeps live imports, downloads' .part files and models", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tandem-leftovers-"));
+    const main = join(root, "main");
+    const extra = join(root, "extra");
+    mkdirSync(main);
+    mkdirSync(extra);
+    const now = Date.now();
+    const dayAgo = now - IMPORT_TEMP_STALE_MS - 60_000;
+    const files: Record<string, string> = {
+      // Leftovers: a crashed import in each folder, one of a pid's earlier owner, one of a live pid untouched for a day.
+      dead: join(main, tempOf("crashed.gguf", deadPid(), now - 5_000)),
+      deadExtra: join(extra, tempOf("old folder.gguf", deadPid(), now - 5_000)),
+      oursBefore: join(main, tempOf("reused.gguf", process.pid, now - process.uptime() * 1000 - 60_000)),
+      staleLive: join(main, tempOf("ancient.gguf", process.ppid, dayAgo)),
+      // Kept: this process's import, another live process's import (a second Tandem on a shared folder), hidden
+      // files not named by an import (even old ones), a paused download and its sidecar, models.
+      oldOdd: join(main, ".odd.importing"),
+      ours: join(main, importTempName("mine.gguf")),
+      live: join(extra, tempOf("busy.gguf", process.ppid, now - 1_000)),
+      freshOdd: join(extra, ".fresh.importing"),
+      part: join(main, "big.gguf.part"),
+      sidecar: join(main, "big.gguf.part.json"),
+      model: join(main, "model.gguf"),
+      hidden: join(main, ".hidden.gguf"),
+    };
+    for (const path of Object.values(files)) writeFileSync(path, "GGUF");
+    for (const key of ["staleLive", "oldOdd"]) utimesSync(files[key], dayAgo / 1000, dayAgo / 1000);
+
+    const removed = await removeImportLeftovers([main, extra, join(root, "missing")]);
+
+    expect(removed.sort()).toEqual([files.dead, files.deadExtra, files.oursBefore, files.staleLive].sort());
+    for (const [key, path] of Object.entries(files)) expect(existsSync(path), key).toBe(!removed.includes(path));
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatStore, INTERRUPTED_BY_SHUTDOWN_ERROR, defaultSettings } from "../../../electron/host/store.js";
 import { migrate, migrations } from "../../../electron/host/store-migrations.js";
 import type { GenerationStats } from "../../../engine/protocol.js";
@@ -141,6 +141,34 @@ describe("messages", () => {
       error: INTERRUPTED_BY_SHUTDOWN_ERROR,
     });
     expect(store.getMessage(done.id)).toMatchObject({ status: "complete", error: null });
+  });
+
+  it("opens on a full disk: replies left streaming read as interrupted, and are marked so at the next message added", () => {
+    const conversation = store.createConversation();
+    const left = store.addMessage({ conversationId: conversation.id, role: "assistant", content: "cut off", status: "streaming" });
+    store.close();
+    // The fault: SQLite's answer to a write on a full disk (only the recovery's UPDATE runs at open).
+    let full = true;
+    const prepare = Database.prototype.prepare;
+    const spy = vi.spyOn(Database.prototype, "prepare").mockImplementation(function (this: Database.Database, source: string) {
+      if (full && source.startsWith("UPDATE")) throw new Database.SqliteError("database or disk is full", "SQLITE_FULL");
+      return prepare.call(this, source);
+    });
+    try {
+      const logger = recordingLogger();
+      store = new ChatStore(file, { dataDir, logger });
+      expect(logger.messages("warn")).toEqual([expect.stringContaining("Could not mark 1 unfinished message(s) as interrupted")]);
+      expect(store.getMessage(left.id)).toMatchObject({ status: "interrupted", content: "cut off", error: INTERRUPTED_BY_SHUTDOWN_ERROR });
+      full = false;
+      // A reply started now is 'streaming' for real, and stays so.
+      const next = store.addMessage({ conversationId: conversation.id, role: "assistant", content: "", status: "streaming" });
+      expect(store.getMessage(next.id)?.status).toBe("streaming");
+    } finally {
+      spy.mockRestore();
+    }
+    const raw = new Database(file, { readonly: true });
+    expect(raw.prepare("SELECT status, error FROM messages WHERE id = ?").get(left.id)).toEqual({ status: "interrupted", error: INTERRUPTED_BY_SHUTDOWN_ERROR });
+    raw.close();
   });
 
   it("ignores an unreadable stats column instead of failing the whole conversation", () => {

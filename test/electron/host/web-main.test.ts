@@ -67,3 +67,60 @@ describe("startWebMode", () => {
     await waitFor(() => !isProcessAlive(pids[0]), 3_000, "the engine to exit");
   });
 });
+
+describe("startWebMode and the database", () => {
+  const options = (dataDir: string, staticDir: string) => ({
+    dataDir,
+    staticDir,
+    engineEntry: writeFakeEngine(),
+    logger: recordingLogger(),
+    hostInternals: { env: { PATH: process.env.PATH }, supervisorTiming: { pingIntervalMs: 0 } },
+  });
+  const staticFolder = (root: string) => {
+    const dir = join(root, "renderer");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "index.html"), "<!doctype html>");
+    return dir;
+  };
+
+  it("fails before serving anything (no URL, no engine) when the database can't be opened", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tandem-web-db-"));
+    const dataDir = join(root, "data");
+    mkdirSync(join(dataDir, "tandem.db"), { recursive: true });
+    const spawned: string[] = [];
+    const failure = await startWebMode({
+      ...options(dataDir, staticFolder(root)),
+      spawner: {
+        spawn(spawnOptions): EngineChild {
+          spawned.push(spawnOptions.entry);
+          return nodeForkSpawner.spawn(spawnOptions);
+        },
+      },
+    }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({
+      code: "DATABASE_UNAVAILABLE",
+      message: `Tandem can't open its database ${join(dataDir, "tandem.db")}: that path is a folder, not a database file.`,
+    });
+    expect(spawned).toEqual([]);
+  });
+
+  it("serves a damaged database (the page shows the recovery screen) and says so", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tandem-web-db-"));
+    const dataDir = join(root, "data");
+    mkdirSync(dataDir);
+    writeFileSync(join(dataDir, "tandem.db"), "not a database ".repeat(400));
+    const web = await startWebMode({ ...options(dataDir, staticFolder(root)), spawner: nodeForkSpawner });
+    try {
+      expect(web.database).toMatchObject({ state: "damaged", problem: "not-a-database" });
+      await web.ready;
+      expect((await web.host.api.getEngineStatus({})).state).toBe("ready");
+      const page = await fetch(web.url);
+      expect(page.status).toBe(200);
+    } finally {
+      await web.close();
+    }
+  });
+});

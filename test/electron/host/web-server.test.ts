@@ -214,6 +214,27 @@ describe("API socket", () => {
     watcher.close();
   });
 
+  it("runs a call frame without params for a method that needs none, and names the method that needs them", async () => {
+    const socket = await openSocket();
+    const received = frames(socket);
+    // JSON.stringify drops `params: undefined`: the frame arrives without the key at all.
+    socket.send(JSON.stringify({ kind: "call", id: 11, method: "getSettings" }));
+    socket.send(JSON.stringify({ kind: "call", id: 12, method: "listConversations", params: undefined }));
+    socket.send(JSON.stringify({ kind: "call", id: 13, method: "getAppInfo", params: null }));
+    socket.send(JSON.stringify({ kind: "call", id: 14, method: "renameConversation" }));
+    socket.send(JSON.stringify({ kind: "call", id: 15, method: "getConversation" }));
+    const byId = (id: number) => until(() => received.find((f) => f.kind === "result" && f.id === id));
+    expect(await byId(11)).toMatchObject({ ok: true, result: { temperature: 0.7 } });
+    expect(await byId(12)).toMatchObject({ ok: true, result: expect.any(Array) });
+    expect(await byId(13)).toMatchObject({ ok: true, result: { mode: "web" } });
+    expect(await byId(14)).toMatchObject({
+      ok: false,
+      error: { code: "BAD_REQUEST", message: "renameConversation needs params (id, title), but the call has none." },
+    });
+    expect(await byId(15)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST", message: "getConversation needs params (id), but the call has none." } });
+    socket.close();
+  });
+
   it("answers bad calls with errors and survives garbage", async () => {
     const socket = await openSocket();
     const received = frames(socket);
@@ -226,7 +247,7 @@ describe("API socket", () => {
     const byId = (id: number) => until(() => received.find((f) => f.kind === "result" && f.id === id));
     expect(await byId(3)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
     expect(await byId(4)).toMatchObject({ ok: false, error: { code: "UNKNOWN_METHOD" } });
-    expect(await byId(5)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+    expect(await byId(5)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST", message: expect.stringMatching(/^Malformed call \(method: /) } });
     expect(await byId(6)).toMatchObject({ ok: false, error: { code: "NOT_FOUND", message: "That conversation no longer exists." } });
     expect(await byId(7)).toMatchObject({ ok: true, result: { temperature: 0.7 } });
     socket.close();

@@ -3,8 +3,10 @@ import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, s
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHost } from "../../../electron/host/host.js";
+import { hasControlCharacter } from "../../../electron/host/file-names.js";
 import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
 import type { Host } from "../../../electron/host/types.js";
 import { startWebServer, type WebServer } from "../../../electron/host/web-server.js";
@@ -136,6 +138,21 @@ describe("web upload", () => {
     expect(await upload({ name: "model.bin", body: "x" })).toMatchObject({ status: 400, outcome: { ok: false, error: { code: "NOT_GGUF" } } });
     expect(folderFiles()).toEqual(before);
     expect(existsSync(join(models, "..", "escape.gguf"))).toBe(false);
+  });
+
+  it("refuses names with control characters (400, BAD_REQUEST) before writing anything", async () => {
+    const before = folderFiles();
+    for (const name of ["a\nb.gguf", "a\u0000b.gguf", "a\rb.gguf", "a\tb.gguf", "a\u007fb.gguf", "model.gguf\n", "\u001b[31mred.gguf"]) {
+      const { status, outcome } = await upload({ name, body: "x" });
+      expect(status, JSON.stringify(name)).toBe(400);
+      expect(outcome).toMatchObject({ ok: false, error: { code: "BAD_REQUEST", message: expect.stringContaining("contains a control character") } });
+      // The message names the file with its control characters escaped, so it is one line too.
+      expect(outcome?.ok === false && hasControlCharacter(outcome.error.message)).toBe(false);
+    }
+    expect(folderFiles()).toEqual(before);
+    // The same rule without the web route (the host's own entry point).
+    await expect(host.importUpload!("a\nb.gguf", Readable.from([Buffer.from("GGUF")]), 4)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    expect(folderFiles()).toEqual(before);
   });
 
   it("answers a too-big Content-Length with IMPORT_FAILED before writing anything", async () => {

@@ -2,8 +2,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import fsp from "node:fs/promises";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DownloadError, downloadFile, pauseReason, type DownloadOptions, type DownloadProgress } from "../../../../electron/host/downloads/download.js";
+import { hasControlCharacter } from "../../../../electron/host/file-names.js";
 import { sharedModel } from "../../../helpers/models.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
@@ -187,6 +189,30 @@ describe("downloadFile", () => {
     // with a known size it refuses before any request
     server.requests.length = 0;
     await failure(downloadFile(fast({ url: server.url("/data.bin"), expectedSize: 5 * 1024 ** 3, freeBytes: async () => 2 * 1024 ** 3 })));
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("stops at once on a full disk, in plain words, instead of retrying it as a network failure", async () => {
+    // A real ENOSPC: the .part is opened on /dev/full, where every write fails for lack of space.
+    const open = fsp.open;
+    vi.spyOn(fsp, "open").mockImplementation(((file: string, flags?: string) => open(String(file).endsWith(".part") ? "/dev/full" : file, flags)) as typeof fsp.open);
+    try {
+      const error = await failure(downloadFile(fast({ url: server.url("/data.bin") })));
+      expect(error.code).toBe("no-space");
+      expect(error.message).toBe('The disk is full: free some space and try again. (Tandem was writing "data.bin.part".)');
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it("refuses file names with control characters", async () => {
+    for (const name of ["a%0Ab.gguf", "a%00b.gguf", "a%7Fb.gguf", "a.gguf%0D"]) {
+      const error = await failure(downloadFile(fast({ url: server.url(`/${name}`) })));
+      expect(error.code, name).toBe("invalid");
+      expect(hasControlCharacter(error.message)).toBe(false);
+    }
+    expect(readdirSync(dir)).toEqual([]);
     expect(server.requests).toHaveLength(0);
   });
 
