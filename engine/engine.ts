@@ -11,7 +11,7 @@ import { engineFitEnvironment, estimateFit, withFitAdvice } from "./fit-estimate
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-registry.js";
 import { KvPager } from "./kv-cache/kv-pager.js";
 import { modelContentHash } from "./kv-cache/model-identity.js";
-import { DEFAULT_DISK_BUDGET_BYTES, KvStateStore, type StateSaver } from "./kv-cache/state-store.js";
+import { DEFAULT_DISK_BUDGET_BYTES, KvStateStore, stateParamsOf, type StateSaver } from "./kv-cache/state-store.js";
 import type {
   CacheInfo,
   ChatMessage,
@@ -156,9 +156,9 @@ export class Engine {
     const store = await KvStateStore.open({
       cacheDir: this.cacheDir,
       modelHash: await modelContentHash(active.info.modelPath, this.cacheDir),
+      // The sequences' actual size (node-llama-cpp may pad the requested one) and KV layout: what a state must fit.
       contextSize: active.sequences[0]!.contextSize,
-      // Flash attention changes the layout of the V cache in the state file.
-      params: { flashAttention: String(active.context.flashAttention) },
+      params: stateParamsOf(active.context),
       budgetBytes: this.diskBudgetBytes,
       warn: (message) => this.log("warn", message),
       saveState: this.options.kvStateSaver,

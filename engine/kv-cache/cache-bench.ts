@@ -9,11 +9,12 @@ import { runDecodeLoop } from "../decode-loop.js";
 import { assertGgufFile } from "../gguf-check.js";
 import { KvPager } from "./kv-pager.js";
 import { modelContentHash } from "./model-identity.js";
-import { KvStateStore } from "./state-store.js";
+import { fileCrc32, KvStateStore, stateParamsOf } from "./state-store.js";
 
 export const CACHE_BENCH_HELP = `  cache-bench --model <gguf> --context-tokens <n,n,...> [options]
                               Time to first token of one conversation per prompt length: cold re-prefill,
-                              slot hit, disk restore and prefix reuse; state bytes per token; save/load ms.
+                              slot hit, disk restore and prefix reuse; state bytes per token; save/load ms and
+                              the CRC-32 check a restore after a restart adds.
       --threads <n>           CPU threads (default 2 for models over 100 MB, else 1)
       --repeats <n>           Runs per length; each figure is the median (default 3)
       --json                  One JSON object on stdout
@@ -27,6 +28,11 @@ export interface CacheBenchRow {
   bytesPerToken: number;
   saveMs: number;
   loadMs: number;
+  /**
+   * CRC-32 check of the state file: what a restore after a restart adds to loadMs (within one run the store trusts
+   * the files it wrote itself and skips it, which is what diskRestore measures).
+   */
+  verifyMs: number;
   /** Prompt tokens the prefix-reuse case evaluated (the part after the shared prefix). */
   prefixReuseEvaluated: number;
   /** How many times faster than the cold re-prefill each case reaches its first token. */
@@ -83,6 +89,9 @@ async function measureLength(pager: KvPager, model: LlamaModel, store: KvStateSt
   // A new conversation sharing all but the last PREFIX_TAIL tokens: loads the saved state, evaluates the tail.
   const edited = [...prompt.slice(0, length - PREFIX_TAIL), ...benchTokens(model, PREFIX_TAIL, "edit")];
   const reuse = await firstToken(pager, model, `edited-${key}`, edited);
+  const verifyStarted = performance.now();
+  await fileCrc32(path.join(store.folder, `${saved.id}.state`));
+  const verifyMs = performance.now() - verifyStarted;
   if (cold.outcome !== "cold" || hit.outcome !== "slot-hit" || restore.outcome !== "disk-restore" || reuse.outcome !== "prefix-reuse") {
     throw new Error(`unexpected cache outcomes: ${cold.outcome}, ${hit.outcome}, ${restore.outcome}, ${reuse.outcome}`);
   }
@@ -94,6 +103,7 @@ async function measureLength(pager: KvPager, model: LlamaModel, store: KvStateSt
     bytesPerToken: Math.round(saved.bytes / length),
     saveMs: round1(other.restoreMs),
     loadMs: round1(restore.restoreMs),
+    verifyMs: round1(verifyMs),
     prefixReuseEvaluated: reuse.evaluated,
     speedup: { slotHit: 0, diskRestore: 0, prefixReuse: 0 },
   };
@@ -106,13 +116,22 @@ export async function runCacheBench(options: { modelPath: string; lengths: numbe
   const backend = await initBackend("auto", () => {});
   const model = await backend.llama.loadModel({ modelPath: options.modelPath, gpuLayers: backend.backend === "cpu" ? 0 : "auto" });
   const cacheDir = await mkdtemp(path.join(os.tmpdir(), "tandem-cache-bench-"));
-  const contextSize = Math.min(model.trainContextSize, Math.max(...options.lengths) + 1);
+  const requestedContext = Math.min(model.trainContextSize, Math.max(...options.lengths) + 1);
   // One slot: every conversation switch pages the previous one out, which is exactly what is measured.
-  const context = await model.createContext({ contextSize, threads, sequences: 1 });
+  const context = await model.createContext({ contextSize: requestedContext, threads, sequences: 1 });
+  // node-llama-cpp pads the size (2049 becomes 2304 on a 4096-token model): the store must be opened for the
+  // sequence's actual size, the one states are saved from and loaded into, never the requested one.
+  const contextSize = context.contextSize;
   const rows: CacheBenchRow[] = [];
   try {
     const sequence: LlamaContextSequence = context.getSequence();
-    const store = await KvStateStore.open({ cacheDir, modelHash: await modelContentHash(options.modelPath, cacheDir), contextSize, warn: (m) => options.log?.(m) });
+    const store = await KvStateStore.open({
+      cacheDir,
+      modelHash: await modelContentHash(options.modelPath, cacheDir),
+      contextSize: sequence.contextSize,
+      params: stateParamsOf(context),
+      warn: (m) => options.log?.(m),
+    });
     const pager = new KvPager([sequence], store);
     await firstToken(pager, model, "warm-up", benchTokens(model, 32, "warm")); // weights into memory
 
@@ -138,6 +157,7 @@ export async function runCacheBench(options: { modelPath: string; lengths: numbe
         bytesPerToken: runs[0]!.bytesPerToken,
         saveMs: median((r) => r.saveMs),
         loadMs: median((r) => r.loadMs),
+        verifyMs: median((r) => r.verifyMs),
         prefixReuseEvaluated: runs[0]!.prefixReuseEvaluated,
         speedup: {
           slotHit: round1(ttftMs.cold / ttftMs.slotHit),
@@ -190,13 +210,13 @@ export async function cacheBenchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   process.stdout.write(`${result.model}: ${result.threads} threads, context ${result.contextSize}, ${result.backend}\n`);
-  process.stdout.write("tokens  cold ms  hit ms (x)      restore ms (x)   prefix ms (x)    bytes/token  save ms  load ms\n");
+  process.stdout.write("tokens  cold ms  hit ms (x)      restore ms (x)   prefix ms (x)    bytes/token  save ms  load ms  verify ms\n");
   for (const row of result.rows) {
     const cell = (ms: number, x: number) => `${ms} (${x}x)`.padEnd(16);
     process.stdout.write(
       `${String(row.tokens).padEnd(8)}${String(row.ttftMs.cold).padEnd(9)}${cell(row.ttftMs.slotHit, row.speedup.slotHit)}` +
         `${cell(row.ttftMs.diskRestore, row.speedup.diskRestore)}${cell(row.ttftMs.prefixReuse, row.speedup.prefixReuse)}` +
-        `${String(row.bytesPerToken).padEnd(13)}${String(row.saveMs).padEnd(9)}${row.loadMs}\n`,
+        `${String(row.bytesPerToken).padEnd(13)}${String(row.saveMs).padEnd(9)}${String(row.loadMs).padEnd(9)}${row.verifyMs}\n`,
     );
   }
   return 0;

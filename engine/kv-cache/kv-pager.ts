@@ -14,6 +14,9 @@ import type { KvStateStore } from "./state-store.js";
  * erases the tail after the shared part and evaluates only the rest. Called under the engine's context lock.
  */
 
+/** States tried per acquire before re-prefilling: each failed load costs a file read, and a failure is rare. */
+const MAX_LOAD_ATTEMPTS = 3;
+
 export type CacheOutcome = "slot-hit" | "disk-restore" | "prefix-reuse" | "cold";
 
 export interface Acquired {
@@ -44,6 +47,10 @@ export class KvPager {
     readonly store: KvStateStore,
   ) {
     if (sequences.length === 0) throw new Error("KvPager needs at least one sequence");
+    // The store decides at open which states fit; opened for another size (the requested one instead of the
+    // padded one node-llama-cpp gave) it would refuse states that fit, or offer ones that do not.
+    const mismatch = sequences.find((sequence) => sequence.contextSize !== store.contextSize);
+    if (mismatch) throw new Error(`KvPager: the state store was opened for a context of ${store.contextSize} tokens, but a sequence has ${mismatch.contextSize}`);
     this.slots = sequences.map((sequence) => ({ sequence, sessionKey: undefined, pinned: false, lastUsed: 0, savedTokens: undefined }));
   }
 
@@ -101,17 +108,30 @@ export class KvPager {
     return !saved || saved.length !== tokens.length || commonPrefixLength(saved, tokens) !== tokens.length;
   }
 
-  /** Loads the conversation's own state, or the longest shared prefix of at least one block, into an empty slot. */
+  /**
+   * Loads the conversation's own state, or the longest shared prefix of at least one block, into an empty slot.
+   * A state that fails to load (corrupt, or not loadable here) leaves the store's index, so the next best is tried:
+   * a conversation whose own state turned out corrupt still reuses another's shared prefix.
+   */
   private async restore(slot: Slot, sessionKey: string, promptTokens: readonly Token[]): Promise<Omit<Acquired, "sequence" | "restoreMs">> {
+    for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
+      const candidate = this.bestCandidate(sessionKey, promptTokens);
+      if (!candidate) break;
+      if (!(await this.store.load(candidate.id, slot.sequence))) continue;
+      // Another conversation's tokens are not this one's: its own save must still happen.
+      slot.savedTokens = candidate.own ? [...slot.sequence.contextTokens] : undefined;
+      return { outcome: candidate.own ? "disk-restore" : "prefix-reuse", restoredTokens: reusable(slot.sequence.contextTokens, promptTokens) };
+    }
+    return { outcome: "cold", restoredTokens: 0 };
+  }
+
+  /** The conversation's own state, unless another shares a longer prefix (of at least one block). */
+  private bestCandidate(sessionKey: string, promptTokens: readonly Token[]): { id: string; own: boolean } | undefined {
     const ownState = this.store.forSession(sessionKey);
     const ownShared = ownState ? commonPrefixLength(ownState.tokens, promptTokens) : 0;
     const other = this.store.index.bestMatch(promptTokens, (id) => id === ownState?.id);
-    const useOther = other !== undefined && other.shared >= BLOCK_TOKENS && other.shared > ownShared;
-    const candidate = useOther ? { id: other.id, shared: other.shared } : ownState && ownShared > 0 ? { id: ownState.id, shared: ownShared } : undefined;
-    if (!candidate || !(await this.store.load(candidate.id, slot.sequence))) return { outcome: "cold", restoredTokens: 0 };
-    // Another conversation's tokens are not this one's: its own save must still happen.
-    slot.savedTokens = useOther ? undefined : [...slot.sequence.contextTokens];
-    return { outcome: useOther ? "prefix-reuse" : "disk-restore", restoredTokens: reusable(slot.sequence.contextTokens, promptTokens) };
+    if (other !== undefined && other.shared >= BLOCK_TOKENS && other.shared > ownShared) return { id: other.id, own: false };
+    return ownState && ownShared > 0 ? { id: ownState.id, own: true } : undefined;
   }
 
   /** Pages every slot with unsaved tokens out to disk (unload, shutdown); the slots keep their conversations. */

@@ -93,17 +93,79 @@ describe("KvStateStore", () => {
     expect((await setup({ cacheDir: options.cacheDir, modelHash: HASH_B }).open()).list()).toEqual([]);
   });
 
-  it("refuses a state saved with a larger context or other parameters", async () => {
-    const { options, open } = setup({ params: { flashAttention: "false" } });
-    await saveTokens(await open(), "chat", [1, 2]);
-    const smaller = setup({ cacheDir: options.cacheDir, contextSize: 128, params: { flashAttention: "false" } });
-    expect((await smaller.open()).list()).toEqual([]);
-    expect(smaller.warnings.join()).toMatch(/larger than this one/);
+  it("loads a state into any context that holds its tokens, whatever context it was saved from", async () => {
+    const { options, open } = setup({ contextSize: 2304 });
+    const big = new FakeSequence(2304);
+    big.contextTokens = [1, 2, 3];
+    await (await open()).save(asSequence(big), "chat");
+    // Smaller and larger contexts than the one it was saved from (2304): only the 3 tokens must fit.
+    for (const contextSize of [192, 4096]) {
+      const other = setup({ cacheDir: options.cacheDir, contextSize });
+      const store = await other.open();
+      expect(store.forSession("chat")?.contextSize).toBe(2304);
+      const target = new FakeSequence(contextSize);
+      expect(await store.load(stateIdFor("chat"), asSequence(target))).toBe(true);
+      expect(target.contextTokens).toEqual([1, 2, 3]);
+      expect(other.warnings).toEqual([]);
+    }
+  });
 
-    await saveTokens(await open(), "chat", [1, 2]);
-    const otherParams = setup({ cacheDir: options.cacheDir, params: { flashAttention: "true" } });
-    expect((await otherParams.open()).list()).toEqual([]);
-    expect(otherParams.warnings.join()).toMatch(/other context parameters/);
+  it("keeps, but does not load, a state whose tokens do not fit this context or whose KV layout differs", async () => {
+    const params = { sequences: 1, flashAttention: "false" };
+    const { options, open } = setup({ params });
+    await saveTokens(await open(), "long", Array.from({ length: 200 }, (_, i) => i));
+    const smaller = setup({ cacheDir: options.cacheDir, contextSize: 200, params });
+    const store = await smaller.open();
+    expect(store.forSession("long")).toBeUndefined();
+    expect(store.index.bestMatch([0, 1, 2])).toBeUndefined();
+    expect(store.list().map((s) => s.sessionKey)).toEqual(["long"]); // still on disk, still counted
+    expect(smaller.warnings.join()).toMatch(/Kept .* its 200 tokens do not fit this context \(200 tokens, of which 199 usable\)/);
+    const target = new FakeSequence(200);
+    expect(await store.load(stateIdFor("long"), asSequence(target))).toBe(false);
+    expect(target.loads).toBe(0);
+    // A context that holds it loads it.
+    expect(await (await setup({ cacheDir: options.cacheDir, contextSize: 201, params }).open()).load(stateIdFor("long"), asSequence(new FakeSequence(201)))).toBe(true);
+
+    const otherSlots = setup({ cacheDir: options.cacheDir, params: { ...params, sequences: 2 } });
+    expect((await otherSlots.open()).forSession("long")).toBeUndefined();
+    expect(otherSlots.warnings.join()).toMatch(/other context parameters \(sequences 1, here 2\)/);
+    expect((await open()).forSession("long")?.tokens).toHaveLength(200);
+  });
+
+  it("a state refused at load for the sequence's actual size is kept, and the sequence is not touched", async () => {
+    const { open, warnings } = setup();
+    const store = await open();
+    await saveTokens(store, "chat", [1, 2, 3]);
+    const tiny = new FakeSequence(3); // smaller than the store was told: only 2 tokens usable
+    expect(await store.load(stateIdFor("chat"), asSequence(tiny))).toBe(false);
+    expect(tiny.loads).toBe(0);
+    expect(warnings.join()).toMatch(/Did not load .* its 3 tokens do not fit this context \(3 tokens/);
+    expect(store.list()).toHaveLength(1);
+  });
+
+  it("refuses and deletes, at load, a state file changed after it was saved (same size)", async () => {
+    const { options, open, warnings } = setup();
+    const store = await open();
+    const saved = await saveTokens(store, "chat", [1, 2, 3]);
+    const file = path.join(storeFolder(options.cacheDir, HASH_A), `${saved!.id}.state`);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] = 0x41; // padding the fake's parser ignores: only the CRC can notice
+    await writeFile(file, bytes);
+    const target = new FakeSequence();
+    expect(await store.load(saved!.id, asSequence(target))).toBe(false);
+    expect(target.loads).toBe(0);
+    expect(warnings.join()).toMatch(/Deleted the saved conversation state .*: its state file is corrupt \(CRC-32/);
+    expect(await readdir(storeFolder(options.cacheDir, HASH_A))).toEqual([]);
+  });
+
+  it("deletes a meta of an older format with a clear reason", async () => {
+    const { options, open, warnings } = setup();
+    const saved = await saveTokens(await open(), "chat", [1, 2, 3]);
+    const metaFile = path.join(storeFolder(options.cacheDir, HASH_A), `${saved!.id}.json`);
+    const { crc32: _crc, ...v1 } = JSON.parse(await readFile(metaFile, "utf8")) as Record<string, unknown>;
+    await writeFile(metaFile, JSON.stringify({ ...v1, version: 1 }));
+    expect((await open()).list()).toEqual([]);
+    expect(warnings.join()).toMatch(/saved in another format \(version 1, this is 2\)/);
   });
 
   it("deletes truncated states, corrupt metas and orphaned files with a warning", async () => {
