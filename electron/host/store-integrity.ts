@@ -108,6 +108,9 @@ function openFailureReason(file: string, error: unknown): string {
   }
   const code = sqliteCode(error);
   if (code === "SQLITE_READONLY") return "the file is read-only (Tandem needs to write it)";
+  // Opening writes (migrations, the WAL): a full disk fails it, and the user can fix that.
+  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === "SQLITE_FULL" || errno === "ENOSPC" || errno === "EDQUOT") return "the disk is full: free some space, then start Tandem again";
   if (code?.startsWith("SQLITE_IOERR")) return `the disk reported an error (${message})`;
   return message;
 }

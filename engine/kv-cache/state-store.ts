@@ -52,6 +52,8 @@ export function stateParamsOf(context: LlamaContext): StateParams {
   };
 }
 
+const MAX_META_BYTES = 32 * 1024 * 1024;
+
 const StateMeta = z.object({
   version: z.literal(META_VERSION),
   modelHash: z.string().regex(/^[0-9a-f]{64}$/),
@@ -276,6 +278,10 @@ export class KvStateStore {
     let problem: string | undefined;
     let meta: StateMeta | undefined;
     try {
+      // A meta holds the state's tokens (about 7 bytes each in JSON): even a million-token context is ~8 MB. A
+      // larger file is damaged or crafted, and is never read into memory.
+      const metaBytes = (await stat(this.metaPath(id))).size;
+      if (metaBytes > MAX_META_BYTES) throw new Error(`${metaBytes} bytes, more than a meta can hold`);
       const raw: unknown = JSON.parse(await readFile(this.metaPath(id), "utf8"));
       const version = (raw as { version?: unknown } | null)?.version;
       const parsed = StateMeta.safeParse(raw);

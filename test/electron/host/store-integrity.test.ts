@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChatStore } from "../../../electron/host/store.js";
-import { DatabaseDamagedError, DatabaseOpenError, damageApiError } from "../../../electron/host/store-integrity.js";
+import { classifyOpenFailure, DatabaseDamagedError, DatabaseOpenError, damageApiError } from "../../../electron/host/store-integrity.js";
 import { toTandemApiError } from "../../../electron/host/errors.js";
 import { TandemApiError } from "../../../electron/window-api.js";
 import { fillDatabase, pagesOf, randomPages, sha256, writeRandomPages } from "./damaged-db.js";
@@ -83,6 +83,14 @@ describe("the integrity check at open", () => {
     expect(error).toBeInstanceOf(TandemApiError);
     expect(error.code).toBe("DATABASE_UNAVAILABLE");
     expect(error.message).toBe(`Tandem can't open its database ${file}: that path is a folder, not a database file.`);
+  });
+
+  it("a full disk at open says so (SQLite's SQLITE_FULL, or ENOSPC from the file system)", () => {
+    for (const code of ["SQLITE_FULL", "ENOSPC"]) {
+      const error = classifyOpenFailure("/data/tandem.db", Object.assign(new Error("database or disk is full"), { code }));
+      expect(error).toBeInstanceOf(DatabaseOpenError);
+      expect(error.message).toBe("Tandem can't open its database /data/tandem.db: the disk is full: free some space, then start Tandem again.");
+    }
   });
 
   it("an empty file is a new database, not damage", () => {

@@ -187,6 +187,16 @@ describe("KvStateStore", () => {
     expect((await readdir(folder)).sort()).toEqual([`${stateIdFor("ok")}.json`, `${stateIdFor("ok")}.state`].sort());
   });
 
+  it("never reads an implausibly large meta into memory: it is deleted as damaged", async () => {
+    const { options, open, warnings } = setup();
+    const saved = await saveTokens(await open(), "chat", [1, 2, 3]);
+    const metaFile = path.join(storeFolder(options.cacheDir, HASH_A), `${saved!.id}.json`);
+    // A sparse 40 MB file: its size alone refuses it.
+    await truncate(metaFile, 40 * 1024 * 1024);
+    expect((await open()).list()).toEqual([]);
+    expect(warnings.join("\n")).toMatch(/meta is unreadable \(41943040 bytes, more than a meta can hold\)/);
+  });
+
   it("a state truncated after opening is refused at load time, and the sequence stays empty", async () => {
     const { options, open, warnings } = setup();
     const store = await open();
