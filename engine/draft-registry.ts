@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Llama } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
+import { IMMEDIATE_DISPATCH } from "./sequence-utils.js";
 import { asOutOfMemory } from "./memory-errors.js";
 import type { ActiveModel } from "./model-registry.js";
 import type { DraftModelInfo, ThreadsSetting } from "./protocol.js";
@@ -60,7 +61,7 @@ export async function loadDraft(options: {
     // and last-token decode — paging would save ~2 ms per switch, less than one target step. A 20M synthetic draft
     // re-prefills 2,000 tokens in 216 ms vs 3.4 ms save + 3.8 ms load: worth paging for long chats with bigger drafts
     // (a follow-up: give the draft context the same slots and page it with the target's).
-    const context = await model.createContext({ contextSize: options.target.info.contextSize, threads, sequences: 1 });
+    const context = await model.createContext({ contextSize: options.target.info.contextSize, threads, sequences: 1, batching: IMMEDIATE_DISPATCH });
     const sequence = context.getSequence();
     return {
       info: {

@@ -11,6 +11,7 @@ import {
 } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
+import { IMMEDIATE_DISPATCH } from "./sequence-utils.js";
 import { chooseCacheSlots, type SlotChoice } from "./kv-cache/slot-budget.js";
 import { asOutOfMemory } from "./memory-errors.js";
 import type { CacheSlotsSetting, ContextSizeSetting, GpuLayersSetting, LoadedModel, ThreadsSetting } from "./protocol.js";
@@ -83,7 +84,7 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
     let context: LlamaContext;
     try {
       // node-llama-cpp gives each sequence its own `contextSize` cells: memory grows with the slot count.
-      context = await model.createContext({ contextSize, threads, sequences: choice.slots });
+      context = await model.createContext({ contextSize, threads, sequences: choice.slots, batching: IMMEDIATE_DISPATCH });
     } catch (error) {
       const what = `a ${contextSize}-token context${choice.slots > 1 ? ` with ${choice.slots} cache slots` : ""}`;
       const failure = asOutOfMemory(error, what);

@@ -10,9 +10,12 @@ export interface DraftModel {
 }
 
 /**
- * Drafts with a small model that shares the target's tokenizer: greedy, up to k tokens, stopping early once its
- * own confidence in the next token drops (a token it is unsure of is unlikely to be accepted, and each drafted
- * token costs a draft decode plus a verify position).
+ * Drafts with a small model that shares the target's tokenizer: greedy, up to k tokens (the policy chooses k from
+ * the measured acceptance and costs). A confidence cut-off (stop once the draft's probability of its own token falls
+ * below `minConfidence`) is available but off by default, as in llama.cpp's draft-simple (--spec-draft-p-min 0):
+ * node-llama-cpp computes a token's confidence by sorting the whole vocabulary, which measured 1.9 ms per drafted
+ * token on a 32k-vocabulary 20M draft (2.94 ms against 1.06 ms for the token alone, whose decode is 0.5 ms): more
+ * than the verify positions the cut-off saves.
  *
  * The draft's KV cache follows the accepted text: before drafting, only the tokens after the longest common prefix
  * of its context and the history are evaluated (the rejected tail of the last draft is erased, never re-prefilled).
@@ -22,7 +25,7 @@ export class DraftModelSpeculator implements Speculator {
 
   constructor(
     private readonly draft: DraftModel,
-    private readonly minConfidence = 0.2,
+    private readonly minConfidence = 0,
   ) {}
 
   async begin(): Promise<void> {}
@@ -41,7 +44,7 @@ export class DraftModelSpeculator implements Speculator {
       const last = input.length - 1;
       const results = await sequence.controlledEvaluate(
         input.map((token, index) =>
-          index === last ? [token, { generateNext: { token: true, confidence: true, options: { temperature: 0 } } }] : token,
+          index === last ? [token, { generateNext: { token: true, confidence: this.minConfidence > 0, options: { temperature: 0 } } }] : token,
         ),
       );
       const next = results[last]?.next;

@@ -4,9 +4,9 @@
  * from the llama.cpp source node-llama-cpp ships (`llama/gitRelease.bundle`, the same revision as its binding), so
  * both sides run the same kernels, once per revision, into a cache folder:
  *
- *   <cache>/<revision>/src     the bundle's checkout
- *   <cache>/<revision>/build   cmake's build folder (build/bin holds the tools)
- *   <cache>/<revision>/tools.json  written last: the build is complete (revision, targets, how long it took)
+ *   <cache>/<revision>-<flavour>/src         the bundle's checkout
+ *   <cache>/<revision>-<flavour>/build       cmake's build folder (build/bin holds the tools and CPU backends)
+ *   <cache>/<revision>-<flavour>/tools.json  written last: the build is complete (revision, options, how long)
  *
  * <cache> is $TANDEM_LLAMA_CPP_CACHE, else $XDG_CACHE_HOME/tandem/llama.cpp, else ~/.cache/tandem/llama.cpp.
  * Dev-only: nothing here ships in the app.
@@ -21,8 +21,27 @@ import path from "node:path";
 export const LLAMA_CPP_TARGETS = ["llama-server", "llama-speculative-simple", "llama-bench"] as const;
 export type LlamaCppTool = (typeof LLAMA_CPP_TARGETS)[number];
 
-/** The cmake options of the build: no web UI, no network, no test binaries (offline, and ~13 min on 2 cores). */
-const CMAKE_OPTIONS = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_BUILD_HTML=OFF", "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF"];
+/**
+ * The cmake options: no web UI, no network, no test binaries (it builds offline), and the CPU backend built the way
+ * node-llama-cpp builds the binaries it ships (its compileLLamaCpp in CI mode): every x86/ARM CPU variant as a
+ * loadable backend, the best one picked at run time, no OpenMP. So both sides run the same kernels. The default
+ * native build is not like for like (-march=native, OpenMP), and here it crashes: its AMX matmul segfaults on
+ * batched Q8_0 decodes (llama-bench pp2, the verify batches) on this Sapphire Rapids CPU, where node-llama-cpp's
+ * sapphirerapids variant runs them.
+ */
+const CMAKE_OPTIONS = [
+  "-DCMAKE_BUILD_TYPE=Release",
+  "-DLLAMA_BUILD_HTML=OFF",
+  "-DLLAMA_CURL=OFF",
+  "-DLLAMA_OPENSSL=OFF",
+  "-DLLAMA_BUILD_TESTS=OFF",
+  "-DGGML_NATIVE=OFF",
+  "-DGGML_OPENMP=OFF",
+  "-DGGML_BACKEND_DL=ON",
+  "-DGGML_CPU_ALL_VARIANTS=ON",
+];
+/** Names the build folder with its configuration, so a change of options never reuses an old build. */
+const BUILD_FLAVOUR = "cpu-variants";
 
 export interface LlamaCppTools {
   revision: string;
@@ -37,6 +56,7 @@ export interface LlamaCppTools {
 
 interface ToolsStamp {
   revision: string;
+  options: string[];
   targets: string[];
   buildSeconds: number;
   builtAt: string;
@@ -88,7 +108,7 @@ function toolPaths(binDir: string): Record<LlamaCppTool, string> {
 /** The cached tools for the bundle's revision, or null when they have not been built (nothing is built here). */
 export async function findLlamaCppTools(root = llamaCppCacheRoot()): Promise<LlamaCppTools | null> {
   const revision = bundleRevision();
-  const dir = path.join(root, revision);
+  const dir = path.join(root, `${revision}-${BUILD_FLAVOUR}`);
   const stamp = await readStamp(dir);
   if (!stamp) return null;
   const binDir = path.join(dir, "build", "bin");
@@ -112,7 +132,7 @@ export async function ensureLlamaCppTools(options: { root?: string; log?: (line:
   }
   checkBuildTools();
   const revision = bundleRevision();
-  const dir = path.join(root, revision);
+  const dir = path.join(root, `${revision}-${BUILD_FLAVOUR}`);
   await mkdir(root, { recursive: true });
   const release = await lock(`${dir}.lock`, log);
   try {
@@ -130,7 +150,7 @@ export async function ensureLlamaCppTools(options: { root?: string; log?: (line:
       run("git", ["-C", src, "checkout", "--quiet", revision]);
     }
     const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
-    log(`llama.cpp ${revision.slice(0, 12)}: building ${LLAMA_CPP_TARGETS.join(", ")} with ${jobs} jobs (about 6-13 minutes on 2 cores; log: ${logFile})`);
+    log(`llama.cpp ${revision.slice(0, 12)}: building ${LLAMA_CPP_TARGETS.join(", ")} with every CPU variant, ${jobs} jobs (about 25 minutes on 2 cores; log: ${logFile})`);
     const out = createWriteStream(logFile, { flags: "a" });
     try {
       await runLogged("cmake", ["-S", src, "-B", build, ...CMAKE_OPTIONS], out, log);
@@ -144,7 +164,7 @@ export async function ensureLlamaCppTools(options: { root?: string; log?: (line:
     const missing = LLAMA_CPP_TARGETS.filter((t) => !existsSync(paths[t]));
     if (missing.length > 0) throw new PeerToolsError(`the llama.cpp build finished without ${missing.join(", ")}: see ${logFile}`);
     const buildSeconds = (performance.now() - started) / 1000;
-    const stamp: ToolsStamp = { revision, targets: [...LLAMA_CPP_TARGETS], buildSeconds, builtAt: new Date().toISOString() };
+    const stamp: ToolsStamp = { revision, options: CMAKE_OPTIONS, targets: [...LLAMA_CPP_TARGETS], buildSeconds, builtAt: new Date().toISOString() };
     await writeFile(path.join(dir, "tools.json"), JSON.stringify(stamp, null, 2) + "\n");
     log(`llama.cpp ${revision.slice(0, 12)}: built in ${Math.round(buildSeconds)} s`);
     return { revision, dir, binDir, paths, buildSeconds, reused: false };
@@ -156,7 +176,8 @@ export async function ensureLlamaCppTools(options: { root?: string; log?: (line:
 async function readStamp(dir: string): Promise<ToolsStamp | null> {
   try {
     const stamp = JSON.parse(await readFile(path.join(dir, "tools.json"), "utf8")) as ToolsStamp;
-    return typeof stamp.revision === "string" && typeof stamp.buildSeconds === "number" ? stamp : null;
+    const sameOptions = Array.isArray(stamp.options) && stamp.options.join(" ") === CMAKE_OPTIONS.join(" ");
+    return typeof stamp.revision === "string" && typeof stamp.buildSeconds === "number" && sameOptions ? stamp : null;
   } catch {
     return null;
   }

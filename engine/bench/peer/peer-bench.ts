@@ -160,25 +160,31 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
 
     // Native costs, before and after the prompts (the plain-decoding peer is the median of both).
     const maxBatch = Math.max(options.maxDraftTokens, ...options.draftNMax) + 1;
+    // llama-bench's depth run (-d) crashes on some files (a segfault on the synthetic models here, in its state
+    // copy between repetitions): then the costs are measured at depth 0, and the report says so.
+    let benchDepth = depth;
+    const llamaBench = async (model: string, threads: number, prompts?: number[]) => {
+      const run = (d: number) =>
+        runLlamaBench({ binary: options.tools.paths["llama-bench"], model, threads, prompts, gen: options.maxTokens, depth: d, repetitions: 5 });
+      if (benchDepth > 0) {
+        try {
+          return await run(benchDepth);
+        } catch (error) {
+          log(`llama-bench failed at depth ${benchDepth} (${error instanceof Error ? error.message.split(":")[0] : String(error)}); measuring at depth 0`);
+          benchDepth = 0;
+        }
+      }
+      return run(0);
+    };
     const nativeCosts = async () => {
-      const targetRuns = await runLlamaBench({
-        binary: options.tools.paths["llama-bench"],
-        model: options.model,
-        threads: target.threads,
-        prompts: Array.from({ length: maxBatch }, (_, i) => i + 1),
-        gen: options.maxTokens,
-        depth,
-        repetitions: 5,
-      });
-      const draftRuns = draft
-        ? await runLlamaBench({ binary: options.tools.paths["llama-bench"], model: options.draft!, threads: draft.threads, gen: options.maxTokens, depth, repetitions: 5 })
-        : [];
+      const targetRuns = await llamaBench(options.model, target.threads, Array.from({ length: maxBatch }, (_, i) => i + 1));
+      const draftRuns = draft ? await llamaBench(options.draft!, draft.threads) : [];
       const tg = targetRuns.find((r) => r.nGen > 0)!;
       const verify = new Map(targetRuns.filter((r) => r.nPrompt > 0).map((r) => [r.nPrompt, r.avgMs]));
       const draftTg = draftRuns.find((r) => r.nGen > 0);
       return { tgTokensPerSecond: tg.tokensPerSecond, targetDecodeMs: tg.avgMs / tg.nGen, verify, draftTokenMs: draftTg ? draftTg.avgMs / draftTg.nGen : null };
     };
-    log(`llama-bench: decode costs at depth ${depth} (batches of 1-${maxBatch})`);
+    log(`llama-bench: decode costs at depth ${depth} (batches of 1-${maxBatch}, and ${options.maxTokens} single-token decodes)`);
     const costsBefore = await nativeCosts();
 
     const generate = async (prompt: string, mode: BenchMode | "off", id: string): Promise<TandemSample> => {
@@ -335,7 +341,7 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
       peers,
       bestPeer: bestPeer ? { name: bestPeer.name, tokensPerSecond: bestPeer.tokensPerSecond } : null,
       nativeCosts: {
-        depth,
+        depth: benchDepth,
         targetDecodeMs: round(targetDecodeMs),
         verifyMs: Object.fromEntries([...verifyMs].map(([n, ms]) => [String(n), round(ms)])),
         draftTokenMs: draftTokenMs === null ? null : round(draftTokenMs, 4),
