@@ -57,16 +57,21 @@ interface Sample {
   result: GenerationResult;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+export function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (sorted.length === 0) return 0;
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+export const round = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : 0);
 
-export async function runBench(options: BenchOptions): Promise<BenchReport> {
+/**
+ * An in-process engine holding the bench's target (and draft) with the threads asked for. The draft's threads are
+ * measured on their own: a tiny draft wants 1 thread where a 1B target wants 2, and the comparison that must be
+ * like for like is the target's (baseline and speculative use the same threads).
+ */
+export async function loadBenchEngine(options: Pick<BenchOptions, "model" | "draft" | "threads" | "contextSize" | "cacheDir" | "log">) {
   const log = options.log ?? (() => {});
   const engine = new Engine((level, message) => {
     if (level === "warn" || level === "error") log(`[${level}] ${message}`);
@@ -77,10 +82,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       { modelPath: options.model, contextSize: options.contextSize ?? "auto", threads: options.threads, gpuLayers: "auto" },
       () => {},
     );
-    // The draft's threads are measured on their own: a tiny draft wants 1 thread where a 1B target wants 2, and
-    // the comparison that must be like for like is the target's (baseline and speculative use the same threads).
     const draft = options.draft ? await engine.loadDraftModel({ modelPath: options.draft, threads: "auto" }) : undefined;
-    log(`target ${target.name}: ${target.threads} threads; ${draft ? `draft ${draft.name}: ${draft.threads} threads` : "no draft"}`);
+    log(`target ${target.name}: ${target.threads} threads, context ${target.contextSize}; ${draft ? `draft ${draft.name}: ${draft.threads} threads` : "no draft"}`);
+    return { engine, target, draft };
+  } catch (error) {
+    await engine.dispose();
+    throw error;
+  }
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const log = options.log ?? (() => {});
+  const { engine } = await loadBenchEngine(options);
+  try {
     const [report] = await benchOnEngine(engine, {
       prompts: options.prompts,
       modes: [options.mode],

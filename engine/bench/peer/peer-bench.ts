@@ -12,7 +12,7 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { Engine } from "../../engine.js";
+import { loadBenchEngine, median, round } from "../bench.js";
 import type { BenchMode, GenerationResult, SpeculationStats, ThreadsSetting } from "../../protocol.js";
 import type { LlamaCppTools } from "./llama-cpp-tools.js";
 import { runLlamaBench, runSpeculativeSimple, type PeerSpecType, type SpeculativeSimpleRun } from "./llama-cpp-run.js";
@@ -109,15 +109,6 @@ interface PeerConfig {
   draftMax: number | undefined;
 }
 
-const round = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : 0);
-
-function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return 0;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 const tandemRate = (s: TandemSample) => (s.decodeMs > 0 ? ((s.tokens - 1) * 1000) / s.decodeMs : 0);
 const peerRate = (s: SpeculativeSimpleRun) => (s.decodeSeconds > 0 ? s.decodedTokens / s.decodeSeconds : 0);
 
@@ -141,19 +132,10 @@ export function sameGreedyText(a: string, b: string): boolean {
 
 export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBenchReport> {
   const log = options.log ?? (() => {});
-  const engine = new Engine((level, message) => {
-    if (level === "warn" || level === "error") log(`[${level}] ${message}`);
-  });
+  const { engine, target, draft } = await loadBenchEngine(options);
   try {
-    await engine.init({ gpu: "auto", cacheDir: options.cacheDir });
-    const target = await engine.loadModel(
-      { modelPath: options.model, contextSize: options.contextSize ?? "auto", threads: options.threads, gpuLayers: "auto" },
-      () => {},
-    );
-    const draft = options.draft ? await engine.loadDraftModel({ modelPath: options.draft, threads: "auto" }) : undefined;
     const system = await engine.systemInfo();
     const contextSize = target.contextSize;
-    log(`target ${target.name}: ${target.threads} threads, context ${contextSize}; ${draft ? `draft ${draft.name}: ${draft.threads} threads` : "no draft"}`);
     const configs = peerConfigs(options.peerTypes, options.draftNMax, draft !== undefined);
     const rendered = options.prompts.map((p) => engine.renderPromptText([{ role: "user", content: p }], options.maxTokens));
     const depth = Math.round(median(rendered.map((r) => r.tokens)));
