@@ -148,6 +148,14 @@ export async function runLlamaBench(options: LlamaBenchOptions): Promise<LlamaBe
   return parseLlamaBenchJson(stdout);
 }
 
+/** What a crashed llama.cpp tool most likely hit, for the message. */
+function crashHint(killedBy: NodeJS.Signals | null): string {
+  if (killedBy === "SIGILL" || killedBy === "SIGSEGV") {
+    return " (on CPUs with AMX, llama.cpp's tools die in ggml's AMX kernels on batched decodes of Q8_0/Q4 models here: use an F16 model for the peer bench)";
+  }
+  return "";
+}
+
 function execute(binary: string, args: string[], signal?: AbortSignal): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], signal });
@@ -160,7 +168,7 @@ function execute(binary: string, args: string[], signal?: AbortSignal): Promise<
       const stdout = Buffer.concat(out).toString("utf8");
       const stderr = Buffer.concat(err).toString("utf8");
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${binary.split(/[\\/]/).pop()} failed (${killedBy ?? `exit ${code}`}): ${lastLines(stderr || stdout)}`));
+      else reject(new Error(`${binary.split(/[\\/]/).pop()} failed (${killedBy ?? `exit ${code}`})${crashHint(killedBy)}: ${lastLines(stderr || stdout)}`));
     });
   });
 }
