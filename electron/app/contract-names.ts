@@ -6,7 +6,7 @@
  * impossible to miss: the records below must have exactly the contract's keys (tsc rejects a missing or extra
  * one), and test/electron/preload.test.ts checks names and channels against window-api.ts at runtime.
  */
-import type { WindowEvent, WindowMethod } from "../window-api.js";
+import type { WindowEvent, WindowMethod } from "../../contracts/window/window-api.js";
 
 const methods: { [M in WindowMethod]: true } = {
   getAppInfo: true,

@@ -11,7 +11,7 @@ import {
   type TandemApi,
   type WindowEvent,
   type WindowMethod,
-} from "../window-api.js";
+} from "../../contracts/window/window-api.js";
 import type { Host } from "../host/types.js";
 
 /** The parts of a WebFrameMain the sender check reads. */

@@ -4,7 +4,7 @@
  * Runs in the sandboxed preload: no Node built-ins, only what is passed in.
  */
 // Types only from the contract: a runtime import of window-api.ts would bundle zod into the preload.
-import type { ApiOutcome, TandemBridge, WindowEvent } from "../window-api.js";
+import type { ApiOutcome, TandemBridge, WindowEvent } from "../../contracts/window/window-api.js";
 import { contractChannel as ipcChannel, contractEventNames, contractMethodNames } from "./contract-names.js";
 
 export interface IpcRendererLike {

@@ -1,4 +1,4 @@
-import type { SpeculatorKind } from "../protocol.js";
+import type { SpeculatorKind } from "../../contracts/engine/protocol.js";
 
 /**
  * Live measurements that decide whether and how far to speculate.

@@ -1,5 +1,5 @@
-import type { CrashInfo, DownloadInfo, EngineStatus } from "../../electron/window-api.js";
-import type { GenerationStats, SpeculationMode, SpeculationStats, StopReason } from "../../engine/protocol.js";
+import type { CrashInfo, DownloadInfo, EngineStatus } from "../../contracts/window/window-api.js";
+import type { GenerationStats, SpeculationMode, SpeculationStats, StopReason } from "../../contracts/engine/protocol.js";
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "";

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { forwardHostEvents, registerIpcHandlers, runWindowCall, toApiError } from "../../electron/app/ipc.js";
 import { APP_INDEX_URL, isAppPageUrl } from "../../electron/app/app-protocol.js";
 import type { HostEventListener } from "../../electron/host/types.js";
-import { ipcChannel, TandemApiError, windowMethodNames, type TandemApi, type WindowMethod } from "../../electron/window-api.js";
+import { ipcChannel, TandemApiError, windowMethodNames, type TandemApi, type WindowMethod } from "../../contracts/window/window-api.js";
 import { FakeFrame, FakeIpcMain, FakeWebContents } from "../fakes/electron.js";
 
 const INDEX_URL = APP_INDEX_URL;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { contractChannel, contractEventNames, contractMethodNames } from "../../electron/app/contract-names.js";
 import { buildPreloadApi, checkOutcome } from "../../electron/app/preload-api.js";
-import { ipcChannel, windowEventNames, windowMethodNames, type TandemBridge } from "../../electron/window-api.js";
+import { ipcChannel, windowEventNames, windowMethodNames, type TandemBridge } from "../../contracts/window/window-api.js";
 import { FakeContextBridge, FakeIpcRenderer } from "../fakes/electron.js";
 
 // electron/preload.ts imports "electron"; in Node that is only a path (or a throw without the binary). Give it

@@ -17,7 +17,7 @@ import {
   type WindowEventData,
   type WindowEventListener,
   type WindowMethod,
-} from "../../../electron/window-api.js";
+} from "../../../contracts/window/window-api.js";
 import { uploadModelFile, uploadUrl } from "./upload.js";
 
 declare global {

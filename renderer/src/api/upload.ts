@@ -9,7 +9,7 @@ import {
   type ApiOutcome,
   type TandemClient,
   type WindowResult,
-} from "../../../electron/window-api.js";
+} from "../../../contracts/window/window-api.js";
 
 export type ImportResult = WindowResult<"importModel">;
 

@@ -1,5 +1,5 @@
-import type { Conversation } from "../../../electron/window-api.js";
-import { SpeculationMode } from "../../../engine/protocol.js";
+import type { Conversation } from "../../../contracts/window/window-api.js";
+import { SpeculationMode } from "../../../contracts/engine/protocol.js";
 import { useActions } from "../context.js";
 import { speculationModeLabel } from "../format.js";
 import { useEngineStore } from "../stores/engine.js";

@@ -1,6 +1,6 @@
 /** Settings → Speculative decoding: the default mode, the longest draft, and the draft model. */
 import { useEffect, useState, type ReactNode } from "react";
-import { SpeculationMode } from "../../../../engine/protocol.js";
+import { SpeculationMode } from "../../../../contracts/engine/protocol.js";
 import { useActions } from "../../context.js";
 import { fileNameOf, speculationModeLabel } from "../../format.js";
 import { useEngineStore } from "../../stores/engine.js";

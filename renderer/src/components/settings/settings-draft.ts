@@ -1,5 +1,5 @@
 /** The Settings form's state (numbers kept as typed text) and its validation into a settings patch. */
-import { Settings as SettingsSchema, type Settings } from "../../../../electron/window-api.js";
+import { Settings as SettingsSchema, type Settings } from "../../../../contracts/window/window-api.js";
 
 export type Field =
   | "systemPrompt"
