@@ -7,6 +7,7 @@
  * the `hello` handshake and refuses to talk to an engine of another version.
  */
 import { z } from "zod";
+import { DEFAULT_MAX_DRAFT_TOKENS, ENGINE_LIMITS, SPECULATION_MODES } from "./values.js";
 
 export const PROTOCOL_VERSION = 2;
 
@@ -42,10 +43,10 @@ export const SamplingOptions = z.object({
 });
 export type SamplingOptions = z.infer<typeof SamplingOptions>;
 
-export const ThreadsSetting = z.union([z.literal("auto"), z.number().int().min(1).max(256)]);
+export const ThreadsSetting = z.union([z.literal("auto"), z.number().int().min(ENGINE_LIMITS.threads.min).max(ENGINE_LIMITS.threads.max)]);
 export type ThreadsSetting = z.infer<typeof ThreadsSetting>;
 
-export const ContextSizeSetting = z.union([z.literal("auto"), z.number().int().min(16).max(1_048_576)]);
+export const ContextSizeSetting = z.union([z.literal("auto"), z.number().int().min(ENGINE_LIMITS.contextSize.min).max(ENGINE_LIMITS.contextSize.max)]);
 export type ContextSizeSetting = z.infer<typeof ContextSizeSetting>;
 
 export const GpuLayersSetting = z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]);
@@ -89,7 +90,7 @@ export const LoadedModel = z.object({
 export type LoadedModel = z.infer<typeof LoadedModel>;
 
 /** Conversation slots: "auto" picks the most that fit a memory budget (1..8), or a fixed number. */
-export const CacheSlotsSetting = z.union([z.literal("auto"), z.number().int().min(1).max(16)]);
+export const CacheSlotsSetting = z.union([z.literal("auto"), z.number().int().min(ENGINE_LIMITS.cacheSlots.min).max(ENGINE_LIMITS.cacheSlots.max)]);
 export type CacheSlotsSetting = z.infer<typeof CacheSlotsSetting>;
 
 /** The paged KV cache of the loaded model: slots in memory and saved states on disk. */
@@ -119,17 +120,20 @@ export const TokenSource = z.enum(["target", "draft"]);
 export type TokenSource = z.infer<typeof TokenSource>;
 
 /** How a turn speculates. "auto" picks a speculator and draft length per step from live measurements. */
-export const SpeculationMode = z.enum(["off", "draft", "lookup", "ngram", "auto"]);
+export const SpeculationMode = z.enum(SPECULATION_MODES);
 export type SpeculationMode = z.infer<typeof SpeculationMode>;
 
 /** The speculators themselves ("auto" chooses among them). */
 export const SpeculatorKind = z.enum(["draft", "lookup", "ngram"]);
 export type SpeculatorKind = z.infer<typeof SpeculatorKind>;
 
+/** The upper bound on the draft length (k <= this, chosen from measured costs); the default declared once. */
+export const MaxDraftTokens = z.number().int().min(ENGINE_LIMITS.maxDraftTokens.min).max(ENGINE_LIMITS.maxDraftTokens.max).default(DEFAULT_MAX_DRAFT_TOKENS);
+
 export const SpeculationOptions = z.object({
   mode: SpeculationMode,
   /** Upper bound on the draft length k; the engine picks k <= this from its cost model. */
-  maxDraftTokens: z.number().int().min(1).max(32).default(8),
+  maxDraftTokens: MaxDraftTokens,
 });
 export type SpeculationOptions = z.infer<typeof SpeculationOptions>;
 
@@ -405,7 +409,7 @@ export const engineMethods = {
       messages: z.array(ChatMessage).min(1),
       maxTokens: z.number().int().min(1).max(1_000_000),
       sampling: SamplingOptions,
-      speculation: SpeculationOptions.default({ mode: "off", maxDraftTokens: 8 }),
+      speculation: SpeculationOptions.default({ mode: "off", maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS }),
     }),
     result: GenerationResult,
   },
@@ -428,7 +432,7 @@ export const engineMethods = {
       prompts: z.array(z.string().min(1)).min(1).max(50),
       modes: z.array(BenchMode).min(1).max(4),
       maxTokens: z.number().int().min(1).max(512),
-      maxDraftTokens: z.number().int().min(1).max(32).default(8),
+      maxDraftTokens: MaxDraftTokens,
     }),
     result: z.object({ benchId: z.string(), reports: z.array(BenchReport) }),
   },

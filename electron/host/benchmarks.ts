@@ -10,7 +10,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parsePromptFile } from "../../engine/bench/prompt-file.js";
 import type { EngineEventData } from "../../contracts/engine/protocol.js";
-import type { BenchmarkPromptSet, BenchmarkResult, WindowParams } from "../../contracts/window/window-api.js";
+import type { BenchmarkPromptSet, BenchmarkResult, WindowParams } from "../../contracts/window/index.js";
 import { EngineRequestError, apiError } from "./errors.js";
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";

@@ -4,7 +4,7 @@
  */
 import { basename } from "node:path";
 import type { EngineErrorCode } from "../../contracts/engine/protocol.js";
-import { TandemApiError, type ApiError, type CrashInfo } from "../../contracts/window/window-api.js";
+import { TandemApiError, type ApiError, type CrashInfo } from "../../contracts/window/index.js";
 import { damageApiError } from "./store/integrity.js";
 
 export type EngineRequestErrorCode =

@@ -5,7 +5,7 @@
  * with the text it has, and the write is retried until it lands (see `saveUnsaved`).
  */
 import type { ChatMessage, EngineEventData, SpeculationOptions } from "../../contracts/engine/protocol.js";
-import type { GenerationSettings, Message } from "../../contracts/window/window-api.js";
+import type { GenerationSettings, Message } from "../../contracts/window/index.js";
 import { buildEngineMessages } from "./chat-history.js";
 import { EngineRequestError, apiError, isDiskFull, toTandemApiError, withoutStackTrace } from "./errors.js";
 import type { HostContext } from "./host-context.js";

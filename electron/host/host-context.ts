@@ -1,5 +1,5 @@
 /** What the host's parts share: the store, the supervisor, the status tracker and the event outlet. */
-import type { WindowEvent, WindowEventData } from "../../contracts/window/window-api.js";
+import type { WindowEvent, WindowEventData } from "../../contracts/window/index.js";
 import type { EngineStatusTracker } from "./supervision/engine-status.js";
 import type { Logger } from "./logger.js";
 import type { ChatStore } from "./store/chat-store.js";

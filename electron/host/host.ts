@@ -9,7 +9,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import { TandemApiError, type TandemApi, type WindowEvent, type WindowEventData } from "../../contracts/window/window-api.js";
+import { TandemApiError, type TandemApi, type WindowEvent, type WindowEventData } from "../../contracts/window/index.js";
 import { appApi } from "./api/app-api.js";
 import { composeApi } from "./api/compose-api.js";
 import { conversationsApi } from "./api/conversations-api.js";

@@ -4,7 +4,7 @@
  * `child_process.fork` (see supervisor.ts).
  */
 import type { Readable } from "node:stream";
-import type { TandemApi, WindowEvent, WindowEventData, WindowResult } from "../../contracts/window/window-api.js";
+import type { TandemApi, WindowEvent, WindowEventData, WindowResult } from "../../contracts/window/index.js";
 import type { SecretStore } from "./secrets.js";
 
 export interface EngineExit {

@@ -1,4 +1,4 @@
-import type { CrashInfo, DownloadInfo, EngineStatus } from "../../contracts/window/window-api.js";
+import type { CrashInfo, DownloadInfo, EngineStatus } from "../../contracts/window/index.js";
 import type { GenerationStats, SpeculationMode, SpeculationStats, StopReason } from "../../contracts/engine/protocol.js";
 
 export function formatBytes(bytes: number): string {

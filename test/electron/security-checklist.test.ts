@@ -23,7 +23,7 @@ import { createUtilityProcessSpawner } from "../../electron/app/utility-spawner.
 import { createMainWindow, secureWebPreferences } from "../../electron/app/window.js";
 import { DEFAULT_WINDOW_STATE } from "../../electron/app/window-state.js";
 import { sanitizeEngineEnv } from "../../electron/host/supervision/engine-env.js";
-import { ipcChannel, windowMethodNames } from "../../contracts/window/window-api.js";
+import { ipcChannel, windowMethodNames } from "../../contracts/window/index.js";
 import { FakeBrowserWindow, FakeFrame, FakeIpcMain, FakeProtocol, FakeSession, FakeShell, FakeUtilityProcess, FakeWebContents } from "../fakes/electron.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -21,8 +21,8 @@ import type {
   WindowMethod,
   WindowParams,
   WindowResult,
-} from "../../contracts/window/window-api.js";
-import { TandemApiError } from "../../contracts/window/window-api.js";
+} from "../../contracts/window/index.js";
+import { TandemApiError } from "../../contracts/window/index.js";
 import type {
   CacheInfo,
   BenchMode,

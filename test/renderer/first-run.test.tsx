@@ -2,7 +2,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { TandemApiError } from "../../contracts/window/window-api.js";
+import { TandemApiError } from "../../contracts/window/index.js";
 import { useWelcomeStore } from "../../renderer/src/components/WelcomeScreen.js";
 import { MODEL_CATALOG, RECOMMENDED_CPU_PAIR } from "../../renderer/src/model-catalog.js";
 import { FakeClient, libraryFiles, modelFiles, systemInfo } from "./fake-client.js";

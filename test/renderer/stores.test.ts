@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Conversation, DownloadInfo, Message } from "../../contracts/window/window-api.js";
+import type { Conversation, DownloadInfo, Message } from "../../contracts/window/index.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
 import { useDownloadsStore } from "../../renderer/src/stores/downloads.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";

@@ -3,7 +3,7 @@
  * A/B benchmarks and the log files.
  */
 import { nodeLlamaCppVersion } from "../../../engine/node-llama-cpp-version.js";
-import type { TandemApi } from "../../../contracts/window/window-api.js";
+import type { TandemApi } from "../../../contracts/window/index.js";
 import { appPaths, openAppFolder } from "../app-folders.js";
 import type { Benchmarks } from "../benchmarks.js";
 import type { Generations } from "../generations.js";

@@ -1,6 +1,6 @@
 /** The window API's conversations: listing and editing them, and sending, stopping, regenerating and editing replies. */
 import { basename } from "node:path";
-import type { Conversation, GenerationSettings, Message, TandemApi } from "../../../contracts/window/window-api.js";
+import type { Conversation, GenerationSettings, Message, TandemApi } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";

@@ -1,5 +1,5 @@
 /** The window API's database: whether it is usable, and backup-and-recover when it is damaged. */
-import type { Settings, TandemApi } from "../../../contracts/window/window-api.js";
+import type { Settings, TandemApi } from "../../../contracts/window/index.js";
 import type { DatabaseKeeper } from "../store/database-keeper.js";
 import type { HostContext } from "../host-context.js";
 import type { LibraryService } from "../models/library.js";

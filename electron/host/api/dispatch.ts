@@ -1,9 +1,12 @@
 /**
- * Calling the host API by method name with untrusted params, as the Electron IPC handler and the web server do:
- * params are validated against the window-api contract, and every failure comes back as an ApiOutcome with a
- * user-facing message instead of an exception.
+ * The host API's edge, where every window call is validated exactly once: `guardApi` wraps the implementation so
+ * that each method checks its params against the contract (contracts/window/methods.ts) whoever calls it (IPC,
+ * the web server, tests), and `invokeHostApi` calls a guarded API by an untrusted method name, turning every
+ * failure into an ApiOutcome with a user-facing message instead of an exception.
  */
-import { parseWindowCall, type ApiOutcome, type TandemApi, type WindowMethod } from "../../../contracts/window/window-api.js";
+import type { ApiOutcome } from "../../../contracts/window/errors.js";
+import { parseWindowCall, type TandemApi } from "../../../contracts/window/methods.js";
+import { windowMethodNames, type WindowMethod } from "../../../contracts/window/names.js";
 import { apiError, toApiErrorShape, toTandemApiError } from "../errors.js";
 import { describeError, type Logger } from "../logger.js";
 
@@ -14,12 +17,13 @@ function untyped(api: TandemApi, method: WindowMethod): UntypedApiMethod {
   return api[method] as unknown as UntypedApiMethod;
 }
 
-/** Validates and runs one call; never throws. */
+const knownMethods = new Set<string>(windowMethodNames);
+
+/** Runs one call by name on a guarded API (which validates the params); never throws. */
 export async function invokeHostApi(api: TandemApi, method: string, params: unknown): Promise<ApiOutcome<unknown>> {
-  const call = parseWindowCall(method, params);
-  if (!call.ok) return { ok: false, error: call.error };
+  if (!knownMethods.has(method)) return { ok: false, error: { code: "UNKNOWN_METHOD", message: `Unknown method "${method}"` } };
   try {
-    return { ok: true, result: await untyped(api, call.method)(call.params) };
+    return { ok: true, result: await untyped(api, method as WindowMethod)(params) };
   } catch (error) {
     return { ok: false, error: toApiErrorShape(error) };
   }

@@ -3,7 +3,7 @@
  * draft models, and memory-fit estimates.
  */
 import { basename, join, resolve } from "node:path";
-import type { TandemApi } from "../../../contracts/window/window-api.js";
+import type { TandemApi } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import { estimateFit, type FitOptions } from "../models/fit.js";
 import type { HostContext } from "../host-context.js";

@@ -1,5 +1,5 @@
 /** The window API's settings: reading them, and saving a change with the engine reload or restart it calls for. */
-import type { Settings, TandemApi } from "../../../contracts/window/window-api.js";
+import type { Settings, TandemApi } from "../../../contracts/window/index.js";
 import type { HostContext } from "../host-context.js";
 import type { LibraryService } from "../models/library.js";
 import { describeError } from "../logger.js";

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { DownloadInfo, DownloadState } from "../../../contracts/window/window-api.js";
+import type { DownloadInfo, DownloadState } from "../../../contracts/window/index.js";
 import { DownloadError, downloadFile, fileNameFromUrl, partPaths, pauseReason, type DownloadOptions } from "./download.js";
 import { HF_BASE_URL, HfError, isHfRef, resolveHf, type HfFile } from "./hf.js";
 import { apiError, diskFullMessage, isDiskFull } from "../errors.js";

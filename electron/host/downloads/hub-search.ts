@@ -3,7 +3,7 @@
  * (downloads/hf.ts). Failures become HUB_FAILED errors whose message says what happened (offline, gated, not
  * found, rate limited…).
  */
-import type { HubFile, HubModel } from "../../../contracts/window/window-api.js";
+import type { HubFile, HubModel } from "../../../contracts/window/index.js";
 import { HF_BASE_URL, HfError, listHubGgufFiles, searchHubModels } from "./hf.js";
 import { apiError } from "../errors.js";
 

@@ -4,7 +4,7 @@
  * which reads only the GGUF headers.
  */
 import type { EngineParams } from "../../../contracts/engine/protocol.js";
-import type { WindowParams, WindowResult } from "../../../contracts/window/window-api.js";
+import type { WindowParams, WindowResult } from "../../../contracts/window/index.js";
 import { HF_BASE_URL, HfError, isHfRef, resolveHf } from "../downloads/hf.js";
 import { apiError, toTandemApiError } from "../errors.js";
 import type { HostContext } from "../host-context.js";

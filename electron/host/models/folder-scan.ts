@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { ModelFile } from "../../../contracts/window/window-api.js";
+import type { ModelFile } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 
 /** The `*.gguf` files directly in `folder`, by name; [] when the folder does not exist. */

@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { compatibleDrafts, GgufInspectError, inspectGgufWithTokenizer, type GgufFacts } from "../../../engine/gguf/inspect.js";
 import type { TokenizerFacts } from "../../../engine/speculation/tokenizer-compat.js";
-import type { DraftCandidate, ModelFile } from "../../../contracts/window/window-api.js";
+import type { DraftCandidate, ModelFile } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import { listModelFiles } from "./folder-scan.js";
 

@@ -13,7 +13,7 @@ import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GgufInspectError, inspectGguf } from "../../../engine/gguf/inspect.js";
 import { modelCacheEntries } from "../../../engine/cache-layout.js";
-import { TandemApiError } from "../../../contracts/window/window-api.js";
+import { TandemApiError } from "../../../contracts/window/index.js";
 import { formatBytes, statfsFreeBytes } from "../downloads/download.js";
 import { apiError, diskFullMessage, isDiskFull } from "../errors.js";
 import { refuseControlCharacters } from "./file-names.js";

@@ -4,7 +4,7 @@
  * which folder it is in and, when Tandem put it there, where it came from.
  */
 import { resolve } from "node:path";
-import type { ModelOrigin, ModelsListing, Settings } from "../../../contracts/window/window-api.js";
+import type { ModelOrigin, ModelsListing, Settings } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import type { ModelLibrary } from "./gguf-facts-cache.js";
 import { validateModelsFolder } from "./folder-scan.js";

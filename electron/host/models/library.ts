@@ -4,7 +4,7 @@
  * the library and settings API and by the host's start and web upload route.
  */
 import { basename } from "node:path";
-import type { Settings, WindowResult } from "../../../contracts/window/window-api.js";
+import type { Settings, WindowResult } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import type { HostContext } from "../host-context.js";
 import { libraryFolders, libraryListing } from "./library-folders.js";

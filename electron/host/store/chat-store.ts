@@ -16,7 +16,7 @@ import {
   type Conversation,
   type Message,
   type MessageStatus,
-} from "../../../contracts/window/window-api.js";
+} from "../../../contracts/window/index.js";
 import { isDiskFull } from "../errors.js";
 import { describeError, silentLogger, type Logger } from "../logger.js";
 import { classifyOpenFailure, checkIntegrity, writesRefusedError } from "./integrity.js";

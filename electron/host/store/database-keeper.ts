@@ -9,7 +9,7 @@
  * how to recover it — writing on would only bury more of what can be saved.
  */
 import { join } from "node:path";
-import type { DatabaseRecovery, DatabaseStatus, TandemApi, WindowMethod } from "../../../contracts/window/window-api.js";
+import type { DatabaseRecovery, DatabaseStatus, TandemApi, WindowMethod } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import { describeError, type Logger } from "../logger.js";
 import { ChatStore } from "./chat-store.js";

@@ -17,7 +17,7 @@
  */
 import { accessSync, constants, statSync } from "node:fs";
 import type Database from "better-sqlite3";
-import { TandemApiError, type DatabaseProblem } from "../../../contracts/window/window-api.js";
+import { TandemApiError, type DatabaseProblem } from "../../../contracts/window/index.js";
 
 /** SQLite result codes (better-sqlite3 puts them in `error.code`) that mean the file's content is damaged. */
 function sqliteCode(error: unknown): string | null {

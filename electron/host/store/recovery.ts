@@ -15,7 +15,7 @@
 import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import Database from "better-sqlite3";
-import type { DatabaseRecovery } from "../../../contracts/window/window-api.js";
+import type { DatabaseRecovery } from "../../../contracts/window/index.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { damageOf } from "./integrity.js";
 import { migrate } from "./migrations.js";

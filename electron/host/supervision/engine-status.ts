@@ -2,7 +2,7 @@
  * The EngineStatus the renderer sees, kept in one place. The supervisor's state and the host's model bookkeeping
  * both feed it; every change is pushed to the listener (the host turns that into an `engineStatus` event).
  */
-import type { EngineStatus } from "../../../contracts/window/window-api.js";
+import type { EngineStatus } from "../../../contracts/window/index.js";
 import type { SupervisorState } from "./supervisor.js";
 
 type StatusFields = Omit<EngineStatus, "state">;

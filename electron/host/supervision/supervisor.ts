@@ -7,7 +7,7 @@
  * stopped or restarted it on purpose), so no caller ever waits on a dead process.
  */
 import { PROTOCOL_VERSION, type EngineMethod, type EngineParams, type EngineResult, type GpuChoice, type SystemInfo } from "../../../contracts/engine/protocol.js";
-import type { CrashInfo, CrashReason } from "../../../contracts/window/window-api.js";
+import type { CrashInfo, CrashReason } from "../../../contracts/window/index.js";
 import { TypedEmitter } from "../emitter.js";
 import { EngineConnection, type ParsedEngineEvent, type RequestOptions } from "./engine-connection.js";
 import { sanitizeEngineEnv } from "./engine-env.js";

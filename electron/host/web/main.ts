@@ -17,7 +17,7 @@ import { createHost, type HostInternals } from "../host.js";
 import { consoleLogger, describeError, type Logger } from "../logger.js";
 import { nodeForkSpawner } from "../supervision/node-fork-spawner.js";
 import type { EngineSpawner, Host } from "../types.js";
-import type { DatabaseStatus } from "../../../contracts/window/window-api.js";
+import type { DatabaseStatus } from "../../../contracts/window/index.js";
 import { startWebServer } from "./server.js";
 
 export interface WebModeOptions {

@@ -11,7 +11,7 @@ import { createReadStream } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, WebCallFrame, type ApiError, type ApiOutcome, type WebServerFrame } from "../../../contracts/window/window-api.js";
+import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, WebCallFrame, type ApiError, type ApiOutcome, type WebServerFrame } from "../../../contracts/window/index.js";
 import { invokeHostApi } from "../api/dispatch.js";
 import { toApiErrorShape } from "../errors.js";
 import { controlCharacterProblem } from "../models/file-names.js";

@@ -1,5 +1,5 @@
 import { useId, useState } from "react";
-import type { BenchmarkPromptSet, BenchmarkResult } from "../../../contracts/window/window-api.js";
+import type { BenchmarkPromptSet, BenchmarkResult } from "../../../contracts/window/index.js";
 import type { BenchMode, BenchReport } from "../../../contracts/engine/protocol.js";
 import { cancelBenchmark, runBenchmark, useSavedBenchmarks } from "../benchmark-actions.js";
 import { useClient } from "../context.js";

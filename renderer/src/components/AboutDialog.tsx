@@ -1,5 +1,5 @@
 import { useId, useState } from "react";
-import type { AppInfo } from "../../../contracts/window/window-api.js";
+import type { AppInfo } from "../../../contracts/window/index.js";
 import type { SystemInfo } from "../../../contracts/engine/protocol.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useSettingsStore } from "../stores/settings.js";

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { CrashInfo } from "../../../contracts/window/window-api.js";
+import type { CrashInfo } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useActions, useClient } from "../context.js";
 import { useEngineStore } from "../stores/engine.js";

@@ -1,5 +1,5 @@
 import { memo, useEffect, useRef, useState } from "react";
-import type { Message } from "../../../contracts/window/window-api.js";
+import type { Message } from "../../../contracts/window/index.js";
 import type { GenerationStats } from "../../../contracts/engine/protocol.js";
 import { useActions } from "../context.js";
 import { cacheDetail, cacheOutcome, speculationDetail, speculationSummary, statsDetail, statsParts } from "../format.js";

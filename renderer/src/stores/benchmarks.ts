@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { BenchmarkResult } from "../../../contracts/window/window-api.js";
+import type { BenchmarkResult } from "../../../contracts/window/index.js";
 import type { BenchMode } from "../../../contracts/engine/protocol.js";
 
 /** The A/B benchmark: saved results (the metrics panel's baseline) and the run in progress. */

@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { CrashInfo, EngineStatus, WindowEventData } from "../../../contracts/window/window-api.js";
+import type { CrashInfo, EngineStatus, WindowEventData } from "../../../contracts/window/index.js";
 import type { GenerationStats } from "../../../contracts/engine/protocol.js";
 import type { ConnectionState } from "../api/client.js";
 

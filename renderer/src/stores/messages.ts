@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { Message } from "../../../contracts/window/window-api.js";
+import type { Message } from "../../../contracts/window/index.js";
 import type { TokenSource, VerifyStep } from "../../../contracts/engine/protocol.js";
 
 /**

@@ -7,7 +7,7 @@ import { findPromptsDir, readPromptSet } from "../../../electron/host/benchmarks
 import { createHost } from "../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../electron/host/types.js";
-import { type WindowEvent, type WindowEventData } from "../../../contracts/window/window-api.js";
+import { type WindowEvent, type WindowEventData } from "../../../contracts/window/index.js";
 import { waitFor, writeFakeEngine } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
 import { apiError } from "./api-error.js";

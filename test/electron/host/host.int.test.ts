@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
-import type { Message, WindowEvent, WindowEventData } from "../../../contracts/window/window-api.js";
+import type { Message, WindowEvent, WindowEventData } from "../../../contracts/window/index.js";
 import { repoPath, sharedModel, targetModel, TEST_THREADS } from "../../helpers/models.js";
 import { isProcessAlive, waitFor } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";

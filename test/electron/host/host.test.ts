@@ -8,7 +8,7 @@ import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
 import { ChatStore } from "../../../electron/host/store/chat-store.js";
 import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
-import { type Message, type WindowEvent, type WindowEventData } from "../../../contracts/window/window-api.js";
+import { type Message, type WindowEvent, type WindowEventData } from "../../../contracts/window/index.js";
 import { waitFor, writeFakeEngine } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
 import { sharedModel } from "../../helpers/models.js";

@@ -7,7 +7,7 @@ import { invokeHostApi } from "../../../../electron/host/api/dispatch.js";
 import { createHost } from "../../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../../electron/host/types.js";
-import { parseWindowCall } from "../../../../contracts/window/window-api.js";
+import { parseWindowCall } from "../../../../contracts/window/index.js";
 import { writeFakeEngine } from "../fake-engine.js";
 import { recordingLogger } from "../test-logger.js";
 

@@ -8,7 +8,7 @@ import type { DownloadManagerOptions } from "../../../../electron/host/downloads
 import { createHost } from "../../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../../electron/host/types.js";
-import type { DownloadInfo } from "../../../../contracts/window/window-api.js";
+import type { DownloadInfo } from "../../../../contracts/window/index.js";
 import { sharedModel } from "../../../helpers/models.js";
 import { apiError } from "../api-error.js";
 import { startTestServer, type TestServer } from "./test-server.js";

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHost, type HostInternals } from "../../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../../electron/host/types.js";
-import type { ModelsListing, Settings, WindowEvent, WindowEventData } from "../../../../contracts/window/window-api.js";
+import type { ModelsListing, Settings, WindowEvent, WindowEventData } from "../../../../contracts/window/index.js";
 import { sharedModel, targetModel } from "../../../helpers/models.js";
 import { apiError } from "../api-error.js";
 import { startTestServer, type TestServer } from "../downloads/test-server.js";

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import Database from "better-sqlite3";
 import { ChatStore } from "../../../../electron/host/store/chat-store.js";
-import type { Conversation, Message } from "../../../../contracts/window/window-api.js";
+import type { Conversation, Message } from "../../../../contracts/window/index.js";
 
 export const PAGE_SIZE = 4096;
 

@@ -11,7 +11,7 @@ import { createHost, DATABASE_FILE } from "../../../../electron/host/host.js";
 import { ChatStore } from "../../../../electron/host/store/chat-store.js";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../../electron/host/types.js";
-import type { DatabaseStatus, Message, TandemApi, WindowEvent, WindowEventData } from "../../../../contracts/window/window-api.js";
+import type { DatabaseStatus, Message, TandemApi, WindowEvent, WindowEventData } from "../../../../contracts/window/index.js";
 import { apiError } from "../api-error.js";
 import { fillDatabase, pagesOf, randomPages, sha256, writeRandomPages } from "./damaged-db.js";
 import { waitFor, writeFakeEngine } from "../fake-engine.js";

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ChatStore } from "../../../../electron/host/store/chat-store.js";
 import { classifyOpenFailure, DatabaseDamagedError, DatabaseOpenError, damageApiError } from "../../../../electron/host/store/integrity.js";
 import { toTandemApiError } from "../../../../electron/host/errors.js";
-import { TandemApiError } from "../../../../contracts/window/window-api.js";
+import { TandemApiError } from "../../../../contracts/window/index.js";
 import { fillDatabase, pagesOf, randomPages, sha256, writeRandomPages } from "./damaged-db.js";
 import { recordingLogger } from "../test-logger.js";
 

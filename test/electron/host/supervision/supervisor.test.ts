@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EngineRequestError } from "../../../../electron/host/errors.js";
 import { sanitizeEngineEnv } from "../../../../electron/host/supervision/engine-env.js";
 import { EngineSupervisor, nodeForkSpawner, type SupervisorState, type SupervisorTiming } from "../../../../electron/host/supervision/supervisor.js";
-import type { CrashInfo } from "../../../../contracts/window/window-api.js";
+import type { CrashInfo } from "../../../../contracts/window/index.js";
 import { isProcessAlive, waitFor, writeFakeEngine } from "../fake-engine.js";
 import { recordingLogger, type RecordingLogger } from "../test-logger.js";
 

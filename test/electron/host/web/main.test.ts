@@ -6,7 +6,7 @@ import WebSocket from "ws";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { EngineChild } from "../../../../electron/host/types.js";
 import { parsePort, startWebMode } from "../../../../electron/host/web/main.js";
-import type { WebServerFrame } from "../../../../contracts/window/window-api.js";
+import type { WebServerFrame } from "../../../../contracts/window/index.js";
 import { isProcessAlive, waitFor, writeFakeEngine } from "../fake-engine.js";
 import { recordingLogger } from "../test-logger.js";
 

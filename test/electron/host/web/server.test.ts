@@ -8,7 +8,7 @@ import { createHost } from "../../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../../electron/host/types.js";
 import { startWebServer, type WebServer } from "../../../../electron/host/web/server.js";
-import type { WebServerFrame } from "../../../../contracts/window/window-api.js";
+import type { WebServerFrame } from "../../../../contracts/window/index.js";
 import { writeFakeEngine } from "../fake-engine.js";
 import { recordingLogger } from "../test-logger.js";
 

@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { importTempName } from "../../../../electron/host/models/import-delete.js";
-import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, type ApiOutcome, type WebServerFrame, type WindowMethod, type WindowResult } from "../../../../contracts/window/window-api.js";
+import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, type ApiOutcome, type WebServerFrame, type WindowMethod, type WindowResult } from "../../../../contracts/window/index.js";
 import { repoPath, sharedModel } from "../../../helpers/models.js";
 import { isProcessAlive, waitFor, writeFakeEngine } from "../fake-engine.js";
 

@@ -10,7 +10,7 @@ import { hasControlCharacter } from "../../../../electron/host/models/file-names
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../../electron/host/types.js";
 import { startWebServer, type WebServer } from "../../../../electron/host/web/server.js";
-import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, type ApiOutcome, type WindowResult } from "../../../../contracts/window/window-api.js";
+import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, type ApiOutcome, type WindowResult } from "../../../../contracts/window/index.js";
 import { targetModel } from "../../../helpers/models.js";
 import { writeFakeEngine } from "../fake-engine.js";
 import { recordingLogger } from "../test-logger.js";
