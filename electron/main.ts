@@ -133,7 +133,7 @@ function startHost(engineEntry: string, parentWindow: () => BrowserWindow | null
     return createHost({
       dataDir: app.getPath("userData"),
       engineEntry,
-      spawner: createUtilityProcessSpawner((modulePath, args, options) => utilityProcess.fork(modulePath, args, options)),
+      spawner: createUtilityProcessSpawner((modulePath, args, options) => utilityProcess.fork(modulePath, args, options), app),
       mode: "electron",
       appVersion: app.getVersion(),
       pickFolder: createFolderPicker(dialog, parentWindow),

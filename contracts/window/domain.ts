@@ -216,10 +216,19 @@ export const CrashReason = z.enum([
 ]);
 export type CrashReason = z.infer<typeof CrashReason>;
 
+/**
+ * Why Electron says a child process went (its `child-process-gone` event's `details.reason`): the app learns it
+ * for the engine's utility process; web mode and tests (child_process.fork) have only an exit code or signal.
+ */
+export const ProcessGoneReason = z.enum(["clean-exit", "abnormal-exit", "killed", "crashed", "oom", "launch-failed", "integrity-failure"]);
+export type ProcessGoneReason = z.infer<typeof ProcessGoneReason>;
+
 export const CrashInfo = z.object({
   reason: CrashReason,
   exitCode: z.number().nullable(),
   signal: z.string().nullable(),
+  /** Electron's own reason and exit code, when the shell reported them (null in web mode and tests). */
+  processGone: z.object({ reason: ProcessGoneReason, exitCode: z.number() }).nullable(),
   at: z.number(),
   message: z.string(),
 });

@@ -110,7 +110,7 @@ describe("messages store", () => {
 });
 
 describe("engine store", () => {
-  const crash = { reason: "killed" as const, exitCode: null, signal: "SIGKILL", at: 100, message: "Killed by SIGKILL" };
+  const crash = { reason: "killed" as const, exitCode: null, signal: "SIGKILL", processGone: null, at: 100, message: "Killed by SIGKILL" };
 
   it("shows the crash banner from engineCrashed, and a dismissed crash stays dismissed", () => {
     useEngineStore.getState().crashed(crash, true);

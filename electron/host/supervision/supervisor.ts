@@ -7,7 +7,7 @@
  * stopped or restarted it on purpose), so no caller ever waits on a dead process.
  */
 import { PROTOCOL_VERSION, type EngineMethod, type EngineParams, type EngineResult, type GpuChoice, type SystemInfo } from "../../../contracts/engine/protocol.js";
-import type { CrashInfo, CrashReason } from "../../../contracts/window/index.js";
+import type { CrashInfo, CrashReason, ProcessGoneReason } from "../../../contracts/window/index.js";
 import { TypedEmitter } from "../emitter.js";
 import { EngineConnection, type ParsedEngineEvent, type RequestOptions } from "./engine-connection.js";
 import { sanitizeEngineEnv } from "./engine-env.js";
@@ -316,6 +316,10 @@ export class EngineSupervisor {
     if (run.readyAt === null) {
       reason = "launch-failed";
       message = `The engine exited during startup (${describeExit(exit)})`;
+    } else if (exit.gone && exit.gone.reason !== "clean-exit" && exit.gone.reason !== "abnormal-exit") {
+      // Electron's reason (child-process-gone) says more than the exit code: a kill, a crash, out of memory.
+      reason = exit.gone.reason === "launch-failed" || exit.gone.reason === "integrity-failure" ? "launch-failed" : "killed";
+      message = `The engine process ${goneText[exit.gone.reason]} (${describeExit(exit)})`;
     } else if (exit.signal) {
       reason = "killed";
       message = `The engine process was killed (${exit.signal})`;
@@ -335,7 +339,7 @@ export class EngineSupervisor {
 
   private crashed(run: EngineRun | null, reason: CrashReason, exit: EngineExit, message: string, fatal: boolean): void {
     this.clearTimers();
-    const crash: CrashInfo = { reason, exitCode: exit.code, signal: exit.signal, at: Date.now(), message };
+    const crash: CrashInfo = { reason, exitCode: exit.code, signal: exit.signal, processGone: exit.gone ?? null, at: Date.now(), message };
     this.latestCrash = crash;
     this.logger.warn(`Engine crash (${reason}): ${message}`);
     run?.connection.close(new EngineRequestError("ENGINE_CRASHED", `The engine stopped unexpectedly (${reason})`, crash));
@@ -412,6 +416,16 @@ export class EngineSupervisor {
     }
   }
 }
+
+const goneText: Record<ProcessGoneReason, string> = {
+  "clean-exit": "exited",
+  "abnormal-exit": "exited with an error",
+  killed: "was killed",
+  crashed: "crashed",
+  oom: "ran out of memory",
+  "launch-failed": "could not be launched",
+  "integrity-failure": "failed the code integrity check",
+};
 
 function describeExit(exit: EngineExit): string {
   if (exit.signal) return `signal ${exit.signal}`;

@@ -8,6 +8,7 @@ import { EngineSupervisor, nodeForkSpawner, type SupervisorState, type Superviso
 import type { CrashInfo } from "../../../../contracts/window/index.js";
 import { isProcessAlive, waitFor, writeFakeEngine } from "../fake-engine.js";
 import { recordingLogger, type RecordingLogger } from "../test-logger.js";
+import type { EngineSpawner } from "../../../../electron/host/types.js";
 
 let entry: string;
 let workDir: string;
@@ -29,11 +30,11 @@ interface Harness {
   logger: RecordingLogger;
 }
 
-function makeSupervisor(fakeEnv: Record<string, string> = {}, timing: Partial<SupervisorTiming> = {}): Harness {
+function makeSupervisor(fakeEnv: Record<string, string> = {}, timing: Partial<SupervisorTiming> = {}, spawner: EngineSpawner = nodeForkSpawner): Harness {
   const logger = recordingLogger();
   const supervisor = new EngineSupervisor({
     entry,
-    spawner: nodeForkSpawner,
+    spawner,
     cacheDir: join(workDir, "cache"),
     gpu: "cpu",
     env: { PATH: process.env.PATH, ...fakeEnv },
@@ -275,6 +276,22 @@ describe("EngineSupervisor crashes", () => {
     await outcome;
     expect(crashes[0].crash).toMatchObject({ reason: "killed", signal: "SIGKILL", exitCode: null });
     expect(await supervisor.whenSettled()).toBe("ready");
+  });
+
+  it("passes the shell's typed reason (child-process-gone) on to the crash: out of memory", async () => {
+    // As the utility-process spawner reports an OOM death: an exit code and Electron's reason.
+    const oomSpawner: EngineSpawner = {
+      spawn(options) {
+        const child = nodeForkSpawner.spawn(options);
+        return { ...child, pid: child.pid, onExit: (listener) => child.onExit(() => listener({ code: 137, signal: null, gone: { reason: "oom", exitCode: 137 } })) };
+      },
+    };
+    const { supervisor, crashes } = makeSupervisor({}, {}, oomSpawner);
+    await supervisor.start();
+    process.kill(supervisor.pid!, "SIGKILL");
+    await waitFor(() => crashes.length > 0, 3_000, "the crash");
+    expect(crashes[0].crash).toMatchObject({ reason: "killed", exitCode: 137, processGone: { reason: "oom", exitCode: 137 } });
+    expect(crashes[0].crash.message).toBe("The engine process ran out of memory (exit code 137)");
   });
 
   it("declares a silent engine unresponsive, kills it and restarts it", async () => {
