@@ -542,9 +542,6 @@ export type EventEnvelope = z.infer<typeof EventEnvelope>;
 export const EngineToHostMessage = z.union([ResponseEnvelope, EventEnvelope]);
 export type EngineToHostMessage = z.infer<typeof EngineToHostMessage>;
 
-/** A typed request as the host builds it. */
-export type TypedRequest<M extends EngineMethod> = { kind: "request"; id: number; method: M; params: EngineParams<M> };
-
 /** Validates a request's params against the method table; returns a typed error for the reply otherwise. */
 export function parseRequestParams(
   method: string,

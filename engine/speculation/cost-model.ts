@@ -182,10 +182,6 @@ export class SpeculationCostModel {
     this.acceptance.get(kind)!.record(proposed, accepted);
   }
 
-  hasVerifyCurve(maxPositions: number): boolean {
-    return this.verifyMs.has(1) && this.verifyMs.has(maxPositions);
-  }
-
   /** v(n): verify time of n positions relative to one, interpolated linearly between measured points. */
   verifyCostRatio(positions: number): number | undefined {
     const one = this.verifyMs.get(1)?.get();

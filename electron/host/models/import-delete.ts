@@ -33,10 +33,6 @@ export function importTempName(name: string): string {
   return `.${name}.${process.pid}.${Date.now().toString(36)}.importing`;
 }
 
-export function isImportTempName(name: string): boolean {
-  return name.startsWith(".") && name.endsWith(".importing");
-}
-
 /** `.<name>.<pid>.<base-36 ms>.importing`, as importTempName writes it. */
 const IMPORT_TEMP = /^\..+\.(\d+)\.([0-9a-z]+)\.importing$/;
 

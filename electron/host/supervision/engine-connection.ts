@@ -49,10 +49,6 @@ export class EngineConnection {
     child.onMessage((message) => this.receive(message));
   }
 
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
   request<M extends EngineMethod>(method: M, params: EngineParams<M>, options: RequestOptions = {}): Promise<EngineResult<M>> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const id = this.nextId++;
