@@ -15,8 +15,8 @@ const common = {
 
 await Promise.all([
   build({ ...common, format: "esm", entryPoints: ["engine/main.ts"], outfile: "dist/engine/main.js" }),
-  build({ ...common, format: "esm", entryPoints: ["engine/cli.ts"], outfile: "dist/cli.js", banner: { js: "#!/usr/bin/env node" } }),
-  build({ ...common, format: "esm", entryPoints: ["electron/host/web-main.ts"], outfile: "dist/web.js" }),
+  build({ ...common, format: "esm", entryPoints: ["cli/main.ts"], outfile: "dist/cli.js", banner: { js: "#!/usr/bin/env node" } }),
+  build({ ...common, format: "esm", entryPoints: ["electron/host/web/main.ts"], outfile: "dist/web.js" }),
   build({ ...common, format: "esm", entryPoints: ["electron/main.ts"], outfile: "dist/electron/main.js", external: ["electron"] }),
   // A sandboxed preload can only require "electron" and a few built-ins: bundle everything else into one CJS file.
   build({

@@ -12,7 +12,7 @@ export default defineConfig({
         test: {
           name: "unit",
           environment: "node",
-          include: ["test/engine/**/*.test.ts", "test/electron/**/*.test.ts"],
+          include: ["test/contracts/**/*.test.ts", "test/engine/**/*.test.ts", "test/cli/**/*.test.ts", "test/electron/**/*.test.ts"],
           exclude: ["test/**/*.int.test.ts"],
           testTimeout: 30_000,
         },

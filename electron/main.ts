@@ -9,7 +9,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, safeS
 import { createHost } from "./host/host.js";
 import { logsDir } from "./host/log-files.js";
 import type { Host } from "./host/types.js";
-import type { Settings } from "./window-api.js";
+import type { Settings } from "../contracts/window/index.js";
 import { handleAppProtocol, isAppPageUrl, registerAppScheme } from "./app/app-protocol.js";
 import { createFolderOpener } from "./app/folders.js";
 import { forwardHostEvents, registerIpcHandlers, sendEvent } from "./app/ipc.js";
@@ -133,7 +133,7 @@ function startHost(engineEntry: string, parentWindow: () => BrowserWindow | null
     return createHost({
       dataDir: app.getPath("userData"),
       engineEntry,
-      spawner: createUtilityProcessSpawner((modulePath, args, options) => utilityProcess.fork(modulePath, args, options)),
+      spawner: createUtilityProcessSpawner((modulePath, args, options) => utilityProcess.fork(modulePath, args, options), app),
       mode: "electron",
       appVersion: app.getVersion(),
       pickFolder: createFolderPicker(dialog, parentWindow),

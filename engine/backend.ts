@@ -1,7 +1,7 @@
 import os from "node:os";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaOptions } from "node-llama-cpp";
 import { nodeLlamaCppVersion } from "./node-llama-cpp-version.js";
-import type { Backend, GpuChoice, SystemInfo } from "./protocol.js";
+import type { Backend, GpuChoice, SystemInfo } from "../contracts/engine/protocol.js";
 
 
 export type LogSink = (level: "debug" | "info" | "warn" | "error", message: string) => void;

@@ -1,6 +1,6 @@
 import type { ChatHistoryItem, ChatWrapper, LlamaModel, Token } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
-import type { ChatMessage } from "./protocol.js";
+import type { ChatMessage } from "../contracts/engine/protocol.js";
 
 /**
  * Renders a conversation into prompt tokens with the model's chat template, fitting it into the context.

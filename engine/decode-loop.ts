@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import type { SamplingOptions, StopReason, StreamedToken, TokenSource, VerifyStep } from "./protocol.js";
+import type { SamplingOptions, StopReason, StreamedToken, TokenSource, VerifyStep } from "../contracts/engine/protocol.js";
 import { commonPrefixLength, usableContext } from "./sequence-utils.js";
 import type { SpeculationCostModel } from "./speculation/cost-model.js";
 import { SpeculationMetrics } from "./speculation/metrics.js";

@@ -5,10 +5,11 @@ import { describeSystem, initBackend, type GetLlama, type InitialisedBackend, ty
 import { fitPrompt } from "./chat-prompt.js";
 import { runDecodeLoop } from "./decode-loop.js";
 import { EngineFailure } from "./errors.js";
+import { kvRoot } from "./cache-layout.js";
 import { Mutex } from "./lock.js";
-import { disposeDraft, loadDraft, type ActiveDraft } from "./draft-registry.js";
+import { disposeDraft, loadDraft, type ActiveDraft } from "./draft-loader.js";
 import { engineFitEnvironment, estimateFit, withFitAdvice } from "./fit-estimate.js";
-import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-registry.js";
+import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-loader.js";
 import { KvPager } from "./kv-cache/kv-pager.js";
 import { modelContentHash } from "./kv-cache/model-identity.js";
 import { DEFAULT_DISK_BUDGET_BYTES, KvStateStore, stateParamsOf, type StateSaver } from "./kv-cache/state-store.js";
@@ -27,7 +28,7 @@ import type {
   StreamedToken,
   SystemInfo,
   VerifyStep,
-} from "./protocol.js";
+} from "../contracts/engine/protocol.js";
 import { calibrateVerifyCurve } from "./speculation/calibration.js";
 import { SpeculationCostModel } from "./speculation/cost-model.js";
 import { DraftModelSpeculator } from "./speculation/draft-model-speculator.js";
@@ -394,7 +395,7 @@ export class Engine {
   async clearCache(): Promise<{ deletedStates: number; freedBytes: number }> {
     this.requireBackend();
     return this.contextLock.run(async () => {
-      const root = path.join(this.cacheDir, "kv");
+      const root = kvRoot(this.cacheDir);
       const before = await stateFiles(root);
       await this.pager?.clear();
       const ownFolder = this.pager ? path.basename(this.pager.store.folder) : undefined;

@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import type { EngineErrorCode } from "./protocol.js";
+import type { EngineErrorCode } from "../contracts/engine/protocol.js";
 
 /** An error with a protocol error code and a message fit to show a user. */
 export class EngineFailure extends Error {

@@ -5,9 +5,9 @@ import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
 import { checkRemoteGguf, GgufHeaderError } from "./gguf/header-guard.js";
 import { assessFit, type FitConfig, type Memory } from "./fit-verdict.js";
-import type { ActiveDraft } from "./draft-registry.js";
-import { autoContextSize, chooseSlots, type ActiveModel } from "./model-registry.js";
-import type { Backend, CacheSlotsSetting, EngineParams, FitEstimate, FitPart, GpuLayersSetting } from "./protocol.js";
+import type { ActiveDraft } from "./draft-loader.js";
+import { autoContextSize, chooseSlots, type ActiveModel } from "./model-loader.js";
+import type { Backend, CacheSlotsSetting, EngineParams, FitEstimate, FitPart, GpuLayersSetting } from "../contracts/engine/protocol.js";
 
 /**
  * The memory-fit estimate's I/O: GGUF headers (local, or remote with ranged reads), node-llama-cpp's insights with
@@ -78,7 +78,7 @@ export async function estimateFit(env: FitEnvironment, params: EngineParams<"est
       ),
     ];
     if (draft) {
-      // The draft's context has the target's context size and one sequence (draft-registry.ts).
+      // The draft's context has the target's context size and one sequence (draft-loader.ts).
       parts.push(part("draft-weights", await draft.insights.estimateModelResourceRequirementsV2({ gpuLayers: draftGpuLayers })));
       parts.push(
         part(

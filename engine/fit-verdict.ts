@@ -1,4 +1,4 @@
-import type { FitEstimate, FitPart, FitVerdict } from "./protocol.js";
+import type { FitEstimate, FitPart, FitVerdict } from "../contracts/engine/protocol.js";
 
 /**
  * The arithmetic of a memory-fit estimate: verdict, suggestion and message from memory figures. No I/O: the figures

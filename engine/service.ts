@@ -10,7 +10,7 @@ import {
   type EngineMethod,
   type EngineParams,
   type EngineResult,
-} from "./protocol.js";
+} from "../contracts/engine/protocol.js";
 import type { EngineTransport } from "./transport.js";
 
 export const ENGINE_VERSION = "0.1.0";

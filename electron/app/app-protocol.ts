@@ -7,7 +7,7 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { CustomScheme } from "electron";
-import { rendererContentType } from "../host/static-files.js";
+import { rendererContentType } from "../host/web/static-files.js";
 
 export const APP_SCHEME = "tandem";
 export const APP_HOST = "app";

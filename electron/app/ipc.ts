@@ -1,17 +1,12 @@
 /**
  * The IPC boundary in main: one `ipcMain.handle` channel per window-API method, each checking who is calling
- * and what they pass before the host sees anything, and host events pushed back to our windows.
+ * before the host sees anything, and host events pushed back to our windows. Params are not validated here: the
+ * host's API validates every call once, at its own edge (electron/host/api/dispatch.ts's guardApi), for IPC and
+ * web mode alike; this layer only forwards them and turns the outcome into an `ApiOutcome`.
  */
-import {
-  ipcChannel,
-  parseWindowCall,
-  TandemApiError,
-  windowMethodNames,
-  type ApiOutcome,
-  type TandemApi,
-  type WindowEvent,
-  type WindowMethod,
-} from "../window-api.js";
+import { TandemApiError, type ApiOutcome } from "../../contracts/window/errors.js";
+import type { TandemApi } from "../../contracts/window/methods.js";
+import { ipcChannel, windowMethodNames, type WindowEvent, type WindowMethod } from "../../contracts/window/names.js";
 import type { Host } from "../host/types.js";
 
 /** The parts of a WebFrameMain the sender check reads. */
@@ -58,19 +53,20 @@ const forbidden: ApiOutcome<never> = {
   error: { code: "FORBIDDEN", message: "This caller may not use the Tandem API" },
 };
 
-/** Validates and runs one call. Never throws: everything becomes an `ApiOutcome` (IPC would mangle exceptions). */
+/**
+ * Forwards one call to the host's (validating) API. Never throws: everything becomes an `ApiOutcome` (IPC would
+ * mangle exceptions).
+ */
 export async function runWindowCall(
   api: TandemApi,
   method: WindowMethod,
   params: unknown,
   log: (message: string) => void = () => {},
 ): Promise<ApiOutcome<unknown>> {
-  const call = parseWindowCall(method, params);
-  if (!call.ok) return { ok: false, error: call.error };
   try {
-    // parseWindowCall has checked params against this method's schema; the cast only restores that knowledge.
-    const fn = api[call.method] as (params: unknown) => Promise<unknown>;
-    return { ok: true, result: await fn.call(api, call.params) };
+    // The host's API checks params against this method's schema (guardApi); the cast only forwards them untouched.
+    const fn = api[method] as (params: unknown) => Promise<unknown>;
+    return { ok: true, result: await fn.call(api, params) };
   } catch (error) {
     // Expected failures (TandemApiError) are the user's business; anything else is a bug worth a stack trace.
     if (!(error instanceof TandemApiError)) log(`${method} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

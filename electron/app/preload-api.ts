@@ -3,9 +3,10 @@
  * IPC channel (the page cannot pick a channel or reach ipcRenderer), plus `on` for the contract's events only.
  * Runs in the sandboxed preload: no Node built-ins, only what is passed in.
  */
-// Types only from the contract: a runtime import of window-api.ts would bundle zod into the preload.
-import type { ApiOutcome, TandemBridge, WindowEvent } from "../window-api.js";
-import { contractChannel as ipcChannel, contractEventNames, contractMethodNames } from "./contract-names.js";
+// At run time only the contract's zod-free names (eslint.config.js refuses a schema import here: it would bundle zod).
+import type { ApiOutcome } from "../../contracts/window/errors.js";
+import { ipcChannel, windowEventNames, windowMethodNames, type WindowEvent } from "../../contracts/window/names.js";
+import type { TandemBridge } from "../../contracts/window/transport.js";
 
 export interface IpcRendererLike {
   invoke(channel: string, ...args: unknown[]): Promise<unknown>;
@@ -17,13 +18,13 @@ export type PathForFile = (file: File) => string;
 
 export function buildPreloadApi(ipcRenderer: IpcRendererLike, pathForFile: PathForFile = () => ""): TandemBridge {
   const api: Record<string, unknown> = {};
-  for (const method of contractMethodNames) {
+  for (const method of windowMethodNames) {
     const channel = ipcChannel.invoke(method);
     api[method] = async (params?: unknown) => checkOutcome(await ipcRenderer.invoke(channel, params ?? {}));
   }
 
   const listeners = new Map<WindowEvent, Set<(data: unknown) => void>>();
-  const known = new Set<string>(contractEventNames);
+  const known = new Set<string>(windowEventNames);
   // One IPC listener for all events, dispatched here: the page's listeners never see the IPC event object
   // (it carries `sender`, i.e. ipcRenderer itself).
   ipcRenderer.on(ipcChannel.event, (_event, payload) => {
@@ -64,7 +65,7 @@ export function buildPreloadApi(ipcRenderer: IpcRendererLike, pathForFile: PathF
   return api as unknown as TandemBridge;
 }
 
-/** The thrown error: shaped like window-api's TandemApiError (name, code, message) without importing it. */
+/** The thrown error: shaped like contracts/window/errors.ts's TandemApiError (name, code, message) without importing it. */
 export interface PreloadApiError extends Error {
   name: "TandemApiError";
   code: string;

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { FileSecretStore, writePrivateFile, type SecretStore } from "../host/secrets.js";
-import type { HfTokenStatus } from "../window-api.js";
+import type { HfTokenStatus } from "../../contracts/window/index.js";
 
 /** The part of Electron's safeStorage used here. */
 export interface SafeStorageLike {

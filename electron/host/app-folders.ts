@@ -4,7 +4,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { AppFolder, AppInfo } from "../window-api.js";
+import type { AppFolder, AppInfo } from "../../contracts/window/index.js";
 import { apiError } from "./errors.js";
 import { logsDir } from "./log-files.js";
 

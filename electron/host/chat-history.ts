@@ -1,6 +1,6 @@
 /** What the engine is asked to continue: the system prompt plus the usable part of the stored conversation. */
-import type { ChatMessage } from "../../engine/protocol.js";
-import type { Message, MessageStatus } from "../window-api.js";
+import type { ChatMessage } from "../../contracts/engine/protocol.js";
+import type { Message, MessageStatus } from "../../contracts/window/index.js";
 
 /** Stopped and interrupted replies stay in the history: the user saw them and may refer to them. */
 const USABLE_STATUSES: ReadonlySet<MessageStatus> = new Set<MessageStatus>(["complete", "stopped", "interrupted"]);

@@ -3,9 +3,9 @@
  * or one of the supervisor's), and helpers that turn anything thrown into a `TandemApiError` fit for the user.
  */
 import { basename } from "node:path";
-import type { EngineErrorCode } from "../../engine/protocol.js";
-import { TandemApiError, type ApiError, type CrashInfo } from "../window-api.js";
-import { damageApiError } from "./store-integrity.js";
+import type { EngineErrorCode } from "../../contracts/engine/protocol.js";
+import { TandemApiError, type ApiError, type CrashInfo } from "../../contracts/window/index.js";
+import { damageApiError } from "./store/integrity.js";
 
 export type EngineRequestErrorCode =
   | EngineErrorCode

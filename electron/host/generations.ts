@@ -4,14 +4,14 @@
  * reply ended. When that record can't be written (a full disk), the window still gets the reply's end, as an error
  * with the text it has, and the write is retried until it lands (see `saveUnsaved`).
  */
-import type { ChatMessage, EngineEventData, SpeculationOptions } from "../../engine/protocol.js";
-import type { GenerationSettings, Message } from "../window-api.js";
+import type { ChatMessage, EngineEventData, SpeculationOptions } from "../../contracts/engine/protocol.js";
+import type { GenerationSettings, Message } from "../../contracts/window/index.js";
 import { buildEngineMessages } from "./chat-history.js";
 import { EngineRequestError, apiError, isDiskFull, toTandemApiError, withoutStackTrace } from "./errors.js";
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";
-import type { ModelManager } from "./model-manager.js";
-import type { MessageOutcome } from "./store.js";
+import type { ModelManager } from "./models/load-queue.js";
+import type { MessageOutcome } from "./store/chat-store.js";
 
 export const NO_MODEL_ERROR = "No model loaded: choose a model first.";
 

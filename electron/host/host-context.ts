@@ -1,9 +1,9 @@
 /** What the host's parts share: the store, the supervisor, the status tracker and the event outlet. */
-import type { WindowEvent, WindowEventData } from "../window-api.js";
-import type { EngineStatusTracker } from "./engine-status.js";
+import type { WindowEvent, WindowEventData } from "../../contracts/window/index.js";
+import type { EngineStatusTracker } from "./supervision/engine-status.js";
 import type { Logger } from "./logger.js";
-import type { ChatStore } from "./store.js";
-import type { EngineSupervisor } from "./supervisor.js";
+import type { ChatStore } from "./store/chat-store.js";
+import type { EngineSupervisor } from "./supervision/supervisor.js";
 
 export interface HostContext {
   /** The open store; throws a NOT_STARTED error before start() or after dispose(). */

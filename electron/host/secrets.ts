@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { HfTokenStatus } from "../window-api.js";
+import type { HfTokenStatus } from "../../contracts/window/index.js";
 
 export interface SecretStore {
   /** The stored token, or null. */

@@ -4,12 +4,14 @@
  * `child_process.fork` (see supervisor.ts).
  */
 import type { Readable } from "node:stream";
-import type { TandemApi, WindowEvent, WindowEventData, WindowResult } from "../window-api.js";
+import type { ProcessGoneReason, TandemApi, WindowEvent, WindowEventData, WindowResult } from "../../contracts/window/index.js";
 import type { SecretStore } from "./secrets.js";
 
 export interface EngineExit {
   code: number | null;
   signal: string | null;
+  /** Electron's reason for the process's end (child-process-gone), when the spawner knows it. */
+  gone?: { reason: ProcessGoneReason; exitCode: number } | null;
 }
 
 /** A running engine process, whatever started it. */

@@ -1,6 +1,6 @@
 import type { Engine } from "../engine.js";
 import { EngineFailure } from "../errors.js";
-import type { EngineEventData, EngineParams, EngineResult } from "../protocol.js";
+import type { EngineEventData, EngineParams, EngineResult } from "../../contracts/engine/protocol.js";
 import { benchOnEngine } from "./bench.js";
 
 /**

@@ -2,7 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { Engine } from "../engine.js";
 import { EngineFailure } from "../errors.js";
-import type { BenchReport, GenerationResult, SpeculationMode, SystemInfo, ThreadsSetting } from "../protocol.js";
+import type { BenchReport, GenerationResult, SpeculationMode, SystemInfo, ThreadsSetting } from "../../contracts/engine/protocol.js";
 import { expectedTokensPerStep } from "../speculation/cost-model.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { CacheSlotsSetting } from "../protocol.js";
+import type { CacheSlotsSetting } from "../../contracts/engine/protocol.js";
 
 /**
  * How many context sequences (conversation slots) a model gets.

@@ -4,6 +4,7 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import { GgmlType, type LlamaContext, type LlamaContextSequence } from "node-llama-cpp";
 import { z } from "zod";
+import { storeFolder } from "../cache-layout.js";
 import { PrefixIndex } from "./prefix-index.js";
 
 /**
@@ -98,9 +99,6 @@ export function stateIdFor(sessionKey: string): string {
   return createHash("sha256").update(sessionKey).digest("hex").slice(0, 32);
 }
 
-export function storeFolder(cacheDir: string, modelHash: string): string {
-  return path.join(cacheDir, "kv", modelHash.slice(0, 16));
-}
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const hex = (value: number) => value.toString(16).padStart(8, "0");

@@ -1,4 +1,4 @@
-import type { SpeculatorKind } from "../protocol.js";
+import type { SpeculatorKind } from "../../contracts/engine/protocol.js";
 
 /**
  * Live measurements that decide whether and how far to speculate.
@@ -180,10 +180,6 @@ export class SpeculationCostModel {
 
   recordAcceptance(kind: SpeculatorKind, proposed: number, accepted: number): void {
     this.acceptance.get(kind)!.record(proposed, accepted);
-  }
-
-  hasVerifyCurve(maxPositions: number): boolean {
-    return this.verifyMs.has(1) && this.verifyMs.has(maxPositions);
   }
 
   /** v(n): verify time of n positions relative to one, interpolated linearly between measured points. */

@@ -1,4 +1,4 @@
-import type { SpeculationMode, SpeculationStats, SpeculatorKind } from "../protocol.js";
+import type { SpeculationMode, SpeculationStats, SpeculatorKind } from "../../contracts/engine/protocol.js";
 
 /**
  * Counters of one reply's decode steps. Ours, not node-llama-cpp's: its `tokenPredictions` counters are inflated

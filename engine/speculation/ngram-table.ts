@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Token } from "node-llama-cpp";
+import { ngramTablePath } from "../cache-layout.js";
 
 /**
  * A table of what the model wrote after each short context (1 to `order` tokens), learned from its own replies.
@@ -140,11 +140,6 @@ export class NgramTable {
 }
 
 /** Where a model file's table lives: one file per model (path + size identify it). */
-export function ngramTablePath(cacheDir: string, modelPath: string, size: number): string {
-  const id = createHash("sha256").update(`${path.resolve(modelPath)}|${size}`).digest("hex").slice(0, 24);
-  return path.join(cacheDir, "ngram", `${id}.json`);
-}
-
 export async function loadNgramTable(
   cacheDir: string,
   modelPath: string,

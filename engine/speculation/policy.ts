@@ -1,5 +1,5 @@
 import type { Token } from "node-llama-cpp";
-import type { SpeculationMode, SpeculatorKind } from "../protocol.js";
+import type { SpeculationMode, SpeculatorKind } from "../../contracts/engine/protocol.js";
 import type { SpeculationCostModel, SpeedupEstimate } from "./cost-model.js";
 import type { Speculator } from "./speculator.js";
 

@@ -1,5 +1,5 @@
 import type { Token } from "node-llama-cpp";
-import type { SpeculatorKind } from "../protocol.js";
+import type { SpeculatorKind } from "../../contracts/engine/protocol.js";
 
 /**
  * A speculator proposes the tokens it expects the target model to produce next; the verifier checks them all in

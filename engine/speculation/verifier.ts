@@ -1,5 +1,5 @@
 import type { ControlledEvaluateInputItem, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import type { SamplingOptions } from "../protocol.js";
+import type { SamplingOptions } from "../../contracts/engine/protocol.js";
 
 const REPEAT_PENALTY_WINDOW = 64;
 

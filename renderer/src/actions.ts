@@ -2,8 +2,8 @@
  * What the UI can do: each action calls the host through the client and records the result in the stores.
  * Components get these through `useActions()` (see context.tsx), never the client directly.
  */
-import type { AppFolder, DatabaseRecovery, ModelFile, Settings, TandemClient, WindowResult } from "../../electron/window-api.js";
-import type { SpeculationMode } from "../../engine/protocol.js";
+import type { AppFolder, DatabaseRecovery, ModelFile, Settings, TandemClient, WindowResult } from "../../contracts/window/index.js";
+import type { SpeculationMode } from "../../contracts/engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { isUploadCapable } from "./api/upload.js";
 import { useConversationsStore } from "./stores/conversations.js";

@@ -3,7 +3,7 @@
  * subscriber's `benchmarkProgress`), cancel.
  */
 import { useEffect } from "react";
-import type { TandemClient, WindowParams } from "../../electron/window-api.js";
+import type { TandemClient, WindowParams } from "../../contracts/window/index.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { useClient } from "./context.js";
 import { useBenchmarksStore } from "./stores/benchmarks.js";

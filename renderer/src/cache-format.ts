@@ -1,5 +1,5 @@
 /** How the conversation cache is described in the status bar and in settings. */
-import type { CacheInfo, CacheOutcome, GenerationStats } from "../../engine/protocol.js";
+import type { CacheInfo, CacheOutcome, GenerationStats } from "../../contracts/engine/protocol.js";
 import { formatBytes, formatDuration } from "./format.js";
 
 /** How the KV cache served one turn's prompt (from the live `cacheOutcome` event, or a stored reply's stats). */

@@ -1,5 +1,5 @@
 import { createContext, useContext, type ReactNode } from "react";
-import type { TandemClient } from "../../electron/window-api.js";
+import type { TandemClient } from "../../contracts/window/index.js";
 import type { Actions } from "./actions.js";
 
 interface AppContextValue {

@@ -3,7 +3,7 @@
  * generated, from its stats once finished (the engine's counters are then the authority, so they reconcile with
  * `tandem bench` and the stats line: proposed = accepted + rejected, acceptance = accepted / proposed).
  */
-import type { GenerationStats, StopReason } from "../../engine/protocol.js";
+import type { GenerationStats, StopReason } from "../../contracts/engine/protocol.js";
 import { speculatorsUsed } from "./format.js";
 import type { LiveReply } from "./stores/metrics.js";
 

@@ -1,5 +1,5 @@
-import type { CrashInfo, DownloadInfo, EngineStatus } from "../../electron/window-api.js";
-import type { GenerationStats, SpeculationMode, SpeculationStats, StopReason } from "../../engine/protocol.js";
+import type { CrashInfo, DownloadInfo, EngineStatus } from "../../contracts/window/index.js";
+import type { GenerationStats, SpeculationMode, SpeculationStats, StopReason } from "../../contracts/engine/protocol.js";
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "";
@@ -109,6 +109,18 @@ export function speculationDetail(stats: GenerationStats): string {
 }
 
 export function crashReasonText(crash: CrashInfo): string {
+  switch (crash.processGone?.reason) {
+    case "oom":
+      return "ran out of memory";
+    case "crashed":
+      return `crashed (code ${crash.processGone.exitCode})`;
+    case "killed":
+      return "was killed";
+    case "integrity-failure":
+      return "failed its code integrity check";
+    case "launch-failed":
+      return "could not be launched";
+  }
   switch (crash.reason) {
     case "exited":
       return crash.exitCode !== null ? `exited unexpectedly (code ${crash.exitCode})` : "exited unexpectedly";

@@ -1,4 +1,3 @@
-import "./zod-config.js";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { createActions } from "./actions.js";

@@ -9,7 +9,7 @@
  * segments do not match the content (a reply whose start was streamed before this window listened), nothing is
  * tinted.
  */
-import type { VerifyStep } from "../../engine/protocol.js";
+import type { VerifyStep } from "../../contracts/engine/protocol.js";
 import type { StreamSegment } from "./stores/messages.js";
 
 // The few hast shapes the plugin touches (hast's own types are not a dependency of the renderer).

@@ -7,7 +7,7 @@
  * the verify step it came from travel with its text, as merged segments (see StreamSegment). The same frame also
  * feeds the metrics store (counters, timings and chart points), which the message list never subscribes to.
  */
-import type { TandemClient } from "../../electron/window-api.js";
+import type { TandemClient } from "../../contracts/window/index.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
 import { useBenchmarksStore } from "./stores/benchmarks.js";
 import { useConversationsStore } from "./stores/conversations.js";

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { defaultSupervisorTiming } from "../../electron/host/supervisor.js";
+import { defaultSupervisorTiming } from "../../electron/host/supervision/supervisor.js";
 import { targetModel, TEST_THREADS } from "../helpers/models.js";
 import { WebApp, launchBrowser } from "./web-harness.js";
 

@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { ChatStore } from "../../electron/host/store.js";
-import { fillDatabase, pagesOf, randomPages, sha256, writeRandomPages, type Filled } from "../electron/host/damaged-db.js";
+import { ChatStore } from "../../electron/host/store/chat-store.js";
+import { fillDatabase, pagesOf, randomPages, sha256, writeRandomPages, type Filled } from "../electron/host/store/damaged-db.js";
 import { repoPath, targetModel, TEST_THREADS } from "../helpers/models.js";
 import { WebApp, launchBrowser } from "./web-harness.js";
 

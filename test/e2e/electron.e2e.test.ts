@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { _electron, type ElectronApplication, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStatus, Message, TandemBridge } from "../../electron/window-api.js";
+import type { EngineStatus, Message, TandemBridge } from "../../contracts/window/index.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MODEL = "/work/shared/models/kjv-chat-6m.gguf";

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { DATABASE_FILE } from "../../electron/host/host.js";
-import { ChatStore } from "../../electron/host/store.js";
+import { ChatStore } from "../../electron/host/store/chat-store.js";
 import { sharedModel, targetModel } from "../helpers/models.js";
 import { WebApp, launchBrowser, screenshotDir } from "./web-harness.js";
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import WebSocket from "ws";
-import type { WebServerFrame, WindowMethod, WindowParams, WindowResult } from "../../electron/window-api.js";
+import type { WebServerFrame, WindowMethod, WindowParams, WindowResult } from "../../contracts/window/index.js";
 import { repoPath } from "../helpers/models.js";
 // @ts-expect-error: a plain .mjs script (npm test runs it before anything is built), without type declarations
 import { findBrowser } from "./browser.mjs";

@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import { forwardHostEvents, registerIpcHandlers, runWindowCall, toApiError } from "../../electron/app/ipc.js";
 import { APP_INDEX_URL, isAppPageUrl } from "../../electron/app/app-protocol.js";
 import type { HostEventListener } from "../../electron/host/types.js";
-import { ipcChannel, TandemApiError, windowMethodNames, type TandemApi, type WindowMethod } from "../../electron/window-api.js";
+import { ipcChannel, TandemApiError, windowMethodNames, type TandemApi, type WindowMethod } from "../../contracts/window/index.js";
+import { guardApi } from "../../electron/host/api/dispatch.js";
 import { FakeFrame, FakeIpcMain, FakeWebContents } from "../fakes/electron.js";
 
 const INDEX_URL = APP_INDEX_URL;
@@ -21,9 +22,10 @@ function setup() {
   const api = fakeApi();
   const ours = new FakeWebContents(INDEX_URL);
   const logs: string[] = [];
+  // The host's API as main gets it: guarded, so that params are validated once, at the host's edge.
   const unregister = registerIpcHandlers({
     ipcMain,
-    api,
+    api: guardApi(api, { debug: () => {}, info: () => {}, warn: (m) => logs.push(m), error: (m) => logs.push(m) }),
     trustedContents: () => [ours],
     isAppUrl: isAppPageUrl,
     log: (m) => logs.push(m),

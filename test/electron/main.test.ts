@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Host, HostEventListener, HostOptions } from "../../electron/host/types.js";
-import { ipcChannel, windowMethodNames, type TandemApi } from "../../electron/window-api.js";
+import { ipcChannel, windowMethodNames, type TandemApi } from "../../contracts/window/index.js";
 import { createFakeElectronMain, FakeBrowserWindow, FakeMenu, FakeWebContents, type FakeElectronMain } from "../fakes/electron.js";
 
 const mocks = vi.hoisted(() => ({

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { contractChannel, contractEventNames, contractMethodNames } from "../../electron/app/contract-names.js";
 import { buildPreloadApi, checkOutcome } from "../../electron/app/preload-api.js";
-import { ipcChannel, windowEventNames, windowMethodNames, type TandemBridge } from "../../electron/window-api.js";
+import { ipcChannel, windowEventNames, windowMethodNames, type TandemBridge } from "../../contracts/window/index.js";
 import { FakeContextBridge, FakeIpcRenderer } from "../fakes/electron.js";
 
 // electron/preload.ts imports "electron"; in Node that is only a path (or a throw without the binary). Give it
@@ -32,15 +31,15 @@ describe("electron/preload.ts", () => {
   });
 });
 
-describe("the preload's zod-free copy of the contract's names", () => {
-  it("matches window-api.ts exactly", () => {
-    expect([...contractMethodNames]).toEqual(windowMethodNames);
-    expect([...contractEventNames]).toEqual(windowEventNames);
-    expect(contractChannel.event).toBe(ipcChannel.event);
-    for (const method of windowMethodNames) expect(contractChannel.invoke(method)).toBe(ipcChannel.invoke(method));
+describe("the preload and the contract's zod-free names (contracts/window/names.ts)", () => {
+  it("names every schema of the method and event tables, and nothing else", async () => {
+    const { windowApi, windowEvents } = await import("../../contracts/window/index.js");
+    expect([...windowMethodNames].sort()).toEqual(Object.keys(windowApi).sort());
+    expect([...windowEventNames].sort()).toEqual(Object.keys(windowEvents).sort());
+    expect(ipcChannel.invoke("sendMessage")).toBe("tandem:invoke:sendMessage");
   });
 
-  it("keeps zod out of the preload bundle", async () => {
+  it("keeps zod (and every schema) out of the preload bundle", async () => {
     const { build } = await import("esbuild");
     const result = await build({
       entryPoints: ["electron/preload.ts"],
@@ -52,7 +51,9 @@ describe("the preload's zod-free copy of the contract's names", () => {
       metafile: true,
       logLevel: "silent",
     });
-    expect(Object.keys(result.metafile.inputs).filter((file) => file.includes("node_modules"))).toEqual([]);
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((file) => file.includes("node_modules"))).toEqual([]);
+    expect(inputs.filter((file) => file.startsWith("contracts/"))).toEqual(["contracts/window/names.ts"]);
   });
 });
 

@@ -22,8 +22,8 @@ import { CONTENT_SECURITY_POLICY, hardenContents, hardenSession } from "../../el
 import { createUtilityProcessSpawner } from "../../electron/app/utility-spawner.js";
 import { createMainWindow, secureWebPreferences } from "../../electron/app/window.js";
 import { DEFAULT_WINDOW_STATE } from "../../electron/app/window-state.js";
-import { sanitizeEngineEnv } from "../../electron/host/engine-env.js";
-import { ipcChannel, windowMethodNames } from "../../electron/window-api.js";
+import { sanitizeEngineEnv } from "../../electron/host/supervision/engine-env.js";
+import { ipcChannel, windowMethodNames } from "../../contracts/window/index.js";
 import { FakeBrowserWindow, FakeFrame, FakeIpcMain, FakeProtocol, FakeSession, FakeShell, FakeUtilityProcess, FakeWebContents } from "../fakes/electron.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -283,8 +283,8 @@ describe("fuses and the engine: RunAsNode off still starts the engine", () => {
 });
 
 describe("web mode", () => {
-  it("listens on loopback only, needs the token and checks the Origin (asserted in host/web-server.test.ts)", () => {
-    const tests = source("test/electron/host/web-server.test.ts");
+  it("listens on loopback only, needs the token and checks the Origin (asserted in host/web/server.test.ts)", () => {
+    const tests = source("test/electron/host/web/server.test.ts");
     for (const title of [
       "listens on 127.0.0.1 only",
       "refuses a wrong or missing token with 401",

@@ -7,7 +7,7 @@ import { createFolderOpener } from "../../electron/app/folders.js";
 import { createFolderPicker, createModelFilePicker, installQuitHandler } from "../../electron/app/lifecycle.js";
 import { buildMenuTemplate, type MenuOptions } from "../../electron/app/menu.js";
 import { NATIVE_CACHE_DIR, resolveSqliteNativeBinding, SQLITE_BINARY, SQLITE_STAMP } from "../../electron/app/native.js";
-import { createUtilityProcessSpawner, ENGINE_SERVICE_NAME } from "../../electron/app/utility-spawner.js";
+import { createUtilityProcessSpawner, ENGINE_SERVICE_NAME, GONE_WAIT_MS } from "../../electron/app/utility-spawner.js";
 import { FakeApp, FakeBrowserWindow, FakeDialog, fakeFork, FakeShell } from "../fakes/electron.js";
 
 describe("utility process spawner", () => {
@@ -45,6 +45,59 @@ describe("utility process spawner", () => {
     calls[0].child.emit("message", { type: "ready" });
     expect(calls[0].child.posted).toEqual([{ type: "hello" }]);
     expect(received).toEqual([{ type: "ready" }]);
+  });
+
+  describe("typed crash reasons from Electron's child-process-gone", () => {
+    const gone = (reason: string, exitCode: number, serviceName = ENGINE_SERVICE_NAME) => ({ type: "Utility", reason, exitCode, serviceName, name: serviceName });
+
+    it("joins a child-process-gone that comes before the exit (out of memory)", () => {
+      const app = new FakeApp();
+      const { fork, calls } = fakeFork();
+      const child = createUtilityProcessSpawner(fork, app).spawn({ entry: "e", env: {} });
+      const onExit = vi.fn();
+      child.onExit(onExit);
+      app.emit("child-process-gone", {}, gone("oom", -536870904));
+      calls[0].child.emit("exit", -536870904);
+      expect(onExit).toHaveBeenCalledWith({ code: -536870904, signal: null, gone: { reason: "oom", exitCode: -536870904 } });
+    });
+
+    it("waits a moment for one that comes after the exit (killed, crashed); memory-eviction is oom", async () => {
+      vi.useFakeTimers();
+      try {
+        const app = new FakeApp();
+        const { fork, calls } = fakeFork();
+        const spawner = createUtilityProcessSpawner(fork, app);
+        for (const [reason, expected] of [["killed", "killed"], ["crashed", "crashed"], ["memory-eviction", "oom"], ["integrity-failure", "integrity-failure"]]) {
+          const child = spawner.spawn({ entry: "e", env: {} });
+          const onExit = vi.fn();
+          child.onExit(onExit);
+          calls.at(-1)!.child.emit("exit", 9);
+          expect(onExit).not.toHaveBeenCalled();
+          app.emit("child-process-gone", {}, gone(reason, 9));
+          expect(onExit).toHaveBeenCalledWith({ code: 9, signal: null, gone: { reason: expected, exitCode: 9 } });
+        }
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it("reports the bare exit when no reason comes, and ignores other processes' reasons", async () => {
+      vi.useFakeTimers();
+      try {
+        const app = new FakeApp();
+        const { fork, calls } = fakeFork();
+        const child = createUtilityProcessSpawner(fork, app).spawn({ entry: "e", env: {} });
+        const onExit = vi.fn();
+        child.onExit(onExit);
+        app.emit("child-process-gone", {}, gone("crashed", 1, "Network Service"));
+        app.emit("child-process-gone", {}, { type: "GPU", reason: "crashed", exitCode: 1 });
+        calls[0].child.emit("exit", 1);
+        await vi.advanceTimersByTimeAsync(GONE_WAIT_MS);
+        expect(onExit).toHaveBeenCalledWith({ code: 1, signal: null, gone: null });
+      } finally {
+        vi.useRealTimers();
+      }
+    });
   });
 
   it("reports the exit once, with the code and no signal, also to late listeners", async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROTOCOL_VERSION, type EngineToHostMessage } from "../../engine/protocol.js";
+import { PROTOCOL_VERSION, type EngineToHostMessage } from "../../contracts/engine/protocol.js";
 import { TEST_THREADS, repoPath, targetModel } from "../helpers/models.js";
 
 /** Drives the built engine process over its IPC channel with raw protocol messages (as the host would). */

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../engine/engine.js";
-import type { ChatMessage, StreamedToken } from "../../engine/protocol.js";
+import type { ChatMessage, StreamedToken } from "../../contracts/engine/protocol.js";
 import { TEST_THREADS, targetModel } from "../helpers/models.js";
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), "tandem-engine-"));

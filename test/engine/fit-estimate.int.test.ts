@@ -8,7 +8,7 @@ import { getLlama, InsufficientMemoryError, type Llama, type LlamaOptions } from
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../engine/engine.js";
 import { EngineFailure } from "../../engine/errors.js";
-import type { FitEstimate, FitPart } from "../../engine/protocol.js";
+import type { FitEstimate, FitPart } from "../../contracts/engine/protocol.js";
 import { sharedModel, TEST_THREADS, targetModel } from "../helpers/models.js";
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), "tandem-fit-"));

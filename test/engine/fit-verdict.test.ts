@@ -1,7 +1,7 @@
 /** The fit arithmetic with fake figures: verdicts, suggested context sizes and GPU layers, messages (GPU paths too). */
 import { describe, expect, it } from "vitest";
 import { assessFit, formatBytes, smallerContextSizes, verdictOf, type FitConfig, type FitQuestion } from "../../engine/fit-verdict.js";
-import type { FitPart } from "../../engine/protocol.js";
+import type { FitPart } from "../../contracts/engine/protocol.js";
 
 const GB = 1e9;
 

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../engine/engine.js";
-import { makeModelPair } from "../../engine/synthetic/make-model.js";
-import type { GenerationResult, SpeculationMode, StreamedToken, VerifyStep } from "../../engine/protocol.js";
+import { makeModelPair } from "../../engine/dev/synthetic/make-model.js";
+import type { GenerationResult, SpeculationMode, StreamedToken, VerifyStep } from "../../contracts/engine/protocol.js";
 import { TEST_THREADS, repoPath, sharedModel, targetModel } from "../helpers/models.js";
 
 const prompts = readFileSync(repoPath("engine/bench/prompts/kjv-free-chat.txt"), "utf8").trim().split("\n");

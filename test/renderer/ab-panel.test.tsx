@@ -1,7 +1,7 @@
 import { act, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../electron/window-api.js";
+import type { Message } from "../../contracts/window/index.js";
 import { App } from "../../renderer/src/components/App.js";
 import { baselineFor } from "../../renderer/src/stores/benchmarks.js";
 import { usePrefsStore } from "../../renderer/src/stores/prefs.js";

@@ -5,7 +5,7 @@ import { FakeClient, modelFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
 
-const crash = { reason: "killed" as const, exitCode: null, signal: "SIGKILL", at: 1, message: "The engine was killed" };
+const crash = { reason: "killed" as const, exitCode: null, signal: "SIGKILL", processGone: null, at: 1, message: "The engine was killed" };
 
 describe("banners", () => {
   it("engine crashed: shows the reason and restart state; Retry calls restartEngine; dismissable", async () => {
@@ -51,7 +51,7 @@ describe("banners", () => {
       state: "failed",
       model: null,
       modelError: "The engine is not available.",
-      lastCrash: { ...crash, reason: "killed", signal: "SIGKILL", message: "The engine was killed (SIGKILL)" },
+      lastCrash: { ...crash, reason: "killed", signal: "SIGKILL", processGone: null, message: "The engine was killed (SIGKILL)" },
     };
     await renderWithClient(fake);
     await screen.findByTestId("crash-screen");

@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { TandemApiError } from "../../electron/window-api.js";
+import { TandemApiError } from "../../contracts/window/index.js";
 import { cacheTurnSummary } from "../../renderer/src/cache-format.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
 import { useMessagesStore } from "../../renderer/src/stores/messages.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { TandemApiError, windowMethodNames, type TandemBridge, type WebCallFrame, type WebServerFrame } from "../../electron/window-api.js";
+import { TandemApiError, windowMethodNames, type TandemBridge, type WebCallFrame, type WebServerFrame } from "../../contracts/window/index.js";
 import { createWebClient, getClient, webSocketUrl, type SocketLike } from "../../renderer/src/api/client.js";
 
 class FakeSocket implements SocketLike {

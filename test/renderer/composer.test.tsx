@@ -97,7 +97,7 @@ describe("composer", () => {
     const user = userEvent.setup();
     const fake = new FakeClient();
     await openChat(fake);
-    const { TandemApiError } = await import("../../electron/window-api.js");
+    const { TandemApiError } = await import("../../contracts/window/index.js");
     fake.failures.set("sendMessage", new TandemApiError("PROMPT_TOO_LONG", "The message does not fit the context"));
     await user.type(screen.getByTestId("composer-input"), "a very long message{Enter}");
     expect((await screen.findByTestId("banner-error")).textContent).toContain("The message does not fit the context");

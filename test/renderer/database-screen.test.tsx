@@ -2,7 +2,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { TandemApiError, type DatabaseStatus } from "../../electron/window-api.js";
+import { TandemApiError, type DatabaseStatus } from "../../contracts/window/index.js";
 import { recoverySummary } from "../../renderer/src/components/DatabaseScreen.js";
 import { FakeClient } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";

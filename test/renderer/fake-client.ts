@@ -21,8 +21,8 @@ import type {
   WindowMethod,
   WindowParams,
   WindowResult,
-} from "../../electron/window-api.js";
-import { TandemApiError } from "../../electron/window-api.js";
+} from "../../contracts/window/index.js";
+import { TandemApiError } from "../../contracts/window/index.js";
 import type {
   CacheInfo,
   BenchMode,
@@ -34,7 +34,7 @@ import type {
   StreamedToken,
   SystemInfo,
   VerifyStep,
-} from "../../engine/protocol.js";
+} from "../../contracts/engine/protocol.js";
 
 export const systemInfo: SystemInfo = {
   backend: "cuda",

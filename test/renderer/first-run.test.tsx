@@ -2,7 +2,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { TandemApiError } from "../../electron/window-api.js";
+import { TandemApiError } from "../../contracts/window/index.js";
 import { useWelcomeStore } from "../../renderer/src/components/WelcomeScreen.js";
 import { MODEL_CATALOG, RECOMMENDED_CPU_PAIR } from "../../renderer/src/model-catalog.js";
 import { FakeClient, libraryFiles, modelFiles, systemInfo } from "./fake-client.js";
@@ -163,7 +163,7 @@ describe("welcome screen", () => {
 });
 
 describe("crash report screen", () => {
-  const crash = { reason: "exited" as const, exitCode: 134, signal: null, at: 5, message: "The engine process exited unexpectedly (exit code 134)" };
+  const crash = { reason: "exited" as const, exitCode: 134, signal: null, processGone: null, at: 5, message: "The engine process exited unexpectedly (exit code 134)" };
 
   it("shows the reason, the message and the end of engine.log; Restart engine calls restartEngine", async () => {
     const u = userEvent.setup();
@@ -199,9 +199,14 @@ describe("crash report screen", () => {
     const fake = new FakeClient({ mode: "web" });
     await renderWithClient(fake);
     const cases = [
-      [{ ...crash, reason: "killed" as const, exitCode: null, signal: "SIGKILL", at: 6 }, "The engine was killed (SIGKILL)"],
+      [{ ...crash, reason: "killed" as const, exitCode: null, signal: "SIGKILL", processGone: null, at: 6 }, "The engine was killed (SIGKILL)"],
       [{ ...crash, reason: "launch-failed" as const, at: 7 }, "The engine couldn’t start"],
       [{ ...crash, reason: "unresponsive" as const, exitCode: null, at: 8 }, "The engine stopped answering"],
+      // Electron's own reason (child-process-gone), when the app knows it, says more than the exit code.
+      [{ ...crash, reason: "killed" as const, exitCode: 137, processGone: { reason: "oom" as const, exitCode: 137 }, at: 9 }, "The engine ran out of memory"],
+      [{ ...crash, reason: "killed" as const, exitCode: 11, processGone: { reason: "crashed" as const, exitCode: 11 }, at: 10 }, "The engine crashed (exit code 11)"],
+      [{ ...crash, reason: "launch-failed" as const, processGone: { reason: "integrity-failure" as const, exitCode: 1 }, at: 11 }, "The engine failed its code integrity check"],
+      [{ ...crash, reason: "exited" as const, processGone: { reason: "abnormal-exit" as const, exitCode: 134 }, at: 12 }, "The engine quit unexpectedly (exit code 134)"],
     ] as const;
     for (const [c, title] of cases) {
       act(() => fake.setStatus({ state: "failed", lastCrash: c }));

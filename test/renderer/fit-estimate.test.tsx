@@ -2,7 +2,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { WindowResult } from "../../electron/window-api.js";
+import type { WindowResult } from "../../contracts/window/index.js";
 import { FakeClient, libraryFiles, modelFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 

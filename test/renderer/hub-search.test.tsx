@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { TandemApiError, type HubFile, type HubModel } from "../../electron/window-api.js";
+import { TandemApiError, type HubFile, type HubModel } from "../../contracts/window/index.js";
 import { FakeClient, libraryFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 

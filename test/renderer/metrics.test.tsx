@@ -2,7 +2,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Profiler } from "react";
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../electron/window-api.js";
+import type { Message } from "../../contracts/window/index.js";
 import type { ChartData, ChartFactory, ChartSpec } from "../../renderer/src/charts/adapter.js";
 import { ChartFactoryContext } from "../../renderer/src/charts/adapter.js";
 import { App } from "../../renderer/src/components/App.js";

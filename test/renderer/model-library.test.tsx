@@ -2,7 +2,7 @@
 import { act, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ModelFile } from "../../electron/window-api.js";
+import type { ModelFile } from "../../contracts/window/index.js";
 import { ImportModelButton } from "../../renderer/src/components/ImportModelButton.js";
 import { FakeClient, libraryFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { DraftCandidate } from "../../electron/window-api.js";
+import type { DraftCandidate } from "../../contracts/window/index.js";
 import { FakeClient, libraryFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { TandemApiError } from "../../electron/window-api.js";
+import { TandemApiError } from "../../contracts/window/index.js";
 import { FakeClient } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 

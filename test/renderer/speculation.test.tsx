@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../electron/window-api.js";
+import type { Message } from "../../contracts/window/index.js";
 import { draftInfo, FakeClient, makeSpecStats, makeStats, modelFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 

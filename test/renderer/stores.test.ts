@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Conversation, DownloadInfo, Message } from "../../electron/window-api.js";
+import type { Conversation, DownloadInfo, Message } from "../../contracts/window/index.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
 import { useDownloadsStore } from "../../renderer/src/stores/downloads.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
@@ -110,7 +110,7 @@ describe("messages store", () => {
 });
 
 describe("engine store", () => {
-  const crash = { reason: "killed" as const, exitCode: null, signal: "SIGKILL", at: 100, message: "Killed by SIGKILL" };
+  const crash = { reason: "killed" as const, exitCode: null, signal: "SIGKILL", processGone: null, at: 100, message: "Killed by SIGKILL" };
 
   it("shows the crash banner from engineCrashed, and a dismissed crash stays dismissed", () => {
     useEngineStore.getState().crashed(crash, true);

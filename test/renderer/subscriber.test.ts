@@ -126,7 +126,7 @@ describe("subscriber", () => {
   it("feeds engine, model, settings and conversation events to their stores", () => {
     const { fake } = setup();
     fake.emit("engineCrashed", {
-      crash: { reason: "exited", exitCode: 3, signal: null, at: 5, message: "Exited with code 3" },
+      crash: { reason: "exited", exitCode: 3, signal: null, processGone: null, at: 5, message: "Exited with code 3" },
       restarting: true,
     });
     expect(useEngineStore.getState().crash).toMatchObject({ restarting: true, crash: { reason: "exited", exitCode: 3 } });

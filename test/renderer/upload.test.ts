@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isUploadCapable, uploadModelFile, uploadUrl } from "../../renderer/src/api/upload.js";
-import { TandemApiError, WEB_UPLOAD_NAME_HEADER } from "../../electron/window-api.js";
+import { TandemApiError, WEB_UPLOAD_NAME_HEADER } from "../../contracts/window/index.js";
 
 /** An XMLHttpRequest stand-in: records what is sent and answers with `status` and `body` after two progress events. */
 class FakeXhr {

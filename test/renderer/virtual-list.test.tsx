@@ -1,6 +1,6 @@
 import { act, fireEvent, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Message } from "../../electron/window-api.js";
+import type { Message } from "../../contracts/window/index.js";
 import { ESTIMATED_ROW_HEIGHT } from "../../renderer/src/components/MessageList.js";
 import { FakeClient } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";

@@ -3,13 +3,13 @@
  * A/B benchmarks and the log files.
  */
 import { nodeLlamaCppVersion } from "../../../engine/node-llama-cpp-version.js";
-import type { TandemApi } from "../../window-api.js";
+import type { TandemApi } from "../../../contracts/window/index.js";
 import { appPaths, openAppFolder } from "../app-folders.js";
 import type { Benchmarks } from "../benchmarks.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";
 import { readLogTail } from "../log-files.js";
-import type { ModelManager } from "../model-manager.js";
+import type { ModelManager } from "../models/load-queue.js";
 import type { HostOptions } from "../types.js";
 
 export type AppApi = Pick<

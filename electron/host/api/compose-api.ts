@@ -3,7 +3,7 @@
  * the result is a TandemApi only when every window method is implemented by exactly one part, so a method left out
  * or implemented twice (in a spread the later would silently win) is a compile error where the result is used.
  */
-import type { TandemApi, WindowMethod } from "../../window-api.js";
+import type { TandemApi, WindowMethod } from "../../../contracts/window/index.js";
 
 type ApiPart = Partial<TandemApi>;
 

@@ -1,10 +1,10 @@
 /** The window API's conversations: listing and editing them, and sending, stopping, regenerating and editing replies. */
 import { basename } from "node:path";
-import type { Conversation, GenerationSettings, Message, TandemApi } from "../../window-api.js";
+import type { Conversation, GenerationSettings, Message, TandemApi } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";
-import { DEFAULT_CONVERSATION_TITLE } from "../store.js";
+import { DEFAULT_CONVERSATION_TITLE } from "../store/chat-store.js";
 import { titleFromMessage } from "../titles.js";
 
 export type ConversationsApi = Pick<

@@ -1,10 +1,10 @@
 /** The window API's database: whether it is usable, and backup-and-recover when it is damaged. */
-import type { Settings, TandemApi } from "../../window-api.js";
-import type { DatabaseKeeper } from "../database-keeper.js";
+import type { Settings, TandemApi } from "../../../contracts/window/index.js";
+import type { DatabaseKeeper } from "../store/database-keeper.js";
 import type { HostContext } from "../host-context.js";
-import type { LibraryService } from "../library-service.js";
+import type { LibraryService } from "../models/library.js";
 import { describeError } from "../logger.js";
-import type { ModelManager } from "../model-manager.js";
+import type { ModelManager } from "../models/load-queue.js";
 
 export type DatabaseApi = Pick<TandemApi, "getDatabaseStatus" | "recoverDatabase">;
 

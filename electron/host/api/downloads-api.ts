@@ -1,8 +1,8 @@
 /** The window API's downloads and Hugging Face Hub: downloads in progress, Hub search and files, the Hub token. */
-import type { TandemApi } from "../../window-api.js";
-import type { DownloadManager } from "../download-manager.js";
+import type { TandemApi } from "../../../contracts/window/index.js";
+import type { DownloadManager } from "../downloads/download-manager.js";
 import type { HostContext } from "../host-context.js";
-import type { Hub } from "../hub.js";
+import type { Hub } from "../downloads/hub-search.js";
 import type { SecretStore } from "../secrets.js";
 
 export type DownloadsApi = Pick<

@@ -3,14 +3,14 @@
  * draft models, and memory-fit estimates.
  */
 import { basename, join, resolve } from "node:path";
-import type { TandemApi } from "../../window-api.js";
+import type { TandemApi } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
-import { estimateFit, type FitOptions } from "../fit.js";
+import { estimateFit, type FitOptions } from "../models/fit.js";
 import type { HostContext } from "../host-context.js";
-import { libraryFolders, withFolderAdded, withFolderRemoved } from "../library-folders.js";
-import type { LibraryService } from "../library-service.js";
-import { deleteModelFile, importModelFile, type ImportOptions } from "../model-files.js";
-import type { ModelManager } from "../model-manager.js";
+import { libraryFolders, withFolderAdded, withFolderRemoved } from "../models/library-folders.js";
+import type { LibraryService } from "../models/library.js";
+import { deleteModelFile, importModelFile, type ImportOptions } from "../models/import-delete.js";
+import type { ModelManager } from "../models/load-queue.js";
 import type { HostOptions } from "../types.js";
 
 export type LibraryApi = Pick<

@@ -1,10 +1,10 @@
 /** The window API's settings: reading them, and saving a change with the engine reload or restart it calls for. */
-import type { Settings, TandemApi } from "../../window-api.js";
+import type { Settings, TandemApi } from "../../../contracts/window/index.js";
 import type { HostContext } from "../host-context.js";
-import type { LibraryService } from "../library-service.js";
+import type { LibraryService } from "../models/library.js";
 import { describeError } from "../logger.js";
-import type { ModelManager } from "../model-manager.js";
-import { validateModelsFolder } from "../models.js";
+import type { ModelManager } from "../models/load-queue.js";
+import { validateModelsFolder } from "../models/folder-scan.js";
 
 export type SettingsApi = Pick<TandemApi, "getSettings" | "updateSettings">;
 

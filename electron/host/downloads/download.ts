@@ -12,7 +12,7 @@ import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { diskFullMessage, isDiskFull } from "../errors.js";
-import { hasControlCharacter } from "../file-names.js";
+import { hasControlCharacter } from "../models/file-names.js";
 import { escapeControlCharacters } from "../logger.js";
 
 export interface DownloadProgress {

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import type { HubFile, HubModel } from "../../window-api.js";
+import type { HubFile, HubModel } from "../../../contracts/window/index.js";
 
 export const HF_BASE_URL = "https://huggingface.co";
 

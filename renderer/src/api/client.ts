@@ -5,19 +5,10 @@
  * - In web mode (no `window.tandem`) it is a WebSocket client speaking `WebCallFrame` / `WebServerFrame` to
  *   `ws(s)://<host>/api?token=<token>`, the token coming from the page's own `?token=` query.
  */
-import {
-  TandemApiError,
-  windowMethodNames,
-  type ApiOutcome,
-  type TandemBridge,
-  type TandemClient,
-  type WebCallFrame,
-  type WebServerFrame,
-  type WindowEvent,
-  type WindowEventData,
-  type WindowEventListener,
-  type WindowMethod,
-} from "../../../electron/window-api.js";
+import { TandemApiError, type ApiOutcome } from "../../../contracts/window/errors.js";
+import type { TandemClient, WindowEventData, WindowEventListener } from "../../../contracts/window/events.js";
+import { windowMethodNames, type WindowEvent, type WindowMethod } from "../../../contracts/window/names.js";
+import type { TandemBridge, WebCallFrame, WebServerFrame } from "../../../contracts/window/transport.js";
 import { uploadModelFile, uploadUrl } from "./upload.js";
 
 declare global {

@@ -1,15 +1,11 @@
 /**
  * Web mode's model upload: the browser can't hand the host a path, so a chosen or dropped GGUF is POSTed to
- * WEB_UPLOAD_PATH with the page's token (see window-api.ts). XMLHttpRequest, because fetch has no upload progress.
+ * WEB_UPLOAD_PATH with the page's token (see contracts/window/names.ts). XMLHttpRequest, because fetch has no upload progress.
  */
-import {
-  TandemApiError,
-  WEB_UPLOAD_NAME_HEADER,
-  WEB_UPLOAD_PATH,
-  type ApiOutcome,
-  type TandemClient,
-  type WindowResult,
-} from "../../../electron/window-api.js";
+import { TandemApiError, type ApiOutcome } from "../../../contracts/window/errors.js";
+import type { TandemClient } from "../../../contracts/window/events.js";
+import type { WindowResult } from "../../../contracts/window/methods.js";
+import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH } from "../../../contracts/window/names.js";
 
 export type ImportResult = WindowResult<"importModel">;
 

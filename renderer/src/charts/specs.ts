@@ -1,5 +1,5 @@
 /** The metrics panel's charts: what each shows, and how its data is built from the stores. */
-import type { Message } from "../../../electron/window-api.js";
+import type { Message } from "../../../contracts/window/index.js";
 import type { Baseline } from "../stores/benchmarks.js";
 import type { LiveReply } from "../stores/metrics.js";
 import type { ChartData, ChartSpec } from "./adapter.js";

@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
-import type { BenchmarkPromptSet, BenchmarkResult } from "../../../electron/window-api.js";
-import type { BenchMode, BenchReport } from "../../../engine/protocol.js";
+import type { BenchmarkPromptSet, BenchmarkResult } from "../../../contracts/window/index.js";
+import type { BenchMode, BenchReport } from "../../../contracts/engine/protocol.js";
 import { cancelBenchmark, runBenchmark, useSavedBenchmarks } from "../benchmark-actions.js";
 import { useClient } from "../context.js";
 import { formatPercent } from "../format.js";

@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
-import type { AppInfo } from "../../../electron/window-api.js";
-import type { SystemInfo } from "../../../engine/protocol.js";
+import type { AppInfo } from "../../../contracts/window/index.js";
+import type { SystemInfo } from "../../../contracts/engine/protocol.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { Modal } from "./Modal.js";

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { CrashInfo } from "../../../electron/window-api.js";
+import type { CrashInfo } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useActions, useClient } from "../context.js";
 import { useEngineStore } from "../stores/engine.js";
@@ -8,12 +8,38 @@ import { AlertIcon } from "./Icons.js";
 
 const LOG_LINES = 30;
 
-/** What happened, in plain words. */
+/** What happened, in plain words: Electron's reason when the app knows it, else the supervisor's. */
 export function crashExplanation(crash: CrashInfo): { title: string; detail: string } {
+  const code = crash.processGone ? ` (exit code ${crash.processGone.exitCode})` : "";
+  switch (crash.processGone?.reason) {
+    case "oom":
+      return {
+        title: "The engine ran out of memory",
+        detail: "The model, its context or its cache needed more memory than this computer could give. Try a smaller model or context.",
+      };
+    case "crashed":
+      return {
+        title: `The engine crashed${code}`,
+        detail: "The process that runs the model crashed, several times in a row, so Tandem stopped restarting it. engine.log holds its last words.",
+      };
+    case "killed":
+      return { title: "The engine was killed", detail: "Something outside Tandem ended the process that runs the model." };
+    case "integrity-failure":
+      return {
+        title: "The engine failed its code integrity check",
+        detail: "The installed app's files don't match what was signed. Reinstalling Tandem should fix it.",
+      };
+    case "launch-failed":
+      return {
+        title: "The engine couldn’t be launched",
+        detail: "The system refused to start the process that runs the model. A broken installation is the usual cause.",
+      };
+  }
   switch (crash.reason) {
     case "exited":
       return {
         title: crash.exitCode !== null ? `The engine quit unexpectedly (exit code ${crash.exitCode})` : "The engine quit unexpectedly",
+        // (clean-exit / abnormal-exit: Electron knows no more than the exit code.)
         detail: "The process that runs the model stopped on its own, several times in a row, so Tandem stopped restarting it.",
       };
     case "killed":

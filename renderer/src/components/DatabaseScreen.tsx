@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { DatabaseRecovery, DatabaseStatus } from "../../../electron/window-api.js";
+import type { DatabaseRecovery, DatabaseStatus } from "../../../contracts/window/index.js";
 import { useActions } from "../context.js";
 import { useDatabaseStore } from "../stores/database.js";
 import { useSettingsStore } from "../stores/settings.js";

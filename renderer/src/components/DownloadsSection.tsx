@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { DownloadInfo } from "../../../electron/window-api.js";
+import type { DownloadInfo } from "../../../contracts/window/index.js";
 import { useActions } from "../context.js";
 import { downloadFraction, downloadStateText, formatBytes } from "../format.js";
 import { MODEL_CATALOG } from "../model-catalog.js";

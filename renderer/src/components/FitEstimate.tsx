@@ -4,7 +4,7 @@
  * before loading a model that probably won't fit.
  */
 import { useCallback, useEffect, useState, type ReactNode } from "react";
-import type { FitEstimate, WindowParams } from "../../../electron/window-api.js";
+import type { FitEstimate, WindowParams } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useActions, useClient } from "../context.js";
 import { useSettingsStore } from "../stores/settings.js";

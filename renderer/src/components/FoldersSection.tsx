@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { AppFolder } from "../../../electron/window-api.js";
+import type { AppFolder } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useClient } from "../context.js";
 import { useSettingsStore } from "../stores/settings.js";

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import type { HfTokenStatus } from "../../../electron/window-api.js";
+import type { HfTokenStatus } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useClient } from "../context.js";
 

@@ -4,7 +4,7 @@
  * source, reading its header remotely), and Download (the download then shows as a card above).
  */
 import { useEffect, useRef, useState } from "react";
-import type { FitEstimate, HubFile, HubModel, TandemClient } from "../../../electron/window-api.js";
+import type { FitEstimate, HubFile, HubModel, TandemClient } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useClient } from "../context.js";
 import { formatBytes } from "../format.js";

@@ -1,5 +1,5 @@
 import { useRef, useState } from "react";
-import type { ModelFile } from "../../../electron/window-api.js";
+import type { ModelFile } from "../../../contracts/window/index.js";
 import type { ImportOutcome } from "../actions.js";
 import { useActions } from "../context.js";
 import { useSettingsStore } from "../stores/settings.js";

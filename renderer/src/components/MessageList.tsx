@@ -1,5 +1,5 @@
 import { memo, useCallback, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from "react";
-import type { Message } from "../../../electron/window-api.js";
+import type { Message } from "../../../contracts/window/index.js";
 import { useSendBlockedReason } from "../hooks.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { MessageView } from "./MessageView.js";

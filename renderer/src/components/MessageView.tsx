@@ -1,6 +1,6 @@
 import { memo, useEffect, useRef, useState } from "react";
-import type { Message } from "../../../electron/window-api.js";
-import type { GenerationStats } from "../../../engine/protocol.js";
+import type { Message } from "../../../contracts/window/index.js";
+import type { GenerationStats } from "../../../contracts/engine/protocol.js";
 import { useActions } from "../context.js";
 import { cacheDetail, cacheOutcome, speculationDetail, speculationSummary, statsDetail, statsParts } from "../format.js";
 import { displayText, useMessagesStore } from "../stores/messages.js";

@@ -3,7 +3,7 @@ import { useSavedBenchmarks } from "../benchmark-actions.js";
 import { baselineFor, useBenchmarksStore, type Baseline } from "../stores/benchmarks.js";
 import { useEngineStore } from "../stores/engine.js";
 import { AbPanel, formatMeasured } from "./AbPanel.js";
-import type { Message } from "../../../electron/window-api.js";
+import type { Message } from "../../../contracts/window/index.js";
 import { Chart } from "../charts/adapter.js";
 import { conversationChart, conversationData, histogramChart, histogramData, replyChart, replyData } from "../charts/specs.js";
 import { finishedFigures, liveFigures, type ReplyFigures } from "../figures.js";

@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useState } from "react";
-import type { DraftCandidate, ModelFile } from "../../../electron/window-api.js";
+import type { DraftCandidate, ModelFile } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useActions } from "../context.js";
 import { formatBytes } from "../format.js";

@@ -3,7 +3,7 @@
  * Hugging Face token and folders, which act at once.
  */
 import { useId, useState } from "react";
-import type { Settings } from "../../../electron/window-api.js";
+import type { Settings } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useActions } from "../context.js";
 import { useSettingsStore } from "../stores/settings.js";

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { Conversation } from "../../../electron/window-api.js";
+import type { Conversation } from "../../../contracts/window/index.js";
 import { useActions } from "../context.js";
 import { dateGroup } from "../format.js";
 import { useConversationsStore } from "../stores/conversations.js";

@@ -1,5 +1,5 @@
-import type { Conversation } from "../../../electron/window-api.js";
-import { SpeculationMode } from "../../../engine/protocol.js";
+import type { Conversation } from "../../../contracts/window/index.js";
+import { isSpeculationMode } from "../../../contracts/engine/values.js";
 import { useActions } from "../context.js";
 import { speculationModeLabel } from "../format.js";
 import { useEngineStore } from "../stores/engine.js";
@@ -31,7 +31,7 @@ export function SpeculationSelect({ conversation }: { conversation: Conversation
         value={chosen ?? ""}
         onChange={(e) => {
           const value = e.target.value;
-          void actions.setConversationSpeculation(conversation.id, value === "" ? null : SpeculationMode.parse(value));
+          void actions.setConversationSpeculation(conversation.id, isSpeculationMode(value) ? value : null);
         }}
       >
         <option value="">{defaultMode ? `Default (${speculationModeLabel[defaultMode]})` : "Default"}</option>

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { create } from "zustand";
-import type { DownloadInfo, ModelFile } from "../../../electron/window-api.js";
+import type { DownloadInfo, ModelFile } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useActions, useClient } from "../context.js";
 import { downloadFraction, downloadStateText, formatBytes } from "../format.js";

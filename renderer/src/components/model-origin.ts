@@ -1,4 +1,4 @@
-import type { ModelOrigin } from "../../../electron/window-api.js";
+import type { ModelOrigin } from "../../../contracts/window/index.js";
 
 function day(at: number): string {
   return new Date(at).toLocaleDateString("en-US", { year: "numeric", month: "short", day: "numeric" });

@@ -1,6 +1,6 @@
 import { create } from "zustand";
-import type { BenchmarkResult } from "../../../electron/window-api.js";
-import type { BenchMode } from "../../../engine/protocol.js";
+import type { BenchmarkResult } from "../../../contracts/window/index.js";
+import type { BenchMode } from "../../../contracts/engine/protocol.js";
 
 /** The A/B benchmark: saved results (the metrics panel's baseline) and the run in progress. */
 export interface BenchmarksState {

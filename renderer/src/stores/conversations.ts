@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { Conversation } from "../../../electron/window-api.js";
+import type { Conversation } from "../../../contracts/window/index.js";
 
 export interface ConversationsState {
   /** Conversations matching `query`, newest first. */

@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { DatabaseRecovery, DatabaseStatus } from "../../../electron/window-api.js";
+import type { DatabaseRecovery, DatabaseStatus } from "../../../contracts/window/index.js";
 
 /** What the window knows about the host's database, and where backup-and-recover is. */
 export interface DatabaseStoreState {

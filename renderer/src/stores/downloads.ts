@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { DownloadInfo } from "../../../electron/window-api.js";
+import type { DownloadInfo } from "../../../contracts/window/index.js";
 
 export interface DownloadsState {
   /** Downloads in the host's order (the order they were started). */

@@ -1,6 +1,6 @@
 import { create } from "zustand";
-import type { CrashInfo, EngineStatus, WindowEventData } from "../../../electron/window-api.js";
-import type { GenerationStats } from "../../../engine/protocol.js";
+import type { CrashInfo, EngineStatus, WindowEventData } from "../../../contracts/window/index.js";
+import type { GenerationStats } from "../../../contracts/engine/protocol.js";
 import type { ConnectionState } from "../api/client.js";
 
 export interface CrashBanner {

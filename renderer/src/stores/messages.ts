@@ -1,6 +1,6 @@
 import { create } from "zustand";
-import type { Message } from "../../../electron/window-api.js";
-import type { TokenSource, VerifyStep } from "../../../engine/protocol.js";
+import type { Message } from "../../../contracts/window/index.js";
+import type { TokenSource, VerifyStep } from "../../../contracts/engine/protocol.js";
 
 /**
  * A run of streamed text with one origin: consecutive tokens of the same source and the same verify step are merged,

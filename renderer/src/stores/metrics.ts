@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { SpeculatorKind, StreamedToken, VerifyStep } from "../../../engine/protocol.js";
+import type { SpeculatorKind, StreamedToken, VerifyStep } from "../../../contracts/engine/protocol.js";
 
 /**
  * Live figures of the replies streamed in this window, fed by the subscriber once per animation frame. Kept apart

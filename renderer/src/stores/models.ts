@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { ModelFile } from "../../../electron/window-api.js";
+import type { ModelFile } from "../../../contracts/window/index.js";
 
 export interface ModelLoad {
   path: string;

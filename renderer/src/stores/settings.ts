@@ -1,5 +1,5 @@
 import { create } from "zustand";
-import type { AppInfo, Settings } from "../../../electron/window-api.js";
+import type { AppInfo, Settings } from "../../../contracts/window/index.js";
 
 export interface SettingsState {
   settings: Settings | null;

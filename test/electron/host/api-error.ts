@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { TandemApiError } from "../../../electron/window-api.js";
+import { TandemApiError } from "../../../contracts/window/index.js";
 
 /** Awaits a host API call that must fail, and returns its TandemApiError (failing the test otherwise). */
 export async function apiError(promise: Promise<unknown>): Promise<TandemApiError> {

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { EngineRequestError, isDiskFull, toApiErrorShape, toTandemApiError } from "../../../electron/host/errors.js";
-import { TandemApiError } from "../../../electron/window-api.js";
+import { TandemApiError } from "../../../contracts/window/index.js";
 
 /** A real ENOSPC where the system has /dev/full (Linux): every write to it fails for lack of space. */
 function realEnospc(): Error {

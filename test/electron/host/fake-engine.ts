@@ -23,7 +23,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROTOCOL_VERSION } from "../../../engine/protocol.js";
+import { PROTOCOL_VERSION } from "../../../contracts/engine/protocol.js";
 
 const SCRIPT = String.raw`
 "use strict";

@@ -10,9 +10,9 @@ import Database from "better-sqlite3";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { UNSAVED_DISK_FULL_ERROR } from "../../../electron/host/generations.js";
 import { createHost, DATABASE_FILE, type HostInternals } from "../../../electron/host/host.js";
-import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
+import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../electron/host/types.js";
-import { Message, type WindowEventData } from "../../../electron/window-api.js";
+import { Message, type WindowEventData } from "../../../contracts/window/index.js";
 import { waitFor, writeFakeEngine } from "./fake-engine.js";
 import { recordingLogger, type RecordingLogger } from "./test-logger.js";
 

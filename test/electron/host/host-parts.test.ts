@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { buildEngineMessages } from "../../../electron/host/chat-history.js";
 import { defaultDataDir } from "../../../electron/host/data-dir.js";
 import { titleFromMessage } from "../../../electron/host/titles.js";
-import type { Message } from "../../../electron/window-api.js";
+import type { Message } from "../../../contracts/window/index.js";
 
 function message(role: Message["role"], content: string, status: Message["status"] = "complete"): Message {
   return { id: content || "x", conversationId: "c", role, content, status, error: null, model: null, settings: null, stats: null, createdAt: 0 };

@@ -8,7 +8,7 @@ import { appPaths, openAppFolder } from "../../../electron/host/app-folders.js";
 import { createHost } from "../../../electron/host/host.js";
 import { fileLogger, lineSplitter, readLogTail, RotatingLog, teeLogger } from "../../../electron/host/log-files.js";
 import { consoleLogger } from "../../../electron/host/logger.js";
-import { nodeForkSpawner } from "../../../electron/host/supervisor.js";
+import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../electron/host/types.js";
 import { apiError } from "./api-error.js";
 import { recordingLogger } from "./test-logger.js";

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BenchReport, type EngineToHostMessage } from "../../../engine/protocol.js";
+import { BenchReport, type EngineToHostMessage } from "../../../contracts/engine/protocol.js";
 import { TEST_THREADS, repoPath, sharedModel, targetModel } from "../../helpers/models.js";
 
 type Response = Extract<EngineToHostMessage, { kind: "response" }>;

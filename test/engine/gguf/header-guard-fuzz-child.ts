@@ -12,7 +12,7 @@ import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, statSync, wri
 import path from "node:path";
 import { checkGgufFile, GgufHeaderError } from "../../../engine/gguf/header-guard.js";
 import { GgufInspectError, inspectGguf } from "../../../engine/gguf/inspect.js";
-import { Rng } from "../../../engine/synthetic/prng.js";
+import { Rng } from "../../../engine/dev/synthetic/prng.js";
 
 interface Base {
   path: string;

@@ -14,10 +14,10 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkGgufFile } from "../../../engine/gguf/header-guard.js";
-import { writeGguf } from "../../../engine/synthetic/gguf-writer.js";
-import { shapeFor } from "../../../engine/synthetic/shapes.js";
-import { buildVocabulary } from "../../../engine/synthetic/tokenizer.js";
-import { modelContent } from "../../../engine/synthetic/weights.js";
+import { writeGguf } from "../../../engine/dev/synthetic/gguf-writer.js";
+import { shapeFor } from "../../../engine/dev/synthetic/shapes.js";
+import { buildVocabulary } from "../../../engine/dev/synthetic/tokenizer.js";
+import { modelContent } from "../../../engine/dev/synthetic/weights.js";
 import { repoPath, sharedModel } from "../../helpers/models.js";
 
 const CASES = 400;

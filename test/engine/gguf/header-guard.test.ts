@@ -19,10 +19,10 @@ import {
   type ByteSource,
 } from "../../../engine/gguf/header-guard.js";
 import { GgufInspectError, inspectGguf } from "../../../engine/gguf/inspect.js";
-import { encodeHeader, GgmlType, gguf, writeGguf, type TensorSpec } from "../../../engine/synthetic/gguf-writer.js";
-import { shapeFor } from "../../../engine/synthetic/shapes.js";
-import { buildVocabulary } from "../../../engine/synthetic/tokenizer.js";
-import { modelContent } from "../../../engine/synthetic/weights.js";
+import { encodeHeader, GgmlType, gguf, writeGguf, type TensorSpec } from "../../../engine/dev/synthetic/gguf-writer.js";
+import { shapeFor } from "../../../engine/dev/synthetic/shapes.js";
+import { buildVocabulary } from "../../../engine/dev/synthetic/tokenizer.js";
+import { modelContent } from "../../../engine/dev/synthetic/weights.js";
 import { sharedModel } from "../../helpers/models.js";
 import { startTestServer, type TestServer } from "../../electron/host/downloads/test-server.js";
 import { CRAFTED, hugeArray, preamble, str, u32, u64 } from "./crafted.js";

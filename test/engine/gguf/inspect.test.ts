@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compatibleDrafts, GgufInspectError, inspectGguf, tokenizerFactsFromFile, type DraftPairingInput } from "../../../engine/gguf/inspect.js";
-import { makeModelPair } from "../../../engine/synthetic/make-model.js";
+import { makeModelPair } from "../../../engine/dev/synthetic/make-model.js";
 import { sharedModel } from "../../helpers/models.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "tandem-inspect-"));

@@ -3,8 +3,8 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Engine } from "../../../engine/engine.js";
 import { stateIdFor } from "../../../engine/kv-cache/state-store.js";
-import type { ChatMessage } from "../../../engine/protocol.js";
-import { makeModelPair } from "../../../engine/synthetic/make-model.js";
+import type { ChatMessage } from "../../../contracts/engine/protocol.js";
+import { makeModelPair } from "../../../engine/dev/synthetic/make-model.js";
 import { followUp, kjvEngine, tempDir, turn, verses, type Turn } from "./helpers.js";
 
 /**

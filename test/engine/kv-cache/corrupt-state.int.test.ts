@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../../engine/engine.js";
 import { stateIdFor } from "../../../engine/kv-cache/state-store.js";
-import type { ChatMessage } from "../../../engine/protocol.js";
+import type { ChatMessage } from "../../../contracts/engine/protocol.js";
 import { followUp, kjvEngine, tempDir, turn, verses } from "./helpers.js";
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Engine, type EngineOptions } from "../../../engine/engine.js";
-import type { ChatMessage, GenerationResult, SpeculationMode } from "../../../engine/protocol.js";
+import type { ChatMessage, GenerationResult, SpeculationMode } from "../../../contracts/engine/protocol.js";
 import { TEST_THREADS, sharedModel, targetModel } from "../../helpers/models.js";
 
 export const tempDir = (name: string) => mkdtempSync(path.join(os.tmpdir(), `tandem-kv-${name}-`));

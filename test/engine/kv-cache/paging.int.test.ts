@@ -2,7 +2,7 @@ import { readdir, truncate } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../../engine/engine.js";
-import type { ChatMessage } from "../../../engine/protocol.js";
+import type { ChatMessage } from "../../../contracts/engine/protocol.js";
 import { followUp, kjvEngine, tempDir, turn, verses } from "./helpers.js";
 
 const engines: Engine[] = [];

@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import type { LlamaContextSequence } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { KvStateStore, stateIdFor, storeFolder, type KvStateStoreOptions } from "../../../engine/kv-cache/state-store.js";
+import { storeFolder } from "../../../engine/cache-layout.js";
+import { KvStateStore, stateIdFor, type KvStateStoreOptions } from "../../../engine/kv-cache/state-store.js";
 
 /**
  * The store's file handling with a stand-in sequence (its "state" is its tokens as JSON padded to a size), so

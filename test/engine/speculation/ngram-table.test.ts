@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Token } from "node-llama-cpp";
-import { NgramTable, loadNgramTable, ngramTablePath, saveNgramTable } from "../../../engine/speculation/ngram-table.js";
+import { ngramTablePath } from "../../../engine/cache-layout.js";
+import { NgramTable, loadNgramTable, saveNgramTable } from "../../../engine/speculation/ngram-table.js";
 import { NgramSpeculator } from "../../../engine/speculation/ngram-speculator.js";
 
 const t = (...ids: number[]) => ids as Token[];

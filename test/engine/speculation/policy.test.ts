@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Token } from "node-llama-cpp";
-import type { SpeculatorKind } from "../../../engine/protocol.js";
+import type { SpeculatorKind } from "../../../contracts/engine/protocol.js";
 import { ProbeBackoff, SpeculationCostModel } from "../../../engine/speculation/cost-model.js";
 import { SpeculationPolicy } from "../../../engine/speculation/policy.js";
 import type { Speculator } from "../../../engine/speculation/speculator.js";

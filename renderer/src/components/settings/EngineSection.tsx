@@ -2,7 +2,7 @@
  * Settings → the engine: context size, threads and GPU backend. The theme shares the GPU backend's row (the form's
  * two-column grid), so it is here too.
  */
-import type { Settings } from "../../../../electron/window-api.js";
+import type { Settings } from "../../../../contracts/window/index.js";
 import { AutoNumberField, FieldRow } from "./fields.js";
 import type { SectionProps } from "./settings-draft.js";
 

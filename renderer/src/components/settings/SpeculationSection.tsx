@@ -1,6 +1,6 @@
 /** Settings → Speculative decoding: the default mode, the longest draft, and the draft model. */
 import { useEffect, useState, type ReactNode } from "react";
-import { SpeculationMode } from "../../../../engine/protocol.js";
+import { isSpeculationMode, SPECULATION_MODES } from "../../../../contracts/engine/values.js";
 import { useActions } from "../../context.js";
 import { fileNameOf, speculationModeLabel } from "../../format.js";
 import { useEngineStore } from "../../stores/engine.js";
@@ -29,9 +29,9 @@ export function SpeculationSection({ id, draft, errors, set }: SectionProps) {
             className="input"
             data-testid="speculation-default"
             value={draft.speculation}
-            onChange={(e) => set("speculation", SpeculationMode.parse(e.target.value))}
+            onChange={(e) => isSpeculationMode(e.target.value) && set("speculation", e.target.value)}
           >
-            {SpeculationMode.options.map((mode) => (
+            {SPECULATION_MODES.map((mode) => (
               <option key={mode} value={mode}>
                 {speculationModeLabel[mode]}
               </option>

@@ -1,5 +1,6 @@
 /** The Settings form's state (numbers kept as typed text) and its validation into a settings patch. */
-import { Settings as SettingsSchema, type Settings } from "../../../../electron/window-api.js";
+import type { Settings } from "../../../../contracts/window/domain.js";
+import { SETTINGS_LIMITS as L } from "../../../../contracts/window/values.js";
 
 export type Field =
   | "systemPrompt"
@@ -68,47 +69,41 @@ function intInRange(text: string, min: number, max: number, what: string): { val
 export function validateDraft(d: Draft): { patch?: Partial<Settings>; errors: Errors } {
   const errors: Errors = {};
   const patch: Partial<Settings> = { systemPrompt: d.systemPrompt, gpu: d.gpu, theme: d.theme, speculation: d.speculation };
-  if (d.systemPrompt.length > 100_000) errors.systemPrompt = "The system prompt is too long (100,000 characters at most).";
+  if (d.systemPrompt.length > L.systemPromptLength) errors.systemPrompt = `The system prompt is too long (${L.systemPromptLength.toLocaleString("en")} characters at most).`;
   const temperature = parseNumber(d.temperature);
-  if (temperature === null || temperature < 0 || temperature > 2) errors.temperature = "Temperature must be between 0 and 2.";
+  if (temperature === null || temperature < L.temperature.min || temperature > L.temperature.max) errors.temperature = `Temperature must be between ${L.temperature.min} and ${L.temperature.max}.`;
   else patch.temperature = temperature;
-  const maxTokens = intInRange(d.maxTokens, 1, 32_768, "Max tokens");
+  const maxTokens = intInRange(d.maxTokens, L.maxTokens.min, L.maxTokens.max, "Max tokens");
   if (maxTokens.error) errors.maxTokens = maxTokens.error;
   else patch.maxTokens = maxTokens.value;
   if (d.contextAuto) patch.contextSize = "auto";
   else {
-    const ctx = intInRange(d.contextSize, 16, 1_048_576, "Context size");
+    const ctx = intInRange(d.contextSize, L.contextSize.min, L.contextSize.max, "Context size");
     if (ctx.error) errors.contextSize = ctx.error;
     else patch.contextSize = ctx.value;
   }
   if (d.threadsAuto) patch.threads = "auto";
   else {
-    const threads = intInRange(d.threads, 1, 256, "Threads");
+    const threads = intInRange(d.threads, L.threads.min, L.threads.max, "Threads");
     if (threads.error) errors.threads = threads.error;
     else patch.threads = threads.value;
   }
-  const maxDraftTokens = intInRange(d.maxDraftTokens, 1, 32, "Max draft tokens");
+  const maxDraftTokens = intInRange(d.maxDraftTokens, L.maxDraftTokens.min, L.maxDraftTokens.max, "Max draft tokens");
   if (maxDraftTokens.error) errors.maxDraftTokens = maxDraftTokens.error;
   else patch.maxDraftTokens = maxDraftTokens.value;
   if (d.cacheSlotsAuto) patch.cacheSlots = "auto";
   else {
-    const slots = intInRange(d.cacheSlots, 1, 16, "Slots");
+    const slots = intInRange(d.cacheSlots, L.cacheSlots.min, L.cacheSlots.max, "Slots");
     if (slots.error) errors.cacheSlots = slots.error;
     else patch.cacheSlots = slots.value;
   }
   const budget = parseNumber(d.cacheDiskBudgetGB);
-  if (budget === null || budget < 0.1 || budget > 1000) errors.cacheDiskBudgetGB = "The disk budget must be between 0.1 and 1,000 GB.";
+  if (budget === null || budget < L.cacheDiskBudgetGB.min || budget > L.cacheDiskBudgetGB.max) {
+    errors.cacheDiskBudgetGB = `The disk budget must be between ${L.cacheDiskBudgetGB.min} and ${L.cacheDiskBudgetGB.max.toLocaleString("en")} GB.`;
+  }
   else patch.cacheDiskBudgetGB = budget;
   if (Object.keys(errors).length > 0) return { errors };
-  // The contract's own schema has the last word.
-  const checked = SettingsSchema.partial().strict().safeParse(patch);
-  if (!checked.success) {
-    for (const issue of checked.error.issues) {
-      const key = issue.path[0] as Field | undefined;
-      if (key) errors[key] = issue.message;
-    }
-    return { errors };
-  }
+  // The host validates the patch against the contract (once, at its edge); these checks use the same limits.
   return { patch, errors };
 }
 

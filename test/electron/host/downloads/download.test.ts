@@ -5,7 +5,7 @@ import path from "node:path";
 import fsp from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DownloadError, downloadFile, pauseReason, type DownloadOptions, type DownloadProgress } from "../../../../electron/host/downloads/download.js";
-import { hasControlCharacter } from "../../../../electron/host/file-names.js";
+import { hasControlCharacter } from "../../../../electron/host/models/file-names.js";
 import { sharedModel } from "../../../helpers/models.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 

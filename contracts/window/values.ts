@@ -1,0 +1,15 @@
+/**
+ * The window contract's limits without zod: domain.ts builds the Settings schema from them and the renderer's
+ * settings form checks its fields against the same numbers (the host's validation of updateSettings is the
+ * authority; the form only says early what the host would refuse).
+ */
+import { ENGINE_LIMITS } from "../engine/values.js";
+
+export const SETTINGS_LIMITS = {
+  ...ENGINE_LIMITS,
+  systemPromptLength: 100_000,
+  temperature: { min: 0, max: 2 },
+  maxTokens: { min: 1, max: 32_768 },
+  cacheDiskBudgetGB: { min: 0.1, max: 1000 },
+  extraModelsFolders: 32,
+} as const;

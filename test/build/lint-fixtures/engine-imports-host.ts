@@ -1,0 +1,3 @@
+// as: engine/fixture.ts — the engine process imports the host
+import { defaultDataDir } from "../electron/host/data-dir.js";
+export const dir = defaultDataDir;

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { engineEvents, engineMethods, parseEvent, parseRequestParams } from "../../../contracts/engine/protocol.js";
+
+describe("engine protocol", () => {
+  it("accepts valid params and applies defaults", () => {
+    const parsed = parseRequestParams("loadModel", { modelPath: "/m.gguf", contextSize: "auto", threads: 2 });
+    expect(parsed).toEqual({ ok: true, method: "loadModel", params: { modelPath: "/m.gguf", contextSize: "auto", threads: 2, gpuLayers: "auto" } });
+  });
+
+  it("rejects unknown methods, including prototype keys", () => {
+    expect(parseRequestParams("eval", {})).toMatchObject({ ok: false, error: { code: "UNKNOWN_METHOD" } });
+    expect(parseRequestParams("toString", {})).toMatchObject({ ok: false, error: { code: "UNKNOWN_METHOD" } });
+    expect(parseRequestParams("__proto__", {})).toMatchObject({ ok: false, error: { code: "UNKNOWN_METHOD" } });
+  });
+
+  it("names the offending field of invalid params", () => {
+    const parsed = parseRequestParams("generate", { generationId: "g", sessionKey: "s", messages: [{ role: "wizard", content: "x" }], maxTokens: 5, sampling: { temperature: 0 } });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) {
+      expect(parsed.error.code).toBe("BAD_REQUEST");
+      expect(parsed.error.message).toMatch(/role/);
+    }
+    expect(parseRequestParams("generate", { generationId: "g", sessionKey: "s", messages: [], maxTokens: 5, sampling: { temperature: 0 } }).ok).toBe(false);
+    expect(parseRequestParams("loadModel", { modelPath: "/m", contextSize: "auto", threads: 0 }).ok).toBe(false);
+    expect(parseRequestParams("hello", { extra: true }).ok).toBe(false);
+  });
+
+  it("validates events and drops unknown or malformed ones", () => {
+    expect(parseEvent({ kind: "event", event: "loadProgress", data: { modelPath: "/m", progress: 0.5 } })).toEqual({
+      event: "loadProgress",
+      data: { modelPath: "/m", progress: 0.5 },
+    });
+    expect(parseEvent({ kind: "event", event: "loadProgress", data: { modelPath: "/m", progress: 7 } })).toBeNull();
+    expect(parseEvent({ kind: "event", event: "constructor", data: {} })).toBeNull();
+    expect(parseEvent({ kind: "event", event: "tokens", data: { generationId: "g", tokens: [] } })).toBeNull();
+  });
+
+  it("declares a params and a result schema for every method", () => {
+    for (const [name, spec] of Object.entries(engineMethods)) {
+      expect(spec.params, name).toBeDefined();
+      expect(spec.result, name).toBeDefined();
+    }
+    expect(Object.keys(engineEvents).sort()).toEqual(["benchProgress", "cacheOutcome", "loadProgress", "log", "tokens"]);
+  });
+});
