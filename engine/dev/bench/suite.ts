@@ -117,8 +117,8 @@ export async function benchSuiteCommand(argv: string[]): Promise<number> {
   const kjvDraft = path.join(sharedModels, "kjv-chat-draft-1m.gguf");
   const tools = await ensureLlamaCppTools({ log });
   // F16 for the peer rows: on CPUs with AMX (this one), node-llama-cpp runs Q8_0 through ggml's AMX kernels while
-  // llama.cpp's own tools, built from the same source, die in them (SIGILL on the first tile instruction of a batched
-  // decode): only a type without AMX kernels runs the same kernels on both sides.
+  // llama.cpp's own tools, built from the same source, die in them on batched decodes (a segfault in the AMX matmul):
+  // only a type without AMX kernels runs on both sides.
   log("synthetic 1B F16 pair (agreement 0.9): generating or reusing .cache/models …");
   const pair = await syntheticPair("1b", log, "f16");
   const synth = (file: string, limit: number) => readPrompts(file, quick ? Math.min(4, limit) : limit);
