@@ -169,7 +169,7 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
     log(`llama-bench: decode costs at depth ${depth} (batches of 1-${maxBatch}, and ${options.maxTokens} single-token decodes)`);
     const costsBefore = await nativeCosts();
 
-    const generate = async (prompt: string, mode: BenchMode | "off", id: string): Promise<TandemSample> => {
+    const generate = async (prompt: string, mode: BenchMode | "off", id: string, learn = false): Promise<TandemSample> => {
       let firstAt = 0;
       let lastAt = 0;
       const result = await engine.generate(
@@ -187,8 +187,8 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
             lastAt = token.t;
           }
         },
-        // A fresh n-gram table (the bench's own folder) learns from the speculative replies only, as in `tandem bench`.
-        { learn: mode !== "off" },
+        // The n-gram table (a fresh one, in the bench's own folder) learns only when asked: see the prompt loop.
+        { learn },
       );
       return { tokens: result.stats.tokens, decodeMs: lastAt - firstAt, text: result.text, result };
     };
@@ -221,10 +221,15 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
     const peerSamples = new Map<string, SpeculativeSimpleRun[][]>();
     const promptTokensMatch: boolean[] = [];
     for (const [i, prompt] of options.prompts.entries()) {
-      for (const order of [sides, [...sides].reverse()]) {
-        for (const side of order) {
+      for (const [pass, order] of [sides, [...sides].reverse()].entries()) {
+        for (const [j, side] of order.entries()) {
           if (side.kind === "tandem") {
-            const sample = await generate(prompt, side.mode, `peer-${counter++}`);
+            // The learned n-gram table learns each prompt's reply after that prompt is measured (in its very last run,
+            // plain decoding at the end of the reverse pass), never before: it speeds up later prompts, as it learns
+            // from past chats in the app, but never a run of the reply it has just seen. (llama.cpp's n-gram
+            // speculators start empty in every process.)
+            const last = pass === 1 && j === order.length - 1;
+            const sample = await generate(prompt, side.mode, `peer-${counter++}`, last);
             const runs = tandemSamples.get(side.mode) ?? [];
             (runs[i] ??= []).push(sample);
             tandemSamples.set(side.mode, runs);
