@@ -64,6 +64,19 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The machine a bench ran on, as its report records it. */
+export function benchMachine(system: SystemInfo, threads: number, draftThreads: number | null) {
+  return {
+    cpu: system.cpu.model,
+    cores: system.cpu.cores,
+    ramGB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${process.platform}-${process.arch}`,
+    backend: system.backend,
+    threads,
+    draftThreads,
+  };
+}
+
 export const round = (x: number, digits = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : 0);
 
 /**
@@ -241,15 +254,7 @@ function report(input: {
   const speedup = baseRate > 0 ? specRate / baseRate : 0;
 
   return {
-    machine: {
-      cpu: system.cpu.model,
-      cores: system.cpu.cores,
-      ramGB: Math.round(os.totalmem() / 2 ** 30),
-      platform: `${process.platform}-${process.arch}`,
-      backend: system.backend,
-      threads: target.threads,
-      draftThreads: draft?.threads ?? null,
-    },
+    machine: benchMachine(system, target.threads, draft?.threads ?? null),
     model: path.basename(target.modelPath),
     draft: draft ? path.basename(draft.modelPath) : null,
     mode,

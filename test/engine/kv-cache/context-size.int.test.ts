@@ -1,11 +1,11 @@
 import { cp, readdir } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Engine } from "../../../engine/engine.js";
 import { stateIdFor } from "../../../engine/kv-cache/state-store.js";
 import type { ChatMessage } from "../../../contracts/engine/protocol.js";
 import { makeModelPair } from "../../../engine/dev/synthetic/make-model.js";
-import { followUp, kjvEngine, tempDir, turn, verses, type Turn } from "./helpers.js";
+import { engineTracker, followUp, tempDir, turn, verses, type Turn } from "./helpers.js";
 
 /**
  * Saved conversation states across restarts that change the context: a state loads into any context that holds its
@@ -15,20 +15,7 @@ import { followUp, kjvEngine, tempDir, turn, verses, type Turn } from "./helpers
  * what was asked (192 stays 192, on 256 cells in llama.cpp; 512 stays 512).
  */
 
-const engines: Engine[] = [];
-async function open(...args: Parameters<typeof kjvEngine>) {
-  const made = await kjvEngine(...args);
-  engines.push(made.engine);
-  return made;
-}
-/** Disposes an engine now (which pages its slots out to disk), as an app quitting would. */
-async function quit(engine: Engine) {
-  engines.splice(engines.indexOf(engine), 1);
-  await engine.dispose();
-}
-afterEach(async () => {
-  for (const engine of engines.splice(0)) await engine.dispose();
-});
+const { open, quit, track } = engineTracker();
 
 const user = (text: string): ChatMessage[] => [{ role: "user", content: text }];
 
@@ -126,7 +113,7 @@ describe("saved states across a restart with another context size (real KJV mode
     const synthetic = async (cacheDir: string, contextSize: number) => {
       const warnings: string[] = [];
       const engine = new Engine((level, message) => void (level === "warn" && warnings.push(message)));
-      engines.push(engine);
+      track(engine);
       await engine.init({ gpu: "cpu", cacheDir });
       const loaded = await engine.loadModel({ modelPath: pair.target, contextSize, threads: 1, gpuLayers: "auto", cacheSlots: 1 }, () => {});
       return { engine, warnings, contextSize: loaded.contextSize };

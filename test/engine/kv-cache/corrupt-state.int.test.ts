@@ -1,10 +1,9 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../../../engine/engine.js";
+import { describe, expect, it } from "vitest";
 import { stateIdFor } from "../../../engine/kv-cache/state-store.js";
 import type { ChatMessage } from "../../../contracts/engine/protocol.js";
-import { followUp, kjvEngine, tempDir, turn, verses } from "./helpers.js";
+import { engineTracker, followUp, tempDir, turn, verses } from "./helpers.js";
 
 /**
  * A corrupt state file, when it is the one being loaded: refused (deleted, with a warning naming it) and the reply
@@ -16,19 +15,7 @@ import { followUp, kjvEngine, tempDir, turn, verses } from "./helpers.js";
  * one byte of K/V data flipped, which llama.cpp loads without any error, and the file's magic, which it refuses.
  */
 
-const engines: Engine[] = [];
-async function open(...args: Parameters<typeof kjvEngine>) {
-  const made = await kjvEngine(...args);
-  engines.push(made.engine);
-  return made;
-}
-async function quit(engine: Engine) {
-  engines.splice(engines.indexOf(engine), 1);
-  await engine.dispose();
-}
-afterEach(async () => {
-  for (const engine of engines.splice(0)) await engine.dispose();
-});
+const { open, quit } = engineTracker();
 
 const user = (text: string): ChatMessage[] => [{ role: "user", content: text }];
 const kvFolder = async (cacheDir: string) => path.join(cacheDir, "kv", (await readdir(path.join(cacheDir, "kv")))[0]!);

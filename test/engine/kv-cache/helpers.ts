@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { afterEach } from "vitest";
 import { Engine, type EngineOptions } from "../../../engine/engine.js";
 import type { ChatMessage, GenerationResult, SpeculationMode } from "../../../contracts/engine/protocol.js";
 import { TEST_THREADS, sharedModel, targetModel } from "../../helpers/models.js";
@@ -31,6 +32,33 @@ export async function kjvEngine(
 }
 
 let counter = 0;
+
+/**
+ * KJV engines opened by a test file, each disposed after its test; `quit` disposes one at once, which pages its slots
+ * out to disk, as an app quitting does.
+ */
+export function engineTracker() {
+  const engines: Engine[] = [];
+  afterEach(async () => {
+    for (const engine of engines.splice(0)) await engine.dispose();
+  });
+  return {
+    async open(...args: Parameters<typeof kjvEngine>): Promise<TestEngine> {
+      const made = await kjvEngine(...args);
+      engines.push(made.engine);
+      return made;
+    },
+    /** Tracks an engine made some other way. */
+    track(engine: Engine): Engine {
+      engines.push(engine);
+      return engine;
+    },
+    async quit(engine: Engine): Promise<void> {
+      engines.splice(engines.indexOf(engine), 1);
+      await engine.dispose();
+    },
+  };
+}
 
 export interface Turn {
   result: GenerationResult;

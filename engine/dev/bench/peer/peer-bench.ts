@@ -10,9 +10,8 @@
  * llama-speculative-simple's is its own figure (every generated token over its decode loop, which includes the
  * decode of the prompt's last token: at most one step more than Tandem's, against it).
  */
-import os from "node:os";
 import path from "node:path";
-import { loadBenchEngine, median, round } from "../../../bench/bench.js";
+import { benchMachine, loadBenchEngine, median, round } from "../../../bench/bench.js";
 import type { BenchMode, GenerationResult, SpeculationStats, ThreadsSetting } from "../../../../contracts/engine/protocol.js";
 import type { LlamaCppTools } from "./llama-cpp-tools.js";
 import { runLlamaBench, runSpeculativeSimple, type PeerSpecType, type SpeculativeSimpleRun } from "./llama-cpp-run.js";
@@ -306,15 +305,7 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
     });
 
     return {
-      machine: {
-        cpu: system.cpu.model,
-        cores: system.cpu.cores,
-        ramGB: Math.round(os.totalmem() / 2 ** 30),
-        platform: `${process.platform}-${process.arch}`,
-        backend: system.backend,
-        threads: target.threads,
-        draftThreads: draft?.threads ?? null,
-      },
+      machine: benchMachine(system, target.threads, draft?.threads ?? null),
       llamaCpp: { revision: options.tools.revision, buildSeconds: round(options.tools.buildSeconds, 0), reused: options.tools.reused },
       model: path.basename(options.model),
       draft: options.draft ? path.basename(options.draft) : null,
