@@ -1,8 +1,7 @@
 /**
- * The `tandem` command line. Runs the engine in-process (no host, no database): what a script or a benchmark needs.
- *
- *   tandem chat --model <gguf> [options] "<prompt>"
- *   tandem make-model --params <300m|1b|N> --draft-params <20m|N> --agreement <0..1> --context <n> --out <dir>
+ * The `tandem` command line, its own composition root: chat, bench and cache-bench run the engine in-process (no
+ * supervisor, no database); inspect reads headers; pull uses the host's downloader; make-model and the benches are
+ * dev tools (engine/dev). Every command's options are in COMMAND_HELP below (`tandem <command> --help`).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
