@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { defaultSupervisorTiming } from "../../electron/host/supervision/supervisor.js";
 import { targetModel, TEST_THREADS } from "../helpers/models.js";
-import { WebApp, launchBrowser } from "./web-harness.js";
+import { WebApp, closePage, openPage } from "./web-harness.js";
 
 /**
  * The engine crash report in web mode: the real engine is SIGKILLed each time the supervisor brings it back, until
@@ -43,15 +43,10 @@ beforeAll(async () => {
   await app.start();
   await app.call("updateSettings", { threads: TEST_THREADS, temperature: 0, maxTokens: 40 });
   await app.call("loadModel", { path: targetModel() });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(app.url);
+  ({ browser, page } = await openPage(app));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await app.stop();
-});
+afterAll(() => closePage(browser, app));
 
 describe("engine crash report in web mode", () => {
   it("shows the crash screen once the supervisor gives up restarting a repeatedly killed engine", async () => {

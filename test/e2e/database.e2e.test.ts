@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { ChatStore } from "../../electron/host/store/chat-store.js";
 import { fillDatabase, pagesOf, randomPages, sha256, writeRandomPages, type Filled } from "../electron/host/store/damaged-db.js";
 import { repoPath, targetModel, TEST_THREADS } from "../helpers/models.js";
-import { WebApp, launchBrowser } from "./web-harness.js";
+import { WebApp, closePage, openPage } from "./web-harness.js";
 
 /**
  * A damaged database in web mode, as a user meets it: the data folder's tandem.db holds real conversations, with
@@ -31,15 +31,10 @@ beforeAll(async () => {
   writeRandomPages(file, randomPages(file, 2, 99, pagesOf(file, "messages")), 99);
   damagedHash = sha256(file);
   await app.start();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(app.url);
+  ({ browser, page } = await openPage(app));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await app.stop();
-});
+afterAll(() => closePage(browser, app));
 
 describe("a damaged database in web mode", () => {
   it("shows the recovery screen instead of the chats, and nothing has been written to the file", async () => {

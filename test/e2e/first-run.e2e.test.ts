@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { targetModel, TEST_THREADS } from "../helpers/models.js";
-import { WebApp, launchBrowser, recordTextGrowth, screenshotDir } from "./web-harness.js";
+import { WebApp, closePage, openPage, recordTextGrowth, screenshotDir } from "./web-harness.js";
 
 /**
  * First run in web mode, as a new user meets it: a fresh data folder (empty library, no model configured) shows the
@@ -19,15 +19,10 @@ beforeAll(async () => {
   await app.start();
   // Threads only (as the other E2E suites): modelPath stays unset, so this is still a first run.
   await app.call("updateSettings", { threads: TEST_THREADS, temperature: 0, maxTokens: 60 });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(app.url);
+  ({ browser, page } = await openPage(app));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await app.stop();
-});
+afterAll(() => closePage(browser, app));
 
 describe("first run in web mode", () => {
   it("shows the welcome screen on an empty library", async () => {

@@ -24,6 +24,20 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** The suites' common start: a browser on the app's page. */
+export async function openPage(app: WebApp, viewport = { width: 1280, height: 800 }): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport });
+  await page.goto(app.url);
+  return { browser, page };
+}
+
+/** The suites' common end: the browser closed, then the app stopped. */
+export async function closePage(browser: Browser | undefined, app: WebApp): Promise<void> {
+  await browser?.close();
+  await app.stop();
+}
+
 /** `npm run web` as a user runs it: the built host in plain Node, the real engine process, a fresh data folder. */
 export class WebApp {
   readonly dataDir: string;

@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { sharedModelsDir, targetModel } from "../helpers/models.js";
-import { WebApp, launchBrowser, recordTextGrowth } from "./web-harness.js";
+import { WebApp, closePage, openPage, recordTextGrowth } from "./web-harness.js";
 
 /**
  * The full app in web mode, as a user drives it: real host, real engine process, the real KJV model, Debian's
@@ -28,15 +28,10 @@ beforeAll(async () => {
   targetModel(); // fail loudly when the shared model is missing
   await app.start();
   await app.call("updateSettings", { threads: 1, temperature: 0, maxTokens: 120 });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(app.url);
+  ({ browser, page } = await openPage(app));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await app.stop();
-});
+afterAll(() => closePage(browser, app));
 
 describe("web mode with the real engine", () => {
   it("loads a model chosen from a typed models folder", async () => {

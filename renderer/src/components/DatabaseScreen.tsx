@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import type { DatabaseRecovery, DatabaseStatus } from "../../../contracts/window/index.js";
 import { useActions } from "../context.js";
 import { useDatabaseStore } from "../stores/database.js";
@@ -67,114 +67,111 @@ export function DatabaseScreen() {
   if (report) {
     const summary = recoverySummary(report);
     return (
-      <div className="database-screen" data-testid="database-screen" data-state="recovered">
-        <div className="crash-screen" role="status">
-          <div className="crash-head">
-            <span className="crash-icon database-ok-icon" aria-hidden="true">
-              <CheckIcon size={22} />
-            </span>
-            <div>
-              <h2 data-testid="database-title">{summary.title}</h2>
-              <p className="crash-detail" data-testid="database-detail">
-                {summary.detail}
-              </p>
-            </div>
-          </div>
-          <p className="database-backup">
-            The damaged file is kept as a backup, in case you want to look into it later:{" "}
-            <span className="mono selectable" data-testid="database-backup-path">
-              {report.backupPath}
-            </span>
-          </p>
-          <div className="crash-actions">
-            <button type="button" className="btn btn-primary" data-testid="database-continue" onClick={() => actions.dismissDatabaseReport()}>
-              Continue
+      <ScreenFrame state="recovered" icon={<CheckIcon size={22} />} title={summary.title} detail={summary.detail}>
+        <p className="database-backup">
+          The damaged file is kept as a backup, in case you want to look into it later:{" "}
+          <span className="mono selectable" data-testid="database-backup-path">
+            {report.backupPath}
+          </span>
+        </p>
+        <div className="crash-actions">
+          <button type="button" className="btn btn-primary" data-testid="database-continue" onClick={() => actions.dismissDatabaseReport()}>
+            Continue
+          </button>
+          {canOpenFolder && (
+            <button type="button" className="btn" data-testid="database-open-folder" onClick={() => void openFolder()}>
+              Show the backup’s folder
             </button>
-            {canOpenFolder && (
-              <button type="button" className="btn" data-testid="database-open-folder" onClick={() => void openFolder()}>
-                Show the backup’s folder
-              </button>
-            )}
-          </div>
-          {openError && <p className="field-error">{openError}</p>}
+          )}
         </div>
-      </div>
+        {openError && <p className="field-error">{openError}</p>}
+      </ScreenFrame>
     );
   }
 
   if (unavailable !== null && status?.state !== "damaged") {
     return (
-      <div className="database-screen" data-testid="database-screen" data-state="unavailable">
-        <div className="crash-screen" role="alert">
-          <div className="crash-head">
-            <span className="crash-icon" aria-hidden="true">
-              <AlertIcon size={22} />
-            </span>
-            <div>
-              <h2 data-testid="database-title">Tandem can’t open its database</h2>
-              <p className="crash-detail">Without it there is nowhere to keep your conversations and settings. Fix the cause below, then start Tandem again.</p>
-            </div>
-          </div>
-          <p className="crash-message mono" data-testid="database-message">
-            {unavailable}
-          </p>
-        </div>
-      </div>
+      <ScreenFrame
+        state="unavailable"
+        title="Tandem can’t open its database"
+        detail="Without it there is nowhere to keep your conversations and settings. Fix the cause below, then start Tandem again."
+      >
+        <p className="crash-message mono" data-testid="database-message">
+          {unavailable}
+        </p>
+      </ScreenFrame>
     );
   }
 
   if (!status) return null;
   const explanation = damageExplanation(status);
   return (
-    <div className="database-screen" data-testid="database-screen" data-state="damaged">
-      <div className="crash-screen" role="alert">
+    <ScreenFrame
+      state="damaged"
+      title={explanation.title}
+      detail={`${explanation.detail} To keep the damage from growing, Tandem saves nothing until you choose what to do.`}
+    >
+      {status.detail && (
+        <p className="crash-message mono" data-testid="database-message">
+          {status.detail}
+        </p>
+      )}
+      <p className="database-file">
+        Database: <span className="mono selectable">{status.path}</span>
+      </p>
+      <ul className="database-choices">
+        <li>
+          <button
+            type="button"
+            className="btn btn-primary"
+            data-testid="database-recover"
+            disabled={busy !== null}
+            onClick={() => void actions.recoverDatabase("recover")}
+          >
+            {busy === "recover" ? "Recovering…" : "Back up and recover"}
+          </button>
+          <span className="database-choice-text">
+            Moves the damaged file aside as a backup (it is never deleted) and copies everything that can still be read — conversations, messages, settings —
+            into a new database.
+          </span>
+        </li>
+        <li>
+          <button type="button" className="btn" data-testid="database-empty" disabled={busy !== null} onClick={() => void actions.recoverDatabase("empty")}>
+            {busy === "empty" ? "Starting over…" : "Start with an empty database"}
+          </button>
+          <span className="database-choice-text">Keeps the damaged file as a backup too, and starts over with no conversations and default settings.</span>
+        </li>
+      </ul>
+      {error && (
+        <p className="field-error" role="alert" data-testid="database-error">
+          {error}
+        </p>
+      )}
+    </ScreenFrame>
+  );
+}
+
+/**
+ * The frame every state of the screen shares: the crash screen's look, an icon, the title and one line of detail
+ * (`recovered` is a status, the others alerts).
+ */
+function ScreenFrame(props: { state: "damaged" | "recovered" | "unavailable"; icon?: ReactNode; title: string; detail: string; children: ReactNode }) {
+  const ok = props.state === "recovered";
+  return (
+    <div className="database-screen" data-testid="database-screen" data-state={props.state}>
+      <div className="crash-screen" role={ok ? "status" : "alert"}>
         <div className="crash-head">
-          <span className="crash-icon" aria-hidden="true">
-            <AlertIcon size={22} />
+          <span className={ok ? "crash-icon database-ok-icon" : "crash-icon"} aria-hidden="true">
+            {props.icon ?? <AlertIcon size={22} />}
           </span>
           <div>
-            <h2 data-testid="database-title">{explanation.title}</h2>
+            <h2 data-testid="database-title">{props.title}</h2>
             <p className="crash-detail" data-testid="database-detail">
-              {explanation.detail} To keep the damage from growing, Tandem saves nothing until you choose what to do.
+              {props.detail}
             </p>
           </div>
         </div>
-        {status.detail && (
-          <p className="crash-message mono" data-testid="database-message">
-            {status.detail}
-          </p>
-        )}
-        <p className="database-file">
-          Database: <span className="mono selectable">{status.path}</span>
-        </p>
-        <ul className="database-choices">
-          <li>
-            <button
-              type="button"
-              className="btn btn-primary"
-              data-testid="database-recover"
-              disabled={busy !== null}
-              onClick={() => void actions.recoverDatabase("recover")}
-            >
-              {busy === "recover" ? "Recovering…" : "Back up and recover"}
-            </button>
-            <span className="database-choice-text">
-              Moves the damaged file aside as a backup (it is never deleted) and copies everything that can still be read — conversations, messages, settings —
-              into a new database.
-            </span>
-          </li>
-          <li>
-            <button type="button" className="btn" data-testid="database-empty" disabled={busy !== null} onClick={() => void actions.recoverDatabase("empty")}>
-              {busy === "empty" ? "Starting over…" : "Start with an empty database"}
-            </button>
-            <span className="database-choice-text">Keeps the damaged file as a backup too, and starts over with no conversations and default settings.</span>
-          </li>
-        </ul>
-        {error && (
-          <p className="field-error" role="alert" data-testid="database-error">
-            {error}
-          </p>
-        )}
+        {props.children}
       </div>
     </div>
   );
