@@ -19,6 +19,7 @@
  */
 import { open, readdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { abortableDelay } from "../abortable-delay.js";
 
 /** Bytes of a file, read at any offset. */
 export interface ByteSource {
@@ -357,7 +358,7 @@ export function httpByteSource(url: string, options: RemoteSourceOptions = {}): 
           return await once(offset, length);
         } catch (error) {
           if (options.signal?.aborted || !(error instanceof GgufFetchError) || !error.retryable || attempt >= retry.retries) throw error;
-          await delay(Math.min(retry.maxTimeout, retry.minTimeout * retry.factor ** attempt), options.signal);
+          await abortableDelay(Math.min(retry.maxTimeout, retry.minTimeout * retry.factor ** attempt), options.signal);
         }
       }
     },
@@ -392,20 +393,6 @@ async function readBody(response: Response, skip: number, length: number): Promi
   return { data: Buffer.concat(chunks).subarray(skip, want), complete };
 }
 
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /**
  * Guards a remote GGUF and, when it is a split part, every other part that starts with "GGUF" (node-llama-cpp's

@@ -14,6 +14,7 @@ import path from "node:path";
 import { diskFullMessage, isDiskFull } from "../errors.js";
 import { hasControlCharacter } from "../models/file-names.js";
 import { escapeControlCharacters } from "../logger.js";
+import { abortableDelay } from "../../../engine/abortable-delay.js";
 
 export interface DownloadProgress {
   receivedBytes: number;
@@ -181,20 +182,6 @@ async function readSidecar(file: string): Promise<Sidecar | null> {
   return null;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** `bytes a-b/total` → {start, end, total}; null when malformed. */
 export function parseContentRange(value: string | null): { start: number; end: number; total: number | null } | null {
@@ -387,7 +374,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
           throw new DownloadError("network", `download failed after ${retries} ${retries === 1 ? "retry" : "retries"}: ${describe(error)}`);
         const delayMs = Math.min(maxBackoffMs, backoffMs * 2 ** (failures - 1));
         options.onEvent?.({ type: "retry", attempt: failures, delayMs, reason: describe(error) });
-        await sleep(delayMs, signal);
+        await abortableDelay(delayMs, signal);
       }
     }
 

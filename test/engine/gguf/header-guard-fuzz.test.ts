@@ -19,6 +19,7 @@ import { shapeFor } from "../../../engine/dev/synthetic/shapes.js";
 import { buildVocabulary } from "../../../engine/dev/synthetic/tokenizer.js";
 import { modelContent } from "../../../engine/dev/synthetic/weights.js";
 import { repoPath, sharedModel } from "../../helpers/models.js";
+import { bundleChild } from "../../helpers/child-bundle.js";
 
 const CASES = 400;
 const SEED = 20_240_601;
@@ -26,30 +27,18 @@ const SEED = 20_240_601;
 const CASE_DEADLINE_MS = 2_000;
 const HEAP_MB = 256;
 
-let bundleDir: string;
+let removeBundle = () => {};
 let bundle: string;
 const work = mkdtempSync(path.join(os.tmpdir(), "tandem-header-fuzz-"));
 
 beforeAll(async () => {
-  // Inside the repository (the git-ignored .cache), so the bundle's bare imports resolve from its node_modules.
-  mkdirSync(repoPath(".cache"), { recursive: true });
-  bundleDir = mkdtempSync(path.join(repoPath(".cache"), "header-guard-fuzz-"));
-  bundle = path.join(bundleDir, "fuzz-child.mjs");
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [repoPath("test/engine/gguf/header-guard-fuzz-child.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    outfile: bundle,
-    logLevel: "error",
-  });
+  const child = await bundleChild("header-guard-fuzz", { entry: repoPath("test/engine/gguf/header-guard-fuzz-child.ts") });
+  bundle = child.file;
+  removeBundle = child.remove;
 });
 
 afterAll(() => {
-  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  removeBundle();
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -4,7 +4,7 @@
  * the import left (hidden from the library, it would waste its space for good) and nothing else.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type ClientRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { importTempName } from "../../../../electron/host/models/import-delete.js";
 import { WEB_UPLOAD_NAME_HEADER, WEB_UPLOAD_PATH, type ApiOutcome, type WebServerFrame, type WindowMethod, type WindowResult } from "../../../../contracts/window/index.js";
-import { repoPath, sharedModel } from "../../../helpers/models.js";
+import { sharedModel } from "../../../helpers/models.js";
+import { bundleChild } from "../../../helpers/child-bundle.js";
 import { isProcessAlive, waitFor, writeFakeEngine } from "../fake-engine.js";
 
 /** The child: web mode as `npm run web` starts it, with the fake engine and a test data folder. */
@@ -29,7 +30,7 @@ const web = await startWebMode({
 process.stdout.write(JSON.stringify({ port: web.port, token: web.token }) + "\\n");
 `;
 
-let bundleDir: string;
+let removeBundle = () => {};
 let bundle: string;
 let root: string;
 let dataDir: string;
@@ -37,21 +38,9 @@ let models: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  // Inside the repository (a git-ignored folder), so the bundle's bare imports resolve from its node_modules.
-  mkdirSync(repoPath(".cache"), { recursive: true });
-  bundleDir = mkdtempSync(join(repoPath(".cache"), "web-upload-crash-"));
-  bundle = join(bundleDir, "web-child.mjs");
-  const { build } = await import("esbuild");
-  await build({
-    stdin: { contents: CHILD, resolveDir: repoPath(), loader: "ts", sourcefile: "web-child.ts" },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    outfile: bundle,
-    logLevel: "error",
-  });
+  const child = await bundleChild("web-upload-crash", { contents: CHILD });
+  bundle = child.file;
+  removeBundle = child.remove;
   root = mkdtempSync(join(tmpdir(), "tandem-upload-crash-"));
   dataDir = join(root, "data");
   models = join(dataDir, "models");
@@ -59,7 +48,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  rmSync(bundleDir, { recursive: true, force: true });
+  removeBundle();
 });
 
 interface WebChild {
