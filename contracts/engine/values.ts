@@ -21,3 +21,6 @@ export const ENGINE_LIMITS = {
 
 /** The upper bound on a draft's length when nobody sets one; the engine picks k <= this from measured costs. */
 export const DEFAULT_MAX_DRAFT_TOKENS = 8;
+
+/** The disk budget of saved conversation states when nobody sets one: the Settings default and the engine's. */
+export const DEFAULT_CACHE_DISK_BUDGET_GB = 2;

@@ -2,6 +2,7 @@ import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { commonPrefixLength } from "../sequence-utils.js";
 import { BLOCK_TOKENS } from "./prefix-index.js";
 import type { KvStateStore } from "./state-store.js";
+import type { CacheOutcome } from "../../contracts/engine/protocol.js";
 
 /**
  * Pages conversations between the sequences (slots) of one target context and disk.
@@ -17,7 +18,8 @@ import type { KvStateStore } from "./state-store.js";
 /** States tried per acquire before re-prefilling: each failed load costs a file read, and a failure is rare. */
 const MAX_LOAD_ATTEMPTS = 3;
 
-export type CacheOutcome = "slot-hit" | "disk-restore" | "prefix-reuse" | "cold";
+/** How the cache served a prompt: declared once, in the engine protocol. */
+export type { CacheOutcome };
 
 export interface Acquired {
   sequence: LlamaContextSequence;

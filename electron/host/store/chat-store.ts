@@ -21,6 +21,7 @@ import { isDiskFull } from "../errors.js";
 import { describeError, silentLogger, type Logger } from "../logger.js";
 import { classifyOpenFailure, checkIntegrity, writesRefusedError } from "./integrity.js";
 import { currentSchemaVersion, migrate } from "./migrations.js";
+import { DEFAULT_CACHE_DISK_BUDGET_GB, DEFAULT_MAX_DRAFT_TOKENS } from "../../../contracts/engine/values.js";
 
 export const DEFAULT_CONVERSATION_TITLE = "New chat";
 
@@ -41,9 +42,9 @@ export function defaultSettings(dataDir: string): Settings {
     theme: "system",
     speculation: "auto",
     draftModelPath: null,
-    maxDraftTokens: 8,
+    maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS,
     cacheSlots: "auto",
-    cacheDiskBudgetGB: 2,
+    cacheDiskBudgetGB: DEFAULT_CACHE_DISK_BUDGET_GB,
   };
 }
 

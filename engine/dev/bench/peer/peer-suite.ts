@@ -4,6 +4,7 @@
  * README's table with its llama.cpp columns.
  */
 import os from "node:os";
+import { DEFAULT_MAX_DRAFT_TOKENS } from "../../../../contracts/engine/values.js";
 import path from "node:path";
 import type { BenchMode } from "../../../../contracts/engine/protocol.js";
 import type { LlamaCppTools } from "./llama-cpp-tools.js";
@@ -42,7 +43,7 @@ export async function runPeerSuite(groups: PeerSuiteGroup[], tools: LlamaCppTool
       threads: group.threads,
       contextSize: group.contextSize,
       modes: group.modes,
-      maxDraftTokens: 8,
+      maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS,
       peerTypes: group.peerTypes,
       draftNMax: [3, 5, 8],
       tools,
