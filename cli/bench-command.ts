@@ -1,12 +1,11 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { defaultDataDir } from "../electron/host/data-dir.js";
-import { SpeculationMode, ThreadsSetting } from "../contracts/engine/protocol.js";
+import { SpeculationMode } from "../contracts/engine/protocol.js";
 import { runBench } from "../engine/bench/bench.js";
-import { BenchUsageError } from "../engine/dev/bench/usage-error.js";
-import { parsePromptFile } from "../engine/bench/prompt-file.js";
+import { BenchUsageError, readPromptsOption, threadsOption } from "../engine/dev/bench/usage-error.js";
 import { peerCommand } from "../engine/dev/bench/peer/peer-command.js";
 
 export const BENCH_HELP = `  bench --model <gguf> --spec <off|draft|lookup|ngram|auto> --prompts <file> [options]
@@ -62,16 +61,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (!values.model) throw new BenchUsageError("bench needs --model <gguf>");
   const mode = SpeculationMode.safeParse(values.spec ?? "");
   if (!mode.success) throw new BenchUsageError("bench needs --spec off|draft|lookup|ngram|auto");
-  if (!values.prompts) throw new BenchUsageError("bench needs --prompts <file, one prompt per line>");
-  const prompts = parsePromptFile(
-    await readFile(values.prompts, "utf8").catch(() => {
-      throw new BenchUsageError(`cannot read the prompts file ${values.prompts}`);
-    }),
-  );
   if (!["fresh", "keep", undefined].includes(values["ngram-table"])) throw new BenchUsageError("--ngram-table must be fresh or keep");
-  if (prompts.length === 0) throw new BenchUsageError(`${values.prompts} has no prompts`);
-  const threads = ThreadsSetting.safeParse(values.threads === undefined || values.threads === "auto" ? "auto" : Number(values.threads));
-  if (!threads.success) throw new BenchUsageError(`--threads: invalid value "${values.threads}"`);
+  const prompts = await readPromptsOption(values.prompts, "bench");
+  const threads = threadsOption(values.threads);
   const number = (name: string, value: string | undefined, fallback: number, min: number, max: number) => {
     if (value === undefined) return fallback;
     const n = Number(value);
@@ -85,7 +77,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     prompts,
     maxTokens: Math.floor(number("max-tokens", values["max-tokens"], 64, 1, 100_000)),
     temperature: number("temperature", values.temperature, 0, 0, 5),
-    threads: threads.data,
+    threads,
     maxDraftTokens: Math.floor(number("max-draft", values["max-draft"], 8, 1, 32)),
     contextSize: values["context-size"] ? Math.floor(number("context-size", values["context-size"], 0, 16, 1_048_576)) : undefined,
     cacheDir:

@@ -10,7 +10,6 @@ import { EngineFailure } from "../engine/errors.js";
 import { defaultDataDir } from "../electron/host/data-dir.js";
 import { makeModelPair, MakeModelOptionsError } from "../engine/dev/synthetic/make-model.js";
 import { BENCH_HELP, BenchUsageError, benchCommand } from "./bench-command.js";
-import { PeerUsageError } from "../engine/dev/bench/peer/peer-command.js";
 import { benchSuiteCommand } from "../engine/dev/bench/suite.js";
 import { CACHE_BENCH_HELP, cacheBenchCommand } from "../engine/dev/bench/cache-bench.js";
 import { INSPECT_HELP, inspectCommand } from "./inspect-command.js";
@@ -241,12 +240,12 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const message =
-      error instanceof UsageError || error instanceof BenchUsageError || error instanceof PeerUsageError || error instanceof EngineFailure
+      error instanceof UsageError || error instanceof BenchUsageError || error instanceof EngineFailure
         ? error.message
         : error instanceof Error
           ? error.message
           : String(error);
     process.stderr.write(`tandem: ${message.split("\n")[0]}\n`);
-    process.exit(error instanceof UsageError || error instanceof BenchUsageError || error instanceof PeerUsageError ? 2 : 1);
+    process.exit(error instanceof UsageError || error instanceof BenchUsageError ? 2 : 1);
   },
 );

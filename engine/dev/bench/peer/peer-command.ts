@@ -1,15 +1,13 @@
 /** `tandem bench --peer llama.cpp …`: options, the tools' build, and the printed comparison. */
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { BenchMode, ThreadsSetting } from "../../../../contracts/engine/protocol.js";
-import { parsePromptFile } from "../../../bench/prompt-file.js";
+import { BenchMode } from "../../../../contracts/engine/protocol.js";
+import { BenchUsageError, readPromptsOption, threadsOption } from "../usage-error.js";
 import { ensureLlamaCppTools, PeerToolsError } from "./llama-cpp-tools.js";
 import { PEER_SPEC_TYPES, type PeerSpecType } from "./llama-cpp-run.js";
 import { runPeerBench, type PeerBenchReport } from "./peer-bench.js";
 
-/** A usage mistake (exit 2), as the bench command's own. */
-export class PeerUsageError extends Error {}
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -18,13 +16,13 @@ function list(value: string | boolean | undefined): string[] | undefined {
 }
 
 export async function peerCommand(values: Values): Promise<number> {
-  if (values.peer !== "llama.cpp") throw new PeerUsageError(`--peer must be llama.cpp (got "${String(values.peer)}")`);
+  if (values.peer !== "llama.cpp") throw new BenchUsageError(`--peer must be llama.cpp (got "${String(values.peer)}")`);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   let tools;
   try {
     tools = await ensureLlamaCppTools({ log });
   } catch (error) {
-    if (error instanceof PeerToolsError) throw new PeerUsageError(error.message);
+    if (error instanceof PeerToolsError) throw new BenchUsageError(error.message);
     throw error;
   }
   if (values["build-only"]) {
@@ -33,48 +31,38 @@ export async function peerCommand(values: Values): Promise<number> {
   }
   const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
   const model = str("model");
-  if (!model) throw new PeerUsageError("bench --peer needs --model <gguf>");
-  const promptsFile = str("prompts");
-  if (!promptsFile) throw new PeerUsageError("bench --peer needs --prompts <file, one prompt per line>");
-  const prompts = parsePromptFile(
-    await readFile(promptsFile, "utf8").catch(() => {
-      throw new PeerUsageError(`cannot read the prompts file ${promptsFile}`);
-    }),
-  );
-  if (prompts.length === 0) throw new PeerUsageError(`${promptsFile} has no prompts`);
+  if (!model) throw new BenchUsageError("bench --peer needs --model <gguf>");
+  const prompts = await readPromptsOption(str("prompts"), "bench --peer");
   const draft = str("draft");
   const modes = (list(values.modes) ?? (draft ? ["draft", "auto"] : ["lookup", "ngram", "auto"])).map((m) => {
     const parsed = BenchMode.safeParse(m);
-    if (!parsed.success) throw new PeerUsageError(`--modes: "${m}" is not one of draft, lookup, ngram, auto`);
-    if (parsed.data === "draft" && !draft) throw new PeerUsageError("--modes draft needs --draft <gguf>");
+    if (!parsed.success) throw new BenchUsageError(`--modes: "${m}" is not one of draft, lookup, ngram, auto`);
+    if (parsed.data === "draft" && !draft) throw new BenchUsageError("--modes draft needs --draft <gguf>");
     return parsed.data;
   });
   const peerTypes = (list(values["peer-types"]) ?? (draft ? ["draft-simple"] : ["ngram-simple", "ngram-map-k", "ngram-mod", "ngram-cache"])).map((t) => {
-    if (!(PEER_SPEC_TYPES as readonly string[]).includes(t)) throw new PeerUsageError(`--peer-types: "${t}" is not one of ${PEER_SPEC_TYPES.join(", ")}`);
-    if (t === "draft-simple" && !draft) throw new PeerUsageError("--peer-types draft-simple needs --draft <gguf>");
+    if (!(PEER_SPEC_TYPES as readonly string[]).includes(t)) throw new BenchUsageError(`--peer-types: "${t}" is not one of ${PEER_SPEC_TYPES.join(", ")}`);
+    if (t === "draft-simple" && !draft) throw new BenchUsageError("--peer-types draft-simple needs --draft <gguf>");
     return t as PeerSpecType;
   });
   const integer = (name: string, fallback: number, min: number, max: number) => {
     const raw = str(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new PeerUsageError(`--${name} must be a whole number from ${min} to ${max}`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new BenchUsageError(`--${name} must be a whole number from ${min} to ${max}`);
     return n;
   };
   const draftNMax = (list(values["draft-n-max"]) ?? ["3", "5", "8"]).map((k) => {
     const n = Number(k);
-    if (!Number.isInteger(n) || n < 1 || n > 32) throw new PeerUsageError(`--draft-n-max: "${k}" must be a whole number from 1 to 32`);
+    if (!Number.isInteger(n) || n < 1 || n > 32) throw new BenchUsageError(`--draft-n-max: "${k}" must be a whole number from 1 to 32`);
     return n;
   });
-  const rawThreads = str("threads");
-  const threads = ThreadsSetting.safeParse(rawThreads === undefined || rawThreads === "auto" ? "auto" : Number(rawThreads));
-  if (!threads.success) throw new PeerUsageError(`--threads: invalid value "${rawThreads}"`);
   const report = await runPeerBench({
     model,
     draft,
     prompts,
     maxTokens: integer("max-tokens", 64, 1, 100_000),
-    threads: threads.data,
+    threads: threadsOption(str("threads")),
     contextSize: str("context-size") ? integer("context-size", 0, 16, 1_048_576) : undefined,
     modes,
     maxDraftTokens: integer("max-draft", 8, 1, 32),
