@@ -50,7 +50,8 @@ export interface BenchOnEngineOptions {
   id?: string;
 }
 
-interface Sample {
+/** One timed reply: its tokens, the time from its first token to its last, its text and stats. */
+export interface Sample {
   tokens: number;
   decodeMs: number;
   text: string;
@@ -220,11 +221,6 @@ function report(input: {
   speculative: Sample[];
 }): BenchReport {
   const { system, target, draft, mode, options, temperature, baseline, speculative } = input;
-  const decodeRate = (samples: Sample[]) => {
-    const tokens = samples.reduce((n, s) => n + Math.max(0, s.tokens - 1), 0);
-    const ms = samples.reduce((n, s) => n + s.decodeMs, 0);
-    return ms > 0 ? (tokens * 1000) / ms : 0;
-  };
   const baseRate = decodeRate(baseline);
   const specRate = decodeRate(speculative);
   const ratios: number[] = [];
@@ -288,6 +284,14 @@ function report(input: {
   };
 }
 
-function rate(sample: Sample): number {
+/** One reply's decode speed: tokens after the first over the time after the first token. */
+export function rate(sample: Pick<Sample, "tokens" | "decodeMs">): number {
   return sample.decodeMs > 0 ? ((sample.tokens - 1) * 1000) / sample.decodeMs : 0;
+}
+
+/** Several replies' decode speed, summed over their tokens and times (not a mean of their speeds). */
+export function decodeRate(samples: ReadonlyArray<Pick<Sample, "tokens" | "decodeMs">>): number {
+  const tokens = samples.reduce((n, s) => n + Math.max(0, s.tokens - 1), 0);
+  const ms = samples.reduce((n, s) => n + s.decodeMs, 0);
+  return ms > 0 ? (tokens * 1000) / ms : 0;
 }

@@ -11,8 +11,8 @@
  * decode of the prompt's last token: at most one step more than Tandem's, against it).
  */
 import path from "node:path";
-import { benchMachine, loadBenchEngine, median, round } from "../../../bench/bench.js";
-import type { BenchMode, GenerationResult, SpeculationStats, ThreadsSetting } from "../../../../contracts/engine/protocol.js";
+import { benchMachine, decodeRate, loadBenchEngine, median, rate, round, type Sample } from "../../../bench/bench.js";
+import type { BenchMode, SpeculationStats, ThreadsSetting } from "../../../../contracts/engine/protocol.js";
 import type { LlamaCppTools } from "./llama-cpp-tools.js";
 import { runLlamaBench, runSpeculativeSimple, type PeerSpecType, type SpeculativeSimpleRun } from "./llama-cpp-run.js";
 
@@ -95,12 +95,7 @@ export interface PeerBenchReport {
   nativeCosts: { depth: number; targetDecodeMs: number; verifyMs: Record<string, number>; draftTokenMs: number | null };
 }
 
-interface TandemSample {
-  tokens: number;
-  decodeMs: number;
-  text: string;
-  result: GenerationResult;
-}
+type TandemSample = Sample;
 
 interface PeerConfig {
   name: string;
@@ -108,7 +103,6 @@ interface PeerConfig {
   draftMax: number | undefined;
 }
 
-const tandemRate = (s: TandemSample) => (s.decodeMs > 0 ? ((s.tokens - 1) * 1000) / s.decodeMs : 0);
 const peerRate = (s: SpeculativeSimpleRun) => (s.decodeSeconds > 0 ? s.decodedTokens / s.decodeSeconds : 0);
 
 export function peerConfigs(peerTypes: readonly PeerSpecType[], draftNMax: readonly number[], hasDraft: boolean): PeerConfig[] {
@@ -255,7 +249,7 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
     const draftTokenMs = costsBefore.draftTokenMs !== null ? (costsBefore.draftTokenMs + (costsAfter.draftTokenMs ?? costsBefore.draftTokenMs)) / 2 : null;
 
     const plainRuns = tandemSamples.get("off")!;
-    const plainRate = summedTandemRate(plainRuns.flat());
+    const plainRate = decodeRate(plainRuns.flat());
     const peers: PeerConfigResult[] = configs.map((config) => {
       const runs = peerSamples.get(config.name)!;
       const flat = runs.flat();
@@ -285,7 +279,7 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
     const modes = options.modes.map((mode): PeerModeResult => {
       const runs = tandemSamples.get(mode)!;
       const flat = runs.flat();
-      const rate = summedTandemRate(flat);
+      const modeRate = decodeRate(flat);
       const stats = flat.map((s) => s.result.stats.speculation).filter((s): s is SpeculationStats => s !== null);
       const proposed = stats.reduce((n, s) => n + s.proposed, 0);
       const accepted = stats.reduce((n, s) => n + s.accepted, 0);
@@ -293,14 +287,14 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
       const bound = honestBound(flat, { targetDecodeMs, verifyMs, draftTokenMs });
       return {
         mode,
-        tokensPerSecond: round(rate, 1),
+        tokensPerSecond: round(modeRate, 1),
         speedupMedian: round(median(runs.map((r, i) => rateOf(r) / rateOf(plainRuns[i]!)))),
         identicalToPlain: runs.every((r, i) => r.every((s) => s.text === plainRuns[i]![0]!.text)),
         acceptanceRate: proposed > 0 ? round(accepted / proposed) : 0,
         acceptedPerDecode: targetDecodes > 0 ? round(accepted / targetDecodes) : 0,
-        vsBestLlamaCpp: bestPeer ? round(rate / bestPeer.tokensPerSecond) : 0,
+        vsBestLlamaCpp: bestPeer ? round(modeRate / bestPeer.tokensPerSecond) : 0,
         vsBestLlamaCppMedian: bestRuns ? round(median(runs.map((r, i) => rateOf(r) / peerRateOf(bestRuns[i]!)))) : 0,
-        bound: { tokensPerSecond: round(bound.tokensPerSecond, 1), efficiency: round(rate / bound.tokensPerSecond), tandem: bound.tandem, native: bound.native },
+        bound: { tokensPerSecond: round(bound.tokensPerSecond, 1), efficiency: round(modeRate / bound.tokensPerSecond), tandem: bound.tandem, native: bound.native },
       };
     });
 
@@ -331,18 +325,13 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
 }
 
 function rateOf(samples: TandemSample[]): number {
-  return samples.reduce((n, s) => n + tandemRate(s), 0) / Math.max(1, samples.length);
+  return samples.reduce((n, s) => n + rate(s), 0) / Math.max(1, samples.length);
 }
 
 function peerRateOf(samples: SpeculativeSimpleRun[]): number {
   return samples.reduce((n, s) => n + peerRate(s), 0) / Math.max(1, samples.length);
 }
 
-function summedTandemRate(samples: TandemSample[]): number {
-  const tokens = samples.reduce((n, s) => n + Math.max(0, s.tokens - 1), 0);
-  const ms = samples.reduce((n, s) => n + s.decodeMs, 0);
-  return ms > 0 ? (tokens * 1000) / ms : 0;
-}
 
 /**
  * The time Tandem's own steps would take at native costs: each verify step a batched decode of its drafts plus
