@@ -5,6 +5,7 @@ import { commonPrefixLength, usableContext } from "./sequence-utils.js";
 import type { SpeculationCostModel } from "./speculation/cost-model.js";
 import { SpeculationMetrics } from "./speculation/metrics.js";
 import type { PlannedStep, SpeculationPolicy } from "./speculation/policy.js";
+import { SequenceSampler } from "./speculation/sequence-sampler.js";
 import { prefill, verifyDrafts } from "./speculation/verifier.js";
 import { IncrementalDetokenizer } from "./text-stream.js";
 
@@ -91,8 +92,18 @@ class TokenEmitter {
 const PLAIN_STEP: PlannedStep = { plan: { speculator: null, k: 0 }, proposal: [] };
 
 export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutcome> {
+  if (request.promptTokens.length === 0) throw new Error("empty prompt");
+  // One native sampler for the whole reply (see SequenceSampler), freed when the reply ends, however it ends.
+  const sampler = new SequenceSampler(request.sequence, request.model);
+  try {
+    return await decode(request, sampler);
+  } finally {
+    sampler.dispose();
+  }
+}
+
+async function decode(request: DecodeRequest, sampler: SequenceSampler): Promise<DecodeOutcome> {
   const { sequence, model, promptTokens, sampling, signal, policy, costs } = request;
-  if (promptTokens.length === 0) throw new Error("empty prompt");
 
   // Reuse the evaluated prefix: keep what matches, erase the rest. At least the last prompt token is evaluated
   // again, because its logits are what the first reply token is sampled from.
@@ -130,7 +141,7 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
 
   const positionSampling = { sampling, replySeed: sampling.seed ?? randomInt(0, 2 ** 32) };
   await policy?.begin(promptTokens);
-  let last = await prefill({ sequence, tokens: promptTokens.slice(reused), sampling: positionSampling });
+  let last = await prefill({ sampler, tokens: promptTokens.slice(reused), sampling: positionSampling });
   metrics.recordPrefill();
   request.onPromptEvaluated?.({ reusedTokens: reused, evaluatedTokens: promptTokens.length - reused, at: performance.now() });
   if (!emitStep([{ token: last, source: "target" }], { index: stepIndex++, speculator: null, proposed: 0, accepted: 0 })) {
@@ -156,7 +167,7 @@ export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutco
     const draftMs = performance.now() - draftStart;
 
     const verifyStart = performance.now();
-    const verifying = verifyDrafts({ sequence, model, last, drafts, sampling: positionSampling, outputSoFar: output });
+    const verifying = verifyDrafts({ sequence, sampler, model, last, drafts, sampling: positionSampling, outputSoFar: output });
     // Drafting time counts whether or not it produced a proposal: a draft model that ends up proposing nothing
     // (low confidence) has still spent its decodes, and the cost model and the counters must see that.
     const asked = plan.speculator?.kind ?? null;

@@ -7,6 +7,7 @@ import { asOutOfMemory } from "./memory-errors.js";
 import type { ActiveModel } from "./model-loader.js";
 import type { DraftModelInfo, ThreadsSetting } from "../contracts/engine/protocol.js";
 import type { DraftModel } from "./speculation/draft-model-speculator.js";
+import { SequenceSampler } from "./speculation/sequence-sampler.js";
 import { compareTokenizers, tokenizerFacts } from "./speculation/tokenizer-compat.js";
 import { calibrateThreads, measureDecodeSpeed } from "./threads.js";
 
@@ -72,7 +73,7 @@ export async function loadDraft(options: {
         contextSize: context.contextSize,
         loadMs: Math.round(performance.now() - started),
       },
-      draft: { model, context, sequence },
+      draft: { model, context, sequence, sampler: new SequenceSampler(sequence, model) },
       msPerToken,
     };
   } catch (error) {
@@ -83,6 +84,7 @@ export async function loadDraft(options: {
 }
 
 export async function disposeDraft(active: ActiveDraft): Promise<void> {
+  active.draft.sampler.dispose();
   await active.draft.sequence.dispose();
   await active.draft.context.dispose();
   await active.draft.model.dispose();

@@ -1,12 +1,15 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { commonPrefixLength, usableContext } from "../sequence-utils.js";
+import type { SequenceSampler } from "./sequence-sampler.js";
 import type { Speculator } from "./speculator.js";
 
-/** A loaded draft model: its own model, context and sequence, disposed in reverse order. */
+/** A loaded draft model: its own model, context, sequence and greedy sampler, disposed in reverse order. */
 export interface DraftModel {
   model: LlamaModel;
   context: LlamaContext;
   sequence: LlamaContextSequence;
+  /** Lives as long as the draft is loaded (see SequenceSampler): no native sampler is made per drafted token. */
+  sampler: SequenceSampler;
 }
 
 /**
@@ -22,7 +25,6 @@ export interface DraftModel {
  */
 export class DraftModelSpeculator implements Speculator {
   readonly kind = "draft" as const;
-
   constructor(
     private readonly draft: DraftModel,
     private readonly minConfidence = 0,
@@ -42,17 +44,22 @@ export class DraftModelSpeculator implements Speculator {
     let input: Token[] = history.slice(keep) as Token[];
     while (proposal.length < k) {
       const last = input.length - 1;
-      const results = await sequence.controlledEvaluate(
-        input.map((token, index) =>
-          index === last ? [token, { generateNext: { token: true, confidence: this.minConfidence > 0, options: { temperature: 0 } } }] : token,
-        ),
-      );
-      const next = results[last]?.next;
-      if (next?.token == null) break;
-      if ((next.confidence ?? 1) < this.minConfidence) break;
-      proposal.push(next.token);
-      if (model.isEogToken(next.token) || proposal.length === k) break;
-      input = [next.token];
+      let next: Token | undefined;
+      if (this.minConfidence > 0) {
+        // The cut-off needs the token's confidence, which only controlledEvaluate reports.
+        const results = await sequence.controlledEvaluate(
+          input.map((token, index) => (index === last ? [token, { generateNext: { token: true, confidence: true, options: GREEDY } }] : token)),
+        );
+        const result = results[last]?.next;
+        if ((result?.confidence ?? 1) < this.minConfidence) break;
+        next = result?.token ?? undefined;
+      } else {
+        [next] = await this.draft.sampler.evaluate(input, last, () => GREEDY, () => false);
+      }
+      if (next == null) break;
+      proposal.push(next);
+      if (model.isEogToken(next) || proposal.length === k) break;
+      input = [next];
     }
     return proposal;
   }
@@ -61,3 +68,5 @@ export class DraftModelSpeculator implements Speculator {
 
   async end(): Promise<void> {}
 }
+
+const GREEDY = { temperature: 0, seed: 0 } as const;

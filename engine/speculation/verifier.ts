@@ -1,5 +1,6 @@
-import type { ControlledEvaluateInputItem, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { SamplingOptions } from "../../contracts/engine/protocol.js";
+import type { PositionOptions, SequenceSampler } from "./sequence-sampler.js";
 
 const REPEAT_PENALTY_WINDOW = 64;
 
@@ -29,13 +30,15 @@ export interface PositionSampling {
  * Sampling options for output position `position`; the repeat penalty sees exactly the tokens before it
  * (`output` then `drafts`, the last REPEAT_PENALTY_WINDOW of them), built only when a penalty is set.
  */
-function positionOptions({ sampling, replySeed }: PositionSampling, position: number, output: readonly Token[], drafts: readonly Token[] = []) {
+function positionOptions({ sampling, replySeed }: PositionSampling, position: number, output: readonly Token[], drafts: readonly Token[] = []): PositionOptions {
   return {
     temperature: sampling.temperature,
     ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
     ...(sampling.topP !== undefined ? { topP: sampling.topP } : {}),
     ...(sampling.minP !== undefined ? { minP: sampling.minP } : {}),
-    seed: positionSeed(replySeed, position),
+    // Greedy sampling ignores the seed; a constant one leaves the sampler's config unchanged from one position to
+    // the next, so it is not rebuilt at every position.
+    seed: sampling.temperature > 0 ? positionSeed(replySeed, position) : 0,
     ...(sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1
       ? { repeatPenalty: { punishTokens: [...output.slice(-REPEAT_PENALTY_WINDOW), ...drafts].slice(-REPEAT_PENALTY_WINDOW), penalty: sampling.repeatPenalty } }
       : {}),
@@ -67,6 +70,7 @@ export interface VerifyOutcome {
  */
 export async function verifyDrafts(options: {
   sequence: LlamaContextSequence;
+  sampler: SequenceSampler;
   model: LlamaModel;
   last: Token;
   drafts: readonly Token[];
@@ -74,19 +78,22 @@ export async function verifyDrafts(options: {
   /** The reply's emitted tokens, `last` included: the batch samples output positions outputSoFar.length + i. */
   outputSoFar: readonly Token[];
 }): Promise<VerifyOutcome> {
-  const { sequence, model, last, drafts, sampling, outputSoFar } = options;
+  const { sequence, sampler, model, last, drafts, sampling, outputSoFar } = options;
   const start = sequence.nextTokenIndex;
   const batch = [last, ...drafts];
-  const input: ControlledEvaluateInputItem[] = batch.map((token, index) => [
-    token,
-    { generateNext: { token: true, options: positionOptions(sampling, outputSoFar.length + index, outputSoFar, drafts.slice(0, index)) } },
-  ]);
-  const results = await sequence.controlledEvaluate(input);
+  // Positions are sampled in order and sampling stops at the first one that rejects its draft (or has none): the
+  // positions after it would be erased anyway, so their samples could never be used.
+  const choices = await sampler.evaluate(
+    batch,
+    0,
+    (index) => positionOptions(sampling, outputSoFar.length + index, outputSoFar, drafts.slice(0, index)),
+    (index, choice) => drafts[index] !== undefined && choice === drafts[index] && !model.isEogToken(choice),
+  );
 
   const accepted: Token[] = [];
   let targetToken: Token | undefined;
   for (let i = 0; i < batch.length; i++) {
-    const choice = results[i]?.next.token;
+    const choice = choices[i];
     if (choice == null) throw new Error("llama.cpp returned no token for a verified position");
     const draft = drafts[i];
     if (draft !== undefined && choice === draft && !model.isEogToken(draft)) {
@@ -104,17 +111,12 @@ export async function verifyDrafts(options: {
 
 /** Evaluates the prompt (after the reused prefix) and samples the first reply token. */
 export async function prefill(options: {
-  sequence: LlamaContextSequence;
+  sampler: SequenceSampler;
   tokens: readonly Token[];
   sampling: PositionSampling;
 }): Promise<Token> {
-  const { sequence, tokens, sampling } = options;
-  const last = tokens.length - 1;
-  const input: ControlledEvaluateInputItem[] = tokens.map((token, index) =>
-    index === last ? [token, { generateNext: { token: true, options: positionOptions(sampling, 0, []) } }] : token,
-  );
-  const results = await sequence.controlledEvaluate(input);
-  const next = results[last]?.next.token;
+  const { sampler, tokens, sampling } = options;
+  const [next] = await sampler.evaluate(tokens, tokens.length - 1, () => positionOptions(sampling, 0, []), () => false);
   if (next == null) throw new Error("llama.cpp returned no token for the last prompt position");
   return next;
 }
