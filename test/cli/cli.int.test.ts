@@ -42,7 +42,7 @@ describe("tandem CLI", () => {
   it("calibrates threads once and then uses the cached choice", async () => {
     const first = await tandem(["chat", "--model", targetModel(), "--temperature", "0", "--max-tokens", "4", "--json", "Amen."]);
     expect(first.code).toBe(0);
-    const cache = JSON.parse((await import("node:fs")).readFileSync(path.join(dataDir, "cache", "threads-v1.json"), "utf8"));
+    const cache = JSON.parse((await import("node:fs")).readFileSync(path.join(dataDir, "cache", "threads-v2.json"), "utf8"));
     const entry = Object.values(cache)[0] as { threads: number; measured: Record<string, number> };
     expect(Object.keys(entry.measured).length).toBeGreaterThanOrEqual(1);
     const best = Object.entries(entry.measured).sort((a, b) => b[1] - a[1])[0]![0];
