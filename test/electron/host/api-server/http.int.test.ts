@@ -60,7 +60,8 @@ describe("the API server over raw HTTP", () => {
 
   it("needs the key: missing or wrong is 401 invalid_api_key, /health needs none", async () => {
     const body = { model: MODEL_ID, max_tokens: 2, messages: [{ role: "user", content: "Amen" }] };
-    for (const headers of [{}, { Authorization: "Bearer wrong-key" }, { Authorization: `Basic ${KEY}` }]) {
+    const attempts: Array<Record<string, string>> = [{}, { Authorization: "Bearer wrong-key" }, { Authorization: `Basic ${KEY}` }];
+    for (const headers of attempts) {
       const response = await chat(body, headers);
       expect(response.status).toBe(401);
       expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
