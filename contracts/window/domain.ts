@@ -80,6 +80,7 @@ export const ApiServerSettings = z
     enabled: z.boolean(),
     /** The address to listen on: any other than loopback (127.0.0.1) needs an API key. */
     host: z.string().trim().min(1).max(255),
+    /** 0 picks a free port (the status shows which). */
     port: z.number().int().min(SETTINGS_LIMITS.apiServerPort.min).max(SETTINGS_LIMITS.apiServerPort.max),
     /** Browser origins allowed to call it (CORS), e.g. "http://localhost:3000", or "*"; empty: no browser page. */
     corsOrigins: z.array(z.string().trim().min(1).max(500)).max(SETTINGS_LIMITS.apiServerCorsOrigins),
