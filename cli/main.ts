@@ -1,6 +1,7 @@
 /**
  * The `tandem` command line, its own composition root: chat, bench and cache-bench run the engine in-process (no
- * supervisor, no database); inspect reads headers; pull uses the host's downloader; make-model and the benches are
+ * supervisor, no database); serve runs it supervised behind the host's API server; inspect reads headers; pull uses
+ * the host's downloader; make-model and the benches are
  * dev tools (engine/dev). Every command's options are in COMMAND_HELP below (`tandem <command> --help`).
  */
 import path from "node:path";
@@ -14,6 +15,7 @@ import { benchSuiteCommand } from "../engine/dev/bench/suite.js";
 import { CACHE_BENCH_HELP, cacheBenchCommand } from "../engine/dev/bench/cache-bench.js";
 import { INSPECT_HELP, inspectCommand } from "./inspect-command.js";
 import { PULL_HELP, pullCommand } from "./pull-command.js";
+import { SERVE_HELP, ServeUsageError, serveCommand } from "./serve-command.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "../contracts/engine/protocol.js";
 
 const CHAT_HELP = `  chat --model <gguf> [options] "<prompt>"   Stream a reply to one prompt.
@@ -54,6 +56,7 @@ const COMMAND_HELP: Record<string, string> = {
   "cache-bench": CACHE_BENCH_HELP,
   inspect: INSPECT_HELP,
   pull: PULL_HELP,
+  serve: SERVE_HELP,
 };
 
 const HELP = `Tandem: local LLM chat with speculative decoding
@@ -233,6 +236,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "cache-bench") return cacheBenchCommand(rest);
   if (command === "inspect") return inspectCommand(rest);
   if (command === "pull") return pullCommand(rest);
+  if (command === "serve") return serveCommand(rest);
   throw new UsageError(`unknown command "${command}" (see tandem --help)`);
 }
 
@@ -240,12 +244,12 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const message =
-      error instanceof UsageError || error instanceof BenchUsageError || error instanceof EngineFailure
+      error instanceof UsageError || error instanceof BenchUsageError || error instanceof ServeUsageError || error instanceof EngineFailure
         ? error.message
         : error instanceof Error
           ? error.message
           : String(error);
     process.stderr.write(`tandem: ${message.split("\n")[0]}\n`);
-    process.exit(error instanceof UsageError || error instanceof BenchUsageError ? 2 : 1);
+    process.exit(error instanceof UsageError || error instanceof BenchUsageError || error instanceof ServeUsageError ? 2 : 1);
   },
 );

@@ -62,3 +62,23 @@ export function fitPrompt(options: {
     dropped++;
   }
 }
+
+/**
+ * A raw prompt (OpenAI's legacy completions): the text tokenized as it is, without a chat template, with the BOS
+ * token first when the model expects one (as llama-server does). Special-token text in it stays plain text. Nothing
+ * can be dropped from a raw prompt, so one that leaves no room in the context fails with PROMPT_TOO_LONG.
+ */
+export function fitRawPrompt(options: { model: LlamaModel; prompt: string; contextSize: number }): RenderedPrompt {
+  const { model, prompt, contextSize } = options;
+  const bos = model.tokens.bos;
+  const tokens = [...(bos !== null && model.tokens.shouldPrependBosToken ? [bos] : []), ...model.tokenize(prompt, false)];
+  if (tokens.length === 0) throw new EngineFailure("BAD_REQUEST", "The prompt is empty once tokenized");
+  // As in fitPrompt: the KV cache holds contextSize - 1 tokens and the prompt must leave room to evaluate it.
+  if (tokens.length >= contextSize - 1) {
+    throw new EngineFailure(
+      "PROMPT_TOO_LONG",
+      `The prompt is too long for this model's context: it needs ${tokens.length} tokens and the context holds ${contextSize}.`,
+    );
+  }
+  return { tokens, truncatedMessages: 0 };
+}

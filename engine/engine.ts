@@ -2,7 +2,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { describeSystem, initBackend, type GetLlama, type InitialisedBackend, type LogSink } from "./backend.js";
-import { fitPrompt } from "./chat-prompt.js";
+import { fitPrompt, fitRawPrompt } from "./chat-prompt.js";
 import { runDecodeLoop } from "./decode-loop.js";
 import { EngineFailure } from "./errors.js";
 import { kvRoot } from "./cache-layout.js";
@@ -260,13 +260,11 @@ export class Engine {
         const active = this.active;
         const pager = this.pager;
         if (!active || !pager) throw new EngineFailure("NO_MODEL", "No model is loaded: choose a model first");
-        const prompt = fitPrompt({
-          model: active.model,
-          wrapper: active.wrapper,
-          messages: params.messages,
-          contextSize: active.sequences[0]!.contextSize,
-          maxTokens: params.maxTokens,
-        });
+        const contextSize = active.sequences[0]!.contextSize;
+        const prompt =
+          params.prompt !== undefined
+            ? fitRawPrompt({ model: active.model, prompt: params.prompt, contextSize })
+            : fitPrompt({ model: active.model, wrapper: active.wrapper, messages: params.messages ?? [], contextSize, maxTokens: params.maxTokens });
         const speculation = { mode: params.speculation?.mode ?? "off", maxDraftTokens: params.speculation?.maxDraftTokens ?? 8 };
         // The conversation's slot (paged in from disk if needed) is pinned until the reply ends.
         const cache = await pager.acquire(params.sessionKey, prompt.tokens);

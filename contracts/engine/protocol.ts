@@ -398,19 +398,26 @@ export const engineMethods = {
   },
   unloadDraftModel: { params: Empty, result: z.object({ unloaded: z.boolean() }) },
   /**
-   * Run one assistant turn over the given history. Tokens stream as `tokens` events; the result arrives when the
-   * turn ends (including after `abort`, with stopReason "abort" and the partial text).
+   * Run one assistant turn over the given history, or continue a raw prompt. Tokens stream as `tokens` events; the
+   * result arrives when the turn ends (including after `abort`, with stopReason "abort" and the partial text).
    */
   generate: {
-    params: z.object({
-      generationId: z.string().min(1),
-      /** Identifies the conversation so its evaluated prefix can be reused by its next turn. */
-      sessionKey: z.string().min(1),
-      messages: z.array(ChatMessage).min(1),
-      maxTokens: z.number().int().min(1).max(1_000_000),
-      sampling: SamplingOptions,
-      speculation: SpeculationOptions.default({ mode: "off", maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS }),
-    }),
+    params: z
+      .object({
+        generationId: z.string().min(1),
+        /** Identifies the conversation so its evaluated prefix can be reused by its next turn. */
+        sessionKey: z.string().min(1),
+        /** A conversation, rendered with the model's chat template. Exactly one of `messages` and `prompt`. */
+        messages: z.array(ChatMessage).min(1).optional(),
+        /** Text continued as it is: tokenized without a chat template (OpenAI's legacy completions). */
+        prompt: z.string().min(1).optional(),
+        maxTokens: z.number().int().min(1).max(1_000_000),
+        sampling: SamplingOptions,
+        speculation: SpeculationOptions.default({ mode: "off", maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS }),
+      })
+      .refine((params) => (params.messages === undefined) !== (params.prompt === undefined), {
+        message: "Give exactly one of messages and prompt",
+      }),
     result: GenerationResult,
   },
   abort: {

@@ -70,6 +70,50 @@ export type Message = z.infer<typeof Message>;
 
 export const Theme = z.enum(["system", "light", "dark"]);
 
+/**
+ * The local OpenAI-compatible API server (off by default). Its API key is not a setting: it is kept like the
+ * Hugging Face token (setApiServerKey) and never sent to the window; ApiServerStatus says whether one is set.
+ * A patch replaces the whole object (send every field).
+ */
+export const ApiServerSettings = z
+  .object({
+    enabled: z.boolean(),
+    /** The address to listen on: any other than loopback (127.0.0.1) needs an API key. */
+    host: z.string().trim().min(1).max(255),
+    /** 0 picks a free port (the status shows which). */
+    port: z.number().int().min(SETTINGS_LIMITS.apiServerPort.min).max(SETTINGS_LIMITS.apiServerPort.max),
+    /** Browser origins allowed to call it (CORS), e.g. "http://localhost:3000", or "*"; empty: no browser page. */
+    corsOrigins: z.array(z.string().trim().min(1).max(500)).max(SETTINGS_LIMITS.apiServerCorsOrigins),
+    /** Keep API conversations in the chat list (by default API traffic leaves no trace there). */
+    keepConversations: z.boolean(),
+    /** Requests that may wait for the engine; beyond that the server answers 503. */
+    maxQueue: z.number().int().min(SETTINGS_LIMITS.apiServerMaxQueue.min).max(SETTINGS_LIMITS.apiServerMaxQueue.max),
+  })
+  .strict()
+  .default({ enabled: false, host: "127.0.0.1", port: 11435, corsOrigins: [], keepConversations: false, maxQueue: 16 });
+export type ApiServerSettings = z.infer<typeof ApiServerSettings>;
+
+/** The API server as it is now (getApiServerStatus, and the apiServerStatus event on every change). */
+export const ApiServerStatus = z.object({
+  /** off: disabled in settings; running: listening; error: enabled but not running (see error). */
+  state: z.enum(["off", "starting", "running", "error"]),
+  /** The base URL OpenAI clients are given (…/v1) while running, else null. */
+  baseUrl: z.string().nullable(),
+  host: z.string(),
+  port: z.number().int(),
+  /** Why it is not running although enabled (port in use, no API key for a non-loopback address…). */
+  error: z.string().nullable(),
+  /** Requests answered since it (re)started, and generation requests at the engine or waiting now. */
+  requests: z.number().int(),
+  running: z.number().int(),
+  waiting: z.number().int(),
+  /** Whether an API key is set (never the key). */
+  keySet: z.boolean(),
+  /** The id clients must use as `model` (the loaded model's file name), or null without a model. */
+  modelId: z.string().nullable(),
+});
+export type ApiServerStatus = z.infer<typeof ApiServerStatus>;
+
 export const Settings = z.object({
   systemPrompt: z.string().max(SETTINGS_LIMITS.systemPromptLength),
   temperature: z.number().min(SETTINGS_LIMITS.temperature.min).max(SETTINGS_LIMITS.temperature.max),
@@ -94,6 +138,8 @@ export const Settings = z.object({
   cacheSlots: CacheSlotsSetting,
   /** Disk budget of saved conversation states, in GB. */
   cacheDiskBudgetGB: z.number().min(SETTINGS_LIMITS.cacheDiskBudgetGB.min).max(SETTINGS_LIMITS.cacheDiskBudgetGB.max),
+  /** The local OpenAI-compatible API server. */
+  apiServer: ApiServerSettings,
 });
 export type Settings = z.infer<typeof Settings>;
 

@@ -1,7 +1,7 @@
 /** The window API's events (host -> renderer): one payload schema per event, keyed by names.ts. */
 import { z } from "zod";
 import { BenchMode, CacheOutcome, StreamedToken, VerifyStep } from "../engine/protocol.js";
-import { Conversation, CrashInfo, DatabaseStatus, DownloadInfo, EngineStatus, Id, Message, ModelsListing, Settings } from "./domain.js";
+import { ApiServerStatus, Conversation, CrashInfo, DatabaseStatus, DownloadInfo, EngineStatus, Id, Message, ModelsListing, Settings } from "./domain.js";
 import type { TandemApi } from "./methods.js";
 import type { WindowEvent } from "./names.js";
 export const windowEvents = {
@@ -36,6 +36,8 @@ export const windowEvents = {
   benchmarkProgress: z.object({ done: z.number().int(), total: z.number().int(), mode: BenchMode }),
   /** A download changed state or made progress (about 4 times a second while it runs). */
   downloadProgress: DownloadInfo,
+  /** The local API server started, stopped, failed, or answered requests (at most a few times a second). */
+  apiServerStatus: ApiServerStatus,
 } as const satisfies Record<WindowEvent, z.ZodType>;
 
 const _noExtraEvent: Record<keyof typeof windowEvents, true> = {} as Record<WindowEvent, true>;

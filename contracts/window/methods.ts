@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { BenchMode, CacheSlotsSetting, ContextSizeSetting, DraftModelInfo, GpuLayersSetting, LoadedModel, SpeculationMode } from "../engine/protocol.js";
-import { AppFolder, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, Message, ModelFile, ModelsListing, Settings } from "./domain.js";
+import { ApiServerStatus, AppFolder, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, Message, ModelFile, ModelsListing, Settings } from "./domain.js";
 import type { ApiError } from "./errors.js";
+import { SETTINGS_LIMITS } from "./values.js";
 import type { WindowMethod } from "./names.js";
 const None = z.object({}).strict();
 
@@ -203,6 +204,19 @@ export const windowApi = {
   readLogTail: {
     params: z.object({ log: z.enum(["engine", "host"]), lines: z.number().int().min(1).max(1000).default(50) }).strict(),
     result: z.object({ lines: z.array(z.string()) }),
+  },
+
+  /** The local API server: running or not, its base URL, its error, request counts, whether a key is set. */
+  getApiServerStatus: { params: None, result: ApiServerStatus },
+  /**
+   * Sets the API server's key (clients send it as `Authorization: Bearer <key>`), kept like the Hugging Face token
+   * and never sent back; null removes it (refused by the server's status error when it listens beyond loopback).
+   */
+  setApiServerKey: {
+    params: z
+      .object({ key: z.string().trim().min(SETTINGS_LIMITS.apiServerKeyLength.min).max(SETTINGS_LIMITS.apiServerKeyLength.max).nullable() })
+      .strict(),
+    result: ApiServerStatus,
   },
 } as const satisfies Record<WindowMethod, { params: z.ZodObject; result: z.ZodType }>;
 

@@ -53,6 +53,8 @@ export const windowMethodNames = [
   "setHfToken",
   "openFolder",
   "readLogTail",
+  "getApiServerStatus",
+  "setApiServerKey",
 ] as const;
 export type WindowMethod = (typeof windowMethodNames)[number];
 
@@ -72,6 +74,7 @@ export const windowEventNames = [
   "modelsChanged",
   "benchmarkProgress",
   "downloadProgress",
+  "apiServerStatus",
 ] as const;
 export type WindowEvent = (typeof windowEventNames)[number];
 

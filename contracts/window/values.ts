@@ -12,4 +12,8 @@ export const SETTINGS_LIMITS = {
   maxTokens: { min: 1, max: 32_768 },
   cacheDiskBudgetGB: { min: 0.1, max: 1000 },
   extraModelsFolders: 32,
+  apiServerPort: { min: 0, max: 65_535 },
+  apiServerCorsOrigins: 32,
+  apiServerMaxQueue: { min: 0, max: 1024 },
+  apiServerKeyLength: { min: 8, max: 500 },
 } as const;

@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { TandemApiError, type TandemApi, type WindowEvent, type WindowEventData } from "../../contracts/window/index.js";
+import { apiServerApi } from "./api/api-server-api.js";
 import { appApi } from "./api/app-api.js";
 import { composeApi } from "./api/compose-api.js";
 import { conversationsApi } from "./api/conversations-api.js";
@@ -18,6 +19,8 @@ import { downloadsApi } from "./api/downloads-api.js";
 import { libraryApi } from "./api/library-api.js";
 import { settingsApi } from "./api/settings-api.js";
 import { guardApi } from "./api/dispatch.js";
+import { ApiServerController } from "./api-server/controller.js";
+import { supervisorPort } from "./api-server/engine-port.js";
 import { Benchmarks } from "./benchmarks.js";
 import { DatabaseKeeper, noticingDamage } from "./store/database-keeper.js";
 import { DownloadManager, type DownloadManagerOptions } from "./downloads/download-manager.js";
@@ -62,6 +65,8 @@ export interface HostInternals {
 }
 
 export const DATABASE_FILE = "tandem.db";
+/** The API server's key, a 0600 file in the data folder unless the shell gives another SecretStore. */
+export const API_KEY_FILE = "api-key";
 
 export function createHost(options: HostOptions, internals: HostInternals = {}): Host {
   const logs = openAppLogs(options.dataDir, internals.logFiles);
@@ -71,7 +76,12 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   let startPromise: Promise<void> | null = null;
   let disposePromise: Promise<void> | null = null;
 
+  /** Set once the controller exists; every settings change reaches it through emit. */
+  let apiServer: ApiServerController | null = null;
   const emit = <E extends WindowEvent>(event: E, data: WindowEventData<E>): void => {
+    if (event === "settingsChanged" && apiServer && startPromise && !disposePromise) {
+      void apiServer.apply((data as WindowEventData<"settingsChanged">).apiServer);
+    }
     for (const listener of [...listeners]) {
       try {
         listener(event, data);
@@ -176,6 +186,12 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   });
   const hub = new Hub({ ...(hf.hfBaseUrl ? { baseUrl: hf.hfBaseUrl } : {}), token: hf.hfToken });
   const library = new LibraryService(ctx, { watchDebounceMs: internals.watchDebounceMs, disposing: () => disposePromise !== null });
+  apiServer = new ApiServerController(
+    ctx,
+    supervisorPort(supervisor, () => status.current.model, () => models.whenIdle()),
+    options.apiKeySecrets ?? new FileSecretStore(options.dataDir, API_KEY_FILE),
+  );
+  const apiServerController = apiServer;
 
   // ---- the API ----------------------------------------------------------------------------------------------
 
@@ -186,6 +202,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     downloadsApi(ctx, { downloads, hub, secrets }),
     appApi(ctx, { options, logsDir: logs.dir, models, generations, benchmarks, assertIdle }),
     databaseApi(ctx, { database, library, models, assertIdle }),
+    apiServerApi(apiServerController),
   );
 
   const api = guardApi(noticingDamage(implementation, database), logger);
@@ -214,6 +231,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         // Temp files of imports a crash cut short (hidden from the library, so otherwise never reclaimed).
         void library.removeImportLeftovers();
         void downloads.scan();
+        // Requests that arrive before the engine and its model are ready wait for them.
+        void apiServerController.apply(ctx.store().getSettings().apiServer);
         await supervisor.start();
       })();
       return startPromise;
@@ -224,6 +243,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         // Let a running reply end as 'stopped' with its text, then stop the engine; anything still running after
         // that fails with ENGINE_STOPPED and is recorded as 'interrupted' before the database closes.
         benchmarks.cancel();
+        await apiServerController.close();
         library.close();
         await downloads.dispose();
         await generations.stopAll(internals.disposeAbortWaitMs ?? 2_000);

@@ -54,6 +54,8 @@ export interface HostOptions {
   pickModelFile?: () => Promise<string | null>;
   /** Where the Hugging Face token is kept (the app: the OS keychain); default a 0600 file in dataDir. */
   secrets?: SecretStore;
+  /** Where the API server's key is kept; default a 0600 file in dataDir (`api-key`). */
+  apiKeySecrets?: SecretStore;
   /** Opens a folder in the OS file manager (Electron shell.openPath); resolves whether it opened. Absent in web mode. */
   openFolder?: (path: string) => Promise<boolean>;
   /**

@@ -182,6 +182,7 @@ export const defaultSettings: Settings = {
   maxDraftTokens: 8,
   cacheSlots: "auto",
   cacheDiskBudgetGB: 2,
+  apiServer: { enabled: false, host: "127.0.0.1", port: 11435, corsOrigins: [], keepConversations: false, maxQueue: 16 },
 };
 
 export interface FakeOptions {
@@ -881,6 +882,31 @@ export class FakeClient implements TandemClient {
   }
 
   hfToken: WindowResult<"getHfToken"> = { set: false, storage: "none" };
+
+  apiServer: WindowResult<"getApiServerStatus"> = {
+    state: "off",
+    baseUrl: null,
+    host: "127.0.0.1",
+    port: 11435,
+    error: null,
+    requests: 0,
+    running: 0,
+    waiting: 0,
+    keySet: false,
+    modelId: null,
+  };
+
+  async getApiServerStatus(params: WindowParams<"getApiServerStatus">): Promise<WindowResult<"getApiServerStatus">> {
+    this.record("getApiServerStatus", params);
+    return this.apiServer;
+  }
+
+  async setApiServerKey(params: WindowParams<"setApiServerKey">): Promise<WindowResult<"setApiServerKey">> {
+    this.record("setApiServerKey", params);
+    this.apiServer = { ...this.apiServer, keySet: params.key !== null };
+    this.emit("apiServerStatus", this.apiServer);
+    return this.apiServer;
+  }
 
   async getHfToken(params: WindowParams<"getHfToken">): Promise<WindowResult<"getHfToken">> {
     this.record("getHfToken", params);

@@ -45,6 +45,8 @@ export function defaultSettings(dataDir: string): Settings {
     maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS,
     cacheSlots: "auto",
     cacheDiskBudgetGB: DEFAULT_CACHE_DISK_BUDGET_GB,
+    // Declared in the schema: parsing nothing gives its default.
+    apiServer: Settings.shape.apiServer.parse(undefined),
   };
 }
 

@@ -225,6 +225,7 @@ describe("settings", () => {
       maxDraftTokens: 8,
       cacheSlots: "auto",
       cacheDiskBudgetGB: 2,
+      apiServer: { enabled: false, host: "127.0.0.1", port: 11435, corsOrigins: [], keepConversations: false, maxQueue: 16 },
     });
     expect(defaultSettings(dataDir).modelsFolder).toBe(join(dataDir, "models"));
   });
