@@ -1,5 +1,5 @@
 /**
- * Words for a narrow place (the status bar): parts joined with " · ", and when they do not all fit, the first ones
+ * Words for a narrow place (the status bar): parts joined with " · " (or another separator), and when they do not all fit, the first ones
  * that do followed by "…" — whole parts go, a word is never cut in the middle (only a first part alone wider than
  * the room is clipped). The room is the item's width in the flex row, which the full text asks for (so choosing a
  * shorter text never changes it); the candidates' widths are measured in hidden boxes whose text is CSS-generated,
@@ -8,11 +8,11 @@
 import { useLayoutEffect, useRef, useState } from "react";
 import { partsThatFit } from "../api-server-format.js";
 
-export function FitParts({ parts, testId }: { parts: readonly string[]; testId?: string }) {
+export function FitParts({ parts, separator = " · ", testId }: { parts: readonly string[]; separator?: string; testId?: string }) {
   const box = useRef<HTMLSpanElement>(null);
   const measures = useRef<HTMLSpanElement>(null);
-  const full = parts.join(" · ");
-  const candidates = parts.map((_, i) => (i + 1 === parts.length ? full : `${parts.slice(0, i + 1).join(" · ")} …`));
+  const full = parts.join(separator);
+  const candidates = parts.map((_, i) => (i + 1 === parts.length ? full : `${parts.slice(0, i + 1).join(separator)} …`));
   const [shown, setShown] = useState(parts.length);
 
   useLayoutEffect(() => {

@@ -108,7 +108,7 @@ function ApiServerIndicator() {
     return (
       <span className="status-item warn" data-testid="status-api" data-state="error" role="status" title={title}>
         <AlertIcon size={13} />
-        <FitParts parts={["API server", "not running"]} testId="status-api-text" />
+        <FitParts parts={["API server", "not running"]} separator=" " testId="status-api-text" />
       </span>
     );
   }
