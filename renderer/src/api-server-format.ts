@@ -33,23 +33,12 @@ function shellQuote(text: string): string {
 
 /** A curl call of /v1/chat/completions (the key's header only when a key is set, read from $TANDEM_API_KEY). */
 export function curlExample(baseUrl: string, modelId: string, keySet: boolean): string {
-  const body = JSON.stringify({ model: modelId, messages: [{ role: "user", content: "Hello!" }] });
+  // Spaced like the README's example, so a narrow box wraps it between fields.
+  const body = `{"model": ${JSON.stringify(modelId)}, "messages": [{"role": "user", "content": "Hello!"}]}`;
   return [
     `curl ${baseUrl}/chat/completions`,
     `  -H "Content-Type: application/json"`,
     ...(keySet ? [`  -H "Authorization: Bearer $TANDEM_API_KEY"`] : []),
     `  -d ${shellQuote(body)}`,
   ].join(" \\\n");
-}
-
-/**
- * How many of `widths` (the widths of the texts showing 1, 2, … parts) fit in `available` pixels: the most that fit,
- * at least 1 (which is then clipped). No layout (tests, a hidden window): all of them.
- */
-export function partsThatFit(widths: readonly number[], available: number): number {
-  if (widths.length === 0) return 0;
-  if (available <= 0 && widths.every((w) => w === 0)) return widths.length;
-  let count = 1;
-  for (let i = 0; i < widths.length; i++) if (widths[i]! <= available + 0.5) count = i + 1;
-  return count;
 }

@@ -3,7 +3,8 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { ApiServerStatus } from "../../contracts/window/index.js";
 import { TandemApiError } from "../../contracts/window/index.js";
-import { apiServerParts, curlExample, partsThatFit } from "../../renderer/src/api-server-format.js";
+import { apiServerParts, curlExample } from "../../renderer/src/api-server-format.js";
+import { fitCandidates, textsThatFit } from "../../renderer/src/components/FitParts.js";
 import { useApiServerStore } from "../../renderer/src/stores/api-server.js";
 import { startSubscriber } from "../../renderer/src/subscriber.js";
 import { FakeClient } from "./fake-client.js";
@@ -187,7 +188,7 @@ describe("Settings → API server", () => {
     expect(s.getByTestId("api-server-url").textContent).toBe("http://127.0.0.1:11435/v1");
     const curl = s.getByTestId("api-server-curl").textContent!;
     expect(curl).toContain("curl http://127.0.0.1:11435/v1/chat/completions");
-    expect(curl).toContain('"model":"qwen2.5-7b-instruct-q4_k_m.gguf"');
+    expect(curl).toContain('"model": "qwen2.5-7b-instruct-q4_k_m.gguf"');
     expect(curl).not.toContain("Authorization");
 
     act(() => useApiServerStore.getState().setStatus(running({ keySet: true })));
@@ -242,12 +243,14 @@ describe("status bar → API server", () => {
 
 describe("API server wording", () => {
   it("drops whole parts from the end when the room is short, never cutting a word", () => {
-    expect(partsThatFit([60, 130, 190], 200)).toBe(3);
-    expect(partsThatFit([60, 130, 190], 150)).toBe(2);
-    expect(partsThatFit([60, 130, 190], 40)).toBe(1);
+    expect(textsThatFit([60, 130, 190], 200)).toBe(3);
+    expect(textsThatFit([60, 130, 190], 150)).toBe(2);
+    expect(textsThatFit([60, 130, 190], 40)).toBe(1);
     // No layout (jsdom, a hidden window): everything.
-    expect(partsThatFit([0, 0, 0], 0)).toBe(3);
+    expect(textsThatFit([0, 0, 0], 0)).toBe(3);
     expect(apiServerParts(running({ requests: 1234, waiting: 1 }))).toEqual(["API :11435", "1,234 requests", "1 waiting"]);
+    expect(fitCandidates(["API :11435", "12 requests", "1 running"])).toEqual(["API …", "API :11435 …", "API :11435 · 12 requests …", "API :11435 · 12 requests · 1 running"]);
+    expect(fitCandidates(["API server", "not running"], " ")).toEqual(["API …", "API server …", "API server not running"]);
   });
 
   it("quotes the curl body for the shell", () => {
@@ -255,7 +258,7 @@ describe("API server wording", () => {
       [
         "curl http://127.0.0.1:1/v1/chat/completions \\",
         '  -H "Content-Type: application/json" \\',
-        `  -d '{"model":"it'\\''s.gguf","messages":[{"role":"user","content":"Hello!"}]}'`,
+        `  -d '{"model": "it'\\''s.gguf", "messages": [{"role": "user", "content": "Hello!"}]}'`,
       ].join("\n"),
     );
   });

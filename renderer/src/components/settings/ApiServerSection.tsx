@@ -63,7 +63,7 @@ export function ApiServerSection({ id, draft, errors, set }: SectionProps) {
           label="Port"
           id={`${id}-api-port`}
           error={errors.apiPort}
-          hint="0 picks any free port."
+          hint={status?.state === "running" && draft.apiPort.trim() === "0" ? `0 picks any free port (now ${status.port}).` : "0 picks any free port."}
           min={L.apiServerPort.min}
           max={L.apiServerPort.max}
           value={draft.apiPort}
