@@ -6,6 +6,7 @@ import type { AppFolder, DatabaseRecovery, ModelFile, Settings, TandemClient, Wi
 import type { SpeculationMode } from "../../contracts/engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { isUploadCapable } from "./api/upload.js";
+import { useApiServerStore } from "./stores/api-server.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useDatabaseStore } from "./stores/database.js";
 import { useDownloadsStore } from "./stores/downloads.js";
@@ -102,6 +103,7 @@ export function createActions(client: TandemClient) {
           useEngineStore.getState().setStatus(status);
           if (status.loadingModelPath) useModelsStore.getState().setLoading({ path: status.loadingModelPath, progress: 0 });
         }),
+        client.getApiServerStatus({}).then((status) => useApiServerStore.getState().setStatus(status)),
         refreshModels(),
         refreshConversations(),
       ]);
@@ -284,6 +286,19 @@ export function createActions(client: TandemClient) {
       const settings = await client.updateSettings(patch);
       useSettingsStore.getState().setSettings(settings);
       return settings;
+    },
+
+    /**
+     * Sets the API server's key (null clears it); resolves to the host's error message, or null. The key is never
+     * read back: the new status (`keySet`, and a restart it may cause) arrives through the apiServerStatus event.
+     */
+    async setApiServerKey(key: string | null): Promise<string | null> {
+      try {
+        await client.setApiServerKey({ key });
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
     },
 
     /** Sets a conversation's speculation mode (null: follow the default in settings). */

@@ -9,6 +9,7 @@
  */
 import type { TandemClient } from "../../contracts/window/index.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
+import { useApiServerStore } from "./stores/api-server.js";
 import { useBenchmarksStore } from "./stores/benchmarks.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useDatabaseStore } from "./stores/database.js";
@@ -114,6 +115,10 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     }),
     client.on("modelLoadProgress", ({ path, progress }) => {
       useModelsStore.getState().setProgress(path, progress);
+    }),
+    client.on("apiServerStatus", (status) => {
+      // Started, stopped, failed, a key set or cleared, or requests answered (at most twice a second).
+      useApiServerStore.getState().setStatus(status);
     }),
     client.on("settingsChanged", (settings) => {
       useSettingsStore.getState().setSettings(settings);

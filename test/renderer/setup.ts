@@ -1,5 +1,6 @@
 import { cleanup } from "@testing-library/react";
 import { afterEach } from "vitest";
+import { useApiServerStore } from "../../renderer/src/stores/api-server.js";
 import { useBenchmarksStore } from "../../renderer/src/stores/benchmarks.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
 import { useDatabaseStore } from "../../renderer/src/stores/database.js";
@@ -13,7 +14,7 @@ import { useSettingsStore } from "../../renderer/src/stores/settings.js";
 import { useUiStore } from "../../renderer/src/stores/ui.js";
 
 // Every test starts from empty stores (and nothing remembered in localStorage).
-const stores = [useBenchmarksStore, useConversationsStore, useDatabaseStore, useDownloadsStore, useEngineStore, useMessagesStore, useMetricsStore, useModelsStore, usePrefsStore, useSettingsStore, useUiStore] as const;
+const stores = [useApiServerStore, useBenchmarksStore, useConversationsStore, useDatabaseStore, useDownloadsStore, useEngineStore, useMessagesStore, useMetricsStore, useModelsStore, usePrefsStore, useSettingsStore, useUiStore] as const;
 const initial = stores.map((s) => s.getInitialState());
 
 afterEach(() => {

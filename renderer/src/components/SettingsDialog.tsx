@@ -11,6 +11,7 @@ import { useUiStore } from "../stores/ui.js";
 import { HfTokenSection } from "./HfTokenSection.js";
 import { FoldersSection } from "./FoldersSection.js";
 import { Modal } from "./Modal.js";
+import { ApiServerSection } from "./settings/ApiServerSection.js";
 import { CacheSection } from "./settings/CacheSection.js";
 import { EngineSection } from "./settings/EngineSection.js";
 import { GenerationSection } from "./settings/GenerationSection.js";
@@ -48,6 +49,15 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
   );
 }
 
+/** Equal values, objects and arrays compared field by field (settings are plain JSON). */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
 function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titleId: string; onClose: () => void }) {
   const actions = useActions();
   const [draft, setDraft] = useState<Draft>(() => toDraft(settings));
@@ -63,9 +73,10 @@ function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titl
     setErrors(errors);
     setFormError(null);
     if (!patch) return;
-    // Send only what changed: some settings (GPU, context size) make the host reload or restart the engine.
+    // Send only what changed: some settings (GPU, context size) make the host reload or restart the engine, and a
+    // changed apiServer restarts the API server. Objects (apiServer) are compared by value and sent whole.
     const changed = Object.fromEntries(
-      Object.entries(patch).filter(([key, value]) => settings[key as keyof Settings] !== value),
+      Object.entries(patch).filter(([key, value]) => !same(settings[key as keyof Settings], value)),
     ) as Partial<Settings>;
     if (Object.keys(changed).length === 0) {
       onClose();
@@ -99,6 +110,7 @@ function SettingsForm({ settings, titleId, onClose }: { settings: Settings; titl
       <EngineSection {...section} />
       <SpeculationSection {...section} />
       <CacheSection {...section} />
+      <ApiServerSection {...section} />
 
       {formError && (
         <p className="form-error" role="alert" data-testid="settings-error">

@@ -1,9 +1,12 @@
+import { apiServerParts, apiServerTitle } from "../api-server-format.js";
 import { cacheDiskSummary, cacheTurnDetail, cacheTurnFromStats, cacheTurnSummary } from "../cache-format.js";
 import { backendLabel, engineStateLabel, formatRate } from "../format.js";
+import { useApiServerStore } from "../stores/api-server.js";
 import { useConversationsStore } from "../stores/conversations.js";
 import { useEngineStore } from "../stores/engine.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { useModelsStore } from "../stores/models.js";
+import { FitParts } from "./FitParts.js";
 import { AlertIcon, ChipIcon, CubeIcon } from "./Icons.js";
 
 export function StatusBar() {
@@ -73,6 +76,7 @@ export function StatusBar() {
         </span>
       )}
       <span className="status-spacer" />
+      <ApiServerIndicator />
       {cacheTurn && (
         <span className={`status-item cache-outcome ${cacheTurn.outcome}`} data-testid="status-cache" title={cacheTurnDetail(cacheTurn)}>
           {cacheTurnSummary(cacheTurn)}
@@ -89,5 +93,30 @@ export function StatusBar() {
         </span>
       )}
     </footer>
+  );
+}
+
+/**
+ * The local API server: hidden when off; "API :11435 · 12 requests" (and what is running or waiting) while it runs,
+ * with its base URL in the tooltip; a warning when it is on but failed to start.
+ */
+function ApiServerIndicator() {
+  const status = useApiServerStore((s) => s.status);
+  if (!status || status.state === "off") return null;
+  const title = apiServerTitle(status);
+  if (status.state === "error") {
+    return (
+      <span className="status-item warn" data-testid="status-api" data-state="error" role="status" title={title}>
+        <AlertIcon size={13} />
+        <FitParts parts={["API server", "not running"]} separator=" " testId="status-api-text" />
+      </span>
+    );
+  }
+  const parts = status.state === "starting" ? ["API starting…"] : apiServerParts(status);
+  return (
+    <span className="status-item status-api" data-testid="status-api" data-state={status.state} title={title}>
+      <span className={`status-dot ${status.state === "running" ? "good" : "busy"}`} aria-hidden="true" />
+      <FitParts parts={parts} testId="status-api-text" />
+    </span>
   );
 }

@@ -13,7 +13,11 @@ export type Field =
   | "speculation"
   | "maxDraftTokens"
   | "cacheSlots"
-  | "cacheDiskBudgetGB";
+  | "cacheDiskBudgetGB"
+  | "apiHost"
+  | "apiPort"
+  | "apiCorsOrigins"
+  | "apiMaxQueue";
 export type Errors = Partial<Record<Field, string>>;
 
 export interface Draft {
@@ -31,6 +35,13 @@ export interface Draft {
   cacheSlotsAuto: boolean;
   cacheSlots: string;
   cacheDiskBudgetGB: string;
+  apiEnabled: boolean;
+  apiHost: string;
+  apiPort: string;
+  /** The CORS origins as typed: one per line, or separated by commas. */
+  apiCorsOrigins: string;
+  apiKeepConversations: boolean;
+  apiMaxQueue: string;
 }
 
 export function toDraft(s: Settings): Draft {
@@ -49,8 +60,32 @@ export function toDraft(s: Settings): Draft {
     cacheSlotsAuto: s.cacheSlots === "auto",
     cacheSlots: s.cacheSlots === "auto" ? "2" : String(s.cacheSlots),
     cacheDiskBudgetGB: String(s.cacheDiskBudgetGB),
+    apiEnabled: s.apiServer.enabled,
+    apiHost: s.apiServer.host,
+    apiPort: String(s.apiServer.port),
+    apiCorsOrigins: s.apiServer.corsOrigins.join("\n"),
+    apiKeepConversations: s.apiServer.keepConversations,
+    apiMaxQueue: String(s.apiServer.maxQueue),
   };
 }
+
+/** Whether the API server's address stays on this computer (what the host lets listen without a key). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** The CORS origins typed one per line or separated by commas: trimmed, without a trailing "/", each once. */
+export function parseOrigins(text: string): string[] {
+  const origins = text
+    .split(/[\n,]/)
+    .map((o) => o.trim().replace(/\/+$/, ""))
+    .filter((o) => o !== "");
+  return [...new Set(origins)];
+}
+
+/** What a browser sends as its Origin: scheme, host and maybe a port, nothing after (or "*": any page). */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/\s?#]+$/i;
 
 function parseNumber(text: string): number | null {
   if (text.trim() === "") return null;
@@ -102,9 +137,28 @@ export function validateDraft(d: Draft): { patch?: Partial<Settings>; errors: Er
     errors.cacheDiskBudgetGB = `The disk budget must be between ${L.cacheDiskBudgetGB.min} and ${L.cacheDiskBudgetGB.max.toLocaleString("en")} GB.`;
   }
   else patch.cacheDiskBudgetGB = budget;
+  const api = validateApiServer(d, errors);
+  if (api) patch.apiServer = api;
   if (Object.keys(errors).length > 0) return { errors };
   // The host validates the patch against the contract (once, at its edge); these checks use the same limits.
   return { patch, errors };
+}
+
+/** The API server's fields, as the whole object the host expects (a partial apiServer is refused). */
+function validateApiServer(d: Draft, errors: Errors): Settings["apiServer"] | undefined {
+  const host = d.apiHost.trim();
+  if (host === "") errors.apiHost = "Enter an address to listen on, e.g. 127.0.0.1.";
+  else if (host.length > 255 || /[\s/]/.test(host)) errors.apiHost = "Enter only an address, e.g. 127.0.0.1 or 0.0.0.0 (no http:// and no path).";
+  const port = intInRange(d.apiPort, L.apiServerPort.min, L.apiServerPort.max, "The port");
+  if (port.error) errors.apiPort = port.error;
+  const maxQueue = intInRange(d.apiMaxQueue, L.apiServerMaxQueue.min, L.apiServerMaxQueue.max, "The queue length");
+  if (maxQueue.error) errors.apiMaxQueue = maxQueue.error;
+  const corsOrigins = parseOrigins(d.apiCorsOrigins);
+  const bad = corsOrigins.find((o) => o !== "*" && (o.length > 500 || !ORIGIN.test(o)));
+  if (bad !== undefined) errors.apiCorsOrigins = `"${bad.length > 60 ? `${bad.slice(0, 60)}…` : bad}" is not an origin: write it like http://localhost:3000 (no path), or * for any page.`;
+  else if (corsOrigins.length > L.apiServerCorsOrigins) errors.apiCorsOrigins = `At most ${L.apiServerCorsOrigins} origins.`;
+  if (errors.apiHost || port.error || maxQueue.error || errors.apiCorsOrigins) return undefined;
+  return { enabled: d.apiEnabled, host, port: port.value!, corsOrigins, keepConversations: d.apiKeepConversations, maxQueue: maxQueue.value! };
 }
 
 /** What every section of the form gets: the ids' prefix, the draft, its errors and the setter of one field. */
