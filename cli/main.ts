@@ -13,6 +13,7 @@ import { makeModelPair, MakeModelOptionsError } from "../engine/dev/synthetic/ma
 import { BENCH_HELP, BenchUsageError, benchCommand } from "./bench-command.js";
 import { benchSuiteCommand } from "../engine/dev/bench/suite.js";
 import { CACHE_BENCH_HELP, cacheBenchCommand } from "../engine/dev/bench/cache-bench.js";
+import { SERVER_BENCH_HELP, serverBenchCommand } from "../engine/dev/bench/peer/server-bench.js";
 import { INSPECT_HELP, inspectCommand } from "./inspect-command.js";
 import { PULL_HELP, pullCommand } from "./pull-command.js";
 import { SERVE_HELP, ServeUsageError, serveCommand } from "./serve-command.js";
@@ -54,6 +55,7 @@ const COMMAND_HELP: Record<string, string> = {
   bench: BENCH_HELP,
   "bench-suite": BENCH_SUITE_HELP,
   "cache-bench": CACHE_BENCH_HELP,
+  "server-bench": SERVER_BENCH_HELP,
   inspect: INSPECT_HELP,
   pull: PULL_HELP,
   serve: SERVE_HELP,
@@ -234,6 +236,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "bench") return benchCommand(rest);
   if (command === "bench-suite") return benchSuiteCommand(rest);
   if (command === "cache-bench") return cacheBenchCommand(rest);
+  if (command === "server-bench") return serverBenchCommand(rest);
   if (command === "inspect") return inspectCommand(rest);
   if (command === "pull") return pullCommand(rest);
   if (command === "serve") return serveCommand(rest);

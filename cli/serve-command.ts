@@ -7,7 +7,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ContextSizeSetting, GpuChoice, ThreadsSetting, type LoadedModel } from "../contracts/engine/protocol.js";
+import { CacheSlotsSetting, ContextSizeSetting, GpuChoice, ThreadsSetting, type LoadedModel } from "../contracts/engine/protocol.js";
 import { DEFAULT_MAX_DRAFT_TOKENS, isSpeculationMode, type SpeculationModeValue } from "../contracts/engine/values.js";
 import { Settings } from "../contracts/window/domain.js";
 import { supervisorPort } from "../electron/host/api-server/engine-port.js";
@@ -30,6 +30,8 @@ export const SERVE_HELP = `  serve --model <gguf> [options]   Run the local Open
       --cors-origins <list>   Comma-separated browser origins allowed to call (default none; * for any)
       --max-queue <n>         Requests that may wait for the engine before 503 (default ${DEFAULTS.maxQueue})
       --context-size <n|auto> Context window (default auto)
+      --slots <n|auto>        Conversation slots: requests decoded at once, batched (default auto: as many as
+                              fit a memory budget, 1-8)
       --threads <n|auto>      CPU threads (default auto: measured once per model and cached)
       --gpu <auto|cuda|vulkan|metal|cpu>   Backend (default auto)
 `;
@@ -46,6 +48,7 @@ interface ServeOptions {
   corsOrigins: string[];
   maxQueue: number;
   contextSize: ContextSizeSetting;
+  slots: CacheSlotsSetting;
   threads: ThreadsSetting;
   gpu: GpuChoice;
 }
@@ -79,6 +82,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeOpt
         "cors-origins": { type: "string" },
         "max-queue": { type: "string" },
         "context-size": { type: "string" },
+        slots: { type: "string" },
         threads: { type: "string" },
         gpu: { type: "string" },
       },
@@ -103,6 +107,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeOpt
     corsOrigins: (values["cors-origins"] ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     maxQueue: integer("max-queue", values["max-queue"], DEFAULTS.maxQueue, 0, 1024),
     contextSize: setting("context-size", values["context-size"], "auto", ContextSizeSetting),
+    slots: setting("slots", values.slots, "auto", CacheSlotsSetting),
     threads: setting("threads", values.threads, "auto", ThreadsSetting),
     gpu: setting("gpu", values.gpu, "auto", GpuChoice),
   };
@@ -123,7 +128,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let loading: Promise<void> = Promise.resolve();
   const load = async (): Promise<void> => {
     model = null;
-    const loaded = await supervisor.request("loadModel", { modelPath: options.model, contextSize: options.contextSize, threads: options.threads });
+    const loaded = await supervisor.request("loadModel", { modelPath: options.model, contextSize: options.contextSize, threads: options.threads, cacheSlots: options.slots });
     if (options.draft) await supervisor.request("loadDraftModel", { modelPath: options.draft, threads: "auto" });
     model = loaded;
   };
@@ -153,6 +158,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       apiKey: () => options.apiKey,
       corsOrigins: () => options.corsOrigins,
       maxQueue: options.maxQueue,
+      // No chat window here: every cache slot serves API requests.
+      concurrency: () => model?.cacheSlots ?? 1,
       defaultSpeculation: () => options.spec,
       maxDraftTokens: () => DEFAULT_MAX_DRAFT_TOKENS,
       logger: consoleLogger("tandem serve", "warn"),

@@ -5,6 +5,7 @@ import { commonPrefixLength, usableContext } from "./sequence-utils.js";
 import type { SpeculationCostModel } from "./speculation/cost-model.js";
 import { SpeculationMetrics } from "./speculation/metrics.js";
 import type { PlannedStep, SpeculationPolicy } from "./speculation/policy.js";
+import type { BatchGate } from "./batch-gate.js";
 import { SequenceSampler } from "./speculation/sequence-sampler.js";
 import { prefill, verifyDrafts } from "./speculation/verifier.js";
 import { IncrementalDetokenizer } from "./text-stream.js";
@@ -35,6 +36,8 @@ export interface DecodeRequest {
   costs?: SpeculationCostModel;
   /** Extra wait after each step: simulates a slower machine (tests that must act mid-reply use it). */
   stepDelayMs?: number;
+  /** The target context's barrier, so concurrent replies' decodes go out together (see BatchGate). */
+  gate?: Pick<BatchGate, "arrive">;
   /** Called once the prompt is evaluated (before the first token is streamed): tokens kept and evaluated. */
   onPromptEvaluated?(prompt: { reusedTokens: number; evaluatedTokens: number; at: number }): void;
 }
@@ -94,7 +97,7 @@ const PLAIN_STEP: PlannedStep = { plan: { speculator: null, k: 0 }, proposal: []
 export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutcome> {
   if (request.promptTokens.length === 0) throw new Error("empty prompt");
   // One native sampler for the whole reply (see SequenceSampler), freed when the reply ends, however it ends.
-  const sampler = new SequenceSampler(request.sequence, request.model);
+  const sampler = new SequenceSampler(request.sequence, request.model, request.gate);
   try {
     return await decode(request, sampler);
   } finally {

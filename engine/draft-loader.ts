@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Llama } from "node-llama-cpp";
+import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
 import { IMMEDIATE_DISPATCH } from "./sequence-utils.js";
@@ -13,9 +13,64 @@ import { calibrateThreads, measureDecodeSpeed } from "./threads.js";
 
 export interface ActiveDraft {
   info: DraftModelInfo;
-  draft: DraftModel;
+  model: LlamaModel;
+  context: LlamaContext;
+  /** One draft sequence per target slot: each reply drafts on a lane of its own (see DraftLanes). */
+  lanes: DraftLanes;
   /** Measured greedy decode time per token on its own (ms), a first estimate of the draft's cost. */
   msPerToken: number;
+}
+
+/** A lane lent to one reply, and its return. */
+export interface DraftLease {
+  lane: DraftModel;
+  release(): void;
+}
+
+/**
+ * The draft context's sequences, lent one per reply. Replies run concurrently on the target's slots; sharing one
+ * draft sequence would make each proposal re-prefill the other conversation's whole text (216 ms for 2,000 tokens
+ * on a 20M draft here), so the draft has as many sequences as the target has slots, and a reply gets back the lane
+ * that last drafted for its conversation when it is free: that lane still holds the conversation's text, and only
+ * the new tokens are evaluated.
+ */
+export class DraftLanes {
+  private readonly lanes: Array<{ lane: DraftModel; sessionKey: string | undefined; busy: boolean; lastUsed: number }>;
+  private clock = 0;
+
+  constructor(lanes: DraftModel[]) {
+    this.lanes = lanes.map((lane) => ({ lane, sessionKey: undefined, busy: false, lastUsed: 0 }));
+  }
+
+  get size(): number {
+    return this.lanes.length;
+  }
+
+  /** A free lane for `sessionKey`, or null when every lane drafts for another reply (that reply then drafts without). */
+  take(sessionKey: string): DraftLease | null {
+    const free = this.lanes.filter((entry) => !entry.busy);
+    const entry = free.find((e) => e.sessionKey === sessionKey) ?? free.sort((a, b) => a.lastUsed - b.lastUsed)[0];
+    if (!entry) return null;
+    entry.busy = true;
+    entry.sessionKey = sessionKey;
+    let released = false;
+    return {
+      lane: entry.lane,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.busy = false;
+        entry.lastUsed = ++this.clock;
+      },
+    };
+  }
+
+  async dispose(): Promise<void> {
+    for (const { lane } of this.lanes) {
+      lane.sampler.dispose();
+      await lane.sequence.dispose();
+    }
+  }
 }
 
 /**
@@ -56,14 +111,18 @@ export async function loadDraft(options: {
         ? (await calibrateThreads({ model, modelPath, backend: options.backend, cacheDir: options.cacheDir })).threads
         : options.threads;
     const msPerToken = 1000 / (await measureDecodeSpeed(model, threads));
-    // One sequence, not the target's paged slots: when the conversation changes, the draft speculator re-prefills
-    // from the common prefix (after the target's first token, so it never delays TTFT). Measured on this 2-core
-    // machine (1 thread, median): the KJV draft (1M) re-prefills 200 tokens in 3.4 ms vs 0.6 ms save + 1.0 ms load
-    // and last-token decode — paging would save ~2 ms per switch, less than one target step. A 20M synthetic draft
-    // re-prefills 2,000 tokens in 216 ms vs 3.4 ms save + 3.8 ms load: worth paging for long chats with bigger drafts
-    // (a follow-up: give the draft context the same slots and page it with the target's).
-    const context = await model.createContext({ contextSize: options.target.info.contextSize, threads, sequences: 1, batching: IMMEDIATE_DISPATCH });
-    const sequence = context.getSequence();
+    // One lane per target slot (see DraftLanes). Lanes are not paged to disk: a conversation whose lane went to
+    // another re-prefills from the common prefix (after the target's first token, so it never delays TTFT).
+    // Measured on this 2-core machine (1 thread, median): the KJV draft (1M) re-prefills 200 tokens in 3.4 ms vs
+    // 0.6 ms save + 1.0 ms load and last-token decode — paging would save ~2 ms per switch, less than one target
+    // step. A 20M synthetic draft re-prefills 2,000 tokens in 216 ms vs 3.4 ms save + 3.8 ms load: worth paging for
+    // long chats with bigger drafts (a follow-up: page the lanes with the target's slots).
+    const slots = Math.max(1, options.target.sequences.length);
+    const context = await model.createContext({ contextSize: options.target.info.contextSize, threads, sequences: slots, batching: IMMEDIATE_DISPATCH });
+    const lanes = Array.from({ length: slots }, () => {
+      const sequence = context.getSequence();
+      return { model, context, sequence, sampler: new SequenceSampler(sequence, model) };
+    });
     return {
       info: {
         modelPath,
@@ -73,7 +132,9 @@ export async function loadDraft(options: {
         contextSize: context.contextSize,
         loadMs: Math.round(performance.now() - started),
       },
-      draft: { model, context, sequence, sampler: new SequenceSampler(sequence, model) },
+      model,
+      context,
+      lanes: new DraftLanes(lanes),
       msPerToken,
     };
   } catch (error) {
@@ -84,8 +145,7 @@ export async function loadDraft(options: {
 }
 
 export async function disposeDraft(active: ActiveDraft): Promise<void> {
-  active.draft.sampler.dispose();
-  await active.draft.sequence.dispose();
-  await active.draft.context.dispose();
-  await active.draft.model.dispose();
+  await active.lanes.dispose();
+  await active.context.dispose();
+  await active.model.dispose();
 }

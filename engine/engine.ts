@@ -6,7 +6,7 @@ import { fitPrompt, fitRawPrompt } from "./chat-prompt.js";
 import { runDecodeLoop } from "./decode-loop.js";
 import { EngineFailure } from "./errors.js";
 import { kvRoot } from "./cache-layout.js";
-import { Mutex } from "./lock.js";
+import { Mutex, SharedLock } from "./lock.js";
 import { disposeDraft, loadDraft, type ActiveDraft } from "./draft-loader.js";
 import { engineFitEnvironment, estimateFit, withFitAdvice } from "./fit-estimate.js";
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-loader.js";
@@ -31,7 +31,7 @@ import type {
 } from "../contracts/engine/protocol.js";
 import { calibrateVerifyCurve } from "./speculation/calibration.js";
 import { SpeculationCostModel } from "./speculation/cost-model.js";
-import { DraftModelSpeculator } from "./speculation/draft-model-speculator.js";
+import { DraftModelSpeculator, type DraftModel } from "./speculation/draft-model-speculator.js";
 import { NgramSpeculator } from "./speculation/ngram-speculator.js";
 import { loadNgramTable, saveNgramTable, type NgramTable } from "./speculation/ngram-table.js";
 import { SpeculationPolicy } from "./speculation/policy.js";
@@ -42,7 +42,12 @@ import type { Speculator } from "./speculation/speculator.js";
 interface SpeculationState {
   costs: SpeculationCostModel;
   verifyCurveFor: number;
-  ngram: NgramTable | undefined;
+  /** The verify-curve measurement in progress: concurrent first replies wait for one instead of each measuring. */
+  calibrating: Promise<void> | undefined;
+  /** Loaded once per target, shared by concurrent replies. */
+  ngram: Promise<NgramTable> | undefined;
+  /** One reply at a time teaches the table and writes its file. */
+  ngramLock: Mutex;
 }
 
 export interface EngineOptions {
@@ -66,8 +71,10 @@ export interface CacheOutcomeReport {
 
 /**
  * The engine as an in-process object: what the engine process exposes over the protocol, and what the CLI and
- * the bench use directly. One lock guards the inference contexts (target and draft): loads, unloads and
- * generations take turns on it.
+ * the bench use directly. One lock guards the inference contexts (target and draft): replies hold it shared and
+ * run side by side, each on its own sequence; loads, unloads and cache clearing hold it alone. Inside a reply,
+ * each shared resource has a lock of its own (the pager's slot table, the learned n-gram table's file) or is
+ * lent to one reply at a time (a slot, a draft lane).
  */
 export class Engine {
   private backend: InitialisedBackend | undefined;
@@ -76,7 +83,7 @@ export class Engine {
   private draft: ActiveDraft | undefined;
   private speculation: SpeculationState | undefined;
   private pager: KvPager | undefined;
-  private readonly contextLock = new Mutex();
+  private readonly contextLock = new SharedLock();
   private readonly running = new Map<string, AbortController>();
   /** The disk budget of the loaded model's states (loadModel may set it). */
   private diskBudgetBytes: number | undefined;
@@ -118,7 +125,7 @@ export class Engine {
   async loadModel(params: EngineParams<"loadModel">, onProgress: (progress: number) => void): Promise<LoadedModel> {
     const backend = this.requireBackend();
     this.abortAll(); // a new model replaces the old one: running replies end now rather than after the load
-    return this.contextLock.run(async () => {
+    return this.contextLock.exclusive(async () => {
       await this.releaseModels();
       try {
         this.active = await loadActiveModel({
@@ -146,7 +153,7 @@ export class Engine {
         await disposeActiveModel(loaded);
         throw error;
       }
-      this.speculation = { costs: new SpeculationCostModel(), verifyCurveFor: 0, ngram: undefined };
+      this.speculation = { costs: new SpeculationCostModel(), verifyCurveFor: 0, calibrating: undefined, ngram: undefined, ngramLock: new Mutex() };
       this.log("info", `loaded ${this.active.info.name}: ${this.active.info.threads} threads (${this.active.info.threadsSource})`);
       return this.active.info;
     });
@@ -198,7 +205,7 @@ export class Engine {
    */
   async loadDraftModel(params: EngineParams<"loadDraftModel">): Promise<DraftModelInfo> {
     const backend = this.requireBackend();
-    return this.contextLock.run(async () => {
+    return this.contextLock.exclusive(async () => {
       const target = this.active;
       if (!target) throw new EngineFailure("NO_MODEL", "Load a target model before its draft model");
       // Load and check the new draft before letting the old one go: a refused draft leaves the current one in use.
@@ -227,12 +234,12 @@ export class Engine {
   }
 
   async unloadDraftModel(): Promise<boolean> {
-    return this.contextLock.run(() => this.releaseDraft());
+    return this.contextLock.exclusive(() => this.releaseDraft());
   }
 
   async unloadModel(): Promise<boolean> {
     this.abortAll();
-    return this.contextLock.run(async () => {
+    return this.contextLock.exclusive(async () => {
       const had = this.active !== undefined;
       await this.releaseModels();
       return had;
@@ -256,7 +263,9 @@ export class Engine {
     const controller = new AbortController();
     this.running.set(params.generationId, controller);
     try {
-      return await this.contextLock.run(async () => {
+      // Shared: replies on different conversations decode at once, each on its own slot (the pager pins one per
+      // reply), and BatchGate lines up their decodes so node-llama-cpp sends them as one batch.
+      return await this.contextLock.shared(async () => {
         const active = this.active;
         const pager = this.pager;
         if (!active || !pager) throw new EngineFailure("NO_MODEL", "No model is loaded: choose a model first");
@@ -268,8 +277,11 @@ export class Engine {
         const speculation = { mode: params.speculation?.mode ?? "off", maxDraftTokens: params.speculation?.maxDraftTokens ?? 8 };
         // The conversation's slot (paged in from disk if needed) is pinned until the reply ends.
         const cache = await pager.acquire(params.sessionKey, prompt.tokens);
+        const leaveGate = active.gate.enter();
+        // Each reply drafts on a lane of the draft context of its own; with one per target slot there is always one.
+        const draftLease = speculation.mode === "draft" || speculation.mode === "auto" ? (this.draft?.lanes.take(params.sessionKey) ?? null) : null;
         try {
-          const policy = await this.preparePolicy(active, cache.sequence, speculation.mode, speculation.maxDraftTokens, prompt.tokens);
+          const policy = await this.preparePolicy(active, cache.sequence, speculation.mode, speculation.maxDraftTokens, prompt.tokens, draftLease?.lane ?? null);
           const outcome = await runDecodeLoop({
             sequence: cache.sequence,
             model: active.model,
@@ -282,6 +294,7 @@ export class Engine {
             policy,
             costs: this.speculation?.costs,
             stepDelayMs: this.options.stepDelayMs,
+            gate: active.gate,
             onPromptEvaluated: (prompt) =>
               options.onCacheOutcome?.({
                 outcome: cache.outcome,
@@ -290,6 +303,7 @@ export class Engine {
                 ms: round1(prompt.at - startedAt),
               }),
           });
+          leaveGate(); // learning below decodes nothing: the other replies' decodes need not wait for this one
           if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens]);
           return {
             generationId: params.generationId,
@@ -313,6 +327,8 @@ export class Engine {
             },
           };
         } finally {
+          leaveGate();
+          draftLease?.release();
           pager.release(params.sessionKey);
         }
       });
@@ -331,17 +347,24 @@ export class Engine {
     mode: SpeculationMode,
     maxDraftTokens: number,
     promptTokens: readonly Token[],
+    draftLane: DraftModel | null,
   ): Promise<SpeculationPolicy> {
     const state = this.speculation!;
     if (mode === "draft" && !this.draft) {
       throw new EngineFailure("NO_DRAFT_MODEL", "Draft speculation needs a draft model: load one, or choose another speculation mode");
     }
     const speculators = new Map<SpeculatorKind, Speculator>();
-    if (mode !== "off" && state.verifyCurveFor < maxDraftTokens + 1) {
-      await calibrateVerifyCurve({ sequence, tokens: promptTokens, maxPositions: maxDraftTokens + 1, costs: state.costs });
-      state.verifyCurveFor = maxDraftTokens + 1;
+    while (mode !== "off" && state.verifyCurveFor < maxDraftTokens + 1) {
+      if (state.calibrating) {
+        await state.calibrating;
+        continue;
+      }
+      state.calibrating = calibrateVerifyCurve({ sequence, tokens: promptTokens, maxPositions: maxDraftTokens + 1, costs: state.costs })
+        .then(() => void (state.verifyCurveFor = maxDraftTokens + 1))
+        .finally(() => (state.calibrating = undefined));
+      await state.calibrating;
     }
-    if ((mode === "draft" || mode === "auto") && this.draft) speculators.set("draft", new DraftModelSpeculator(this.draft.draft));
+    if ((mode === "draft" || mode === "auto") && draftLane) speculators.set("draft", new DraftModelSpeculator(draftLane));
     if (mode === "lookup" || mode === "auto") speculators.set("lookup", new PromptLookupSpeculator());
     if (mode === "ngram" || mode === "auto") speculators.set("ngram", new NgramSpeculator(await this.ngramTable(active)));
     return new SpeculationPolicy(mode, speculators, state.costs, maxDraftTokens);
@@ -349,19 +372,21 @@ export class Engine {
 
   private async ngramTable(active: ActiveModel): Promise<NgramTable> {
     const state = this.speculation!;
-    state.ngram ??= await loadNgramTable(this.cacheDir, active.info.modelPath, {}, (message) => this.log("warn", message));
+    state.ngram ??= loadNgramTable(this.cacheDir, active.info.modelPath, {}, (message) => this.log("warn", message));
     return state.ngram;
   }
 
   /** Every reply teaches the n-gram table its own tokens (the prompt is context only); then it is saved. */
   private async learnFromReply(active: ActiveModel, promptLength: number, history: readonly Token[]): Promise<void> {
     const table = await this.ngramTable(active);
-    table.learn(history, promptLength);
-    try {
-      await saveNgramTable(this.cacheDir, active.info.modelPath, table);
-    } catch (error) {
-      this.log("warn", `Could not save the learned n-gram table: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    await this.speculation!.ngramLock.run(async () => {
+      table.learn(history, promptLength);
+      try {
+        await saveNgramTable(this.cacheDir, active.info.modelPath, table);
+      } catch (error) {
+        this.log("warn", `Could not save the learned n-gram table: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
   }
 
   /** The paged cache's slots and this model's saved states (zeros without a model). */
@@ -392,7 +417,7 @@ export class Engine {
    */
   async clearCache(): Promise<{ deletedStates: number; freedBytes: number }> {
     this.requireBackend();
-    return this.contextLock.run(async () => {
+    return this.contextLock.exclusive(async () => {
       const root = kvRoot(this.cacheDir);
       const before = await stateFiles(root);
       await this.pager?.clear();

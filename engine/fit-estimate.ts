@@ -78,7 +78,7 @@ export async function estimateFit(env: FitEnvironment, params: EngineParams<"est
       ),
     ];
     if (draft) {
-      // The draft's context has the target's context size and one sequence (draft-loader.ts).
+      // The draft's context has the target's context size and one sequence per target slot (draft-loader.ts).
       parts.push(part("draft-weights", await draft.insights.estimateModelResourceRequirementsV2({ gpuLayers: draftGpuLayers })));
       parts.push(
         part(
@@ -86,7 +86,7 @@ export async function estimateFit(env: FitEnvironment, params: EngineParams<"est
           await draft.insights.estimateContextResourceRequirementsV2({
             contextSize: config.contextSize,
             modelGpuLayers: draftGpuLayers,
-            sequences: 1,
+            sequences: slots,
           }),
         ),
       );
@@ -270,8 +270,8 @@ export async function engineFitEnvironment(
     models.push({ insights: model.fileInsights, gpuLayers: model.gpuLayers, contextSize: context.contextSize, sequences: sequences.length });
   }
   if (loaded.draft) {
-    const { model, context } = loaded.draft.draft;
-    models.push({ insights: model.fileInsights, gpuLayers: model.gpuLayers, contextSize: context.contextSize, sequences: 1 });
+    const { model, context, lanes } = loaded.draft;
+    models.push({ insights: model.fileInsights, gpuLayers: model.gpuLayers, contextSize: context.contextSize, sequences: lanes.size });
   }
   const releasable = models.length > 0 ? await loadedFootprint(models, backend.llama.supportsMmap) : undefined;
   return { llama: backend.llama, backend: backend.backend, releasable };

@@ -11,7 +11,7 @@ import {
 } from "node-llama-cpp";
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
-import { IMMEDIATE_DISPATCH } from "./sequence-utils.js";
+import { BatchGate } from "./batch-gate.js";
 import { chooseCacheSlots, type SlotChoice } from "./kv-cache/slot-budget.js";
 import { asOutOfMemory } from "./memory-errors.js";
 import type { CacheSlotsSetting, ContextSizeSetting, GpuLayersSetting, LoadedModel, ThreadsSetting } from "../contracts/engine/protocol.js";
@@ -33,6 +33,8 @@ export interface ActiveModel {
   /** The context's sequences: the KV pager's slots. Each has the full context size. */
   sequences: LlamaContextSequence[];
   wrapper: ChatWrapper;
+  /** When the context's queued decodes are dispatched: batches concurrent replies' decodes (see BatchGate). */
+  gate: BatchGate;
 }
 
 export interface LoadModelOptions {
@@ -82,9 +84,10 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
     const contextSize = options.contextSize === "auto" ? autoContextSize(model.trainContextSize) : options.contextSize;
     const choice = await chooseSlots(options.llama, model.fileInsights, model.gpuLayers, contextSize, options.slots);
     let context: LlamaContext;
+    const gate = new BatchGate();
     try {
       // node-llama-cpp gives each sequence its own `contextSize` cells: memory grows with the slot count.
-      context = await model.createContext({ contextSize, threads, sequences: choice.slots, batching: IMMEDIATE_DISPATCH });
+      context = await model.createContext({ contextSize, threads, sequences: choice.slots, batching: gate.batching });
     } catch (error) {
       const what = `a ${contextSize}-token context${choice.slots > 1 ? ` with ${choice.slots} cache slots` : ""}`;
       const failure = asOutOfMemory(error, what);
@@ -108,7 +111,7 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
       cacheSlots: choice.slots,
       cacheMemoryBytes: Math.round(choice.memoryBytes),
     };
-    return { info, model, context, sequences, wrapper };
+    return { info, model, context, sequences, wrapper, gate };
   } catch (error) {
     await model.dispose();
     // Thread calibration allocates a context of its own: running out of memory there is the same problem.

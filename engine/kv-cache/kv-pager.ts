@@ -1,4 +1,5 @@
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import { Mutex } from "../lock.js";
 import { commonPrefixLength } from "../sequence-utils.js";
 import { BLOCK_TOKENS } from "./prefix-index.js";
 import type { KvStateStore } from "./state-store.js";
@@ -12,7 +13,12 @@ import type { CacheOutcome } from "../../contracts/engine/protocol.js";
  * needed, the least recently used idle conversation is saved to disk and its slot reused. A conversation without a
  * slot resumes from its own saved state or, failing that, from the saved state sharing the longest prefix with its
  * prompt (same system prompt and opening, an edited or regenerated turn). The decode loop's prefix reuse then
- * erases the tail after the shared part and evaluates only the rest. Called under the engine's context lock.
+ * erases the tail after the shared part and evaluates only the rest.
+ *
+ * Replies run concurrently (the engine's context lock is shared among them), so the slot table has a lock of its
+ * own: one acquire at a time picks, pages out and restores. A reply that finds every slot generating, or its own
+ * conversation's slot generating (a second request on the same conversation), waits for a release: a slot never
+ * serves two replies at once.
  */
 
 /** States tried per acquire before re-prefilling: each failed load costs a file read, and a failure is rare. */
@@ -43,6 +49,10 @@ interface Slot {
 export class KvPager {
   private readonly slots: Slot[];
   private clock = 0;
+  private readonly lock = new Mutex();
+  /** Bumped by every release; an acquire that found no slot retries at once if one came meanwhile. */
+  private releases = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     sequences: readonly LlamaContextSequence[],
@@ -65,15 +75,27 @@ export class KvPager {
     return this.slots.map((slot) => slot.sessionKey);
   }
 
+  /** The conversation's slot, pinned until `release`: its own, or one paged in for it (waits while none is free). */
   async acquire(sessionKey: string, promptTokens: readonly Token[]): Promise<Acquired> {
     const started = performance.now();
+    for (;;) {
+      const seen = this.releases;
+      const acquired = await this.lock.run(() => this.tryAcquire(sessionKey, promptTokens, started));
+      if (acquired) return acquired;
+      if (this.releases === seen) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private async tryAcquire(sessionKey: string, promptTokens: readonly Token[], started: number): Promise<Acquired | null> {
     const own = this.slots.find((slot) => slot.sessionKey === sessionKey);
+    if (own?.pinned) return null;
     if (own) {
       this.pin(own);
       return { sequence: own.sequence, outcome: "slot-hit", restoredTokens: reusable(own.sequence.contextTokens, promptTokens), restoreMs: 0 };
     }
 
     const slot = this.slots.find((s) => s.sessionKey === undefined && !s.pinned) ?? this.leastRecentlyUsedIdle();
+    if (!slot) return null;
     if (slot.sessionKey !== undefined && this.hasUnsavedTokens(slot)) await this.store.save(slot.sequence, slot.sessionKey);
     await this.empty(slot);
     slot.sessionKey = sessionKey;
@@ -89,6 +111,8 @@ export class KvPager {
     if (!slot) return;
     slot.pinned = false;
     slot.lastUsed = ++this.clock;
+    this.releases++;
+    for (const wake of this.waiting.splice(0)) wake();
   }
 
   private pin(slot: Slot): void {
@@ -96,11 +120,9 @@ export class KvPager {
     slot.lastUsed = ++this.clock;
   }
 
-  private leastRecentlyUsedIdle(): Slot {
-    const idle = this.slots.filter((slot) => !slot.pinned).sort((a, b) => a.lastUsed - b.lastUsed);
-    // The engine runs one generation at a time, so with at least one slot an idle one always exists.
-    if (idle.length === 0) throw new Error("KvPager: every slot is generating; no slot can be paged out");
-    return idle[0]!;
+  /** The idle slot used longest ago, or undefined when every slot is generating. */
+  private leastRecentlyUsedIdle(): Slot | undefined {
+    return this.slots.filter((slot) => !slot.pinned).sort((a, b) => a.lastUsed - b.lastUsed)[0];
   }
 
   private hasUnsavedTokens(slot: Slot): boolean {
@@ -138,6 +160,10 @@ export class KvPager {
 
   /** Pages every slot with unsaved tokens out to disk (unload, shutdown); the slots keep their conversations. */
   async saveAll(): Promise<void> {
+    await this.lock.run(() => this.saveAllNow());
+  }
+
+  private async saveAllNow(): Promise<void> {
     for (const slot of this.slots) {
       if (slot.sessionKey === undefined || !this.hasUnsavedTokens(slot)) continue;
       const saved = await this.store.save(slot.sequence, slot.sessionKey);
@@ -147,8 +173,10 @@ export class KvPager {
 
   /** Deletes every saved state; idle slots are emptied too, so nothing cached survives the clear. */
   async clear(): Promise<void> {
-    for (const slot of this.slots) if (!slot.pinned) await this.empty(slot);
-    await this.store.clear();
+    await this.lock.run(async () => {
+      for (const slot of this.slots) if (!slot.pinned) await this.empty(slot);
+      await this.store.clear();
+    });
   }
 
   private async empty(slot: Slot): Promise<void> {

@@ -26,6 +26,7 @@ export interface DraftModel {
 export class DraftModelSpeculator implements Speculator {
   readonly kind = "draft" as const;
   constructor(
+    /** The draft lane lent to this reply: no other reply uses its sequence meanwhile (see DraftLanes). */
     private readonly draft: DraftModel,
     private readonly minConfidence = 0,
   ) {}

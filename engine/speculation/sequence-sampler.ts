@@ -1,4 +1,6 @@
 import type { ControlledEvaluateInputItem, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { BatchGate } from "../batch-gate.js";
+import { Mutex } from "../lock.js";
 
 /** One position's sampling options, in node-llama-cpp's `generateNext.options` shape. */
 export type PositionOptions = NonNullable<NonNullable<Extract<ControlledEvaluateInputItem, unknown[]>[1]>["generateNext"]>["options"];
@@ -29,6 +31,8 @@ export class SequenceSampler {
   constructor(
     private readonly sequence: LlamaContextSequence,
     model: LlamaModel,
+    /** The target context's barrier (concurrent replies queue their decodes together); none for the draft. */
+    private readonly gate?: Pick<BatchGate, "arrive">,
   ) {
     this.internals = internalsOf(sequence, model);
   }
@@ -51,6 +55,8 @@ export class SequenceSampler {
   ): Promise<Token[]> {
     if (this.disposed) throw new Error("the sequence sampler is disposed");
     if (from < 0 || from >= tokens.length) throw new Error("no position to sample");
+    const arrived = this.gate?.arrive();
+    if (arrived) await arrived;
     if (!this.internals) return this.evaluateControlled(tokens, from, options, more);
     const sampled: Token[] = [];
     const logits = tokens.map((_, index) => index >= from);
@@ -83,7 +89,11 @@ export class SequenceSampler {
     this.native = null;
   }
 
-  private async sample(batchLogitIndex: number, options: PositionOptions): Promise<Token | null> {
+  private sample(batchLogitIndex: number, options: PositionOptions): Promise<Token | null> {
+    return this.internals!.samplingLock.run(() => this.sampleNow(batchLogitIndex, options));
+  }
+
+  private async sampleNow(batchLogitIndex: number, options: PositionOptions): Promise<Token | null> {
     const internals = this.internals!;
     const config = internals.resolveConfig(options ?? {});
     // The config holds typed arrays (repeat-penalty tokens): JSON of them is exact and cheap at these sizes.
@@ -123,7 +133,23 @@ interface NativeSampler {
   dispose(): void;
 }
 
+/**
+ * One lock per llama.cpp context for reading its logits. After a decode of several sequences, llama.cpp reorders
+ * the output rows in place on the first read (`llama_context::output_reorder`, called by `llama_get_logits_ith`),
+ * and node-llama-cpp's `sampleToken` reads them on a worker thread: two replies sampling from one batch at once
+ * raced there and swapped rows, so each reply continued the other's text (seen with four concurrent KJV replies).
+ * Samples from one context therefore run one at a time; different contexts (target, draft) don't wait for each other.
+ */
+const samplingLocks = new WeakMap<object, Mutex>();
+
+function samplingLockOf(context: object): Mutex {
+  let lock = samplingLocks.get(context);
+  if (!lock) samplingLocks.set(context, (lock = new Mutex()));
+  return lock;
+}
+
 interface Internals {
+  samplingLock: Mutex;
   decodeTokens(tokens: readonly Token[], logits: boolean[], mapper: (batchLogitIndex: number, tokenIndex: number) => Promise<undefined> | undefined): Promise<unknown>;
   resolveConfig(options: NonNullable<PositionOptions>): object;
   createSampler(): NativeSampler;
@@ -147,6 +173,7 @@ function internalsOf(sequence: LlamaContextSequence, model: LlamaModel): Interna
     return null;
   }
   return {
+    samplingLock: samplingLockOf(context),
     decodeTokens: (tokens, logits, mapper) =>
       seq._decodeTokens(tokens, logits, undefined, seq._tokenMeter, seq._contextShift, mapper, seq._takeIntervalCheckpointIfNeededAfterBatch),
     resolveConfig: (options) => seq._resolveSamplerConfig(options),

@@ -3,8 +3,9 @@
  * FIFO queue behind them, and 503 server_busy (with Retry-After) beyond that. A bounded queue keeps a flood of
  * requests from piling up unbounded memory and latency; a client that gives up while waiting just leaves the queue.
  *
- * maxRunning is 1 while the engine runs one generation at a time (a second one would only wait inside the engine,
- * where it could not be counted as waiting nor leave the queue cheaply).
+ * maxRunning follows the engine: its replies run concurrently, one per cache slot (a request beyond the slots would
+ * only wait inside the engine, where it could not be counted as waiting nor leave the queue cheaply). It is read at
+ * every admission, so a model loaded with another slot count applies at once.
  */
 import { HttpError } from "./errors.js";
 
@@ -25,7 +26,7 @@ export class Admission {
   private readonly queue: Waiter[] = [];
 
   constructor(
-    private readonly maxRunning: number,
+    private readonly maxRunning: () => number,
     private maxWaiting: number,
   ) {}
 
@@ -47,7 +48,7 @@ export class Admission {
    */
   async enter(signal: AbortSignal): Promise<() => void> {
     signal.throwIfAborted();
-    if (this.active < this.maxRunning && this.queue.length === 0) return this.admitNow();
+    if (this.active < Math.max(1, this.maxRunning()) && this.queue.length === 0) return this.admitNow();
     if (this.queue.length >= this.maxWaiting) throw new ServerBusyError(this.queue.length);
     return new Promise<() => void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -79,6 +80,6 @@ export class Admission {
   }
 
   private next(): void {
-    while (this.active < this.maxRunning && this.queue.length > 0) this.queue.shift()!.admit();
+    while (this.active < Math.max(1, this.maxRunning()) && this.queue.length > 0) this.queue.shift()!.admit();
   }
 }

@@ -104,6 +104,8 @@ export class ApiServerController {
         apiKey: () => this.key,
         corsOrigins: () => this.settings()?.apiServer.corsOrigins ?? [],
         maxQueue: settings.maxQueue,
+        // One slot stays for the chat window, so it keeps answering while API clients fill the others.
+        concurrency: () => Math.max(1, (this.engine.loadedModel()?.cacheSlots ?? 1) - 1),
         defaultSpeculation: () => this.settings()?.speculation ?? "off",
         maxDraftTokens: () => this.settings()?.maxDraftTokens ?? 8,
         onChatTurn: (turn) => {

@@ -38,6 +38,8 @@ export interface ApiServerOptions {
   corsOrigins?: () => readonly string[];
   /** Generation requests that may wait for the engine; beyond that 503 server_busy. */
   maxQueue: number;
+  /** Generations at the engine at once (default 1); see Admission. */
+  concurrency?: () => number;
   defaultSpeculation: () => SpeculationMode;
   maxDraftTokens: () => number;
   onChatTurn?: (turn: ApiChatTurn) => void;
@@ -89,7 +91,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const loopback = isLoopback(host);
   if (!loopback && !options.apiKey()) throw new ApiServerConfigError(exposedWithoutKeyMessage(host));
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const admission = new Admission(1, options.maxQueue);
+  const admission = new Admission(options.concurrency ?? (() => 1), options.maxQueue);
   const metrics = new ApiMetrics({ running: () => admission.running, waiting: () => admission.waiting });
   const runner = new GenerationRunner({ engine: options.engine, admission, metrics, maxDraftTokens: options.maxDraftTokens });
   const deps: EndpointDeps = { engine: options.engine, runner, defaultSpeculation: options.defaultSpeculation, onChatTurn: options.onChatTurn };

@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { promptsDir, repo } from "./repo-paths.js";
 import { runCacheBench, type CacheBenchRow } from "./cache-bench.js";
 import { makeModelPair } from "../synthetic/make-model.js";
 import { parsePromptFile } from "../../bench/prompt-file.js";
@@ -13,14 +12,6 @@ import { NGRAM_PEER_TYPES, peerMarkdown, runPeerSuite, type PeerSuiteGroup } fro
  * and llama.cpp back to back per prompt, see peer/peer-bench.ts); results go to engine/dev/bench/results.{json,md} and
  * into README.md between the bench markers. The synthetic pair is generated once into .cache/models (about a minute) and reused.
  */
-/** The repository root: the nearest folder above this file with a package.json (dist/ when built). */
-function findRepo(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-const repo = findRepo();
-const promptsDir = path.join(repo, "engine", "bench", "prompts");
 const sharedModels = process.env.TANDEM_SHARED_MODELS ?? path.resolve(repo, "..", "shared", "models");
 
 async function readPrompts(file: string, limit?: number): Promise<string[]> {

@@ -93,7 +93,7 @@ describe("KvPager slots", () => {
     await llama?.dispose();
   });
 
-  it("never pages out a generating (pinned) slot, and says so when every slot is generating", async () => {
+  it("never pages out a generating (pinned) slot: with every slot generating, the next conversation waits for a release", async () => {
     const model = await llama.loadModel({ modelPath: targetModel() });
     const context = await model.createContext({ contextSize: 256, threads: TEST_THREADS, sequences: 2 });
     try {
@@ -105,9 +105,23 @@ describe("KvPager slots", () => {
       await a.sequence.evaluateWithoutGeneratingNewTokens(tokens);
       const b = await pager.acquire("b", tokens); // a is pinned: b gets the other slot
       expect(b.sequence).not.toBe(a.sequence);
-      await expect(pager.acquire("c", tokens)).rejects.toThrow(/every slot is generating/);
+      let waited = false;
+      const waiting = pager.acquire("c", tokens).then((acquired) => {
+        waited = true;
+        return acquired;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(waited).toBe(false); // both slots generate: c waits
+      // A second request on a generating conversation waits for its own slot too, never takes another's.
+      let bAgain = false;
+      const secondB = pager.acquire("b", tokens).then((acquired) => {
+        bAgain = true;
+        return acquired;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(bAgain).toBe(false);
       pager.release("b");
-      const c = await pager.acquire("c", tokens); // b is idle now: its slot, never a's
+      const c = await waiting; // b is idle now: its slot, never a's
       expect(c.sequence).toBe(b.sequence);
       expect(pager.assignments).toEqual(["a", "c"]);
       expect(a.sequence.contextTokens).toEqual(tokens);
@@ -115,6 +129,10 @@ describe("KvPager slots", () => {
       pager.release("c");
       const again = await pager.acquire("a", tokens);
       expect(again.outcome).toBe("slot-hit");
+      // b's second request got a slot once one was free (c's: a's was taken again first).
+      const b2 = await secondB;
+      expect(b2.sequence).toBe(c.sequence);
+      expect(pager.assignments).toEqual(["a", "b"]);
     } finally {
       await context.dispose();
       await model.dispose();
