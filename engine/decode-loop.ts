@@ -37,7 +37,7 @@ export interface DecodeRequest {
   /** Extra wait after each step: simulates a slower machine (tests that must act mid-reply use it). */
   stepDelayMs?: number;
   /** The target context's barrier, so concurrent replies' decodes go out together (see BatchGate). */
-  gate?: Pick<BatchGate, "arrive">;
+  gate?: Pick<BatchGate, "arrive" | "started" | "finished">;
   /** Called once the prompt is evaluated (before the first token is streamed): tokens kept and evaluated. */
   onPromptEvaluated?(prompt: { reusedTokens: number; evaluatedTokens: number; at: number }): void;
 }

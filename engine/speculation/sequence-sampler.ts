@@ -32,7 +32,7 @@ export class SequenceSampler {
     private readonly sequence: LlamaContextSequence,
     model: LlamaModel,
     /** The target context's barrier (concurrent replies queue their decodes together); none for the draft. */
-    private readonly gate?: Pick<BatchGate, "arrive">,
+    private readonly gate?: Pick<BatchGate, "arrive" | "started" | "finished">,
   ) {
     this.internals = internalsOf(sequence, model);
   }
@@ -55,8 +55,22 @@ export class SequenceSampler {
   ): Promise<Token[]> {
     if (this.disposed) throw new Error("the sequence sampler is disposed");
     if (from < 0 || from >= tokens.length) throw new Error("no position to sample");
-    const arrived = this.gate?.arrive();
+    const arrived = this.gate?.arrive(this.internals?.sequenceId ?? 0);
     if (arrived) await arrived;
+    this.gate?.started();
+    try {
+      return await this.evaluateNow(tokens, from, options, more);
+    } finally {
+      this.gate?.finished();
+    }
+  }
+
+  private async evaluateNow(
+    tokens: readonly Token[],
+    from: number,
+    options: (index: number) => PositionOptions,
+    more: (index: number, token: Token) => boolean,
+  ): Promise<Token[]> {
     if (!this.internals) return this.evaluateControlled(tokens, from, options, more);
     const sampled: Token[] = [];
     const logits = tokens.map((_, index) => index >= from);
@@ -150,6 +164,8 @@ function samplingLockOf(context: object): Mutex {
 
 interface Internals {
   samplingLock: Mutex;
+  /** The sequence's id in its context (orders concurrent replies' decodes, see BatchGate). */
+  sequenceId: number;
   decodeTokens(tokens: readonly Token[], logits: boolean[], mapper: (batchLogitIndex: number, tokenIndex: number) => Promise<undefined> | undefined): Promise<unknown>;
   resolveConfig(options: NonNullable<PositionOptions>): object;
   createSampler(): NativeSampler;
@@ -174,6 +190,7 @@ function internalsOf(sequence: LlamaContextSequence, model: LlamaModel): Interna
   }
   return {
     samplingLock: samplingLockOf(context),
+    sequenceId: typeof seq._sequenceId === "number" ? seq._sequenceId : 0,
     decodeTokens: (tokens, logits, mapper) =>
       seq._decodeTokens(tokens, logits, undefined, seq._tokenMeter, seq._contextShift, mapper, seq._takeIntervalCheckpointIfNeededAfterBatch),
     resolveConfig: (options) => seq._resolveSamplerConfig(options),

@@ -138,13 +138,20 @@ async function startLlamaServer(options: ServerBenchOptions): Promise<RunningSer
     options.tools.paths["llama-server"],
     ["-m", options.model, "-t", String(options.threads), "-np", String(options.slots), "-c", String(options.slots * options.contextSize),
       "--host", "127.0.0.1", "--port", String(port)],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe"] },
   );
   const stop = stopper(child);
   const baseUrl = `http://127.0.0.1:${port}/v1`;
-  // Its log says when it listens; /health answers 200 once the model is loaded.
-  await waitForOutput(child, "llama-server", (text) => (/server is listening|HTTP server listening/.test(text) ? "" : null), 300_000);
+  // /health answers 200 once the model is loaded (its log may stay buffered in a pipe, so it is not read here).
+  let output = "";
+  child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  const deadline = performance.now() + 300_000;
   for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`llama-server exited (${child.signalCode ?? child.exitCode}) before it was ready:\n${output}`);
+    if (performance.now() > deadline) {
+      await stop();
+      throw new Error("llama-server did not start within 300 s");
+    }
     const health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
     if (health?.ok) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -366,14 +373,11 @@ export async function serverBenchCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * The user text of each resumed turn: about 170 tokens on a 32k-vocabulary tokenizer, so ten turns with their
- * short replies come to about 2,000 prompt tokens.
+ * The user text of each resumed turn: about 140 tokens on the synthetic models' 32k-vocabulary tokenizer, so ten
+ * turns with their short replies come to about 1,700 prompt tokens and stay inside a 2,048-token context (a longer
+ * history would be cut from its start to fit, and a cut history can't be resumed).
  */
 export const RESUME_TURN_TEXT =
   "Here is the next part of the report we are reviewing together. The committee met on Tuesday to go over the " +
   "budget for the coming year, the hiring plan for the support team, the schedule for moving the servers to the " +
-  "new building, and the results of the customer survey. Most members agreed that the survey showed clear progress " +
-  "on response times, although several pointed out that the questions about documentation were answered by fewer " +
-  "people than last year. The finance lead asked for a second estimate of the moving costs before any contract is " +
-  "signed, and the operations lead promised a list of the machines that can be retired instead of moved. Please " +
-  "keep track of every decision and open question as we go.";
+  "new building, and the results of the customer survey. Please keep track of every decision as we go.";
