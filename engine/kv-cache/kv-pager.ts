@@ -94,7 +94,7 @@ export class KvPager {
       return { sequence: own.sequence, outcome: "slot-hit", restoredTokens: reusable(own.sequence.contextTokens, promptTokens), restoreMs: 0 };
     }
 
-    const slot = this.slots.find((s) => s.sessionKey === undefined && !s.pinned) ?? this.leastRecentlyUsedIdle();
+    const slot = this.chooseSlot();
     if (!slot) return null;
     if (slot.sessionKey !== undefined && this.hasUnsavedTokens(slot)) await this.store.save(slot.sequence, slot.sessionKey);
     await this.empty(slot);
@@ -120,9 +120,20 @@ export class KvPager {
     slot.lastUsed = ++this.clock;
   }
 
-  /** The idle slot used longest ago, or undefined when every slot is generating. */
-  private leastRecentlyUsedIdle(): Slot | undefined {
-    return this.slots.filter((slot) => !slot.pinned).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+  /**
+   * The slot a conversation without one gets, or undefined when every slot is generating. Next to a generating slot
+   * first: llama.cpp decodes concurrent replies in one batch only when their sequences are neighbours (consecutive
+   * ids, see BatchGate), so replies on slots 0 and 2 would cost two decodes per step. Then an empty slot before an
+   * idle one (no state to save), then the idle one used longest ago.
+   */
+  private chooseSlot(): Slot | undefined {
+    const free = this.slots.filter((slot) => !slot.pinned);
+    const nextToGenerating = (slot: Slot) => {
+      const i = this.slots.indexOf(slot);
+      return this.slots[i - 1]?.pinned === true || this.slots[i + 1]?.pinned === true;
+    };
+    const rank = (slot: Slot) => (nextToGenerating(slot) ? 0 : 2) + (slot.sessionKey === undefined ? 0 : 1);
+    return free.sort((a, b) => rank(a) - rank(b) || a.lastUsed - b.lastUsed)[0];
   }
 
   private hasUnsavedTokens(slot: Slot): boolean {

@@ -138,4 +138,30 @@ describe("KvPager slots", () => {
       await model.dispose();
     }
   });
+
+  it("gives a new conversation a slot next to a generating one, so concurrent replies can share a decode", async () => {
+    const model = await llama.loadModel({ modelPath: targetModel() });
+    const context = await model.createContext({ contextSize: 256, threads: TEST_THREADS, sequences: 3 });
+    try {
+      const cacheDir = tempDir("adjacent");
+      const store = await KvStateStore.open({ cacheDir, modelHash: await modelContentHash(targetModel(), cacheDir), contextSize: 256, warn: () => {} });
+      const sequences = [context.getSequence(), context.getSequence(), context.getSequence()];
+      const pager = new KvPager(sequences, store);
+      const tokens = model.tokenize(verses[0]!) as Token[];
+      const a = await pager.acquire("a", tokens); // slot 0
+      const b = await pager.acquire("b", tokens); // slot 1
+      await b.sequence.evaluateWithoutGeneratingNewTokens(tokens);
+      pager.release("b");
+      pager.release("a");
+      // Only b's slot (1) is next to a's (0): c takes it, paging b out, rather than the empty slot 2.
+      await pager.acquire("a", tokens);
+      const c = await pager.acquire("c", tokens);
+      expect(c.sequence).toBe(sequences[1]);
+      expect(pager.assignments).toEqual(["a", "c", undefined]);
+      expect(store.forSession("b")).toBeDefined(); // b's state was saved before its slot was reused
+    } finally {
+      await context.dispose();
+      await model.dispose();
+    }
+  });
 });

@@ -60,6 +60,7 @@ export interface ServerBenchReport {
   slots: number;
   contextSize: number;
   maxTokens: number;
+  resumeTurns: number;
   throughput: ThroughputRow[];
   resume: ResumeRow[];
 }
@@ -214,23 +215,27 @@ async function throughput(server: RunningServer, prompts: string[], maxTokens: n
   return replies.reduce((sum, reply) => sum + reply.completionTokens, 0) / seconds;
 }
 
-/** Builds an N-turn conversation, then times its last turn resent in full against the same history sent cold. */
+/**
+ * Builds an N-turn conversation, then times its last turn (a short question) resent in full against the same
+ * history sent as a new conversation.
+ */
 async function resume(server: RunningServer, options: ServerBenchOptions, nonce: string): Promise<ResumeRow> {
   const messages: Array<{ role: string; content: string }> = [{ role: "system", content: `Conversation ${nonce}.` }];
-  let last: Reply | null = null;
+  let reply: Reply | null = null;
   for (let turn = 0; turn < options.resumeTurns; turn++) {
-    messages.push({ role: "user", content: `${turn + 1}. ${options.turnText}` });
-    last = await chat(server, messages, turn === options.resumeTurns - 1 ? 1 : 8);
-    if (turn < options.resumeTurns - 1) messages.push({ role: "assistant", content: last.text });
+    const last = turn === options.resumeTurns - 1;
+    messages.push({ role: "user", content: last ? RESUME_QUESTION : `${turn + 1}. ${options.turnText}` });
+    reply = await chat(server, messages, last ? 1 : 8);
+    if (!last) messages.push({ role: "assistant", content: reply.text });
   }
   // The same history as a new conversation: another system line, so no cache holds any of it.
   const cold = await chat(server, [{ role: "system", content: `Conversation ${nonce}, cold.` }, ...messages.slice(1)], 1);
   return {
     server: server.name,
-    promptTokens: last!.promptTokens,
-    resumeMs: Math.round(last!.firstTokenMs * 10) / 10,
+    promptTokens: reply!.promptTokens,
+    resumeMs: Math.round(reply!.firstTokenMs * 10) / 10,
     coldMs: Math.round(cold.firstTokenMs * 10) / 10,
-    speedup: Math.round((cold.firstTokenMs / last!.firstTokenMs) * 10) / 10,
+    speedup: Math.round((cold.firstTokenMs / reply!.firstTokenMs) * 10) / 10,
   };
 }
 
@@ -278,6 +283,7 @@ export async function runServerBench(options: ServerBenchOptions): Promise<Serve
       slots: options.slots,
       contextSize: options.contextSize,
       maxTokens: options.maxTokens,
+      resumeTurns: options.resumeTurns,
       throughput: rows,
       resume: resumeRows,
     };
@@ -299,7 +305,7 @@ export function serverMarkdown(report: ServerBenchReport, when: string): string 
     "|---|---|---|---|",
     ...report.throughput.map((r) => `| ${r.clients} | ${r.tandem} | ${r.llamaServer} | **${r.ratio}x** |`),
     "",
-    "Time to first token of a conversation's last turn, the whole history resent as API clients do, against the same history sent as a new conversation (re-prefill):",
+    `Time to first token of turn ${report.resumeTurns} of a conversation (a short question after ${report.resumeTurns - 1} turns that each brought a ~200-token passage), the whole history resent as API clients do, against the same history sent as a new conversation (re-prefill):`,
     "",
     "| server | prompt tokens | resumed turn (ms) | re-prefill (ms) | **speedup** |",
     "|---|---|---|---|---|",
@@ -373,11 +379,15 @@ export async function serverBenchCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * The user text of each resumed turn: about 140 tokens on the synthetic models' 32k-vocabulary tokenizer, so ten
- * turns with their short replies come to about 1,700 prompt tokens and stay inside a 2,048-token context (a longer
- * history would be cut from its start to fit, and a cut history can't be resumed).
+ * The resumed conversation: nine turns that each bring a passage of about 200 tokens (on the synthetic models'
+ * 32k-vocabulary tokenizer), then a short question, the turn whose time to first token is measured. That comes to
+ * about 1,900 prompt tokens, inside a 2,048-token context (a longer history would be cut from its start to fit, and
+ * a cut history can't be resumed).
  */
 export const RESUME_TURN_TEXT =
   "Here is the next part of the report we are reviewing together. The committee met on Tuesday to go over the " +
   "budget for the coming year, the hiring plan for the support team, the schedule for moving the servers to the " +
-  "new building, and the results of the customer survey. Please keep track of every decision as we go.";
+  "new building, and the results of the customer survey. Most members agreed that the survey showed clear progress " +
+  "on response times, although several pointed out that the questions about documentation were answered by fewer " +
+  "people than last year. The operations lead promised a list of the machines that can be retired instead of moved.";
+export const RESUME_QUESTION = "So what did we decide about the budget?";
