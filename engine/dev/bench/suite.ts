@@ -6,6 +6,7 @@ import { makeModelPair } from "../synthetic/make-model.js";
 import { parsePromptFile } from "../../bench/prompt-file.js";
 import { ensureLlamaCppTools } from "./peer/llama-cpp-tools.js";
 import { NGRAM_PEER_TYPES, peerMarkdown, runPeerSuite, type PeerSuiteGroup } from "./peer/peer-suite.js";
+import { RESUME_TURN_TEXT, runServerBench, serverMarkdown } from "./peer/server-bench.js";
 
 /**
  * `npm run bench`: the standard suite. The speculative rows come from `tandem bench --peer llama.cpp` runs (Tandem
@@ -134,5 +135,27 @@ export async function benchSuiteCommand(argv: string[]): Promise<number> {
   await writeFile(path.join(outDir, "results.md"), table);
   await writeReadmeSection("<!-- bench:start -->", "<!-- bench:end -->", table);
   process.stdout.write(table);
+
+  // The API server against llama-server: concurrent clients' throughput and a resent conversation's first token.
+  log("\n== server-bench: tandem serve vs llama-server on the synthetic 1B F16 target");
+  const server = await runServerBench({
+    model: pair.target,
+    threads: 2,
+    slots: 4,
+    contextSize: 2048,
+    clients: [1, 2, 4],
+    maxTokens: 64,
+    prompts: await readPrompts("general-chat.txt"),
+    rounds: quick ? 2 : 3,
+    resumeTurns: 10,
+    turnText: RESUME_TURN_TEXT,
+    tools,
+    log,
+  });
+  const serverTable = serverMarkdown(server, when);
+  await writeFile(path.join(outDir, "server-results.json"), JSON.stringify(server, null, 2) + "\n");
+  await writeFile(path.join(outDir, "server-results.md"), serverTable);
+  await writeReadmeSection("<!-- server-bench:start -->", "<!-- server-bench:end -->", serverTable);
+  process.stdout.write("\n" + serverTable);
   return cacheSuite(quick, kjv, log);
 }
