@@ -148,7 +148,7 @@ describe("KvPager slots", () => {
       const sequences = [context.getSequence(), context.getSequence(), context.getSequence()];
       const pager = new KvPager(sequences, store);
       const tokens = model.tokenize(verses[0]!) as Token[];
-      const a = await pager.acquire("a", tokens); // slot 0
+      await pager.acquire("a", tokens); // slot 0
       const b = await pager.acquire("b", tokens); // slot 1
       await b.sequence.evaluateWithoutGeneratingNewTokens(tokens);
       pager.release("b");
