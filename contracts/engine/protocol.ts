@@ -515,7 +515,7 @@ export const EngineErrorCode = z.enum([
   "PROMPT_TOO_LONG", // the newest message alone does not fit the context
   "DRAFT_INCOMPATIBLE", // the draft model's tokenizer differs from the target's
   "NO_DRAFT_MODEL", // draft speculation asked for without a loaded draft model
-  "BUSY", // a model load is in progress
+  "BUSY", // runBench while another bench runs
   "ABORTED", // a bench was cancelled (cancelBench)
   "DISK_FULL", // a write failed for lack of disk space (ENOSPC/EDQUOT)
   "INTERNAL",

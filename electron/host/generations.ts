@@ -95,7 +95,7 @@ export class Generations {
     return this.active && { conversationId: this.active.conversationId, messageId: this.active.messageId };
   }
 
-  /** Throws BUSY while a reply is being generated: the engine runs one generation at a time. */
+  /** Throws BUSY while a reply is being written: the window writes one reply at a time (API clients may use the engine meanwhile, on other slots). */
   assertIdle(): void {
     if (this.active) {
       throw apiError("BUSY", "A reply is still being written. Wait for it to finish or press Stop, then try again.");
