@@ -1,24 +1,14 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { repoPath, targetModel } from "../helpers/models.js";
+import { runTandem } from "../helpers/cli.js";
+import { targetModel } from "../helpers/models.js";
 
-const run = promisify(execFile);
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "tandem-cli-"));
 const env = { ...process.env, TANDEM_DATA_DIR: dataDir };
 
-async function tandem(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [repoPath("dist/cli.js"), ...args], { env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const tandem = (args: string[]) => runTandem(args, env);
 
 describe("tandem CLI", () => {
   it("streams a reply and ends with a JSON line of plausible figures", async () => {

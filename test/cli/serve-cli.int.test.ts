@@ -3,26 +3,16 @@
  * draft speculating, and stops the server and the engine on SIGTERM with exit code 0; usage errors exit 2.
  */
 import { spawn } from "node:child_process";
-import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { runTandem } from "../helpers/cli.js";
 import { repoPath, sharedModel, targetModel, TEST_THREADS } from "../helpers/models.js";
 
-const run = promisify(execFile);
 const env = { ...process.env, TANDEM_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "tandem-serve-")) };
 
-async function tandem(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [repoPath("dist/cli.js"), ...args], { env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const tandem = (args: string[]) => runTandem(args, env);
 
 describe("tandem serve", () => {
   it("serves the model until SIGTERM, then stops cleanly", async () => {
