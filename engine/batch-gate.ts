@@ -13,6 +13,9 @@
  * All of them then queue in the same microtask turn, in sequence order, and go out together. A single reply never
  * waits.
  */
+/** What a reply's sampler calls around each decode it queues (see SequenceSampler). */
+export type DecodeGate = Pick<BatchGate, "arrive" | "started" | "finished">;
+
 export class BatchGate {
   private decoding = 0;
   /** Replies whose decode is queued or running (from `started` to its end): they arrive again only after it. */
@@ -24,9 +27,6 @@ export class BatchGate {
   /** Time between two releases, smoothed: about one decode of the model. */
   private intervalMs = 4;
 
-  /** node-llama-cpp's `batching` option: a queued decode goes out in a microtask, not a whole event-loop turn later. */
-  readonly batching = { dispatchSchedule: (dispatch: () => void) => queueMicrotask(dispatch) } as const;
-
   /** A reply starts decoding on this context; the returned function ends it (however the reply ends). */
   enter(): () => void {
     this.decoding++;
@@ -37,10 +37,6 @@ export class BatchGate {
       this.decoding--;
       this.check();
     };
-  }
-
-  get replies(): number {
-    return this.decoding;
   }
 
   /**

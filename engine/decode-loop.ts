@@ -5,7 +5,7 @@ import { commonPrefixLength, usableContext } from "./sequence-utils.js";
 import type { SpeculationCostModel } from "./speculation/cost-model.js";
 import { SpeculationMetrics } from "./speculation/metrics.js";
 import type { PlannedStep, SpeculationPolicy } from "./speculation/policy.js";
-import type { BatchGate } from "./batch-gate.js";
+import type { DecodeGate } from "./batch-gate.js";
 import { SequenceSampler } from "./speculation/sequence-sampler.js";
 import { prefill, verifyDrafts } from "./speculation/verifier.js";
 import { IncrementalDetokenizer } from "./text-stream.js";
@@ -37,7 +37,7 @@ export interface DecodeRequest {
   /** Extra wait after each step: simulates a slower machine (tests that must act mid-reply use it). */
   stepDelayMs?: number;
   /** The target context's barrier, so concurrent replies' decodes go out together (see BatchGate). */
-  gate?: Pick<BatchGate, "arrive" | "started" | "finished">;
+  gate?: DecodeGate;
   /** Called once the prompt is evaluated (before the first token is streamed): tokens kept and evaluated. */
   onPromptEvaluated?(prompt: { reusedTokens: number; evaluatedTokens: number; at: number }): void;
 }

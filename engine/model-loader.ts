@@ -12,6 +12,7 @@ import {
 import { EngineFailure } from "./errors.js";
 import { assertGgufFile } from "./gguf-check.js";
 import { BatchGate } from "./batch-gate.js";
+import { IMMEDIATE_DISPATCH } from "./sequence-utils.js";
 import { chooseCacheSlots, type SlotChoice } from "./kv-cache/slot-budget.js";
 import { asOutOfMemory } from "./memory-errors.js";
 import type { CacheSlotsSetting, ContextSizeSetting, GpuLayersSetting, LoadedModel, ThreadsSetting } from "../contracts/engine/protocol.js";
@@ -33,7 +34,7 @@ export interface ActiveModel {
   /** The context's sequences: the KV pager's slots. Each has the full context size. */
   sequences: LlamaContextSequence[];
   wrapper: ChatWrapper;
-  /** When the context's queued decodes are dispatched: batches concurrent replies' decodes (see BatchGate). */
+  /** Lines up concurrent replies' decodes on this context so they go out as one batch (see BatchGate). */
   gate: BatchGate;
 }
 
@@ -87,7 +88,7 @@ export async function loadActiveModel(options: LoadModelOptions): Promise<Active
     const gate = new BatchGate();
     try {
       // node-llama-cpp gives each sequence its own `contextSize` cells: memory grows with the slot count.
-      context = await model.createContext({ contextSize, threads, sequences: choice.slots, batching: gate.batching });
+      context = await model.createContext({ contextSize, threads, sequences: choice.slots, batching: IMMEDIATE_DISPATCH });
     } catch (error) {
       const what = `a ${contextSize}-token context${choice.slots > 1 ? ` with ${choice.slots} cache slots` : ""}`;
       const failure = asOutOfMemory(error, what);

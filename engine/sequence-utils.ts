@@ -19,7 +19,7 @@ export function commonPrefixLength<T extends number>(a: readonly T[], b: readonl
 /**
  * node-llama-cpp's batching option for our contexts: dispatch a queued decode in a microtask instead of its default
  * "nextCycle" (a setImmediate), which puts a whole event-loop turn between every decode request and the decode.
- * Used by contexts with one sequence (the draft model's), where there is nothing to gather across that turn; the
- * target's context, whose slots decode concurrently, uses BatchGate.
+ * Requests queued in the same tick (several sequences) still go out as one batch; BatchGate makes concurrent replies
+ * on the target's context queue in the same tick.
  */
 export const IMMEDIATE_DISPATCH = { dispatchSchedule: (dispatch: () => void) => queueMicrotask(dispatch) } as const;

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { LlamaModel, Token } from "node-llama-cpp";
+import { median } from "./median.js";
 
 /**
  * Chooses the thread count for a model by measuring it.
@@ -104,12 +105,7 @@ export function pickFastest(measured: Record<string, number>): number {
 /** Each candidate's median speed (tokens/s, one decimal). */
 function medians(rounds: Map<number, number[]>): Record<string, number> {
   const result: Record<string, number> = {};
-  for (const [threads, speeds] of rounds) {
-    const sorted = [...speeds].sort((a, b) => a - b);
-    const mid = sorted.length / 2;
-    const median = sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-    result[threads] = Math.round(median * 10) / 10;
-  }
+  for (const [threads, speeds] of rounds) result[threads] = Math.round(median(speeds) * 10) / 10;
   return result;
 }
 

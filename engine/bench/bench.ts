@@ -4,6 +4,7 @@ import { Engine } from "../engine.js";
 import { EngineFailure } from "../errors.js";
 import type { BenchReport, GenerationResult, SpeculationMode, SystemInfo, ThreadsSetting } from "../../contracts/engine/protocol.js";
 import { expectedTokensPerStep } from "../speculation/cost-model.js";
+import { median } from "../median.js";
 
 /**
  * `tandem bench`: plain decoding (the baseline) against one speculation mode, same engine, same process, same
@@ -58,12 +59,6 @@ export interface Sample {
   result: GenerationResult;
 }
 
-export function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return 0;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** The machine a bench ran on, as its report records it. */
 export function benchMachine(system: SystemInfo, threads: number, draftThreads: number | null) {

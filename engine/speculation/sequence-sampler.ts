@@ -1,5 +1,5 @@
 import type { ControlledEvaluateInputItem, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import type { BatchGate } from "../batch-gate.js";
+import type { DecodeGate } from "../batch-gate.js";
 import { Mutex } from "../lock.js";
 
 /** One position's sampling options, in node-llama-cpp's `generateNext.options` shape. */
@@ -32,7 +32,7 @@ export class SequenceSampler {
     private readonly sequence: LlamaContextSequence,
     model: LlamaModel,
     /** The target context's barrier (concurrent replies queue their decodes together); none for the draft. */
-    private readonly gate?: Pick<BatchGate, "arrive" | "started" | "finished">,
+    private readonly gate?: DecodeGate,
   ) {
     this.internals = internalsOf(sequence, model);
   }

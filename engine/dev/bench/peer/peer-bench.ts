@@ -11,7 +11,8 @@
  * decode of the prompt's last token: at most one step more than Tandem's, against it).
  */
 import path from "node:path";
-import { benchMachine, decodeRate, loadBenchEngine, median, rate, round, type Sample } from "../../../bench/bench.js";
+import { benchMachine, decodeRate, loadBenchEngine, rate, round, type Sample } from "../../../bench/bench.js";
+import { median } from "../../../median.js";
 import type { BenchMode, SpeculationStats, ThreadsSetting } from "../../../../contracts/engine/protocol.js";
 import type { LlamaCppTools } from "./llama-cpp-tools.js";
 import { runLlamaBench, runSpeculativeSimple, type PeerSpecType, type SpeculativeSimpleRun } from "./llama-cpp-run.js";

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
 import { createServer } from "node:net";
 import path from "node:path";
-import { median } from "../../../bench/bench.js";
+import { median } from "../../../median.js";
 import { promptsDir } from "../repo-paths.js";
 import { BenchUsageError, readPromptsOption } from "../usage-error.js";
 import { ensureLlamaCppTools, type LlamaCppTools } from "./llama-cpp-tools.js";
