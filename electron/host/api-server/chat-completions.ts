@@ -11,7 +11,7 @@ import type { ChatCompletion, ChatCompletionChunk, FinishReason } from "../../..
 import type { ApiEngine } from "./engine-port.js";
 import { ClientGoneError, type GenerationRunner } from "./generation-run.js";
 import { toHttpError } from "./errors.js";
-import { SYSTEM_FINGERPRINT, generationOptions, modelId, requireModel, responseId, unixSeconds } from "./request-options.js";
+import { SYSTEM_FINGERPRINT, generationBase, generationOptions, modelId, requireModel, responseId, unixSeconds } from "./request-options.js";
 import { chatSessionKey } from "./session-key.js";
 import { SseStream } from "./sse.js";
 
@@ -59,16 +59,7 @@ export async function chatCompletions(deps: EndpointDeps, call: EndpointCall, bo
   const sessionKey = chatSessionKey(model, messages);
   const id = responseId("chatcmpl");
   const created = unixSeconds();
-  const generation = {
-    messages,
-    sessionKey,
-    maxTokens: options.maxTokens,
-    sampling: options.sampling,
-    speculation: options.speculation,
-    stop: options.stop,
-    signal: call.signal,
-    receivedAt: call.receivedAt,
-  };
+  const generation = { messages, sessionKey, ...generationBase(options, call) };
   const remember = (reply: string, stats: GenerationStats) => deps.onChatTurn?.({ sessionKey, model, messages, reply, stats });
 
   if (!options.stream) {

@@ -56,7 +56,11 @@ export class ClientGoneError extends Error {
 }
 
 export class GenerationRunner {
-  /** Session keys of generations at the engine: one conversation slot must never serve two at once. */
+  /**
+   * Session keys of generations at the engine. The engine would make a second reply on a busy key wait for that
+   * conversation's slot; two clients whose chats merely open alike share a key, so the second gets a key of its
+   * own and runs at once on another slot (cold, instead of waiting for the first to end).
+   */
   private readonly keysInUse = new Set<string>();
 
   constructor(private readonly deps: GenerationDeps) {}

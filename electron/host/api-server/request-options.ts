@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import type { LoadedModel, SamplingOptions, SpeculationMode } from "../../../contracts/engine/protocol.js";
 import type { ChatCompletionRequest, CompletionRequest } from "../../../contracts/openai/requests.js";
 import { HttpError, NO_MODEL_MESSAGE } from "./errors.js";
+import type { GenerationInput } from "./generation-run.js";
 
 /** OpenAI's default temperature when a request gives none. */
 const DEFAULT_TEMPERATURE = 1;
@@ -52,6 +53,24 @@ export function generationOptions(
     speculation: body.tandem?.speculation ?? defaultSpeculation,
     stream: body.stream === true,
     includeUsage: body.stream === true && body.stream_options?.include_usage === true,
+  };
+}
+
+/**
+ * The part of a generation both endpoints fill alike: the request's options and the call's signal and arrival
+ * (the endpoint adds its messages or prompt and the session key).
+ */
+export function generationBase(
+  options: GenerationOptions,
+  call: { signal: AbortSignal; receivedAt: number },
+): Pick<GenerationInput, "maxTokens" | "sampling" | "speculation" | "stop" | "signal" | "receivedAt"> {
+  return {
+    maxTokens: options.maxTokens,
+    sampling: options.sampling,
+    speculation: options.speculation,
+    stop: options.stop,
+    signal: call.signal,
+    receivedAt: call.receivedAt,
   };
 }
 
