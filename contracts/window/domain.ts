@@ -404,4 +404,63 @@ export const DownloadInfo = z.object({
 });
 export type DownloadInfo = z.infer<typeof DownloadInfo>;
 
+/**
+ * Remote engines (issue 14): an OpenAI-compatible server Tandem chats through. The kind decides which extra
+ * endpoints are read (vLLM's /metrics counters) and how the source of the speculation figures is labelled.
+ */
+export const RemoteKind = z.enum(["vllm", "sglang", "llama-server", "ollama", "lmstudio", "openai"]);
+export type RemoteKind = z.infer<typeof RemoteKind>;
+
+/**
+ * A remote reply's speculative decoding as the server measured it, in Tandem's counters. Each figure is null when
+ * the server did not report it (never a zero that was not measured); `approximate` when the figures are deltas of
+ * server-wide counters that other requests may have moved too.
+ */
+export const RemoteSpeculationMeasured = z.object({
+  /** Where the figures come from, e.g. "llama-server timings", "vLLM per-request metrics", "vLLM /metrics counters", "SGLang meta_info". */
+  source: z.string(),
+  approximate: z.boolean(),
+  /** Draft tokens proposed to the target. */
+  drafted: z.number().nullable(),
+  /** Of those, the ones the target kept. */
+  accepted: z.number().nullable(),
+  /** Target decodes that verified drafted tokens. */
+  draftSteps: z.number().nullable(),
+  /** accepted / drafted. */
+  acceptanceRate: z.number().nullable(),
+  /** Tokens written per verify step (accepted drafts + the target's own token), as vLLM and SGLang define it. */
+  meanAcceptedLength: z.number().nullable(),
+});
+export type RemoteSpeculationMeasured = z.infer<typeof RemoteSpeculationMeasured>;
+
+/** The server exposed nothing about speculation for this reply: why, for the metrics panel. */
+export const RemoteSpeculationUnavailable = z.object({ unavailable: z.string() });
+export type RemoteSpeculationUnavailable = z.infer<typeof RemoteSpeculationUnavailable>;
+
+export const RemoteSpeculation = z.union([RemoteSpeculationMeasured, RemoteSpeculationUnavailable]);
+export type RemoteSpeculation = z.infer<typeof RemoteSpeculation>;
+
+/** A saved connection as the window sees it: never the API key, only whether one is stored. */
+export const RemoteConnection = z.object({
+  id: Id,
+  /** What the user calls it (defaults to the URL's host). */
+  name: z.string().min(1).max(200),
+  /** As entered (with or without /v1). */
+  baseUrl: z.string().url(),
+  /** "auto" detects the kind on every test; otherwise the user's choice. */
+  kindSetting: z.union([z.literal("auto"), RemoteKind]),
+  /** The kind last detected or chosen (null before the first test). */
+  kind: RemoteKind.nullable(),
+  hasApiKey: z.boolean(),
+  createdAt: z.number(),
+});
+export type RemoteConnection = z.infer<typeof RemoteConnection>;
+
+/** The outcome of testing a connection ("Connected: 3 models"). */
+export const RemoteConnectionTest = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), kind: RemoteKind, version: z.string().nullable(), models: z.array(z.string()), message: z.string() }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type RemoteConnectionTest = z.infer<typeof RemoteConnectionTest>;
+
 export { Backend, CacheInfo, FitEstimate };
