@@ -17,6 +17,7 @@ import { SERVER_BENCH_HELP, serverBenchCommand } from "../engine/dev/bench/peer/
 import { INSPECT_HELP, inspectCommand } from "./inspect-command.js";
 import { PULL_HELP, pullCommand } from "./pull-command.js";
 import { SERVE_HELP, ServeUsageError, serveCommand } from "./serve-command.js";
+import { REMOTE_CHAT_HELP, RemoteUsageError, remoteChatCommand } from "./remote-chat-command.js";
 import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "../contracts/engine/protocol.js";
 
 const CHAT_HELP = `  chat --model <gguf> [options] "<prompt>"   Stream a reply to one prompt.
@@ -28,7 +29,7 @@ const CHAT_HELP = `  chat --model <gguf> [options] "<prompt>"   Stream a reply t
       --gpu <auto|cuda|vulkan|metal|cpu>   Backend (default auto)
       --json                  After the reply, print one JSON line: {"text", "tokens", "tokensPerSecond",
                               "timeToFirstTokenMs", "stopReason", "promptTokens", "threads", "backend"}
-`;
+${REMOTE_CHAT_HELP}`;
 
 const MAKE_MODEL_HELP = `  make-model [options]        Write a synthetic target + draft pair (same tokenizer) whose greedy choices agree at
                               a chosen rate, and print the measured agreement. Reuses a pair already in --out.
@@ -88,6 +89,7 @@ function parseSetting<T>(name: string, value: string | undefined, schema: { safe
 }
 
 async function chat(argv: string[]): Promise<number> {
+  if (argv.some((arg) => arg === "--remote" || arg.startsWith("--remote="))) return remoteChatCommand(argv);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -247,12 +249,12 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const message =
-      error instanceof UsageError || error instanceof BenchUsageError || error instanceof ServeUsageError || error instanceof EngineFailure
+      error instanceof UsageError || error instanceof BenchUsageError || error instanceof ServeUsageError || error instanceof RemoteUsageError || error instanceof EngineFailure
         ? error.message
         : error instanceof Error
           ? error.message
           : String(error);
     process.stderr.write(`tandem: ${message.split("\n")[0]}\n`);
-    process.exit(error instanceof UsageError || error instanceof BenchUsageError || error instanceof ServeUsageError ? 2 : 1);
+    process.exit(error instanceof UsageError || error instanceof BenchUsageError || error instanceof ServeUsageError || error instanceof RemoteUsageError ? 2 : 1);
   },
 );
