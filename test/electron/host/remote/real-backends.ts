@@ -93,7 +93,7 @@ export async function startLlamaServer(tools: LlamaCppTools, options: { apiKey?:
 }
 
 export async function startTandemServe(options: { apiKey?: string } = {}): Promise<RealServer> {
-  const env = { ...process.env, TANDEM_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "tandem-remote-serve-")) };
+  const env: NodeJS.ProcessEnv = { ...process.env, TANDEM_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "tandem-remote-serve-")) };
   delete env.TANDEM_API_KEY;
   const args = [
     repoPath("dist/cli.js"), "serve", "--model", targetModel(), "--draft", sharedModel("kjv-chat-draft-1m.gguf"), "--spec", "draft",
