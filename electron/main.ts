@@ -140,6 +140,7 @@ function startHost(engineEntry: string, parentWindow: () => BrowserWindow | null
       pickModelFile: createModelFilePicker(dialog, parentWindow),
       openFolder: createFolderOpener(shell, log),
       secrets: new SafeStorageSecretStore(app.getPath("userData"), safeStorage),
+      remoteKeySecrets: (name) => new SafeStorageSecretStore(app.getPath("userData"), safeStorage, process.platform, name),
       sqliteNativeBinding: native.binding,
     });
   } catch (error) {

@@ -53,6 +53,101 @@ export const GenerationSettings = z.object({
 });
 export type GenerationSettings = z.infer<typeof GenerationSettings>;
 
+/**
+ * Remote engines: an OpenAI-compatible server Tandem chats through. The kind decides which extra
+ * endpoints are read (vLLM's /metrics counters) and how the source of the speculation figures is labelled.
+ */
+export const RemoteKind = z.enum(["vllm", "sglang", "llama-server", "ollama", "lmstudio", "openai"]);
+export type RemoteKind = z.infer<typeof RemoteKind>;
+
+/**
+ * A remote reply's speculative decoding as the server measured it, in Tandem's counters. Each figure is null when
+ * the server did not report it (never a zero that was not measured); `approximate` when the figures are deltas of
+ * server-wide counters that other requests may have moved too.
+ */
+export const RemoteSpeculationMeasured = z.object({
+  /** Where the figures come from, e.g. "llama-server timings", "vLLM per-request metrics", "vLLM /metrics counters", "SGLang meta_info". */
+  source: z.string(),
+  approximate: z.boolean(),
+  /** Draft tokens proposed to the target. */
+  drafted: z.number().nullable(),
+  /** Of those, the ones the target kept. */
+  accepted: z.number().nullable(),
+  /** Target decodes that verified drafted tokens. */
+  draftSteps: z.number().nullable(),
+  /** accepted / drafted. */
+  acceptanceRate: z.number().nullable(),
+  /** Tokens written per verify step (accepted drafts + the target's own token), as vLLM and SGLang define it. */
+  meanAcceptedLength: z.number().nullable(),
+});
+export type RemoteSpeculationMeasured = z.infer<typeof RemoteSpeculationMeasured>;
+
+/** The server exposed nothing about speculation for this reply: why, for the metrics panel. */
+export const RemoteSpeculationUnavailable = z.object({ unavailable: z.string() });
+export type RemoteSpeculationUnavailable = z.infer<typeof RemoteSpeculationUnavailable>;
+
+export const RemoteSpeculation = z.union([RemoteSpeculationMeasured, RemoteSpeculationUnavailable]);
+export type RemoteSpeculation = z.infer<typeof RemoteSpeculation>;
+
+/** A saved connection as the window sees it: never the API key, only whether one is stored. */
+export const RemoteConnection = z.object({
+  id: Id,
+  /** What the user calls it (defaults to the URL's host). */
+  name: z.string().min(1).max(200),
+  /** As entered (with or without /v1). */
+  baseUrl: z.string().url(),
+  /** "auto" detects the kind on every test; otherwise the user's choice. */
+  kindSetting: z.union([z.literal("auto"), RemoteKind]),
+  /** The kind last detected or chosen (null before the first test). */
+  kind: RemoteKind.nullable(),
+  hasApiKey: z.boolean(),
+  createdAt: z.number(),
+});
+export type RemoteConnection = z.infer<typeof RemoteConnection>;
+
+/** The outcome of testing a connection ("Connected: 3 models"). */
+export const RemoteConnectionTest = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), kind: RemoteKind, version: z.string().nullable(), models: z.array(z.string()), message: z.string() }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type RemoteConnectionTest = z.infer<typeof RemoteConnectionTest>;
+
+/** Which engine writes the window's replies. */
+export const ChatEngine = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("local") }).strict(),
+  z.object({ kind: z.literal("remote"), connectionId: Id, model: z.string().min(1).max(500) }).strict(),
+]);
+export type ChatEngine = z.infer<typeof ChatEngine>;
+
+/** A connection as the window lists it: the saved connection and its last test (null until tested this run). */
+export const RemoteConnectionView = RemoteConnection.extend({ test: RemoteConnectionTest.nullable() });
+export type RemoteConnectionView = z.infer<typeof RemoteConnectionView>;
+
+/** A remote reply's figures, named as local replies' GenerationStats names them; null where the server said nothing. */
+export const RemoteReplyStats = z.object({
+  tokens: z.number().int(),
+  promptTokens: z.number().int().nullable(),
+  timeToFirstTokenMs: z.number().nullable(),
+  /** Decode speed after the first token, as measured here (network included). */
+  tokensPerSecond: z.number(),
+  durationMs: z.number(),
+  /** "eog", "max-tokens", "abort", or the server's own finish reason. */
+  stopReason: z.string(),
+  speculation: RemoteSpeculation,
+});
+export type RemoteReplyStats = z.infer<typeof RemoteReplyStats>;
+
+/** Which remote engine wrote a reply (the reply's `model` is the server's model id), and its figures once it ended. */
+export const RemoteReply = z.object({
+  connectionId: Id,
+  /** The connection's name and kind when the reply was written (the connection may be renamed or removed later). */
+  connectionName: z.string(),
+  kind: RemoteKind.nullable(),
+  baseUrl: z.string(),
+  stats: RemoteReplyStats.nullable(),
+});
+export type RemoteReply = z.infer<typeof RemoteReply>;
+
 export const Message = z.object({
   id: Id,
   conversationId: Id,
@@ -64,6 +159,8 @@ export const Message = z.object({
   model: z.string().nullable(),
   settings: GenerationSettings.nullable(),
   stats: GenerationStats.nullable(),
+  /** Set on a reply written by a remote engine (absent or null: this machine's engine wrote it, or a user message). */
+  remote: RemoteReply.nullable().optional(),
   createdAt: z.number(),
 });
 export type Message = z.infer<typeof Message>;
@@ -140,6 +237,8 @@ export const Settings = z.object({
   cacheDiskBudgetGB: z.number().min(SETTINGS_LIMITS.cacheDiskBudgetGB.min).max(SETTINGS_LIMITS.cacheDiskBudgetGB.max),
   /** The local OpenAI-compatible API server. */
   apiServer: ApiServerSettings,
+  /** Which engine writes the window's replies: this machine's (`modelPath`), or a model of a remote connection. */
+  chatEngine: ChatEngine.default({ kind: "local" }),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -403,64 +502,5 @@ export const DownloadInfo = z.object({
   error: z.string().nullable(),
 });
 export type DownloadInfo = z.infer<typeof DownloadInfo>;
-
-/**
- * Remote engines (issue 14): an OpenAI-compatible server Tandem chats through. The kind decides which extra
- * endpoints are read (vLLM's /metrics counters) and how the source of the speculation figures is labelled.
- */
-export const RemoteKind = z.enum(["vllm", "sglang", "llama-server", "ollama", "lmstudio", "openai"]);
-export type RemoteKind = z.infer<typeof RemoteKind>;
-
-/**
- * A remote reply's speculative decoding as the server measured it, in Tandem's counters. Each figure is null when
- * the server did not report it (never a zero that was not measured); `approximate` when the figures are deltas of
- * server-wide counters that other requests may have moved too.
- */
-export const RemoteSpeculationMeasured = z.object({
-  /** Where the figures come from, e.g. "llama-server timings", "vLLM per-request metrics", "vLLM /metrics counters", "SGLang meta_info". */
-  source: z.string(),
-  approximate: z.boolean(),
-  /** Draft tokens proposed to the target. */
-  drafted: z.number().nullable(),
-  /** Of those, the ones the target kept. */
-  accepted: z.number().nullable(),
-  /** Target decodes that verified drafted tokens. */
-  draftSteps: z.number().nullable(),
-  /** accepted / drafted. */
-  acceptanceRate: z.number().nullable(),
-  /** Tokens written per verify step (accepted drafts + the target's own token), as vLLM and SGLang define it. */
-  meanAcceptedLength: z.number().nullable(),
-});
-export type RemoteSpeculationMeasured = z.infer<typeof RemoteSpeculationMeasured>;
-
-/** The server exposed nothing about speculation for this reply: why, for the metrics panel. */
-export const RemoteSpeculationUnavailable = z.object({ unavailable: z.string() });
-export type RemoteSpeculationUnavailable = z.infer<typeof RemoteSpeculationUnavailable>;
-
-export const RemoteSpeculation = z.union([RemoteSpeculationMeasured, RemoteSpeculationUnavailable]);
-export type RemoteSpeculation = z.infer<typeof RemoteSpeculation>;
-
-/** A saved connection as the window sees it: never the API key, only whether one is stored. */
-export const RemoteConnection = z.object({
-  id: Id,
-  /** What the user calls it (defaults to the URL's host). */
-  name: z.string().min(1).max(200),
-  /** As entered (with or without /v1). */
-  baseUrl: z.string().url(),
-  /** "auto" detects the kind on every test; otherwise the user's choice. */
-  kindSetting: z.union([z.literal("auto"), RemoteKind]),
-  /** The kind last detected or chosen (null before the first test). */
-  kind: RemoteKind.nullable(),
-  hasApiKey: z.boolean(),
-  createdAt: z.number(),
-});
-export type RemoteConnection = z.infer<typeof RemoteConnection>;
-
-/** The outcome of testing a connection ("Connected: 3 models"). */
-export const RemoteConnectionTest = z.discriminatedUnion("ok", [
-  z.object({ ok: z.literal(true), kind: RemoteKind, version: z.string().nullable(), models: z.array(z.string()), message: z.string() }),
-  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
-]);
-export type RemoteConnectionTest = z.infer<typeof RemoteConnectionTest>;
 
 export { Backend, CacheInfo, FitEstimate };

@@ -1,7 +1,7 @@
 /** The window API's events (host -> renderer): one payload schema per event, keyed by names.ts. */
 import { z } from "zod";
 import { BenchMode, CacheOutcome, StreamedToken, VerifyStep } from "../engine/protocol.js";
-import { ApiServerStatus, Conversation, CrashInfo, DatabaseStatus, DownloadInfo, EngineStatus, Id, Message, ModelsListing, Settings } from "./domain.js";
+import { ApiServerStatus, Conversation, RemoteConnectionView, CrashInfo, DatabaseStatus, DownloadInfo, EngineStatus, Id, Message, ModelsListing, Settings } from "./domain.js";
 import type { TandemApi } from "./methods.js";
 import type { WindowEvent } from "./names.js";
 export const windowEvents = {
@@ -38,6 +38,8 @@ export const windowEvents = {
   downloadProgress: DownloadInfo,
   /** The local API server started, stopped, failed, or answered requests (at most a few times a second). */
   apiServerStatus: ApiServerStatus,
+  /** A remote connection was added, changed, tested or removed: every connection as listConnections gives them. */
+  connectionsChanged: z.object({ connections: z.array(RemoteConnectionView) }),
 } as const satisfies Record<WindowEvent, z.ZodType>;
 
 const _noExtraEvent: Record<keyof typeof windowEvents, true> = {} as Record<WindowEvent, true>;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { BenchMode, CacheSlotsSetting, ContextSizeSetting, DraftModelInfo, GpuLayersSetting, LoadedModel, SpeculationMode } from "../engine/protocol.js";
-import { ApiServerStatus, AppFolder, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, Message, ModelFile, ModelsListing, Settings } from "./domain.js";
+import { ApiServerStatus, AppFolder, RemoteConnectionView, RemoteKind, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, Message, ModelFile, ModelsListing, Settings } from "./domain.js";
 import type { ApiError } from "./errors.js";
 import { SETTINGS_LIMITS } from "./values.js";
 import type { WindowMethod } from "./names.js";
@@ -207,6 +207,41 @@ export const windowApi = {
   },
 
   /** The local API server: running or not, its base URL, its error, request counts, whether a key is set. */
+  /** Remote engines: the saved connections with their last test (changes also arrive as `connectionsChanged`). */
+  listConnections: { params: None, result: z.array(RemoteConnectionView) },
+  /**
+   * Saves a connection, then tests it ("Connected: 3 models"): the result carries the test, which may have failed
+   * (the connection is kept; test it again later). The key is kept like the Hugging Face token, never sent back.
+   */
+  addConnection: {
+    params: z
+      .object({
+        baseUrl: z.string().trim().min(1).max(2000),
+        name: z.string().trim().max(200).optional(),
+        kindSetting: z.union([z.literal("auto"), RemoteKind]).optional(),
+        apiKey: z.string().trim().min(1).max(4096).optional(),
+      })
+      .strict(),
+    result: RemoteConnectionView,
+  },
+  /** Changes a connection (apiKey null removes the key, absent keeps it) and tests it again. */
+  updateConnection: {
+    params: z
+      .object({
+        id: Id,
+        baseUrl: z.string().trim().min(1).max(2000).optional(),
+        name: z.string().trim().max(200).optional(),
+        kindSetting: z.union([z.literal("auto"), RemoteKind]).optional(),
+        apiKey: z.string().trim().max(4096).nullable().optional(),
+      })
+      .strict(),
+    result: RemoteConnectionView,
+  },
+  /** Tests a saved connection again: reachable, the key accepted, its models listed, its kind detected. */
+  testConnection: { params: z.object({ id: Id }).strict(), result: RemoteConnectionView },
+  /** Removes a connection and its key; chat falls back to this machine's model when it was the chat engine. */
+  removeConnection: { params: z.object({ id: Id }).strict(), result: z.object({ removed: z.boolean() }) },
+
   getApiServerStatus: { params: None, result: ApiServerStatus },
   /**
    * Sets the API server's key (clients send it as `Authorization: Bearer <key>`), kept like the Hugging Face token

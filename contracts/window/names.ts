@@ -55,6 +55,11 @@ export const windowMethodNames = [
   "readLogTail",
   "getApiServerStatus",
   "setApiServerKey",
+  "listConnections",
+  "addConnection",
+  "updateConnection",
+  "testConnection",
+  "removeConnection",
 ] as const;
 export type WindowMethod = (typeof windowMethodNames)[number];
 
@@ -73,6 +78,7 @@ export const windowEventNames = [
   "menuCommand",
   "modelsChanged",
   "benchmarkProgress",
+  "connectionsChanged",
   "downloadProgress",
   "apiServerStatus",
 ] as const;

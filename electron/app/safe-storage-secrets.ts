@@ -29,9 +29,11 @@ export class SafeStorageSecretStore implements SecretStore {
     dataDir: string,
     private readonly safeStorage: SafeStorageLike,
     private readonly platform: NodeJS.Platform = process.platform,
+    /** Which secret: the Hugging Face token by default; e.g. `remote-key-<id>` for a remote connection's key. */
+    name?: string,
   ) {
-    this.file = join(dataDir, HF_TOKEN_ENCRYPTED_FILE);
-    this.plain = new FileSecretStore(dataDir);
+    this.file = join(dataDir, name ? `${name}.enc` : HF_TOKEN_ENCRYPTED_FILE);
+    this.plain = name ? new FileSecretStore(dataDir, name) : new FileSecretStore(dataDir);
   }
 
   /** Whether the OS keychain can encrypt now. */

@@ -5,12 +5,15 @@
  * with the text it has, and the write is retried until it lands (see `saveUnsaved`).
  */
 import type { ChatMessage, EngineEventData, SpeculationOptions } from "../../contracts/engine/protocol.js";
-import type { GenerationSettings, Message } from "../../contracts/window/index.js";
+import type { GenerationSettings, Message, RemoteReply } from "../../contracts/window/index.js";
 import { buildEngineMessages } from "./chat-history.js";
 import { EngineRequestError, apiError, isDiskFull, toTandemApiError, withoutStackTrace } from "./errors.js";
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";
 import type { ModelManager } from "./models/load-queue.js";
+import { RemoteError } from "./remote/errors.js";
+import { remoteChat, replyStats } from "./remote/remote-chat.js";
+import type { ReplyConnection } from "./remote/remote-engines.js";
 import type { MessageOutcome } from "./store/chat-store.js";
 
 export const NO_MODEL_ERROR = "No model loaded: choose a model first.";
@@ -27,6 +30,8 @@ export interface ReplyRequest {
   speculation: SpeculationOptions;
   /** The stored conversation before the placeholder. */
   history: readonly Message[];
+  /** Set when a remote engine writes the reply (settings.chatEngine), instead of this machine's engine. */
+  remote?: ReplyConnection | null;
 }
 
 interface ActiveGeneration {
@@ -39,6 +44,8 @@ interface ActiveGeneration {
   stopRequested: boolean;
   /** Set once the generate request has been sent: from then on Stop must go through the engine. */
   sentToEngine: boolean;
+  /** A remote reply's server and the abort of its request (Stop); null for this machine's engine. */
+  readonly remote: { target: ReplyConnection; abort: AbortController } | null;
   persistTimer: NodeJS.Timeout | null;
   /** A partial-text write has failed already (warned once, not on every throttled write of a full disk). */
   persistFailed: boolean;
@@ -158,6 +165,7 @@ export class Generations {
       text: "",
       stopRequested: false,
       sentToEngine: false,
+      remote: request.remote ? { target: request.remote, abort: new AbortController() } : null,
       persistTimer: null,
       persistFailed: false,
       finished: Promise.resolve(),
@@ -193,7 +201,8 @@ export class Generations {
     const generation = this.active;
     if (!generation || generation.conversationId !== conversationId) return false;
     generation.stopRequested = true;
-    if (generation.sentToEngine) {
+    generation.remote?.abort.abort();
+    if (generation.sentToEngine && !generation.remote) {
       this.ctx.supervisor
         .request("abort", { generationId: generation.messageId })
         .catch((error: unknown) => this.ctx.logger.warn(`Abort failed: ${describeError(error)}`));
@@ -234,6 +243,7 @@ export class Generations {
   }
 
   private async generate(generation: ActiveGeneration): Promise<MessageOutcome> {
+    if (generation.remote) return this.generateRemote(generation, generation.remote.target, generation.remote.abort.signal);
     const { supervisor } = this.ctx;
     // Wait out an engine restart and the model (re)load that follows it rather than failing the reply.
     if (supervisor.state === "starting" || supervisor.state === "restarting") await supervisor.whenSettled();
@@ -258,6 +268,59 @@ export class Generations {
       return { content: result.text, status: stopped ? "stopped" : "complete", stats: result.stats };
     } catch (error) {
       return failureOutcome(generation.text, error);
+    }
+  }
+
+  /**
+   * A reply from a remote engine: streamed into the window like the engine's tokens (as text: a server says nothing
+   * per token about drafts), its figures and speculation counters recorded with the message. Stop aborts the HTTP
+   * request; a failure keeps the text that arrived and says what went wrong in the server's terms.
+   */
+  private async generateRemote(generation: ActiveGeneration, target: ReplyConnection, signal: AbortSignal): Promise<MessageOutcome> {
+    const started = performance.now();
+    const source = (stats: RemoteReply["stats"]): RemoteReply => ({
+      connectionId: target.connection.id,
+      connectionName: target.connection.name,
+      kind: target.connection.kind,
+      baseUrl: target.connection.baseUrl,
+      stats,
+    });
+    let index = 0;
+    try {
+      const result = await remoteChat(
+        target.client,
+        target.connection.kind,
+        {
+          model: target.model,
+          messages: generation.messages.map((m) => ({ role: m.role, content: m.content })),
+          maxTokens: generation.settings.maxTokens,
+          temperature: generation.settings.temperature,
+          signal,
+        },
+        (text) => {
+          generation.text += text;
+          this.ctx.emit("tokens", {
+            conversationId: generation.conversationId,
+            messageId: generation.messageId,
+            tokens: [{ id: -1 - index++, text, source: "target", t: performance.now() - started }],
+          });
+          this.schedulePersist(generation);
+        },
+      );
+      const stats = replyStats(result);
+      return {
+        content: result.text,
+        status: "complete",
+        remote: source({ ...stats, durationMs: Math.round(result.durationMs), speculation: result.speculation }),
+      };
+    } catch (error) {
+      if (error instanceof RemoteError) {
+        const text = error.partialText || generation.text;
+        if (error.code === "aborted" || generation.stopRequested) return { content: text, status: "stopped", remote: source(null) };
+        return { content: text, status: text ? "interrupted" : "error", error: `${target.connection.name}: ${error.message}`, remote: source(null) };
+      }
+      if (generation.stopRequested) return { content: generation.text, status: "stopped", remote: source(null) };
+      throw error;
     }
   }
 

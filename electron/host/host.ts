@@ -18,6 +18,7 @@ import { databaseApi } from "./api/database-api.js";
 import { downloadsApi } from "./api/downloads-api.js";
 import { libraryApi } from "./api/library-api.js";
 import { settingsApi } from "./api/settings-api.js";
+import { connectionsApi } from "./api/connections-api.js";
 import { guardApi } from "./api/dispatch.js";
 import { ApiServerController } from "./api-server/controller.js";
 import { supervisorPort } from "./api-server/engine-port.js";
@@ -37,6 +38,8 @@ import { importUploadedFile, type ImportOptions } from "./models/import-delete.j
 import { LibraryService } from "./models/library.js";
 import { FileSecretStore, withEnvFallback } from "./secrets.js";
 import { EngineSupervisor, type SupervisorTiming } from "./supervision/supervisor.js";
+import { RemoteConnections, type RemoteConnectionsOptions } from "./remote/connections.js";
+import { RemoteEngines } from "./remote/remote-engines.js";
 import type { Host, HostEventListener, HostOptions } from "./types.js";
 
 /** Knobs for tests and embedders that the shells do not need. */
@@ -62,6 +65,8 @@ export interface HostInternals {
   imports?: ImportOptions;
   /** Quiet time before a change in a library folder is pushed as `modelsChanged` (default 300 ms). */
   watchDebounceMs?: number;
+  /** Remote engines' client knobs (tests: short timeouts, no retry delay). */
+  remoteClient?: RemoteConnectionsOptions["client"];
 }
 
 export const DATABASE_FILE = "tandem.db";
@@ -127,6 +132,10 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     logger,
   };
   const models = new ModelManager(ctx);
+  const remote = new RemoteEngines(
+    ctx,
+    new RemoteConnections({ dataDir: options.dataDir, secrets: options.remoteKeySecrets, client: internals.remoteClient }),
+  );
   const generations = new Generations(ctx, models, internals.persistIntervalMs ?? 200, internals.saveRetry);
   const benchmarks = new Benchmarks(ctx, internals.benchPromptsDir);
   /** A reply and an A/B benchmark never run together, and neither lets the model change under it. */
@@ -196,13 +205,14 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
   // ---- the API ----------------------------------------------------------------------------------------------
 
   const implementation: TandemApi = composeApi(
-    conversationsApi(ctx, { generations, assertIdle }),
+    conversationsApi(ctx, { generations, remote, assertIdle }),
     libraryApi(ctx, { options, library, models, assertIdle, imports: internals.imports, fit: hf }),
     settingsApi(ctx, { library, models, assertIdle }),
     downloadsApi(ctx, { downloads, hub, secrets }),
     appApi(ctx, { options, logsDir: logs.dir, models, generations, benchmarks, assertIdle }),
     databaseApi(ctx, { database, library, models, assertIdle }),
     apiServerApi(apiServerController),
+    connectionsApi(remote),
   );
 
   const api = guardApi(noticingDamage(implementation, database), logger);
@@ -233,6 +243,8 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
         void downloads.scan();
         // Requests that arrive before the engine and its model are ready wait for them.
         void apiServerController.apply(ctx.store().getSettings().apiServer);
+        // The model picker lists each server's models from its last test.
+        remote.testAllInBackground();
         await supervisor.start();
       })();
       return startPromise;

@@ -56,6 +56,8 @@ export interface HostOptions {
   secrets?: SecretStore;
   /** Where the API server's key is kept; default a 0600 file in dataDir (`api-key`). */
   apiKeySecrets?: SecretStore;
+  /** Where each remote connection's API key is kept, by name (the app: the OS keychain); default 0600 files in dataDir. */
+  remoteKeySecrets?: (name: string) => SecretStore;
   /** Opens a folder in the OS file manager (Electron shell.openPath); resolves whether it opened. Absent in web mode. */
   openFolder?: (path: string) => Promise<boolean>;
   /**

@@ -6,6 +6,7 @@ import type { AppFolder, DatabaseRecovery, ModelFile, Settings, TandemClient, Wi
 import type { SpeculationMode } from "../../contracts/engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { isUploadCapable } from "./api/upload.js";
+import { createConnectionActions } from "./connection-actions.js";
 import { useApiServerStore } from "./stores/api-server.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useDatabaseStore } from "./stores/database.js";
@@ -91,7 +92,11 @@ export function createActions(client: TandemClient) {
     return creating;
   }
 
+  const connections = createConnectionActions(client);
+
   const actions = {
+    ...connections,
+
     /** Fetches everything the window shows; called at start, after a lost connection comes back, after a recovery. */
     async loadInitial(): Promise<void> {
       useEngineStore.getState().setNotice(null);
@@ -104,6 +109,7 @@ export function createActions(client: TandemClient) {
           if (status.loadingModelPath) useModelsStore.getState().setLoading({ path: status.loadingModelPath, progress: 0 });
         }),
         client.getApiServerStatus({}).then((status) => useApiServerStore.getState().setStatus(status)),
+        connections.refreshConnections(),
         refreshModels(),
         refreshConversations(),
       ]);

@@ -10,6 +10,7 @@
 import type { TandemClient } from "../../contracts/window/index.js";
 import { isConnectionAware, type ConnectionState } from "./api/client.js";
 import { useApiServerStore } from "./stores/api-server.js";
+import { useConnectionsStore } from "./stores/connections.js";
 import { useBenchmarksStore } from "./stores/benchmarks.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useDatabaseStore } from "./stores/database.js";
@@ -119,6 +120,10 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
     client.on("apiServerStatus", (status) => {
       // Started, stopped, failed, a key set or cleared, or requests answered (at most twice a second).
       useApiServerStore.getState().setStatus(status);
+    }),
+    client.on("connectionsChanged", ({ connections }) => {
+      // Added, changed, tested or removed (here or in another window).
+      useConnectionsStore.getState().setList(connections);
     }),
     client.on("settingsChanged", (settings) => {
       useSettingsStore.getState().setSettings(settings);

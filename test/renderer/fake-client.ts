@@ -4,6 +4,7 @@
  * It imports nothing from vitest so it can also be bundled into a page for visual checks.
  */
 import type {
+  RemoteConnectionView,
   AppInfo,
   BenchmarkResult,
   Conversation,
@@ -183,6 +184,7 @@ export const defaultSettings: Settings = {
   cacheSlots: "auto",
   cacheDiskBudgetGB: 2,
   apiServer: { enabled: false, host: "127.0.0.1", port: 11435, corsOrigins: [], keepConversations: false, maxQueue: 16 },
+  chatEngine: { kind: "local" },
 };
 
 export interface FakeOptions {
@@ -906,6 +908,77 @@ export class FakeClient implements TandemClient {
     this.apiServer = { ...this.apiServer, keySet: params.key !== null };
     this.emit("apiServerStatus", this.apiServer);
     return this.apiServer;
+  }
+
+  /** Remote connections: a test answers with `remoteModels` (or `remoteTestFailure` when set). */
+  connections: RemoteConnectionView[] = [];
+  remoteModels = ["llama-70b", "qwen-32b"];
+  remoteTestFailure: { code: string; message: string } | null = null;
+
+  private testedView(connection: RemoteConnectionView): RemoteConnectionView {
+    const test: RemoteConnectionView["test"] = this.remoteTestFailure
+      ? { ok: false, ...this.remoteTestFailure }
+      : { ok: true, kind: "vllm", version: "0.27.1", models: this.remoteModels, message: `Connected: ${this.remoteModels.length} models (vLLM 0.27.1)` };
+    return { ...connection, kind: test.ok ? test.kind : connection.kind, test };
+  }
+
+  private pushConnections(): void {
+    this.emit("connectionsChanged", { connections: this.connections });
+  }
+
+  async listConnections(params: WindowParams<"listConnections">): Promise<WindowResult<"listConnections">> {
+    this.record("listConnections", params);
+    return this.connections;
+  }
+
+  async addConnection(params: WindowParams<"addConnection">): Promise<WindowResult<"addConnection">> {
+    this.record("addConnection", params);
+    const base: RemoteConnectionView = {
+      id: `conn-${++this.seq}`,
+      name: params.name || new URL(params.baseUrl).host,
+      baseUrl: params.baseUrl,
+      kindSetting: params.kindSetting ?? "auto",
+      kind: null,
+      hasApiKey: !!params.apiKey,
+      createdAt: this.clock,
+      test: null,
+    };
+    const view = this.testedView(base);
+    this.connections = [...this.connections, view];
+    this.pushConnections();
+    return view;
+  }
+
+  async updateConnection(params: WindowParams<"updateConnection">): Promise<WindowResult<"updateConnection">> {
+    this.record("updateConnection", params);
+    const found = this.connections.find((c) => c.id === params.id);
+    if (!found) throw new TandemApiError("NOT_FOUND", "That remote connection no longer exists.");
+    const view = this.testedView({ ...found, ...(params.name ? { name: params.name } : {}), ...(params.baseUrl ? { baseUrl: params.baseUrl } : {}) });
+    this.connections = this.connections.map((c) => (c.id === params.id ? view : c));
+    this.pushConnections();
+    return view;
+  }
+
+  async testConnection(params: WindowParams<"testConnection">): Promise<WindowResult<"testConnection">> {
+    this.record("testConnection", params);
+    const found = this.connections.find((c) => c.id === params.id);
+    if (!found) throw new TandemApiError("NOT_FOUND", "That remote connection no longer exists.");
+    const view = this.testedView(found);
+    this.connections = this.connections.map((c) => (c.id === params.id ? view : c));
+    this.pushConnections();
+    return view;
+  }
+
+  async removeConnection(params: WindowParams<"removeConnection">): Promise<WindowResult<"removeConnection">> {
+    this.record("removeConnection", params);
+    const before = this.connections.length;
+    this.connections = this.connections.filter((c) => c.id !== params.id);
+    if (this.settings.chatEngine.kind === "remote" && this.settings.chatEngine.connectionId === params.id) {
+      this.settings = { ...this.settings, chatEngine: { kind: "local" } };
+      this.emit("settingsChanged", this.settings);
+    }
+    this.pushConnections();
+    return { removed: this.connections.length < before };
   }
 
   async getHfToken(params: WindowParams<"getHfToken">): Promise<WindowResult<"getHfToken">> {

@@ -4,6 +4,7 @@ import type { Conversation, GenerationSettings, Message, TandemApi } from "../..
 import { apiError } from "../errors.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";
+import type { RemoteEngines, ReplyConnection } from "../remote/remote-engines.js";
 import { DEFAULT_CONVERSATION_TITLE } from "../store/chat-store.js";
 import { titleFromMessage } from "../titles.js";
 
@@ -23,11 +24,13 @@ export type ConversationsApi = Pick<
 
 export interface ConversationsApiDeps {
   generations: Generations;
+  /** Remote connections, for replies when settings.chatEngine names one. */
+  remote: RemoteEngines;
   /** Throws while a reply or an A/B benchmark runs. */
   assertIdle: () => void;
 }
 
-export function conversationsApi(ctx: HostContext, { generations, assertIdle }: ConversationsApiDeps): ConversationsApi {
+export function conversationsApi(ctx: HostContext, { generations, remote, assertIdle }: ConversationsApiDeps): ConversationsApi {
   const requireConversation = (id: string): Conversation => {
     const conversation = ctx.store().getConversation(id);
     if (!conversation) throw apiError("NOT_FOUND", "That conversation no longer exists.");
@@ -39,8 +42,22 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
     if (conversation) ctx.emit("conversationUpdated", { conversation });
   };
 
+  /**
+   * Who writes the next reply: null for this machine's engine, else the remote connection settings.chatEngine
+   * names (NOT_FOUND when it was removed). Asked before anything is stored, and idleness checked again after the
+   * wait, so a failure here leaves the conversation as it was.
+   */
+  const replyTarget = async (): Promise<ReplyConnection | null> => {
+    assertIdle();
+    const engine = ctx.store().getSettings().chatEngine;
+    if (engine.kind === "local") return null;
+    const target = await remote.forReply(engine);
+    assertIdle();
+    return target;
+  };
+
   /** Adds the assistant placeholder after the conversation's current messages and starts generating into it. */
-  const startReply = (conversationId: string): Message => {
+  const startReply = (conversationId: string, target: ReplyConnection | null): Message => {
     // A reply end a full disk kept from being saved goes first: the history below must have it, and the write just
     // made (the user's message) says there is room again.
     generations.saveUnsaved();
@@ -50,12 +67,13 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
     const modelPath = ctx.status.current.model?.modelPath ?? settings.modelPath;
     const mode = conversation.speculation ?? settings.speculation;
     // The draft is recorded when the reply's mode may use it (and one is loaded as the reply is asked for).
-    const draft = mode === "draft" || mode === "auto" ? ctx.status.current.draftModel : null;
+    const draft = !target && (mode === "draft" || mode === "auto") ? ctx.status.current.draftModel : null;
     const snapshot: GenerationSettings = {
       systemPrompt: settings.systemPrompt,
       temperature: settings.temperature,
       maxTokens: settings.maxTokens,
-      speculation: mode,
+      // A remote server speculates as it was started: the local mode does not apply there.
+      ...(target ? {} : { speculation: mode }),
       draftModel: draft ? basename(draft.modelPath) : null,
     };
     const history = db.getMessages(conversationId);
@@ -64,8 +82,11 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
       role: "assistant",
       content: "",
       status: "streaming",
-      model: modelPath ? basename(modelPath) : null,
+      model: target ? target.model : modelPath ? basename(modelPath) : null,
       settings: snapshot,
+      remote: target
+        ? { connectionId: target.connection.id, connectionName: target.connection.name, kind: target.connection.kind, baseUrl: target.connection.baseUrl, stats: null }
+        : null,
     });
     generations.begin({
       conversationId,
@@ -73,6 +94,7 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
       settings: snapshot,
       speculation: { mode, maxDraftTokens: settings.maxDraftTokens },
       history,
+      remote: target,
     });
     return placeholder;
   };
@@ -118,7 +140,7 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
     },
 
     async sendMessage({ conversationId, content }) {
-      assertIdle();
+      const target = await replyTarget();
       const conversation = requireConversation(conversationId);
       const db = ctx.store();
       const userMessage = db.addMessage({ conversationId, role: "user", content, status: "complete" });
@@ -127,7 +149,7 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
         const title = titleFromMessage(firstUserMessage.content);
         if (title) db.renameConversation(conversationId, title);
       }
-      const assistantMessage = startReply(conversationId);
+      const assistantMessage = startReply(conversationId, target);
       touch(conversationId);
       return { userMessage, assistantMessage };
     },
@@ -137,19 +159,19 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
     },
 
     async regenerate({ conversationId }) {
-      assertIdle();
+      const target = await replyTarget();
       requireConversation(conversationId);
       const db = ctx.store();
       const last = db.getMessages(conversationId).at(-1);
       if (!last || last.role !== "assistant") throw apiError("BAD_REQUEST", "There is no reply to regenerate.");
       db.deleteMessage(last.id);
-      const assistantMessage = startReply(conversationId);
+      const assistantMessage = startReply(conversationId, target);
       touch(conversationId);
       return { assistantMessage };
     },
 
     async editAndResend({ conversationId, messageId, content }) {
-      assertIdle();
+      const target = await replyTarget();
       requireConversation(conversationId);
       const db = ctx.store();
       const lastUserMessage = db.getMessages(conversationId).findLast((message) => message.role === "user");
@@ -159,7 +181,7 @@ export function conversationsApi(ctx: HostContext, { generations, assertIdle }: 
       db.updateMessageContent(messageId, content);
       db.deleteMessagesAfter(conversationId, messageId);
       const userMessage = db.getMessage(messageId) ?? { ...lastUserMessage, content };
-      const assistantMessage = startReply(conversationId);
+      const assistantMessage = startReply(conversationId, target);
       touch(conversationId);
       return { userMessage, assistantMessage };
     },

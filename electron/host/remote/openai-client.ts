@@ -126,7 +126,14 @@ export class OpenAiClient {
    * short timeout, never throws on an HTTP status (probes expect 404s). Throws RemoteError when unreachable.
    */
   async get(path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<GetResult> {
-    const { response, done } = await this.attempt(`${this.base.root}${path}`, { method: "GET" }, options.signal, options.timeoutMs ?? Math.min(this.timeoutMs, 10_000));
+    const once = () => this.attempt(`${this.base.root}${path}`, { method: "GET" }, options.signal, options.timeoutMs ?? Math.min(this.timeoutMs, 10_000));
+    // One more try when the connection failed: fetch reuses kept-alive sockets, and a server closing an idle one as
+    // the request goes out ("other side closed", seen with llama-server) is not the server being unreachable. A GET
+    // is safe to send twice.
+    const { response, done } = await once().catch((error: unknown) => {
+      if (error instanceof RemoteError && error.code === "unreachable") return once();
+      throw error;
+    });
     try {
       const body = await response.text();
       return { status: response.status, ok: response.ok, headers: response.headers, body };

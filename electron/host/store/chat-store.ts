@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { GenerationStats, SpeculationMode } from "../../../contracts/engine/protocol.js";
 import {
   BenchmarkResult,
+  RemoteReply,
   GenerationSettings,
   ModelOrigin,
   Settings,
@@ -47,6 +48,7 @@ export function defaultSettings(dataDir: string): Settings {
     cacheDiskBudgetGB: DEFAULT_CACHE_DISK_BUDGET_GB,
     // Declared in the schema: parsing nothing gives its default.
     apiServer: Settings.shape.apiServer.parse(undefined),
+    chatEngine: Settings.shape.chatEngine.parse(undefined),
   };
 }
 
@@ -58,12 +60,16 @@ export interface NewMessage {
   model?: string | null;
   settings?: GenerationSettings | null;
   error?: string | null;
+  /** A reply a remote engine is to write: which connection, before its figures exist. */
+  remote?: RemoteReply | null;
 }
 
 export interface MessageOutcome {
   content: string;
   status: MessageStatus;
   stats?: GenerationStats | null;
+  /** A remote reply's connection and figures (replaces what addMessage stored). */
+  remote?: RemoteReply | null;
   error?: string | null;
 }
 
@@ -86,6 +92,7 @@ interface MessageRow {
   model: string | null;
   settings_json: string | null;
   stats_json: string | null;
+  remote_json: string | null;
   created_at: number;
 }
 
@@ -251,8 +258,8 @@ export class ChatStore {
         .get(input.conversationId) as { next: number };
       this.db
         .prepare(
-          `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model, settings_json, stats_json, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+          `INSERT INTO messages (id, conversation_id, seq, role, content, status, error, model, settings_json, stats_json, remote_json, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
         )
         .run(
           id,
@@ -264,6 +271,7 @@ export class ChatStore {
           input.error ?? null,
           input.model ?? null,
           input.settings ? JSON.stringify(input.settings) : null,
+          input.remote ? JSON.stringify(input.remote) : null,
           this.now(),
         );
     })();
@@ -284,6 +292,7 @@ export class ChatStore {
     this.db
       .prepare("UPDATE messages SET content = ?, status = ?, stats_json = ?, error = ? WHERE id = ?")
       .run(outcome.content, outcome.status, outcome.stats ? JSON.stringify(outcome.stats) : null, outcome.error ?? null, id);
+    if (outcome.remote) this.db.prepare("UPDATE messages SET remote_json = ? WHERE id = ?").run(JSON.stringify(outcome.remote), id);
     return this.getMessage(id);
   }
 
@@ -484,6 +493,7 @@ export class ChatStore {
       model: row.model,
       settings: this.parseJsonColumn(row.settings_json, GenerationSettings, row.id),
       stats: this.parseJsonColumn(row.stats_json, GenerationStats, row.id),
+      ...(row.remote_json ? { remote: this.parseJsonColumn(row.remote_json, RemoteReply, row.id) } : {}),
       createdAt: row.created_at,
     };
   }

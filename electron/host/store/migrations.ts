@@ -78,6 +78,12 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: "replies written by remote engines",
+    // remote_json: a RemoteReply (which connection and model wrote the reply, and its figures), checked on read.
+    sql: `ALTER TABLE messages ADD COLUMN remote_json TEXT;`,
+  },
 ];
 
 /** Applies the migrations the database has not seen yet; returns the resulting schema version. */

@@ -3,6 +3,7 @@ import type { Message } from "../../../contracts/window/index.js";
 import type { GenerationStats } from "../../../contracts/engine/protocol.js";
 import { useActions } from "../context.js";
 import { cacheDetail, cacheOutcome, speculationDetail, speculationSummary, statsDetail, statsParts } from "../format.js";
+import { remoteStatsLine } from "../remote-format.js";
 import { displayText, useMessagesStore } from "../stores/messages.js";
 import { usePrefsStore } from "../stores/prefs.js";
 import { PencilIcon, RefreshIcon } from "./Icons.js";
@@ -187,6 +188,14 @@ function AssistantMessage({ message, canRegenerate, blockedReason }: MessageView
               ))}
               <SpeculationStats stats={message.stats} />
               <CacheOutcome stats={message.stats} />
+            </div>
+          )}
+          {message.remote && (
+            <div className="message-stats message-remote" data-testid="message-remote" title={message.remote.baseUrl}>
+              <span>
+                {message.model ?? "remote model"} on {message.remote.connectionName}
+              </span>
+              {message.remote.stats && <span>{remoteStatsLine(message.remote.stats)}</span>}
             </div>
           )}
           <div className="message-actions">

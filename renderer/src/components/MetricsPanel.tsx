@@ -3,7 +3,7 @@ import { useSavedBenchmarks } from "../benchmark-actions.js";
 import { baselineFor, useBenchmarksStore, type Baseline } from "../stores/benchmarks.js";
 import { useEngineStore } from "../stores/engine.js";
 import { AbPanel, formatMeasured } from "./AbPanel.js";
-import type { Message } from "../../../contracts/window/index.js";
+import type { Message, RemoteReply } from "../../../contracts/window/index.js";
 import { Chart } from "../charts/adapter.js";
 import { conversationChart, conversationData, histogramChart, histogramData, replyChart, replyData } from "../charts/specs.js";
 import { finishedFigures, liveFigures, type ReplyFigures } from "../figures.js";
@@ -12,12 +12,13 @@ import { useConversationsStore } from "../stores/conversations.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { selectLiveReply, useMetricsStore, type LiveReply } from "../stores/metrics.js";
 import { usePrefsStore } from "../stores/prefs.js";
+import { REMOTE_KIND_LABELS, remoteSpeculationLines } from "../remote-format.js";
 import { CloseIcon } from "./Icons.js";
 
 function lastFinishedReply(messages: readonly Message[]): Message | null {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
-    if (m.role === "assistant" && m.status !== "streaming" && m.stats) return m;
+    if (m.role === "assistant" && m.status !== "streaming" && (m.stats || m.remote?.stats)) return m;
   }
   return null;
 }
@@ -111,6 +112,58 @@ function Figures({ figures: f, baseline }: { figures: ReplyFigures; baseline: Ba
   );
 }
 
+/**
+ * A reply a remote engine wrote: its speed as measured here, and the speculation counters the server reported,
+ * labelled with where they came from, or why there are none (never zeros that were not measured).
+ */
+function RemoteFigures({ remote, model }: { remote: RemoteReply; model: string | null }) {
+  const stats = remote.stats;
+  const server = `${remote.connectionName}${remote.kind ? ` (${REMOTE_KIND_LABELS[remote.kind]})` : ""}`;
+  const spec = stats ? remoteSpeculationLines(stats.speculation) : null;
+  return (
+    <dl className="metric-list" data-testid="remote-figures">
+      <Row label="Engine" testId="fig-remote-engine" title={remote.baseUrl}>
+        {server}
+        {model && <span className="muted"> · {model}</span>}
+      </Row>
+      {stats && (
+        <>
+          <Row label="Tokens/s" testId="fig-tps" title="Decode speed after the first token, measured on this computer (network included)">
+            {stats.tokensPerSecond > 0 ? formatRate(stats.tokensPerSecond) : "–"}
+          </Row>
+          <Row label="Time to first token" testId="fig-ttft">
+            {stats.timeToFirstTokenMs === null ? "–" : formatDuration(stats.timeToFirstTokenMs)}
+          </Row>
+          <Row label="Tokens" testId="fig-tokens">
+            {stats.tokens}
+            <span className="muted"> · {(stopReasonLabel as Record<string, string>)[stats.stopReason] ?? stats.stopReason}</span>
+          </Row>
+        </>
+      )}
+      {spec && (
+        <Row label="Speculation on the server" testId="fig-remote-speculation">
+          {spec.measured ? (
+            <>
+              {spec.lines.map((line) => (
+                <span key={line} className="remote-spec-line" data-testid="remote-spec-line">
+                  {line}
+                </span>
+              ))}
+              <span className="muted remote-spec-source" data-testid="remote-spec-source">
+                Reported by {spec.source}
+              </span>
+            </>
+          ) : (
+            <span className="muted" data-testid="remote-spec-unavailable">
+              {spec.lines[0]}
+            </span>
+          )}
+        </Row>
+      )}
+    </dl>
+  );
+}
+
 /** The focus reply's per-token chart (and its histogram), or why there is none. */
 function ReplyCharts({ live, histogram, k }: { live: LiveReply | null; histogram: readonly number[]; k: number }) {
   const version = live?.version ?? -1;
@@ -140,7 +193,8 @@ export function MetricsPanel() {
   const baseline = useMemo(() => baselineFor(results, modelName), [results, modelName]);
   const conversationId = useConversationsStore((s) => s.selectedId);
   const messages = useMessagesStore(selectMessages(conversationId));
-  const streamingId = messages.find((m) => m.role === "assistant" && m.status === "streaming")?.id ?? null;
+  const streaming = messages.find((m) => m.role === "assistant" && m.status === "streaming") ?? null;
+  const streamingId = streaming?.id ?? null;
   const last = lastFinishedReply(messages);
   const live = useMetricsStore(selectLiveReply(streamingId));
   const lastLive = useMetricsStore(selectLiveReply(last?.id ?? null));
@@ -148,6 +202,7 @@ export function MetricsPanel() {
 
   const liveFigs = live ? liveFigures(live) : null;
   const lastFigs = last?.stats ? finishedFigures(last.stats) : null;
+  const lastRemote = last?.remote?.stats ? last.remote : null;
   // The charts follow the reply being generated, else the last one.
   const focusLive = streamingId ? live : lastLive;
   const histogram = streamingId ? (liveFigs?.histogram ?? []) : (lastFigs?.histogram ?? []);
@@ -174,14 +229,29 @@ export function MetricsPanel() {
                 <h3>
                   <span className="live-dot" aria-hidden="true" /> Generating
                 </h3>
-                {liveFigs ? <Figures figures={liveFigs} baseline={baseline} /> : <p className="metrics-note">Waiting for the first token…</p>}
+                {streaming?.remote ? (
+                  <p className="metrics-note" data-testid="remote-live-note">
+                    On {streaming.remote.connectionName}
+                    {streaming.model ? ` (${streaming.model})` : ""}: the server reports its figures when the reply ends.
+                  </p>
+                ) : liveFigs ? (
+                  <Figures figures={liveFigs} baseline={baseline} />
+                ) : (
+                  <p className="metrics-note">Waiting for the first token…</p>
+                )}
               </section>
             )}
             <section className="metrics-section" data-testid="metrics-last">
               <h3>Last reply</h3>
-              {lastFigs ? <Figures figures={lastFigs} baseline={baseline} /> : <p className="metrics-note">No finished reply yet.</p>}
+              {lastRemote ? (
+                <RemoteFigures remote={lastRemote} model={last?.model ?? null} />
+              ) : lastFigs ? (
+                <Figures figures={lastFigs} baseline={baseline} />
+              ) : (
+                <p className="metrics-note">No finished reply yet.</p>
+              )}
             </section>
-            {(streamingId || last) && (
+            {(streamingId || last) && !(streaming?.remote || (!streaming && lastRemote)) && (
               <section className="metrics-section metrics-charts">
                 <ReplyCharts live={focusLive} histogram={histogram} k={k} />
                 {conversation[0].length > 0 && <Chart spec={conversationChart} data={conversation} />}

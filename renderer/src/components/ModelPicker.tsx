@@ -5,6 +5,9 @@ import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { useUiStore } from "../stores/ui.js";
+import { useConnectionsStore } from "../stores/connections.js";
+import { REMOTE_KIND_LABELS, connectionTestLine } from "../remote-format.js";
+import type { RemoteConnectionView } from "../../../contracts/window/index.js";
 import { useFitCheckedLoad } from "./FitEstimate.js";
 import { CheckIcon, ChevronDownIcon, CubeIcon, FolderIcon, RefreshIcon } from "./Icons.js";
 
@@ -46,11 +49,18 @@ export function ModelPicker() {
     return () => document.removeEventListener("mousedown", onPointer);
   }, [open, setOpen, actions]);
 
-  const label = loading
-    ? `Loading ${fileNameOf(loading.path)}… ${Math.round(loading.progress * 100)}%`
-    : model
-      ? model.name
-      : "Choose a model";
+  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
+  const remoteName = useConnectionsStore((s) =>
+    chatEngine?.kind === "remote" ? (s.list?.find((c) => c.id === chatEngine.connectionId)?.name ?? null) : null,
+  );
+  const label =
+    chatEngine?.kind === "remote"
+      ? `${chatEngine.model} · ${remoteName ?? "remote"}`
+      : loading
+        ? `Loading ${fileNameOf(loading.path)}… ${Math.round(loading.progress * 100)}%`
+        : model
+          ? model.name
+          : "Choose a model";
 
   return (
     <div
@@ -66,12 +76,12 @@ export function ModelPicker() {
     >
       <button
         type="button"
-        className={`picker-trigger${model ? "" : " empty"}`}
+        className={`picker-trigger${model || chatEngine?.kind === "remote" ? "" : " empty"}`}
         data-testid="model-picker"
         aria-haspopup="dialog"
         aria-expanded={open}
         aria-label={`Model: ${label}`}
-        title={model?.modelPath ?? undefined}
+        title={chatEngine?.kind === "remote" ? `Replies come from ${remoteName ?? "a remote server"}` : (model?.modelPath ?? undefined)}
         onClick={() => setOpen(!open)}
       >
         <CubeIcon size={15} />
@@ -94,10 +104,13 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
   const loading = useModelsStore((s) => s.loading);
   const loadedPath = useEngineStore((s) => s.status?.model?.modelPath ?? null);
   const canPickFolder = useSettingsStore((s) => s.appInfo?.canPickFolder ?? false);
+  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
+  const connections = useConnectionsStore((s) => s.list) ?? [];
+  const local = chatEngine?.kind !== "remote";
 
   return (
     <div className="picker-menu" role="dialog" aria-label="Models" data-testid="model-menu">
-      <div className="picker-section-title">Models</div>
+      <div className="picker-section-title">{connections.length > 0 ? "On this computer" : "Models"}</div>
       {listError && <p className="field-error">{listError}</p>}
       {listed && files.length === 0 && !listError ? (
         <p className="picker-empty">No GGUF models in your library.</p>
@@ -105,18 +118,21 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
         <ul className="model-list">
           {files.map((f) => {
             const isLoaded = f.path === loadedPath;
+            const isChosen = isLoaded && local;
             const isLoading = loading?.path === f.path;
             return (
               <li key={f.path}>
                 <button
                   type="button"
-                  className={`model-option${isLoaded ? " loaded" : ""}`}
+                  className={`model-option${isChosen ? " loaded" : ""}`}
                   data-testid="model-option"
-                  aria-current={isLoaded ? "true" : undefined}
+                  aria-current={isChosen ? "true" : undefined}
                   disabled={!!loading}
                   title={f.path}
                   onClick={() => {
                     onChosen();
+                    // Back from a remote engine to this computer's model.
+                    if (!local) void actions.chooseChatEngine({ kind: "local" });
                     if (!isLoaded) onLoad(f.path);
                   }}
                 >
@@ -124,7 +140,7 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
                   <span className="model-option-meta">
                     {isLoading ? `Loading ${Math.round((loading?.progress ?? 0) * 100)}%` : formatBytes(f.sizeBytes)}
                   </span>
-                  {isLoaded && (
+                  {isChosen && (
                     <span className="model-option-check" aria-label="Loaded">
                       <CheckIcon size={14} />
                     </span>
@@ -135,6 +151,9 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
           })}
         </ul>
       )}
+      {connections.map((connection) => (
+        <RemoteGroup key={connection.id} connection={connection} onChosen={onChosen} />
+      ))}
       <button
         type="button"
         className="btn btn-small picker-manage"
@@ -168,6 +187,66 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
           <FolderPathForm initial={folder ?? ""} />
         )}
       </div>
+    </div>
+  );
+}
+
+/** One remote connection's models (from its last test), or why there are none; choosing one sends replies there. */
+function RemoteGroup({ connection, onChosen }: { connection: RemoteConnectionView; onChosen: () => void }) {
+  const actions = useActions();
+  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
+  const [error, setError] = useState<string | null>(null);
+  const test = connection.test;
+  const kind = connection.kind ? REMOTE_KIND_LABELS[connection.kind] : null;
+  return (
+    <div className="picker-remote-group" data-testid="remote-model-group">
+      <div className="picker-section-title" title={connection.baseUrl}>
+        {connection.name}
+        {kind && <span className="muted"> · {kind}</span>}
+      </div>
+      {test?.ok && test.models.length > 0 ? (
+        <ul className="model-list">
+          {test.models.map((model) => {
+            const chosen = chatEngine?.kind === "remote" && chatEngine.connectionId === connection.id && chatEngine.model === model;
+            return (
+              <li key={model}>
+                <button
+                  type="button"
+                  className={`model-option${chosen ? " loaded" : ""}`}
+                  data-testid="remote-model-option"
+                  aria-current={chosen ? "true" : undefined}
+                  title={`${model} on ${connection.baseUrl}`}
+                  onClick={async () => {
+                    const problem = await actions.chooseChatEngine({ kind: "remote", connectionId: connection.id, model });
+                    if (problem) setError(problem);
+                    else onChosen();
+                  }}
+                >
+                  <span className="model-option-name">{model}</span>
+                  <span className="model-option-meta">remote</span>
+                  {chosen && (
+                    <span className="model-option-check" aria-label="In use">
+                      <CheckIcon size={14} />
+                    </span>
+                  )}
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      ) : (
+        <p className="picker-empty" data-testid="remote-group-state" role={test && !test.ok ? "alert" : undefined}>
+          {test?.ok ? "This server lists no models." : connectionTestLine(connection)}{" "}
+          <button type="button" className="link-button" onClick={() => void actions.testConnection(connection.id)}>
+            Test again
+          </button>
+        </p>
+      )}
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { useActions } from "../context.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { useUiStore } from "../stores/ui.js";
 import { HfTokenSection } from "./HfTokenSection.js";
+import { RemoteEnginesSection } from "./RemoteEnginesSection.js";
 import { FoldersSection } from "./FoldersSection.js";
 import { Modal } from "./Modal.js";
 import { ApiServerSection } from "./settings/ApiServerSection.js";
@@ -27,6 +28,7 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
     <Modal titleId={titleId} onClose={onClose} className="settings" testId="settings-dialog">
       <SettingsForm settings={settings} titleId={titleId} onClose={onClose} />
       <HfTokenSection />
+      <RemoteEnginesSection />
       <FoldersSection />
       {appInfo && (
         <p className="settings-about">

@@ -13,12 +13,23 @@ export function SpeculationSelect({ conversation }: { conversation: Conversation
   const actions = useActions();
   const defaultMode = useSettingsStore((s) => s.settings?.speculation ?? null);
   const draftName = useEngineStore((s) => s.status?.draftModel?.name ?? null);
+  const remote = useSettingsStore((s) => s.settings?.chatEngine.kind === "remote");
   const chosen = conversation.speculation;
   const effective = chosen ?? defaultMode;
   const missingDraft = effective === "draft" && draftName === null;
   const title = missingDraft
     ? `Speculative decoding: draft model, but none is loaded. ${DRAFT_HINT}`
     : `Speculative decoding for this chat${draftName ? ` (draft: ${draftName})` : ""}: it changes the speed, not the reply (identical at temperature 0).`;
+
+  if (remote) {
+    // A remote server speculates (or not) as it was started; its figures still reach the metrics panel.
+    return (
+      <div className="speculation-picker remote" data-testid="speculation-remote" title="Speculative decoding is configured on the remote server; its acceptance shows in the metrics panel when it reports it.">
+        <BoltIcon size={14} />
+        <span className="speculation-remote-label">Speculation: set on the server</span>
+      </div>
+    );
+  }
 
   return (
     <div className={`speculation-picker${missingDraft ? " warn" : ""}`}>

@@ -8,11 +8,13 @@ import { useEngineStore } from "../../stores/engine.js";
 import { ConfirmDialog } from "../ConfirmDialog.js";
 import { AutoNumberField, NumberFieldRow } from "./fields.js";
 import type { SectionProps } from "./settings-draft.js";
+import { LocalOnlyNote } from "../RemoteEnginesSection.js";
 
 export function CacheSection({ id, draft, errors, set }: SectionProps) {
   return (
     <fieldset className="settings-section" data-testid="cache-settings">
       <legend className="settings-section-title">Conversation cache</legend>
+      <LocalOnlyNote />
       <p className="settings-section-intro">
         Each open conversation keeps its evaluated context in a memory slot; the least recently used one is saved to
         disk when a slot is needed, so switching back does not re-read the whole chat.

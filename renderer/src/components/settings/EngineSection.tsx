@@ -5,10 +5,12 @@
 import type { Settings } from "../../../../contracts/window/index.js";
 import { AutoNumberField, FieldRow } from "./fields.js";
 import type { SectionProps } from "./settings-draft.js";
+import { LocalOnlyNote } from "../RemoteEnginesSection.js";
 
 export function EngineSection({ id, draft, errors, set }: SectionProps) {
   return (
     <>
+      <LocalOnlyNote />
       <div className="field-grid">
         <AutoNumberField
           label="Context size"

@@ -8,11 +8,13 @@ import { useModelsStore } from "../../stores/models.js";
 import { useSettingsStore } from "../../stores/settings.js";
 import { FieldRow, NumberFieldRow } from "./fields.js";
 import type { SectionProps } from "./settings-draft.js";
+import { LocalOnlyNote } from "../RemoteEnginesSection.js";
 
 export function SpeculationSection({ id, draft, errors, set }: SectionProps) {
   return (
     <fieldset className="settings-section" data-testid="speculation-settings">
       <legend className="settings-section-title">Speculative decoding</legend>
+      <LocalOnlyNote />
       <p className="settings-section-intro">
         Tandem guesses a few tokens ahead and lets the model check them all in one pass: replies come faster, and at
         temperature 0 the text is exactly the same.
