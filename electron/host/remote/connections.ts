@@ -154,8 +154,16 @@ export class RemoteConnections {
     } catch {
       return [];
     }
-    const parsed = Stored.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data.connections : [];
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      json = undefined;
+    }
+    const parsed = Stored.safeParse(json);
+    // Never read a damaged file as empty: the next change would write over the connections it still holds.
+    if (!parsed.success) throw new Error(`${this.file} is damaged (not a list of connections Tandem wrote); move it away to start over`);
+    return parsed.data.connections;
   }
 
   /** Read-modify-write, one at a time. */

@@ -1,5 +1,5 @@
 /** Saved connections: the key in its own SecretStore, never returned; test records the kind; remove forgets both. */
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -54,5 +54,15 @@ describe("RemoteConnections", () => {
     const connections = new RemoteConnections({ dataDir: mkdtempSync(path.join(os.tmpdir(), "tandem-remote-")) });
     expect(await connections.add({ baseUrl: "http://gpu:8000", name: "GPU box", kindSetting: "vllm" })).toMatchObject({ name: "GPU box", kind: "vllm", hasApiKey: false });
     await expect(connections.add({ baseUrl: "gpu:8000" })).rejects.toMatchObject({ code: "bad-request" });
+  });
+
+  it("a damaged connections file is an error, never read as empty and written over", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "tandem-remote-"));
+    const file = path.join(dataDir, CONNECTIONS_FILE);
+    writeFileSync(file, '{"version":1,"connections":[{"id":"a"');
+    const connections = new RemoteConnections({ dataDir });
+    await expect(connections.list()).rejects.toThrow(/damaged/);
+    await expect(connections.add({ baseUrl: "http://127.0.0.1:9/v1" })).rejects.toThrow(/damaged/);
+    expect(readFileSync(file, "utf8")).toBe('{"version":1,"connections":[{"id":"a"');
   });
 });
