@@ -206,7 +206,6 @@ export const windowApi = {
     result: z.object({ lines: z.array(z.string()) }),
   },
 
-  /** The local API server: running or not, its base URL, its error, request counts, whether a key is set. */
   /** Remote engines: the saved connections with their last test (changes also arrive as `connectionsChanged`). */
   listConnections: { params: None, result: z.array(RemoteConnectionView) },
   /**
@@ -242,6 +241,7 @@ export const windowApi = {
   /** Removes a connection and its key; chat falls back to this machine's model when it was the chat engine. */
   removeConnection: { params: z.object({ id: Id }).strict(), result: z.object({ removed: z.boolean() }) },
 
+  /** The local API server: running or not, its base URL, its error, request counts, whether a key is set. */
   getApiServerStatus: { params: None, result: ApiServerStatus },
   /**
    * Sets the API server's key (clients send it as `Authorization: Bearer <key>`), kept like the Hugging Face token

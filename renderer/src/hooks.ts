@@ -1,5 +1,6 @@
 import { useEngineStore } from "./stores/engine.js";
 import { useModelsStore } from "./stores/models.js";
+import { useSettingsStore } from "./stores/settings.js";
 
 /** Why a message cannot be sent right now, or null when it can. */
 export function useSendBlockedReason(): string | null {
@@ -7,7 +8,10 @@ export function useSendBlockedReason(): string | null {
   const state = useEngineStore((s) => s.status?.state ?? null);
   const hasModel = useEngineStore((s) => !!s.status?.model);
   const loading = useModelsStore((s) => !!s.loading);
+  const remote = useSettingsStore((s) => s.settings?.chatEngine.kind === "remote");
   if (connection !== null && connection !== "connected") return "Not connected to Tandem — reconnecting…";
+  // A remote server writes the replies: this machine's engine and model (loaded or not) don't matter.
+  if (remote) return null;
   if (state === null) return "Connecting to the engine…";
   if (state === "starting" || state === "restarting") return "The engine is starting…";
   if (state === "failed" || state === "stopped") return "The engine is not running.";

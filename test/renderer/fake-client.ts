@@ -5,6 +5,7 @@
  */
 import type {
   RemoteConnectionView,
+  RemoteReplyStats,
   AppInfo,
   BenchmarkResult,
   Conversation,
@@ -133,6 +134,20 @@ export function makeStats(partial: Partial<GenerationStats> = {}): GenerationSta
     backend: "cuda",
     targetDecodes: 128,
     speculation: null,
+    ...partial,
+  };
+}
+
+/** A remote reply's figures as a llama-server reports them (timings.draft_n / draft_n_accepted). */
+export function makeRemoteStats(partial: Partial<RemoteReplyStats> = {}): RemoteReplyStats {
+  return {
+    tokens: 40,
+    promptTokens: 18,
+    timeToFirstTokenMs: 95,
+    tokensPerSecond: 61.5,
+    durationMs: 750,
+    stopReason: "max-tokens",
+    speculation: { source: "llama-server timings", approximate: false, drafted: 52, accepted: 31, draftSteps: null, acceptanceRate: 31 / 52, meanAcceptedLength: null },
     ...partial,
   };
 }
@@ -331,13 +346,21 @@ export class FakeClient implements TandemClient {
     for (const [cid, list] of this.messages) {
       const i = list.findIndex((m) => m.id === messageId);
       if (i < 0) continue;
-      const done: Message = { ...list[i], status: "complete", stats: makeStats(), ...patch };
+      // A remote reply has no local stats: its figures are in `remote.stats` (see completeRemote).
+      const done: Message = { ...list[i], status: "complete", stats: list[i].remote ? null : makeStats(), ...patch };
       list[i] = done;
       this.emit("messageCompleted", { message: done });
       this.touch(cid);
       return done;
     }
     throw new Error(`No message ${messageId}`);
+  }
+
+  /** Ends a streaming remote reply as the host does: its content, and the server's figures in `remote.stats`. */
+  completeRemote(messageId: string, content: string, stats: RemoteReplyStats | null = makeRemoteStats()): Message {
+    const message = [...this.messages.values()].flat().find((m) => m.id === messageId);
+    if (!message?.remote) throw new Error(`No remote reply ${messageId}`);
+    return this.completeMessage(messageId, { content, stats: null, remote: { ...message.remote, stats } });
   }
 
   setStatus(patch: Partial<EngineStatus>): void {
@@ -383,8 +406,25 @@ export class FakeClient implements TandemClient {
     return c;
   }
 
+  /** The placeholder reply, written by this machine's model or, when settings.chatEngine names one, a remote server's. */
   private startReply(conversationId: string): Message {
-    const reply = this.message(conversationId, "assistant", "", { status: "streaming" });
+    const engine = this.settings.chatEngine;
+    const connection = engine.kind === "remote" ? this.connections.find((c) => c.id === engine.connectionId) : undefined;
+    if (engine.kind === "remote" && !connection) {
+      throw new TandemApiError("NOT_FOUND", "The remote connection chosen for chat no longer exists. Choose a model again.");
+    }
+    const reply = this.message(
+      conversationId,
+      "assistant",
+      "",
+      engine.kind === "remote" && connection
+        ? {
+            status: "streaming",
+            model: engine.model,
+            remote: { connectionId: connection.id, connectionName: connection.name, kind: connection.kind, baseUrl: connection.baseUrl, stats: null },
+          }
+        : { status: "streaming" },
+    );
     this.messages.get(conversationId)!.push(reply);
     return reply;
   }
@@ -448,7 +488,7 @@ export class FakeClient implements TandemClient {
   async sendMessage(params: WindowParams<"sendMessage">): Promise<WindowResult<"sendMessage">> {
     this.record("sendMessage", params);
     this.conversation(params.conversationId);
-    if (!this.status.model) throw new TandemApiError("NO_MODEL", "No model is loaded");
+    if (!this.status.model && this.settings.chatEngine.kind === "local") throw new TandemApiError("NO_MODEL", "No model is loaded");
     const userMessage = this.message(params.conversationId, "user", params.content.trim());
     this.messages.get(params.conversationId)!.push(userMessage);
     const assistantMessage = this.startReply(params.conversationId);
@@ -460,7 +500,7 @@ export class FakeClient implements TandemClient {
     this.record("stopGeneration", params);
     const streaming = (this.messages.get(params.conversationId) ?? []).find((m) => m.status === "streaming");
     if (!streaming) return { stopped: false };
-    this.completeMessage(streaming.id, { status: "stopped", stats: makeStats({ stopReason: "abort" }) });
+    this.completeMessage(streaming.id, { status: "stopped", stats: streaming.remote ? null : makeStats({ stopReason: "abort" }) });
     return { stopped: true };
   }
 
@@ -918,7 +958,7 @@ export class FakeClient implements TandemClient {
   private testedView(connection: RemoteConnectionView): RemoteConnectionView {
     const test: RemoteConnectionView["test"] = this.remoteTestFailure
       ? { ok: false, ...this.remoteTestFailure }
-      : { ok: true, kind: "vllm", version: "0.27.1", models: this.remoteModels, message: `Connected: ${this.remoteModels.length} models (vLLM 0.27.1)` };
+      : { ok: true, kind: "vllm", version: "0.27.1", models: this.remoteModels, message: `Connected: ${this.remoteModels.length} model${this.remoteModels.length === 1 ? "" : "s"} (vLLM 0.27.1)` };
     return { ...connection, kind: test.ok ? test.kind : connection.kind, test };
   }
 

@@ -2,6 +2,7 @@ import { cleanup } from "@testing-library/react";
 import { afterEach } from "vitest";
 import { useApiServerStore } from "../../renderer/src/stores/api-server.js";
 import { useBenchmarksStore } from "../../renderer/src/stores/benchmarks.js";
+import { useConnectionsStore } from "../../renderer/src/stores/connections.js";
 import { useConversationsStore } from "../../renderer/src/stores/conversations.js";
 import { useDatabaseStore } from "../../renderer/src/stores/database.js";
 import { useDownloadsStore } from "../../renderer/src/stores/downloads.js";
@@ -14,7 +15,7 @@ import { useSettingsStore } from "../../renderer/src/stores/settings.js";
 import { useUiStore } from "../../renderer/src/stores/ui.js";
 
 // Every test starts from empty stores (and nothing remembered in localStorage).
-const stores = [useApiServerStore, useBenchmarksStore, useConversationsStore, useDatabaseStore, useDownloadsStore, useEngineStore, useMessagesStore, useMetricsStore, useModelsStore, usePrefsStore, useSettingsStore, useUiStore] as const;
+const stores = [useApiServerStore, useBenchmarksStore, useConnectionsStore, useConversationsStore, useDatabaseStore, useDownloadsStore, useEngineStore, useMessagesStore, useMetricsStore, useModelsStore, usePrefsStore, useSettingsStore, useUiStore] as const;
 const initial = stores.map((s) => s.getInitialState());
 
 afterEach(() => {

@@ -1,5 +1,7 @@
 import { useEngineStore } from "../stores/engine.js";
+import { useConnectionsStore } from "../stores/connections.js";
 import { useModelsStore } from "../stores/models.js";
+import { useSettingsStore } from "../stores/settings.js";
 import { useUiStore } from "../stores/ui.js";
 import { CubeIcon } from "./Icons.js";
 
@@ -9,6 +11,23 @@ export function EmptyState({ hasConversation }: { hasConversation: boolean }) {
   const known = useEngineStore((s) => s.status !== null);
   const loading = useModelsStore((s) => !!s.loading);
   const openPicker = useUiStore((s) => s.setModelPickerOpen);
+  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
+  const remoteName = useConnectionsStore((s) =>
+    chatEngine?.kind === "remote" ? (s.list?.find((c) => c.id === chatEngine.connectionId)?.name ?? "a remote server") : null,
+  );
+
+  // A remote server writes the replies: no model is needed on this computer.
+  if (chatEngine?.kind === "remote") {
+    return (
+      <div className="empty-state" data-testid={hasConversation ? "empty-conversation" : "empty-no-conversation"}>
+        <div className="empty-mark brand-mark large" aria-hidden="true" />
+        <h2>{hasConversation ? "Send a message to start" : "Start a new chat"}</h2>
+        <p data-testid="empty-remote">
+          Replies come from {chatEngine.model} on {remoteName}. Your chats stay on this computer.
+        </p>
+      </div>
+    );
+  }
 
   if (known && !hasModel && !loading) {
     return (

@@ -40,7 +40,9 @@ export function useShowWelcome(): boolean {
   const listed = useModelsStore((s) => s.listed);
   const usable = useModelsStore((s) => s.files.some((f) => !f.error));
   const active = useWelcomeStore((s) => s.active);
-  if (!settingsLoaded || configured || hasModel) return false;
+  // Chatting through a remote engine needs no model on this computer.
+  const remote = useSettingsStore((s) => s.settings?.chatEngine.kind === "remote");
+  if (!settingsLoaded || configured || hasModel || remote) return false;
   if (active) return true;
   return listed && !usable && !loading;
 }
