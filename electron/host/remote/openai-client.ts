@@ -220,6 +220,8 @@ export class OpenAiClient {
         const value = chunk[key];
         if (value && typeof value === "object") final[key] = value as Record<string, unknown>;
       }
+      // SGLang's OpenAI endpoints put meta_info on the choice (with return_meta_info), not on the chunk.
+      if (choice?.meta_info && typeof choice.meta_info === "object") final.meta_info = choice.meta_info as Record<string, unknown>;
     };
 
     try {
@@ -277,6 +279,8 @@ export class OpenAiClient {
       const value = body[key];
       if (value && typeof value === "object") final[key] = value as Record<string, unknown>;
     }
+    const choiceMeta = (choice as { meta_info?: unknown } | undefined)?.meta_info;
+    if (choiceMeta && typeof choiceMeta === "object") final.meta_info = choiceMeta as Record<string, unknown>;
     const durationMs = performance.now() - started;
     return {
       text,

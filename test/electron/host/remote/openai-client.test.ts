@@ -56,6 +56,10 @@ describe("OpenAiClient: streaming", () => {
     const s = await client.streamChat({ model: sglang.MODEL, messages }, () => {});
     expect(s).toMatchObject({ text: "Hello there", finishReason: "length" });
     expect(s.final.meta_info).toMatchObject({ spec_verify_ct: 25 });
+    server.route(CHAT, sse(sglang.streamWithChoiceMetaInfo()));
+    const sc = await client.streamChat({ model: sglang.MODEL, messages }, () => {});
+    expect(sc).toMatchObject({ text: "Hi", finishReason: "stop" });
+    expect(sc.final.meta_info).toMatchObject({ spec_verify_ct: 25 });
     server.route(CHAT, sse(ollama.stream()));
     const o = await client.streamChat({ model: ollama.MODEL, messages }, () => {});
     expect(o).toMatchObject({ text: "Hi!", finishReason: "stop", usage: { completionTokens: 2 } });
