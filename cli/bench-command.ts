@@ -4,7 +4,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { defaultDataDir } from "../electron/host/data-dir.js";
 import { SpeculationMode } from "../contracts/engine/protocol.js";
-import { runBench } from "../engine/bench/bench.js";
+import { runBenchmark } from "../engine/bench/bench.js";
 import { BenchUsageError, readPromptsOption, threadsOption } from "../engine/dev/bench/usage-error.js";
 import { peerCommand } from "../engine/dev/bench/peer/peer-command.js";
 
@@ -70,7 +70,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (!Number.isFinite(n) || n < min || n > max) throw new BenchUsageError(`--${name} must be a number from ${min} to ${max}`);
     return n;
   };
-  const report = await runBench({
+  const report = await runBenchmark({
     model: values.model,
     draft: values.draft,
     mode: mode.data,

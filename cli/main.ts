@@ -125,7 +125,7 @@ async function chat(argv: string[]): Promise<number> {
     const onSigint = () => controller.abort();
     process.once("SIGINT", onSigint);
     const result = await engine.generate(
-      { generationId: "cli", sessionKey: "cli", messages, maxTokens, sampling: { temperature } },
+      { messageId: "cli", conversationId: "cli", messages, maxTokens, sampling: { temperature } },
       (tokens) => process.stdout.write(tokens.map((token) => token.text).join("")),
     );
     process.off("SIGINT", onSigint);

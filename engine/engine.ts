@@ -257,11 +257,11 @@ export class Engine {
   ): Promise<GenerationResult> {
     const startedAt = performance.now();
     const backend = this.requireBackend();
-    if (this.running.has(params.generationId)) {
-      throw new EngineFailure("BAD_REQUEST", `Generation ${params.generationId} is already running`);
+    if (this.running.has(params.messageId)) {
+      throw new EngineFailure("BAD_REQUEST", `Generation ${params.messageId} is already running`);
     }
     const controller = new AbortController();
-    this.running.set(params.generationId, controller);
+    this.running.set(params.messageId, controller);
     try {
       // Shared: replies on different conversations decode at once, each on its own slot (the pager pins one per
       // reply), and BatchGate lines up their decodes so node-llama-cpp sends them as one batch.
@@ -276,10 +276,10 @@ export class Engine {
             : fitPrompt({ model: active.model, wrapper: active.wrapper, messages: params.messages ?? [], contextSize, maxTokens: params.maxTokens });
         const speculation = { mode: params.speculation?.mode ?? "off", maxDraftTokens: params.speculation?.maxDraftTokens ?? 8 };
         // The conversation's slot (paged in from disk if needed) is pinned until the reply ends.
-        const cache = await pager.acquire(params.sessionKey, prompt.tokens);
+        const cache = await pager.acquire(params.conversationId, prompt.tokens);
         const leaveGate = active.gate.enter();
         // Each reply drafts on a lane of the draft context of its own; with one per target slot there is always one.
-        const draftLease = speculation.mode === "draft" || speculation.mode === "auto" ? (this.draft?.lanes.take(params.sessionKey) ?? null) : null;
+        const draftLease = speculation.mode === "draft" || speculation.mode === "auto" ? (this.draft?.lanes.take(params.conversationId) ?? null) : null;
         try {
           const policy = await this.preparePolicy(active, cache.sequence, speculation.mode, speculation.maxDraftTokens, prompt.tokens, draftLease?.lane ?? null);
           const outcome = await runDecodeLoop({
@@ -306,7 +306,7 @@ export class Engine {
           leaveGate(); // learning below decodes nothing: the other replies' decodes need not wait for this one
           if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens]);
           return {
-            generationId: params.generationId,
+            messageId: params.messageId,
             text: outcome.text,
             stats: {
               tokens: outcome.tokens.length,
@@ -329,11 +329,11 @@ export class Engine {
         } finally {
           leaveGate();
           draftLease?.release();
-          pager.release(params.sessionKey);
+          pager.release(params.conversationId);
         }
       });
     } finally {
-      this.running.delete(params.generationId);
+      this.running.delete(params.messageId);
     }
   }
 
@@ -442,8 +442,8 @@ export class Engine {
   }
 
   /** Asks a running (or queued) generation to stop after its current token. */
-  abort(generationId: string): boolean {
-    const controller = this.running.get(generationId);
+  abort(messageId: string): boolean {
+    const controller = this.running.get(messageId);
     if (!controller) return false;
     controller.abort();
     return true;

@@ -9,6 +9,7 @@ import {
   BenchReport,
   CacheInfo,
   CacheSlotsSetting,
+  ChatRole,
   ContextSizeSetting,
   DraftModelInfo,
   FitEstimate,
@@ -56,7 +57,7 @@ export type GenerationSettings = z.infer<typeof GenerationSettings>;
 export const Message = z.object({
   id: Id,
   conversationId: Id,
-  role: z.enum(["user", "assistant"]),
+  role: ChatRole.exclude(["system"]),
   content: z.string(),
   status: MessageStatus,
   error: z.string().nullable(),
@@ -143,12 +144,16 @@ export const Settings = z.object({
 });
 export type Settings = z.infer<typeof Settings>;
 
+/** How a file came into the library: copied or hard-linked from a path, or uploaded from the browser (web mode). */
+export const ImportMethod = z.enum(["copied", "linked", "uploaded"]);
+export type ImportMethod = z.infer<typeof ImportMethod>;
+
 /** Where a library file came from, recorded when Tandem put it there (files found in a folder have none). */
 export const ModelOrigin = z.discriminatedUnion("kind", [
   /** Downloaded by Tandem: the `hf:` reference or URL it came from. */
   z.object({ kind: z.literal("downloaded"), source: z.string(), at: z.number() }),
   /** Imported from a path (copied or hard-linked), or uploaded from the browser in web mode (`from` = file name). */
-  z.object({ kind: z.literal("imported"), from: z.string(), method: z.enum(["copied", "linked", "uploaded"]), at: z.number() }),
+  z.object({ kind: z.literal("imported"), from: z.string(), method: ImportMethod, at: z.number() }),
 ]);
 export type ModelOrigin = z.infer<typeof ModelOrigin>;
 

@@ -32,9 +32,9 @@ import type { FitOptions } from "./models/fit.js";
 import type { HostContext } from "./host-context.js";
 import { fileLogger, openAppLogs, teeLogger, type RotatingLogOptions } from "./log-files.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
-import { ModelManager } from "./models/load-queue.js";
+import { LoadQueue } from "./models/load-queue.js";
 import { importUploadedFile, type ImportOptions } from "./models/import-delete.js";
-import { LibraryService } from "./models/library.js";
+import { ModelLibrary } from "./models/library.js";
 import { FileSecretStore, withEnvFallback } from "./secrets.js";
 import { EngineSupervisor, type SupervisorTiming } from "./supervision/supervisor.js";
 import type { Host, HostEventListener, HostOptions } from "./types.js";
@@ -126,7 +126,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     emit,
     logger,
   };
-  const models = new ModelManager(ctx);
+  const models = new LoadQueue(ctx);
   const generations = new Generations(ctx, models, internals.persistIntervalMs ?? 200, internals.saveRetry);
   const benchmarks = new Benchmarks(ctx, internals.benchPromptsDir);
   /** A reply and an A/B benchmark never run together, and neither lets the model change under it. */
@@ -156,10 +156,10 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       case "cacheOutcome":
         generations.onCacheOutcome(message.data);
         break;
-      case "loadProgress":
-        emit("modelLoadProgress", { path: message.data.modelPath, progress: message.data.progress });
+      case "modelLoadProgress":
+        emit("modelLoadProgress", message.data);
         break;
-      case "benchProgress":
+      case "benchmarkProgress":
         benchmarks.onProgress(message.data);
         break;
       case "log":
@@ -185,7 +185,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     logger,
   });
   const hub = new Hub({ ...(hf.hfBaseUrl ? { baseUrl: hf.hfBaseUrl } : {}), token: hf.hfToken });
-  const library = new LibraryService(ctx, { watchDebounceMs: internals.watchDebounceMs, disposing: () => disposePromise !== null });
+  const library = new ModelLibrary(ctx, { watchDebounceMs: internals.watchDebounceMs, disposing: () => disposePromise !== null });
   apiServer = new ApiServerController(
     ctx,
     supervisorPort(supervisor, () => status.current.model, () => models.whenIdle()),

@@ -23,8 +23,8 @@ async function turn(messages: ChatMessage[], options: { maxTokens?: number; temp
   const tokens: StreamedToken[] = [];
   const result = await engine.generate(
     {
-      generationId: `g${counter++}`,
-      sessionKey: "s",
+      messageId: `g${counter++}`,
+      conversationId: "s",
       messages,
       maxTokens: options.maxTokens ?? 48,
       sampling: { temperature: options.temperature ?? 0 },
@@ -77,7 +77,7 @@ describe("Engine with the real KJV model", () => {
     await fresh.init({ gpu: "cpu", cacheDir });
     await fresh.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
     try {
-      const cold = await fresh.generate({ generationId: "cold", sessionKey: "x", messages: next, maxTokens: 48, sampling: { temperature: 0 } }, () => {});
+      const cold = await fresh.generate({ messageId: "cold", conversationId: "x", messages: next, maxTokens: 48, sampling: { temperature: 0 } }, () => {});
       expect(warm.result.text).toBe(cold.text);
       expect(cold.stats.reusedPromptTokens).toBe(0);
     } finally {
@@ -101,7 +101,7 @@ describe("Engine with the real KJV model", () => {
     let seen = 0;
     let abortedAt = -1;
     const result = await engine.generate(
-      { generationId: controller.id, sessionKey: "s", messages: verse("And the earth was without form, and void."), maxTokens: 200, sampling: { temperature: 0.8, seed: 7 } },
+      { messageId: controller.id, conversationId: "s", messages: verse("And the earth was without form, and void."), maxTokens: 200, sampling: { temperature: 0.8, seed: 7 } },
       () => {
         seen++;
         if (seen === 3) {
@@ -149,7 +149,7 @@ describe("Engine with the real KJV model", () => {
     // Sampled replies end at EOG or at the context's end; try seeds until one reaches the end.
     for (let seed = 1; seed <= 12 && !outcomes.includes("context-full"); seed++) {
       const result = await engine.generate(
-        { generationId: `full-${seed}`, sessionKey: "s", messages: verse(filler), maxTokens: 1000, sampling: { temperature: 1.5, seed } },
+        { messageId: `full-${seed}`, conversationId: "s", messages: verse(filler), maxTokens: 1000, sampling: { temperature: 1.5, seed } },
         () => {},
       );
       const { promptTokens, tokens, stopReason } = result.stats;

@@ -28,8 +28,8 @@ async function run(prompt: string, mode: SpeculationMode, maxTokens = 48, temper
   const steps: VerifyStep[] = [];
   const result: GenerationResult = await engine.generate(
     {
-      generationId: `s${counter++}`,
-      sessionKey: "spec",
+      messageId: `s${counter++}`,
+      conversationId: "spec",
       messages: [{ role: "user", content: prompt }],
       maxTokens,
       sampling: { temperature, ...(seed !== undefined ? { seed } : {}) },
@@ -90,10 +90,10 @@ describe("speculative decoding with the real KJV pair", () => {
 
   it("applies the repeat penalty per position, so speculation keeps parity with it on", async () => {
     for (const prompt of prompts.slice(0, 6)) {
-      const options = { generationId: "", sessionKey: "spec", messages: [{ role: "user" as const, content: prompt }], maxTokens: 48 };
-      const plain = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
-      const unpenalised = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
-      const spec = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "draft", maxDraftTokens: 6 } }, () => {});
+      const options = { messageId: "", conversationId: "spec", messages: [{ role: "user" as const, content: prompt }], maxTokens: 48 };
+      const plain = await engine.generate({ ...options, messageId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
+      const unpenalised = await engine.generate({ ...options, messageId: `rp${counter++}`, sampling: { temperature: 0 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
+      const spec = await engine.generate({ ...options, messageId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "draft", maxDraftTokens: 6 } }, () => {});
       expect(spec.text, prompt).toBe(plain.text);
       if (prompt === prompts[0]) expect(plain.text).not.toBe(unpenalised.text); // the penalty does change this reply
     }
@@ -111,8 +111,8 @@ describe("speculative decoding with the real KJV pair", () => {
     const streamed: StreamedToken[] = [];
     const aborted = await engine.generate(
       {
-        generationId: id,
-        sessionKey: "spec",
+        messageId: id,
+        conversationId: "spec",
         messages: [{ role: "user", content: prompts[3]! }],
         maxTokens: 64,
         sampling: { temperature: 0 },
@@ -157,7 +157,7 @@ describe("speculative decoding with the real KJV pair", () => {
     try {
       await expect(
         lonely.generate(
-          { generationId: "x", sessionKey: "x", messages: [{ role: "user", content: "Amen." }], maxTokens: 4, sampling: { temperature: 0 }, speculation: { mode: "draft", maxDraftTokens: 4 } },
+          { messageId: "x", conversationId: "x", messages: [{ role: "user", content: "Amen." }], maxTokens: 4, sampling: { temperature: 0 }, speculation: { mode: "draft", maxDraftTokens: 4 } },
           () => {},
         ),
       ).rejects.toMatchObject({ code: "NO_DRAFT_MODEL" });
@@ -171,17 +171,17 @@ describe("speculative decoding with the real KJV pair", () => {
     const first = new Engine();
     await first.init({ gpu: "cpu", cacheDir: dir });
     await first.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
-    const params = { sessionKey: "n", messages: [{ role: "user" as const, content: prompts[0]! }], maxTokens: 48, sampling: { temperature: 0 }, speculation: { mode: "ngram" as const, maxDraftTokens: 6 } };
+    const params = { conversationId: "n", messages: [{ role: "user" as const, content: prompts[0]! }], maxTokens: 48, sampling: { temperature: 0 }, speculation: { mode: "ngram" as const, maxDraftTokens: 6 } };
     // A continuation is proposed once seen twice: two replies teach it.
-    await first.generate({ ...params, generationId: "n0", speculation: { mode: "off" as const, maxDraftTokens: 6 } }, () => {});
-    const cold = await first.generate({ ...params, generationId: "n1" }, () => {});
+    await first.generate({ ...params, messageId: "n0", speculation: { mode: "off" as const, maxDraftTokens: 6 } }, () => {});
+    const cold = await first.generate({ ...params, messageId: "n1" }, () => {});
     await first.dispose();
 
     const second = new Engine();
     await second.init({ gpu: "cpu", cacheDir: dir });
     await second.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
     try {
-      const warm = await second.generate({ ...params, generationId: "n2" }, () => {});
+      const warm = await second.generate({ ...params, messageId: "n2" }, () => {});
       expect(warm.text).toBe(cold.text);
       // The restarted engine predicts the reply it learned (seen twice now): most of it is accepted.
       expect(warm.stats.speculation!.accepted).toBeGreaterThan(warm.stats.tokens / 2);

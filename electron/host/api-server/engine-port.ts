@@ -13,7 +13,7 @@ export type ApiEngineEvent =
 
 export interface ApiEngine {
   generate(params: EngineParams<"generate">): Promise<GenerationResult>;
-  abort(generationId: string): Promise<void>;
+  abort(messageId: string): Promise<void>;
   onEvent(listener: (event: ApiEngineEvent) => void): () => void;
   /** The loaded target model now (null when none): what /v1/models lists. */
   loadedModel(): LoadedModel | null;
@@ -29,9 +29,9 @@ export function supervisorPort(
 ): ApiEngine {
   return {
     generate: (params) => supervisor.request("generate", params),
-    async abort(generationId) {
+    async abort(messageId) {
       // An abort that cannot reach the engine has nothing left to stop: the engine is gone or restarting.
-      await supervisor.request("abort", { generationId }).catch(() => {});
+      await supervisor.request("abort", { messageId }).catch(() => {});
     },
     onEvent(listener) {
       return supervisor.on("engineEvent", (event: ParsedEngineEvent) => {

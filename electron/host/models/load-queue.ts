@@ -18,7 +18,7 @@ export const cacheDiskBudgetBytes = (gb: number): number => Math.round(gb * 1024
 
 export const DRAFT_NEEDS_TARGET_ERROR = "Load a chat model first: a draft model is checked against the chat model's tokenizer.";
 
-export class ModelManager {
+export class LoadQueue {
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
 

@@ -14,25 +14,25 @@ describe("engine protocol", () => {
   });
 
   it("names the offending field of invalid params", () => {
-    const parsed = parseRequestParams("generate", { generationId: "g", sessionKey: "s", messages: [{ role: "wizard", content: "x" }], maxTokens: 5, sampling: { temperature: 0 } });
+    const parsed = parseRequestParams("generate", { messageId: "g", conversationId: "s", messages: [{ role: "wizard", content: "x" }], maxTokens: 5, sampling: { temperature: 0 } });
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) {
       expect(parsed.error.code).toBe("BAD_REQUEST");
       expect(parsed.error.message).toMatch(/role/);
     }
-    expect(parseRequestParams("generate", { generationId: "g", sessionKey: "s", messages: [], maxTokens: 5, sampling: { temperature: 0 } }).ok).toBe(false);
+    expect(parseRequestParams("generate", { messageId: "g", conversationId: "s", messages: [], maxTokens: 5, sampling: { temperature: 0 } }).ok).toBe(false);
     expect(parseRequestParams("loadModel", { modelPath: "/m", contextSize: "auto", threads: 0 }).ok).toBe(false);
     expect(parseRequestParams("hello", { extra: true }).ok).toBe(false);
   });
 
   it("validates events and drops unknown or malformed ones", () => {
-    expect(parseEvent({ kind: "event", event: "loadProgress", data: { modelPath: "/m", progress: 0.5 } })).toEqual({
-      event: "loadProgress",
+    expect(parseEvent({ kind: "event", event: "modelLoadProgress", data: { modelPath: "/m", progress: 0.5 } })).toEqual({
+      event: "modelLoadProgress",
       data: { modelPath: "/m", progress: 0.5 },
     });
-    expect(parseEvent({ kind: "event", event: "loadProgress", data: { modelPath: "/m", progress: 7 } })).toBeNull();
+    expect(parseEvent({ kind: "event", event: "modelLoadProgress", data: { modelPath: "/m", progress: 7 } })).toBeNull();
     expect(parseEvent({ kind: "event", event: "constructor", data: {} })).toBeNull();
-    expect(parseEvent({ kind: "event", event: "tokens", data: { generationId: "g", tokens: [] } })).toBeNull();
+    expect(parseEvent({ kind: "event", event: "tokens", data: { messageId: "g", tokens: [] } })).toBeNull();
   });
 
   it("declares a params and a result schema for every method", () => {
@@ -40,6 +40,6 @@ describe("engine protocol", () => {
       expect(spec.params, name).toBeDefined();
       expect(spec.result, name).toBeDefined();
     }
-    expect(Object.keys(engineEvents).sort()).toEqual(["benchProgress", "cacheOutcome", "loadProgress", "log", "tokens"]);
+    expect(Object.keys(engineEvents).sort()).toEqual(["benchmarkProgress", "cacheOutcome", "log", "modelLoadProgress", "tokens"]);
   });
 });

@@ -134,8 +134,8 @@ describe("models", () => {
     const loaded = await host.api.loadModel({ path: modelPath });
     expect(loaded.modelPath).toBe(modelPath);
     expect(of("modelLoadProgress")).toEqual([
-      { path: modelPath, progress: 0.5 },
-      { path: modelPath, progress: 1 },
+      { modelPath, progress: 0.5 },
+      { modelPath, progress: 1 },
     ]);
     expect(of("engineStatus").map((s) => s.state)).toContain("loading-model");
     expect((await host.api.getEngineStatus({})).model?.name).toBe("kjv-fake.gguf");
@@ -277,8 +277,8 @@ describe("chat", () => {
     expect(streamed.every((t) => t.conversationId === conversation.id)).toBe(true);
     expect(streamed.flatMap((t) => t.tokens.map((token) => token.text)).join("")).toBe(done.content);
 
-    const sent = JSON.parse(readFileSync(record, "utf8")) as { generationId: string; sessionKey: string; messages: unknown[]; maxTokens: number; sampling: unknown };
-    expect(sent).toMatchObject({ generationId: assistantMessage.id, sessionKey: conversation.id, maxTokens: 64, sampling: { temperature: 0.2 } });
+    const sent = JSON.parse(readFileSync(record, "utf8")) as { messageId: string; conversationId: string; messages: unknown[]; maxTokens: number; sampling: unknown };
+    expect(sent).toMatchObject({ messageId: assistantMessage.id, conversationId: conversation.id, maxTokens: 64, sampling: { temperature: 0.2 } });
     expect(sent.messages).toEqual([
       { role: "system", content: "You are terse." },
       { role: "user", content: "The LORD is my shepherd and I shall not want for anything at all" },

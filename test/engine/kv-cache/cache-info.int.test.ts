@@ -28,9 +28,9 @@ describe("cache slots, info, clear and outcome reports with the real KJV model",
 
     const events: Array<{ report: CacheOutcomeReport; tokensBefore: number }> = [];
     let streamed = 0;
-    const ask = (sessionKey: string, content: string) =>
+    const ask = (conversationId: string, content: string) =>
       engine!.generate(
-        { generationId: `g-${sessionKey}-${streamed}`, sessionKey, messages: [{ role: "user", content }], maxTokens: 12, sampling: { temperature: 0 } },
+        { messageId: `g-${conversationId}-${streamed}`, conversationId, messages: [{ role: "user", content }], maxTokens: 12, sampling: { temperature: 0 } },
         (tokens) => (streamed += tokens.length),
         { onCacheOutcome: (report) => events.push({ report, tokensBefore: streamed }) },
       );

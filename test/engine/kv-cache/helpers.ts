@@ -65,11 +65,11 @@ export interface Turn {
   ids: number[];
 }
 
-/** One greedy turn of conversation `sessionKey`. */
-export async function turn(engine: Engine, sessionKey: string, messages: ChatMessage[], mode: SpeculationMode = "off", maxTokens = 24): Promise<Turn> {
+/** One greedy turn of conversation `conversationId`. */
+export async function turn(engine: Engine, conversationId: string, messages: ChatMessage[], mode: SpeculationMode = "off", maxTokens = 24): Promise<Turn> {
   const ids: number[] = [];
   const result = await engine.generate(
-    { generationId: `kv${counter++}`, sessionKey, messages, maxTokens, sampling: { temperature: 0 }, speculation: { mode, maxDraftTokens: 4 } },
+    { messageId: `kv${counter++}`, conversationId, messages, maxTokens, sampling: { temperature: 0 }, speculation: { mode, maxDraftTokens: 4 } },
     (batch) => ids.push(...batch.map((t) => t.id)),
   );
   return { result, ids };

@@ -66,7 +66,7 @@ describe("saved states are only loaded by the model that made them, into context
         const warnings: string[] = [];
         const store = await KvStateStore.open({ cacheDir, modelHash, contextSize: 256, params: stateParamsOf(q8), warn: (m) => warnings.push(m) });
         expect(warnings.join("\n")).toMatch(/will not load it here: it was saved with other context parameters \(kvCacheKeyType F16, here Q8_0\)/);
-        expect(store.forSession("a")).toBeUndefined();
+        expect(store.forConversation("a")).toBeUndefined();
         const target = q8.getSequence();
         const pager = new KvPager([target], store);
         expect((await pager.acquire("a", tokens)).outcome).toBe("cold");
@@ -158,7 +158,7 @@ describe("KvPager slots", () => {
       const c = await pager.acquire("c", tokens);
       expect(c.sequence).toBe(sequences[1]);
       expect(pager.assignments).toEqual(["a", "c", undefined]);
-      expect(store.forSession("b")).toBeDefined(); // b's state was saved before its slot was reused
+      expect(store.forConversation("b")).toBeDefined(); // b's state was saved before its slot was reused
     } finally {
       await context.dispose();
       await model.dispose();
