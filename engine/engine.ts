@@ -12,7 +12,8 @@ import { engineFitEnvironment, estimateFit, withFitAdvice } from "./fit-estimate
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-loader.js";
 import { KvPager } from "./kv-cache/kv-pager.js";
 import { modelContentHash } from "./kv-cache/model-identity.js";
-import { DEFAULT_DISK_BUDGET_BYTES, KvStateStore, stateParamsOf, type StateSaver } from "./kv-cache/state-store.js";
+import { KvStateStore, stateParamsOf, type StateSaver } from "./kv-cache/state-store.js";
+import { DEFAULT_CACHE_DISK_BUDGET_BYTES } from "../contracts/engine/values.js";
 import type {
   CacheInfo,
   ChatMessage,
@@ -53,8 +54,6 @@ interface SpeculationState {
 export interface EngineOptions {
   getLlama?: GetLlama;
   stepDelayMs?: number;
-  /** Disk budget of saved conversation states (default 2 GB). */
-  kvDiskBudgetBytes?: number;
   /** Replaces the KV state writer (tests inject a full disk). */
   kvStateSaver?: StateSaver;
 }
@@ -85,7 +84,7 @@ export class Engine {
   private pager: KvPager | undefined;
   private readonly contextLock = new SharedLock();
   private readonly running = new Map<string, AbortController>();
-  /** The disk budget of the loaded model's states (loadModel may set it). */
+  /** The disk budget of the loaded model's states (loadModel's; undefined before the first load). */
   private diskBudgetBytes: number | undefined;
 
   constructor(
@@ -134,17 +133,17 @@ export class Engine {
           modelPath: params.modelPath,
           contextSize: params.contextSize,
           threads: params.threads,
-          gpuLayers: params.gpuLayers ?? "auto",
-          slots: params.cacheSlots ?? "auto",
+          gpuLayers: params.gpuLayers,
+          slots: params.cacheSlots,
           cacheDir: this.cacheDir,
           onProgress,
         });
       } catch (error) {
         // Out of memory: say what would fit (nothing is loaded now, so the estimate sees all the free memory).
         const { modelPath, contextSize, cacheSlots, gpuLayers } = params;
-        throw await withFitAdvice(error, await engineFitEnvironment(backend, {}), { modelPath, contextSize, cacheSlots, gpuLayers });
+        throw await withFitAdvice(error, await engineFitEnvironment(backend, {}), { modelPath, draftPath: null, contextSize, cacheSlots, gpuLayers });
       }
-      this.diskBudgetBytes = params.cacheDiskBudgetBytes ?? this.options.kvDiskBudgetBytes;
+      this.diskBudgetBytes = params.cacheDiskBudgetBytes;
       try {
         this.pager = await this.openPager(this.active);
       } catch (error) {
@@ -220,9 +219,9 @@ export class Engine {
           cacheDir: this.cacheDir,
         });
       } catch (error) {
-        const { modelPath, contextSize, cacheSlots, gpuLayers } = target.info;
+        const { modelPath, contextSize, gpuLayers } = target.info;
         const env = await engineFitEnvironment(backend, { target, draft: this.draft });
-        throw await withFitAdvice(error, env, { modelPath, draftPath: params.modelPath, contextSize, cacheSlots, gpuLayers });
+        throw await withFitAdvice(error, env, { modelPath, draftPath: params.modelPath, contextSize, cacheSlots: target.sequences.length, gpuLayers });
       }
       await this.releaseDraft();
       this.draft = next;
@@ -274,7 +273,7 @@ export class Engine {
           params.prompt !== undefined
             ? fitRawPrompt({ model: active.model, prompt: params.prompt, contextSize })
             : fitPrompt({ model: active.model, wrapper: active.wrapper, messages: params.messages ?? [], contextSize, maxTokens: params.maxTokens });
-        const speculation = { mode: params.speculation?.mode ?? "off", maxDraftTokens: params.speculation?.maxDraftTokens ?? 8 };
+        const { speculation } = params;
         // The conversation's slot (paged in from disk if needed) is pinned until the reply ends.
         const cache = await pager.acquire(params.conversationId, prompt.tokens);
         const leaveGate = active.gate.enter();
@@ -393,7 +392,7 @@ export class Engine {
   cacheInfo(): CacheInfo {
     const pager = this.pager;
     if (!pager) {
-      return { slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0, diskBudgetBytes: this.diskBudgetBytes ?? this.options.kvDiskBudgetBytes ?? DEFAULT_DISK_BUDGET_BYTES, memoryBytes: 0 };
+      return { slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0, diskBudgetBytes: this.diskBudgetBytes ?? DEFAULT_CACHE_DISK_BUDGET_BYTES, memoryBytes: 0 };
     }
     return {
       slots: pager.slotCount,

@@ -7,7 +7,7 @@
  * the `hello` handshake and refuses to talk to an engine of another version.
  */
 import { z } from "zod";
-import { DEFAULT_MAX_DRAFT_TOKENS, ENGINE_LIMITS, SPECULATION_MODES } from "./values.js";
+import { DEFAULT_CACHE_DISK_BUDGET_BYTES, DEFAULT_MAX_DRAFT_TOKENS, ENGINE_LIMITS, SPECULATION_MODES } from "./values.js";
 
 /** 3: generate/abort/tokens/cacheOutcome carry messageId and conversationId, the bench is runBenchmark/benchmarkProgress/
  * cancelBenchmark with a benchmarkId, and the load event is modelLoadProgress (the window's names). */
@@ -382,10 +382,10 @@ export const engineMethods = {
       contextSize: ContextSizeSetting,
       threads: ThreadsSetting,
       gpuLayers: GpuLayersSetting.default("auto"),
-      /** Context sequences (slots) conversations are paged between (default "auto": from a memory budget). */
-      cacheSlots: CacheSlotsSetting.optional(),
-      /** Disk budget of saved conversation states (default 2 GB). */
-      cacheDiskBudgetBytes: z.number().int().positive().optional(),
+      /** Context sequences (slots) conversations are paged between ("auto": from a memory budget). */
+      cacheSlots: CacheSlotsSetting.default("auto"),
+      /** Disk budget of saved conversation states, bytes. */
+      cacheDiskBudgetBytes: z.number().int().positive().default(DEFAULT_CACHE_DISK_BUDGET_BYTES),
     }),
     result: LoadedModel,
   },
@@ -471,7 +471,18 @@ export const engineMethods = {
 } as const;
 
 export type EngineMethod = keyof typeof engineMethods;
-export type EngineParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]["params"]>;
+/** What the engine works on: a request's params as parsed, every schema default applied. */
+export type EngineParams<M extends EngineMethod> = z.output<(typeof engineMethods)[M]["params"]>;
+/** What a caller sends: fields with a schema default may be left out (the engine's parse fills them in). */
+export type EngineRequestParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]["params"]>;
+
+/**
+ * For the in-process callers of the engine (the CLI, the bench, tests): validates params and applies the schema's
+ * defaults, exactly as the engine process does for a request (parseRequestParams).
+ */
+export function engineParams<M extends EngineMethod>(method: M, params: EngineRequestParams<M>): EngineParams<M> {
+  return engineMethods[method].params.parse(params) as EngineParams<M>;
+}
 export type EngineResult<M extends EngineMethod> = z.infer<(typeof engineMethods)[M]["result"]>;
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { BenchMode, CacheSlotsSetting, ContextSizeSetting, DraftModelInfo, GpuLayersSetting, LoadedModel, SpeculationMode } from "../engine/protocol.js";
-import { ApiServerStatus, AppFolder, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, ImportMethod, Message, ModelFile, ModelsListing, Settings } from "./domain.js";
+import { ApiServerStatus, AppFolder, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, ImportMethod, Message, ModelFile, ModelsListing, Settings, SettingsPatch } from "./domain.js";
 import type { ApiError } from "./errors.js";
 import { SETTINGS_LIMITS } from "./values.js";
 import type { WindowMethod } from "./names.js";
@@ -119,7 +119,7 @@ export const windowApi = {
   },
 
   getSettings: { params: None, result: Settings },
-  updateSettings: { params: Settings.partial().strict(), result: Settings },
+  updateSettings: { params: SettingsPatch, result: Settings },
 
   getEngineStatus: { params: None, result: EngineStatus },
   /** The conversation cache's slots, memory estimate and disk usage. */

@@ -25,7 +25,7 @@ export class BenchRunner {
         prompts: params.prompts,
         modes: params.modes,
         maxTokens: params.maxTokens,
-        maxDraftTokens: params.maxDraftTokens ?? 8,
+        maxDraftTokens: params.maxDraftTokens,
         temperature: 0,
         // The user's learned n-gram table is theirs: a bench never teaches it.
         learn: false,

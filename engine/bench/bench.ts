@@ -5,6 +5,7 @@ import { EngineFailure } from "../errors.js";
 import type { BenchReport, GenerationResult, SpeculationMode, SystemInfo, ThreadsSetting } from "../../contracts/engine/protocol.js";
 import { expectedTokensPerStep } from "../speculation/cost-model.js";
 import { median } from "../median.js";
+import { engineParams } from "../../contracts/engine/protocol.js";
 
 /**
  * `tandem bench`: plain decoding (the baseline) against one speculation mode, same engine, same process, same
@@ -88,7 +89,7 @@ export async function loadBenchEngine(options: Pick<BenchOptions, "model" | "dra
   try {
     await engine.init({ gpu: "auto", cacheDir: options.cacheDir });
     const target = await engine.loadModel(
-      { modelPath: options.model, contextSize: options.contextSize ?? "auto", threads: options.threads, gpuLayers: "auto" },
+      engineParams("loadModel", { modelPath: options.model, contextSize: options.contextSize ?? "auto", threads: options.threads, gpuLayers: "auto" }),
       () => {},
     );
     const draft = options.draft ? await engine.loadDraftModel({ modelPath: options.draft, threads: "auto" }) : undefined;

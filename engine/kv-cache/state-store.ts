@@ -6,7 +6,7 @@ import { GgmlType, type LlamaContext, type LlamaContextSequence } from "node-lla
 import { z } from "zod";
 import { storeFolder } from "../cache-layout.js";
 import { PrefixIndex } from "./prefix-index.js";
-import { DEFAULT_CACHE_DISK_BUDGET_GB } from "../../contracts/engine/values.js";
+import { DEFAULT_CACHE_DISK_BUDGET_BYTES } from "../../contracts/engine/values.js";
 
 /**
  * Saved KV states of one model on disk: `<cacheDir>/kv/<first 16 hex of the model hash>/`.
@@ -26,7 +26,6 @@ import { DEFAULT_CACHE_DISK_BUDGET_GB } from "../../contracts/engine/values.js";
 
 /** 2: the meta records the state file's CRC-32 (version 1 metas are deleted: their files cannot be verified). */
 export const META_VERSION = 2;
-export const DEFAULT_DISK_BUDGET_BYTES = DEFAULT_CACHE_DISK_BUDGET_GB * 1024 ** 3;
 
 /** Context parameters that must be equal for a state to load (they change the KV layout; see stateParamsOf). */
 export type StateParams = Record<string, string | number | boolean>;
@@ -184,7 +183,7 @@ export class KvStateStore {
   }
 
   get budgetBytes(): number {
-    return this.options.budgetBytes ?? DEFAULT_DISK_BUDGET_BYTES;
+    return this.options.budgetBytes ?? DEFAULT_CACHE_DISK_BUDGET_BYTES;
   }
 
   get totalBytes(): number {

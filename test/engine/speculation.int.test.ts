@@ -6,6 +6,7 @@ import { Engine } from "../../engine/engine.js";
 import { makeModelPair } from "../../engine/dev/synthetic/make-model.js";
 import type { GenerationResult, SpeculationMode, StreamedToken, VerifyStep } from "../../contracts/engine/protocol.js";
 import { TEST_THREADS, repoPath, sharedModel, targetModel } from "../helpers/models.js";
+import { engineParams } from "../../contracts/engine/protocol.js";
 
 const prompts = readFileSync(repoPath("engine/bench/prompts/kjv-free-chat.txt"), "utf8").trim().split("\n");
 const grounded = readFileSync(repoPath("engine/bench/prompts/kjv-input-grounded.txt"), "utf8").trim().split("\n");
@@ -16,7 +17,7 @@ let counter = 0;
 beforeAll(async () => {
   engine = new Engine();
   await engine.init({ gpu: "cpu", cacheDir });
-  await engine.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+  await engine.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
   await engine.loadDraftModel({ modelPath: sharedModel("kjv-chat-draft-1m.gguf"), threads: TEST_THREADS });
 });
 afterAll(async () => {
@@ -153,7 +154,7 @@ describe("speculative decoding with the real KJV pair", () => {
   it("refuses draft speculation without a draft model, naming the fix", async () => {
     const lonely = new Engine();
     await lonely.init({ gpu: "cpu", cacheDir });
-    await lonely.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+    await lonely.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
     try {
       await expect(
         lonely.generate(
@@ -170,7 +171,7 @@ describe("speculative decoding with the real KJV pair", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "tandem-ngram-int-"));
     const first = new Engine();
     await first.init({ gpu: "cpu", cacheDir: dir });
-    await first.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+    await first.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
     const params = { conversationId: "n", messages: [{ role: "user" as const, content: prompts[0]! }], maxTokens: 48, sampling: { temperature: 0 }, speculation: { mode: "ngram" as const, maxDraftTokens: 6 } };
     // A continuation is proposed once seen twice: two replies teach it.
     await first.generate({ ...params, messageId: "n0", speculation: { mode: "off" as const, maxDraftTokens: 6 } }, () => {});
@@ -179,7 +180,7 @@ describe("speculative decoding with the real KJV pair", () => {
 
     const second = new Engine();
     await second.init({ gpu: "cpu", cacheDir: dir });
-    await second.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+    await second.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
     try {
       const warm = await second.generate({ ...params, messageId: "n2" }, () => {});
       expect(warm.text).toBe(cold.text);

@@ -3,7 +3,7 @@
  * `cacheOutcome` events, know the loaded model. The app's host and `tandem serve` both build it over an
  * EngineSupervisor (supervisorPort); the server never sees the supervisor, the store or the window.
  */
-import type { EngineEventData, EngineParams, GenerationResult, LoadedModel } from "../../../contracts/engine/protocol.js";
+import type { EngineEventData, EngineRequestParams, GenerationResult, LoadedModel } from "../../../contracts/engine/protocol.js";
 import type { ParsedEngineEvent } from "../supervision/engine-connection.js";
 import type { EngineSupervisor } from "../supervision/supervisor.js";
 
@@ -12,7 +12,7 @@ export type ApiEngineEvent =
   | { event: "cacheOutcome"; data: EngineEventData<"cacheOutcome"> };
 
 export interface ApiEngine {
-  generate(params: EngineParams<"generate">): Promise<GenerationResult>;
+  generate(params: EngineRequestParams<"generate">): Promise<GenerationResult>;
   abort(messageId: string): Promise<void>;
   onEvent(listener: (event: ApiEngineEvent) => void): () => void;
   /** The loaded target model now (null when none): what /v1/models lists. */

@@ -44,8 +44,8 @@ export interface GenerationDeps {
   engine: ApiEngine;
   admission: Admission;
   metrics: ApiMetrics;
-  /** Bound on the draft length (the engine picks k up to it). */
-  maxDraftTokens: () => number;
+  /** Bound on the draft length (the engine picks k up to it); undefined or absent: the engine's default. */
+  maxDraftTokens?: () => number | undefined;
 }
 
 /** The client went away: there is nobody left to answer. */
@@ -137,7 +137,7 @@ export class GenerationRunner {
         ...(input.prompt !== undefined ? { prompt: input.prompt } : { messages: input.messages }),
         maxTokens,
         sampling: input.sampling,
-        speculation: { mode: input.speculation, maxDraftTokens: this.deps.maxDraftTokens() },
+        speculation: { mode: input.speculation, maxDraftTokens: this.deps.maxDraftTokens?.() },
       });
     } finally {
       off();

@@ -21,33 +21,15 @@ import { isDiskFull } from "../errors.js";
 import { describeError, silentLogger, type Logger } from "../logger.js";
 import { classifyOpenFailure, checkIntegrity, writesRefusedError } from "./integrity.js";
 import { currentSchemaVersion, migrate } from "./migrations.js";
-import { DEFAULT_CACHE_DISK_BUDGET_GB, DEFAULT_MAX_DRAFT_TOKENS } from "../../../contracts/engine/values.js";
 
 export const DEFAULT_CONVERSATION_TITLE = "New chat";
 
 /** Written into messages found still 'streaming' when the database is opened: the previous run died mid-reply. */
 export const INTERRUPTED_BY_SHUTDOWN_ERROR = "Tandem closed before the reply finished; the reply was cut off.";
 
+/** The settings before the user changes any: the schema's defaults, and the models folder in the data folder. */
 export function defaultSettings(dataDir: string): Settings {
-  return {
-    systemPrompt: "",
-    temperature: 0.7,
-    maxTokens: 512,
-    contextSize: "auto",
-    gpu: "auto",
-    threads: "auto",
-    modelsFolder: join(dataDir, "models"),
-    extraModelsFolders: [],
-    modelPath: null,
-    theme: "system",
-    speculation: "auto",
-    draftModelPath: null,
-    maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS,
-    cacheSlots: "auto",
-    cacheDiskBudgetGB: DEFAULT_CACHE_DISK_BUDGET_GB,
-    // Declared in the schema: parsing nothing gives its default.
-    apiServer: Settings.shape.apiServer.parse(undefined),
-  };
+  return Settings.parse({ modelsFolder: join(dataDir, "models") });
 }
 
 export interface NewMessage {

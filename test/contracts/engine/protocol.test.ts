@@ -1,10 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { engineEvents, engineMethods, parseEvent, parseRequestParams } from "../../../contracts/engine/protocol.js";
+import { engineEvents, engineMethods, engineParams, parseEvent, parseRequestParams } from "../../../contracts/engine/protocol.js";
+import { DEFAULT_CACHE_DISK_BUDGET_BYTES, DEFAULT_MAX_DRAFT_TOKENS } from "../../../contracts/engine/values.js";
 
 describe("engine protocol", () => {
   it("accepts valid params and applies defaults", () => {
     const parsed = parseRequestParams("loadModel", { modelPath: "/m.gguf", contextSize: "auto", threads: 2 });
-    expect(parsed).toEqual({ ok: true, method: "loadModel", params: { modelPath: "/m.gguf", contextSize: "auto", threads: 2, gpuLayers: "auto" } });
+    expect(parsed).toEqual({ ok: true, method: "loadModel", params: { modelPath: "/m.gguf", contextSize: "auto", threads: 2, gpuLayers: "auto", cacheSlots: "auto", cacheDiskBudgetBytes: DEFAULT_CACHE_DISK_BUDGET_BYTES } });
+  });
+
+  it("engineParams gives in-process callers the same defaults the engine process applies", () => {
+    const params = engineParams("generate", { messageId: "m", conversationId: "c", messages: [{ role: "user", content: "hi" }], maxTokens: 4, sampling: { temperature: 0 } });
+    expect(params.speculation).toEqual({ mode: "off", maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS });
+    expect(engineParams("generate", { ...params, speculation: { mode: "draft" } }).speculation.maxDraftTokens).toBe(DEFAULT_MAX_DRAFT_TOKENS);
+    expect(engineParams("runBenchmark", { benchmarkId: "b", prompts: ["p"], modes: ["draft"], maxTokens: 8 }).maxDraftTokens).toBe(DEFAULT_MAX_DRAFT_TOKENS);
+    expect(() => engineParams("generate", { ...params, maxTokens: 0 })).toThrow();
   });
 
   it("rejects unknown methods, including prototype keys", () => {

@@ -11,6 +11,7 @@ import { makeModelPair } from "../../../engine/dev/synthetic/make-model.js";
 import type { Token } from "node-llama-cpp";
 import { TEST_THREADS, targetModel } from "../../helpers/models.js";
 import { kjvEngine, tempDir, turn, verses } from "./helpers.js";
+import { engineParams } from "../../../contracts/engine/protocol.js";
 
 const engines: Engine[] = [];
 afterEach(async () => {
@@ -38,7 +39,7 @@ describe("saved states are only loaded by the model that made them, into context
     const engine = new Engine((level, message) => void (level === "warn" && warnings.push(message)));
     engines.push(engine);
     await engine.init({ gpu: "cpu", cacheDir });
-    await engine.loadModel({ modelPath: pair.target, contextSize: 256, threads: 1, gpuLayers: "auto" }, () => {});
+    await engine.loadModel(engineParams("loadModel", { modelPath: pair.target, contextSize: 256, threads: 1, gpuLayers: "auto" }), () => {});
     expect(warnings.join("\n")).toMatch(/saved by another model/);
     expect(await readdir(syntheticFolder)).toEqual([]);
     const reply = await turn(engine, "a", [{ role: "user", content: verses[0]! }]);
