@@ -1,8 +1,11 @@
 /**
- * What the UI can do: each action calls the host through the client and records the result in the stores.
- * Components get these through `useActions()` (see context.tsx), never the client directly.
+ * What the UI can do: each action calls the host through the client. State the host pushes as an event reaches the
+ * stores by that event alone (the subscriber): an action that changes a conversation, the settings, the draft, the
+ * cache, a download or the engine does not also write its result there. An action records a result only where no
+ * event carries it: the messages a send creates, a library listing the host returns for a change it made itself,
+ * what a fetch returns. Components get these through `useActions()` (see context.tsx), never the client directly.
  */
-import type { AppFolder, DatabaseRecovery, ModelFile, Settings, TandemClient, WindowResult } from "../../contracts/window/index.js";
+import type { AppFolder, DatabaseRecovery, ModelFile, Settings, SettingsPatch, TandemClient, WindowResult } from "../../contracts/window/index.js";
 import type { SpeculationMode } from "../../contracts/engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { isUploadCapable } from "./api/upload.js";
@@ -79,8 +82,8 @@ export function createActions(client: TandemClient) {
   function createAndSelect(): Promise<string> {
     creating ??= (async () => {
       try {
+        // The list gets it from the conversationUpdated event; it has no messages yet.
         const conversation = await client.createConversation({});
-        useConversationsStore.getState().upsert(conversation);
         useMessagesStore.getState().setConversationMessages(conversation.id, []);
         useConversationsStore.getState().select(conversation.id);
         return conversation.id;
@@ -165,16 +168,12 @@ export function createActions(client: TandemClient) {
     /** Resolves false when the host refused the new title. */
     async renameConversation(id: string, title: string): Promise<boolean> {
       const conversation = await attempt(() => client.renameConversation({ id, title }));
-      if (!conversation) return false;
-      useConversationsStore.getState().upsert(conversation);
-      return true;
+      return conversation !== undefined;
     },
 
+    /** The conversationDeleted event drops it from the stores. */
     async deleteConversation(id: string): Promise<void> {
-      const result = await attempt(() => client.deleteConversation({ id }));
-      if (!result) return;
-      useConversationsStore.getState().remove(id);
-      useMessagesStore.getState().forgetConversation(id);
+      await attempt(() => client.deleteConversation({ id }));
     },
 
     /** Sends a message in the selected conversation (creating one when none is selected). False on failure. */
@@ -276,16 +275,14 @@ export function createActions(client: TandemClient) {
       } catch (error) {
         useEngineStore.getState().setModelError({ message: errorMessage(error), path });
       } finally {
+        // A load refused before it reached the engine sends no status that would end it.
         if (useModelsStore.getState().loading?.path === path) useModelsStore.getState().setLoading(null);
       }
-      await attempt(async () => useEngineStore.getState().setStatus(await client.getEngineStatus({})));
     },
 
-    /** Saves settings; throws the host's error so the settings dialog can show it. */
-    async saveSettings(patch: Partial<Settings>): Promise<Settings> {
-      const settings = await client.updateSettings(patch);
-      useSettingsStore.getState().setSettings(settings);
-      return settings;
+    /** Saves settings (the settingsChanged event updates the store); throws the host's error so the dialog can show it. */
+    async saveSettings(patch: SettingsPatch): Promise<Settings> {
+      return client.updateSettings(patch);
     },
 
     /**
@@ -303,40 +300,31 @@ export function createActions(client: TandemClient) {
 
     /** Sets a conversation's speculation mode (null: follow the default in settings). */
     async setConversationSpeculation(id: string, mode: SpeculationMode | null): Promise<void> {
-      const conversation = await attempt(() => client.setConversationSpeculation({ id, mode }));
-      if (conversation) useConversationsStore.getState().upsert(conversation);
+      await attempt(() => client.setConversationSpeculation({ id, mode }));
     },
 
-    /**
-     * Loads (or with null, unloads) the draft model; resolves to the host's error message, or null on success. The
-     * new setting and status also arrive as events; they are applied here too so the dialog does not wait for them.
-     */
     /** The models folder's drafts for the loaded (or configured) target, with tokenizer reasons; throws on failure. */
     async compatibleDrafts(targetPath?: string): Promise<WindowResult<"compatibleDrafts">> {
       return client.compatibleDrafts(targetPath ? { targetPath } : {});
     },
 
+    /**
+     * Loads (or with null, unloads) the draft model; resolves to the host's error message, or null on success. The
+     * new setting and status arrive as events (settingsChanged, engineStatus), before this resolves.
+     */
     async setDraftModel(path: string | null): Promise<string | null> {
       try {
-        const draftModel = await client.setDraftModel({ path });
-        const settings = useSettingsStore.getState().settings;
-        if (settings) useSettingsStore.getState().setSettings({ ...settings, draftModelPath: draftModel?.modelPath ?? null });
-        const status = useEngineStore.getState().status;
-        if (status) useEngineStore.getState().setStatus({ ...status, draftModel, draftError: null });
+        await client.setDraftModel({ path });
         return null;
       } catch (error) {
         return errorMessage(error);
       }
     },
 
-    /** Deletes the saved conversation states; resolves to an error message, or null when it worked. */
+    /** Deletes the saved conversation states (the engineStatus event brings the emptied cache); resolves to an error message, or null. */
     async clearCache(): Promise<string | null> {
       try {
         await client.clearCache({});
-        // The host pushes the refreshed status too; asking keeps this window right if that event was missed.
-        const cache = await client.getCacheInfo({});
-        const status = useEngineStore.getState().status;
-        if (status) useEngineStore.getState().setStatus({ ...status, cache });
         return null;
       } catch (error) {
         return errorMessage(error);
@@ -348,10 +336,10 @@ export function createActions(client: TandemClient) {
       if (list) useDownloadsStore.getState().setList(list);
     },
 
-    /** Starts a model download; resolves to the host's error message, or null when it started. */
+    /** Starts a model download (downloadProgress events bring it); resolves to the host's error message, or null. */
     async startDownload(source: string): Promise<string | null> {
       try {
-        useDownloadsStore.getState().upsert(await client.startDownload({ source }));
+        await client.startDownload({ source });
         return null;
       } catch (error) {
         return errorMessage(error);
@@ -360,13 +348,12 @@ export function createActions(client: TandemClient) {
 
     async downloadControl(action: "pause" | "resume" | "cancel", id: string): Promise<void> {
       const call = { pause: client.pauseDownload, resume: client.resumeDownload, cancel: client.cancelDownload }[action];
-      const info = await attempt(() => call.call(client, { id }));
-      if (info) useDownloadsStore.getState().upsert(info);
+      await attempt(() => call.call(client, { id }));
     },
 
+    /** The engineStatus events show the restart. */
     async restartEngine(): Promise<void> {
-      const status = await attempt(() => client.restartEngine({}));
-      if (status) useEngineStore.getState().setStatus(status);
+      await attempt(() => client.restartEngine({}));
     },
   };
   return actions;

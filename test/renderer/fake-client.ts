@@ -639,7 +639,7 @@ export class FakeClient implements TandemClient {
 
   async restartEngine(params: WindowParams<"restartEngine">): Promise<WindowResult<"restartEngine">> {
     this.record("restartEngine", params);
-    this.status = { ...this.status, state: "ready", restarts: this.status.restarts + 1 };
+    this.setStatus({ state: "ready", restarts: this.status.restarts + 1 });
     return this.status;
   }
 
