@@ -5,10 +5,25 @@
  * event carries it: the messages a send creates, a library listing the host returns for a change it made itself,
  * what a fetch returns. Components get these through `useActions()` (see context.tsx), never the client directly.
  */
-import type { AppFolder, DatabaseRecovery, ModelFile, Settings, SettingsPatch, TandemClient, WindowResult } from "../../contracts/window/index.js";
+import type {
+  AppFolder,
+  DatabaseRecovery,
+  FitEstimate,
+  HfTokenStatus,
+  HubFile,
+  HubModel,
+  ModelFile,
+  Settings,
+  SettingsPatch,
+  TandemClient,
+  WindowParams,
+  WindowResult,
+} from "../../contracts/window/index.js";
 import type { SpeculationMode } from "../../contracts/engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { isUploadCapable } from "./api/upload.js";
+import { createBenchmarkActions } from "./benchmark-actions.js";
+import { createFirstRun } from "./flows/first-run.js";
 import { useApiServerStore } from "./stores/api-server.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useDatabaseStore } from "./stores/database.js";
@@ -107,6 +122,7 @@ export function createActions(client: TandemClient) {
           if (status.loadingModelPath) useModelsStore.getState().setLoading({ path: status.loadingModelPath, progress: 0 });
         }),
         client.getApiServerStatus({}).then((status) => useApiServerStore.getState().setStatus(status)),
+        client.listDownloads({}).then((list) => useDownloadsStore.getState().setList(list)),
         refreshModels(),
         refreshConversations(),
       ]);
@@ -141,14 +157,22 @@ export function createActions(client: TandemClient) {
       useDatabaseStore.getState().dismissReport();
     },
 
-    /** Opens one of Tandem's folders in the file manager (the app only); resolves to the error message, or null. */
-    async openFolder(folder: AppFolder): Promise<string | null> {
+    /**
+     * Opens one of Tandem's folders in the file manager (the app only); resolves to the error message, or null when
+     * the host answered (`opened` says whether the file manager took it).
+     */
+    async openFolder(folder: AppFolder): Promise<{ opened: boolean; error: string | null }> {
       try {
-        await client.openFolder({ folder });
-        return null;
+        const { opened } = await client.openFolder({ folder });
+        return { opened, error: null };
       } catch (error) {
-        return errorMessage(error);
+        return { opened: false, error: errorMessage(error) };
       }
+    },
+
+    /** The last lines of a log file (the crash screen); throws on failure. */
+    async readLogTail(log: "engine" | "host", lines: number): Promise<string[]> {
+      return (await client.readLogTail({ log, lines })).lines;
     },
 
     search(query: string): Promise<void> {
@@ -255,6 +279,53 @@ export function createActions(client: TandemClient) {
       }
     },
 
+    /**
+     * Adds (a typed path, or with null the folder chooser of the app) or removes an extra library folder; the
+     * returned listing is the library's (a change the host makes itself is not pushed as modelsChanged). Resolves to
+     * the error message, or null.
+     */
+    async addLibraryFolder(path: string | null): Promise<string | null> {
+      try {
+        const listing = path === null ? await client.chooseLibraryFolder({}) : await client.addModelsFolder({ path });
+        if (listing) useModelsStore.getState().setListing(listing);
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
+    async removeLibraryFolder(path: string): Promise<string | null> {
+      try {
+        useModelsStore.getState().setListing(await client.removeModelsFolder({ path }));
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
+    /** The memory a model (and draft) would need here; throws the host's error. */
+    estimateFit(params: WindowParams<"estimateFit">): Promise<FitEstimate> {
+      return client.estimateFit(params);
+    },
+
+    /** Hugging Face Hub search and a repo's GGUF files; both throw the host's error. */
+    async searchHub(query: string): Promise<HubModel[]> {
+      return (await client.searchHub({ query })).results;
+    },
+    async listHubFiles(repo: string): Promise<HubFile[]> {
+      return (await client.listHubFiles({ repo })).files;
+    },
+
+    /** Whether a Hugging Face token is set (never the token); setting one (null removes it) gives the new status. */
+    getHfToken(): Promise<HfTokenStatus> {
+      return client.getHfToken({});
+    },
+    setHfToken(token: string | null): Promise<HfTokenStatus> {
+      return client.setHfToken({ token });
+    },
+
+    ...createBenchmarkActions(client),
+
     /** Uses a typed folder path; resolves to the error message, or null on success. */
     async setModelsFolder(path: string): Promise<string | null> {
       try {
@@ -331,15 +402,10 @@ export function createActions(client: TandemClient) {
       }
     },
 
-    async refreshDownloads(): Promise<void> {
-      const list = await attempt(() => client.listDownloads({}));
-      if (list) useDownloadsStore.getState().setList(list);
-    },
-
     /** Starts a model download (downloadProgress events bring it); resolves to the host's error message, or null. */
-    async startDownload(source: string): Promise<string | null> {
+    async startDownload(source: string, sha256?: string): Promise<string | null> {
       try {
-        await client.startDownload({ source });
+        await client.startDownload({ source, ...(sha256 ? { sha256 } : {}) });
         return null;
       } catch (error) {
         return errorMessage(error);
@@ -356,5 +422,6 @@ export function createActions(client: TandemClient) {
       await attempt(() => client.restartEngine({}));
     },
   };
-  return actions;
+  // The multi-step flows (flows/) run on these actions.
+  return { ...actions, firstRun: createFirstRun(actions) };
 }
