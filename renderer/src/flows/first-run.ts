@@ -69,8 +69,6 @@ export function resumablePair(): PairSources | null {
   return null;
 }
 
-export type FirstRun = ReturnType<typeof createFirstRun>;
-
 export function createFirstRun(actions: FirstRunActions) {
   const store = useFirstRunStore;
   const set = (patch: Partial<FirstRunState>) => store.setState(patch);
