@@ -11,7 +11,7 @@ import { EngineRequestError, apiError, isDiskFull, toTandemApiError, withoutStac
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";
 import type { LoadQueue } from "./models/load-queue.js";
-import type { MessageOutcome } from "./store/chat-store.js";
+import type { MessageOutcome } from "./store/app-database.js";
 
 export const NO_MODEL_ERROR = "No model loaded: choose a model first.";
 

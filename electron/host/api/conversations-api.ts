@@ -4,7 +4,7 @@ import type { Conversation, GenerationSettings, Message, TandemApi } from "../..
 import { apiError } from "../errors.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";
-import { DEFAULT_CONVERSATION_TITLE } from "../store/chat-store.js";
+import { DEFAULT_CONVERSATION_TITLE } from "../store/app-database.js";
 import { titleFromMessage } from "../titles.js";
 
 export type ConversationsApi = Pick<

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
-import { ChatStore } from "../../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../../electron/host/store/app-database.js";
 import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
 import { type Message, type WindowEvent, type WindowEventData } from "../../../contracts/window/index.js";
@@ -401,7 +401,7 @@ describe("chat", () => {
     const status = await host.api.getEngineStatus({});
     expect(status.lastCrash?.reason).toBe("exited");
     await host.dispose();
-    const reader = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    const reader = new AppDatabase(join(dataDir, DATABASE_FILE), { dataDir });
     expect(reader.getMessage(assistantMessage.id)).toMatchObject({ status: "interrupted", content: "Echo: please" });
     reader.close();
   });
@@ -487,7 +487,7 @@ describe("settings and engine control", () => {
     await waitFor(() => of("tokens").length >= 3, 5_000, "tokens");
     await host.dispose();
     expect((await apiError(host.api.listConversations({}))).code).toBe("NOT_STARTED");
-    const reader = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    const reader = new AppDatabase(join(dataDir, DATABASE_FILE), { dataDir });
     const saved = reader.getMessage(assistantMessage.id);
     reader.close();
     expect(saved?.status).toBe("stopped");
@@ -633,7 +633,7 @@ describe("speculation", () => {
 
   it("an incompatible saved draft sets draftError at start and keeps the setting", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "tandem-host-test-"));
-    const seed = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    const seed = new AppDatabase(join(dataDir, DATABASE_FILE), { dataDir });
     seed.updateSettings({ modelPath, draftModelPath: incompatiblePath });
     seed.close();
     const host = createHost(

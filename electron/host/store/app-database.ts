@@ -1,6 +1,7 @@
 /**
- * ChatStore: conversations, messages and settings in one SQLite file (better-sqlite3, synchronous: every write is
- * on disk when the call returns, which is what lets a partial reply survive a crash).
+ * AppDatabase: conversations, messages, settings, model origins and benchmark results in one SQLite file
+ * (better-sqlite3, synchronous: every write is on disk when the call returns, which is what lets a partial reply
+ * survive a crash).
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -71,7 +72,7 @@ interface MessageRow {
   created_at: number;
 }
 
-export interface ChatStoreOptions {
+export interface AppDatabaseOptions {
   /** Where default paths (the models folder) point. */
   dataDir: string;
   logger?: Logger;
@@ -85,7 +86,8 @@ export interface ChatStoreOptions {
   quarantined?: boolean;
 }
 
-export class ChatStore {
+/** Tandem's database (tandem.db): each kind of record has its own table and its own section of methods below. */
+export class AppDatabase {
   private readonly db: Database.Database;
   private readonly defaults: Settings;
   private readonly logger: Logger;
@@ -102,7 +104,7 @@ export class ChatStore {
    * Opens (creating if needed) the database at `file`; ":memory:" works for tests. The integrity check runs first:
    * a damaged file throws DatabaseDamagedError, one that can't be opened at all DatabaseOpenError (integrity.ts).
    */
-  constructor(file: string, options: ChatStoreOptions) {
+  constructor(file: string, options: AppDatabaseOptions) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.defaults = defaultSettings(options.dataDir);
     this.logger = options.logger ?? silentLogger;
