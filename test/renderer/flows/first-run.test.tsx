@@ -20,6 +20,12 @@ async function pairStarted(): Promise<{ h: Harness; targetId: string; draftId: s
   return { h, targetId: targetId!, draftId: draftId! };
 }
 
+/** Both downloads of the pair finish, the draft first. */
+function downloadBoth(h: Harness, targetId: string, draftId: string): void {
+  h.fake.progressDownload(draftId, { state: "done", receivedBytes: 500, totalBytes: 500 });
+  h.fake.progressDownload(targetId, { state: "done", receivedBytes: 1000, totalBytes: 1000 });
+}
+
 describe("first-run flow", () => {
   it("a reload while the pair downloads finds it in the host's downloads and still loads the target, then sets the draft", async () => {
     const { h, targetId, draftId } = await pairStarted();
@@ -44,10 +50,7 @@ describe("first-run flow", () => {
   it("a reload while the host loads the target waits for that load (no second one), then sets the draft", async () => {
     const { h, targetId, draftId } = await pairStarted();
     h.fake.holdLoads = true;
-    act(() => {
-      h.fake.progressDownload(draftId, { state: "done", receivedBytes: 500, totalBytes: 500 });
-      h.fake.progressDownload(targetId, { state: "done", receivedBytes: 1000, totalBytes: 1000 });
-    });
+    act(() => downloadBoth(h, targetId, draftId));
     const target = h.fake.downloads.get(targetId)!;
     await waitFor(() => expect(h.fake.callsOf("loadModel")).toEqual([{ path: target.destPath }]));
 
@@ -75,10 +78,7 @@ describe("first-run flow", () => {
   it("a target that fails to load ends the flow once (no retry), with the model error banner", async () => {
     const { h, targetId, draftId } = await pairStarted();
     h.fake.holdLoads = true;
-    act(() => {
-      h.fake.progressDownload(draftId, { state: "done", receivedBytes: 500, totalBytes: 500 });
-      h.fake.progressDownload(targetId, { state: "done", receivedBytes: 1000, totalBytes: 1000 });
-    });
+    act(() => downloadBoth(h, targetId, draftId));
     await waitFor(() => expect(h.fake.callsOf("loadModel")).toHaveLength(1));
     act(() => h.fake.finishLoad("Not enough memory to load the model"));
     await waitFor(() => expect(useFirstRunStore.getState().pair).toBeNull());
@@ -89,10 +89,7 @@ describe("first-run flow", () => {
 
   it("has nothing to resume once the pair is in, nor when the user cleared the draft later", async () => {
     const { h, targetId, draftId } = await pairStarted();
-    act(() => {
-      h.fake.progressDownload(draftId, { state: "done", receivedBytes: 500, totalBytes: 500 });
-      h.fake.progressDownload(targetId, { state: "done", receivedBytes: 1000, totalBytes: 1000 });
-    });
+    act(() => downloadBoth(h, targetId, draftId));
     await waitFor(() => expect(h.fake.callsOf("setDraftModel")).toHaveLength(1));
     await waitFor(() => expect(useFirstRunStore.getState().pair).toBeNull());
 
