@@ -51,7 +51,7 @@ let helloCount = 0;
 let model = null;
 let draft = null;
 const running = new Map();
-// The paged KV cache: session keys in slots (most recently used last) and on disk.
+// The paged KV cache: conversation ids in slots (most recently used last) and on disk.
 let slots = [];
 let slotCount = 0;
 let disk = new Set();
