@@ -4,7 +4,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { defaultDataDir } from "../electron/host/data-dir.js";
 import { SpeculationMode } from "../contracts/engine/protocol.js";
-import { runBench } from "../engine/bench/bench.js";
+import { DEFAULT_MAX_DRAFT_TOKENS, ENGINE_LIMITS } from "../contracts/engine/values.js";
+import { runBenchmark } from "../engine/bench/bench.js";
 import { BenchUsageError, readPromptsOption, threadsOption } from "../engine/dev/bench/usage-error.js";
 import { peerCommand } from "../engine/dev/bench/peer/peer-command.js";
 
@@ -15,7 +16,7 @@ export const BENCH_HELP = `  bench --model <gguf> --spec <off|draft|lookup|ngram
       --max-tokens <n>        Tokens per reply (default 64)
       --temperature <t>       Default 0 (the output check needs 0)
       --threads <n|auto>      Same for baseline and speculative runs (default auto)
-      --max-draft <k>         Upper bound on the draft length (default 8)
+      --max-draft <k>         Upper bound on the draft length (default ${DEFAULT_MAX_DRAFT_TOKENS})
       --context-size <n>      Context (default: the model's, at most 8192)
       --ngram-table <fresh|keep>  fresh (default): the learned n-gram table starts empty in a temporary
                               folder and learns only from this bench's speculative replies; keep: use the
@@ -70,7 +71,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (!Number.isFinite(n) || n < min || n > max) throw new BenchUsageError(`--${name} must be a number from ${min} to ${max}`);
     return n;
   };
-  const report = await runBench({
+  const report = await runBenchmark({
     model: values.model,
     draft: values.draft,
     mode: mode.data,
@@ -78,7 +79,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     maxTokens: Math.floor(number("max-tokens", values["max-tokens"], 64, 1, 100_000)),
     temperature: number("temperature", values.temperature, 0, 0, 5),
     threads,
-    maxDraftTokens: Math.floor(number("max-draft", values["max-draft"], 8, 1, 32)),
+    maxDraftTokens: Math.floor(number("max-draft", values["max-draft"], DEFAULT_MAX_DRAFT_TOKENS, ENGINE_LIMITS.maxDraftTokens.min, ENGINE_LIMITS.maxDraftTokens.max)),
     contextSize: values["context-size"] ? Math.floor(number("context-size", values["context-size"], 0, 16, 1_048_576)) : undefined,
     cacheDir:
       (values["ngram-table"] ?? "fresh") === "keep"

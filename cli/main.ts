@@ -1,8 +1,8 @@
 /**
- * The `tandem` command line, its own composition root: chat, bench and cache-bench run the engine in-process (no
- * supervisor, no database); serve runs it supervised behind the host's API server; inspect reads headers; pull uses
- * the host's downloader; make-model and the benches are
- * dev tools (engine/dev). Every command's options are in COMMAND_HELP below (`tandem <command> --help`).
+ * The `tandem` command line, its own composition root. chat and bench run the engine in-process (no supervisor, no
+ * database); serve runs it supervised behind the host's API server; inspect reads GGUF headers; pull uses the host's
+ * downloader. make-model, bench-suite, cache-bench, server-bench and bench --peer are dev tools, their code in
+ * engine/dev. Every command's options are in COMMAND_HELP below (`tandem <command> --help`).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -18,17 +18,33 @@ import { INSPECT_HELP, inspectCommand } from "./inspect-command.js";
 import { PULL_HELP, pullCommand } from "./pull-command.js";
 import { SERVE_HELP, ServeUsageError, serveCommand } from "./serve-command.js";
 import { REMOTE_CHAT_HELP, RemoteUsageError, remoteChatCommand } from "./remote-chat-command.js";
-import { ContextSizeSetting, GpuChoice, ThreadsSetting, type ChatMessage } from "../contracts/engine/protocol.js";
+import { ContextSizeSetting, GpuChoice, ThreadsSetting, engineParams, type ChatMessage, type GenerationResult } from "../contracts/engine/protocol.js";
+import { Settings } from "../contracts/window/domain.js";
+
+/** chat's sampling defaults are the app's (Settings). */
+const CHAT_DEFAULTS = { temperature: Settings.shape.temperature.parse(undefined), maxTokens: Settings.shape.maxTokens.parse(undefined) };
+
+/** What `chat --json` prints after the reply, from its result: the help lists these keys. */
+const chatJson = ({ text, stats }: GenerationResult) => ({
+  text,
+  tokens: stats.tokens,
+  tokensPerSecond: stats.tokensPerSecond,
+  timeToFirstTokenMs: stats.timeToFirstTokenMs,
+  stopReason: stats.stopReason,
+  promptTokens: stats.promptTokens,
+  threads: stats.threads,
+  backend: stats.backend,
+});
+const CHAT_JSON_KEYS = Object.keys(chatJson({ text: "", stats: {} } as GenerationResult));
 
 const CHAT_HELP = `  chat --model <gguf> [options] "<prompt>"   Stream a reply to one prompt.
       --system <text>         System prompt
-      --temperature <t>       Sampling temperature (default 0.7; 0 = greedy, deterministic)
-      --max-tokens <n>        Maximum reply tokens (default 512)
+      --temperature <t>       Sampling temperature (default ${CHAT_DEFAULTS.temperature}; 0 = greedy, deterministic)
+      --max-tokens <n>        Maximum reply tokens (default ${CHAT_DEFAULTS.maxTokens})
       --context-size <n|auto> Context window (default auto: the model's trained size, at most 8192)
       --threads <n|auto>      CPU threads (default auto: measured once per model and cached)
       --gpu <auto|cuda|vulkan|metal|cpu>   Backend (default auto)
-      --json                  After the reply, print one JSON line: {"text", "tokens", "tokensPerSecond",
-                              "timeToFirstTokenMs", "stopReason", "promptTokens", "threads", "backend"}
+      --json                  After the reply, print one JSON line: {${CHAT_JSON_KEYS.map((key) => `"${key}"`).join(", ")}}
 ${REMOTE_CHAT_HELP}`;
 
 const MAKE_MODEL_HELP = `  make-model [options]        Write a synthetic target + draft pair (same tokenizer) whose greedy choices agree at
@@ -107,8 +123,8 @@ async function chat(argv: string[]): Promise<number> {
   if (!values.model) throw new UsageError("chat needs --model <path to a .gguf file>");
   const prompt = positionals.join(" ").trim();
   if (!prompt) throw new UsageError('chat needs a prompt, e.g. tandem chat --model m.gguf "Hello"');
-  const temperature = parseNumber("temperature", values.temperature, 0.7, 0, 5);
-  const maxTokens = Math.floor(parseNumber("max-tokens", values["max-tokens"], 512, 1, 1_000_000));
+  const temperature = parseNumber("temperature", values.temperature, CHAT_DEFAULTS.temperature, 0, 5);
+  const maxTokens = Math.floor(parseNumber("max-tokens", values["max-tokens"], CHAT_DEFAULTS.maxTokens, 1, 1_000_000));
   const contextSize = parseSetting("context-size", values["context-size"], ContextSizeSetting);
   const threads = parseSetting("threads", values.threads, ThreadsSetting);
   const gpu = parseSetting("gpu", values.gpu ?? "auto", GpuChoice);
@@ -118,7 +134,7 @@ async function chat(argv: string[]): Promise<number> {
   });
   try {
     await engine.init({ gpu, cacheDir: path.join(defaultDataDir(), "cache") });
-    await engine.loadModel({ modelPath: values.model, contextSize, threads, gpuLayers: "auto" }, () => {});
+    await engine.loadModel(engineParams("loadModel", { modelPath: values.model, contextSize, threads, gpuLayers: "auto" }), () => {});
     const messages: ChatMessage[] = [];
     if (values.system) messages.push({ role: "system", content: values.system });
     messages.push({ role: "user", content: prompt });
@@ -127,25 +143,13 @@ async function chat(argv: string[]): Promise<number> {
     const onSigint = () => controller.abort();
     process.once("SIGINT", onSigint);
     const result = await engine.generate(
-      { generationId: "cli", sessionKey: "cli", messages, maxTokens, sampling: { temperature } },
+      engineParams("generate", { messageId: "cli", conversationId: "cli", messages, maxTokens, sampling: { temperature } }),
       (tokens) => process.stdout.write(tokens.map((token) => token.text).join("")),
     );
     process.off("SIGINT", onSigint);
     process.stdout.write("\n");
     if (values.json) {
-      const { stats } = result;
-      process.stdout.write(
-        JSON.stringify({
-          text: result.text,
-          tokens: stats.tokens,
-          tokensPerSecond: stats.tokensPerSecond,
-          timeToFirstTokenMs: stats.timeToFirstTokenMs,
-          stopReason: stats.stopReason,
-          promptTokens: stats.promptTokens,
-          threads: stats.threads,
-          backend: stats.backend,
-        }) + "\n",
-      );
+      process.stdout.write(JSON.stringify(chatJson(result)) + "\n");
     }
     return 0;
   } finally {

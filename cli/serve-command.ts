@@ -8,8 +8,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CacheSlotsSetting, ContextSizeSetting, GpuChoice, ThreadsSetting, type LoadedModel } from "../contracts/engine/protocol.js";
-import { DEFAULT_MAX_DRAFT_TOKENS, isSpeculationMode, type SpeculationModeValue } from "../contracts/engine/values.js";
-import { Settings } from "../contracts/window/domain.js";
+import { isSpeculationMode, type SpeculationModeValue } from "../contracts/engine/values.js";
+import { DEFAULT_API_SERVER_SETTINGS } from "../contracts/window/domain.js";
+import { SETTINGS_LIMITS } from "../contracts/window/values.js";
 import { supervisorPort } from "../electron/host/api-server/engine-port.js";
 import { modelId } from "../electron/host/api-server/request-options.js";
 import { exposedWithoutKeyMessage, isLoopback, startApiServer } from "../electron/host/api-server/server.js";
@@ -18,7 +19,7 @@ import { consoleLogger, describeError } from "../electron/host/logger.js";
 import { EngineSupervisor, nodeForkSpawner } from "../electron/host/supervision/supervisor.js";
 
 /** The app's defaults for the server (declared once, in the Settings schema). */
-const DEFAULTS = Settings.shape.apiServer.parse(undefined);
+const DEFAULTS = DEFAULT_API_SERVER_SETTINGS;
 
 export const SERVE_HELP = `  serve --model <gguf> [options]   Run the local OpenAI-compatible API server (…/v1/chat/completions,
                               /v1/completions, /v1/models, /health, /metrics) until Ctrl-C.
@@ -102,10 +103,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeOpt
     draft: values.draft ? path.resolve(values.draft) : null,
     spec,
     host,
-    port: integer("port", values.port, DEFAULTS.port, 0, 65_535),
+    port: integer("port", values.port, DEFAULTS.port, SETTINGS_LIMITS.apiServerPort.min, SETTINGS_LIMITS.apiServerPort.max),
     apiKey,
     corsOrigins: (values["cors-origins"] ?? "").split(",").map((o) => o.trim()).filter(Boolean),
-    maxQueue: integer("max-queue", values["max-queue"], DEFAULTS.maxQueue, 0, 1024),
+    maxQueue: integer("max-queue", values["max-queue"], DEFAULTS.maxQueue, SETTINGS_LIMITS.apiServerMaxQueue.min, SETTINGS_LIMITS.apiServerMaxQueue.max),
     contextSize: setting("context-size", values["context-size"], "auto", ContextSizeSetting),
     slots: setting("slots", values.slots, "auto", CacheSlotsSetting),
     threads: setting("threads", values.threads, "auto", ThreadsSetting),
@@ -161,7 +162,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
       // No chat window here: every cache slot serves API requests.
       concurrency: () => model?.cacheSlots ?? 1,
       defaultSpeculation: () => options.spec,
-      maxDraftTokens: () => DEFAULT_MAX_DRAFT_TOKENS,
       logger: consoleLogger("tandem serve", "warn"),
     });
   } catch (error) {

@@ -12,14 +12,7 @@ import { IncrementalDetokenizer } from "./text-stream.js";
 
 export { commonPrefixLength, usableContext };
 
-/**
- * The engine's own decode loop over one context sequence.
- *
- * We drive llama.cpp through `controlledEvaluate` rather than node-llama-cpp's chat session (whose token predictor
- * accepts at most one drafted token per decode in 3.21.1) so that the loop is ours: prefix reuse is explicit,
- * every step is timed and attributed, abort is checked between steps, and plain decoding is simply a verify step
- * with no drafts — one code path, so speculation cannot drift from plain decoding.
- */
+/** What one reply's decode needs: its sequence and prompt, its limits and sampling, and where its steps go. */
 export interface DecodeRequest {
   sequence: LlamaContextSequence;
   model: LlamaModel;
@@ -94,6 +87,21 @@ class TokenEmitter {
 
 const PLAIN_STEP: PlannedStep = { plan: { speculator: null, k: 0 }, proposal: [] };
 
+/**
+ * The engine's own decode loop over one context sequence, rather than node-llama-cpp's chat session (whose token
+ * predictor accepts at most one drafted token per decode in 3.21.1), so that the loop is ours:
+ *
+ * 1. prefix reuse: the sequence keeps what it holds of the prompt (all but the last prompt token at most) and the
+ *    rest is erased;
+ * 2. prefill: the rest of the prompt is evaluated and the first token sampled (step 0); `onPromptEvaluated` fires;
+ * 3. then one step per target decode until EOG, max tokens, abort or a full context (checked before each step, and
+ *    abort again after it, dropping that step's tokens): the policy plans a speculator and proposes drafts (none when
+ *    plain, or with no policy), the target verifies them in one decode through SequenceSampler (sampling stops at the
+ *    first rejected draft), the costs and metrics record the step, and the accepted drafts plus the target's own
+ *    token are streamed with that step (`onStep`).
+ *
+ * Plain decoding is simply a verify step with no drafts: one code path, so speculation cannot drift from it.
+ */
 export async function runDecodeLoop(request: DecodeRequest): Promise<DecodeOutcome> {
   if (request.promptTokens.length === 0) throw new Error("empty prompt");
   // One native sampler for the whole reply (see SequenceSampler), freed when the reply ends, however it ends.
@@ -175,7 +183,7 @@ async function decode(request: DecodeRequest, sampler: SequenceSampler): Promise
     // (low confidence) has still spent its decodes, and the cost model and the counters must see that.
     const asked = plan.speculator?.kind ?? null;
     // The policy's bookkeeping runs while the target decodes, off the path between two decodes. Two hops:
-    // node-llama-cpp dispatches the batch in a setImmediate queued after this one (controlledEvaluate awaits
+    // node-llama-cpp dispatches the batch in a setImmediate queued after this one (the sampler's decode awaits
     // before queueing it), and the bookkeeping must not delay that dispatch.
     if (policy) setImmediate(() => setImmediate(() => policy.idle(history, asked)));
     const verified = await verifying;

@@ -35,24 +35,24 @@ export interface DraftLease {
  * the new tokens are evaluated.
  */
 export class DraftLanes {
-  private readonly lanes: Array<{ lane: DraftModel; sessionKey: string | undefined; busy: boolean; lastUsed: number }>;
+  private readonly lanes: Array<{ lane: DraftModel; conversationId: string | undefined; busy: boolean; lastUsed: number }>;
   private clock = 0;
 
   constructor(lanes: DraftModel[]) {
-    this.lanes = lanes.map((lane) => ({ lane, sessionKey: undefined, busy: false, lastUsed: 0 }));
+    this.lanes = lanes.map((lane) => ({ lane, conversationId: undefined, busy: false, lastUsed: 0 }));
   }
 
   get size(): number {
     return this.lanes.length;
   }
 
-  /** A free lane for `sessionKey`, or null when every lane drafts for another reply (that reply then drafts without). */
-  take(sessionKey: string): DraftLease | null {
+  /** A free lane for `conversationId`, or null when every lane drafts for another reply (that reply then drafts without). */
+  take(conversationId: string): DraftLease | null {
     const free = this.lanes.filter((entry) => !entry.busy);
-    const entry = free.find((e) => e.sessionKey === sessionKey) ?? free.sort((a, b) => a.lastUsed - b.lastUsed)[0];
+    const entry = free.find((e) => e.conversationId === conversationId) ?? free.sort((a, b) => a.lastUsed - b.lastUsed)[0];
     if (!entry) return null;
     entry.busy = true;
-    entry.sessionKey = sessionKey;
+    entry.conversationId = conversationId;
     let released = false;
     return {
       lane: entry.lane,

@@ -12,7 +12,8 @@ import { engineFitEnvironment, estimateFit, withFitAdvice } from "./fit-estimate
 import { disposeActiveModel, loadActiveModel, type ActiveModel } from "./model-loader.js";
 import { KvPager } from "./kv-cache/kv-pager.js";
 import { modelContentHash } from "./kv-cache/model-identity.js";
-import { DEFAULT_DISK_BUDGET_BYTES, KvStateStore, stateParamsOf, type StateSaver } from "./kv-cache/state-store.js";
+import { KvStateStore, stateParamsOf, type StateSaver } from "./kv-cache/state-store.js";
+import { DEFAULT_CACHE_DISK_BUDGET_BYTES } from "../contracts/engine/values.js";
 import type {
   CacheInfo,
   ChatMessage,
@@ -53,8 +54,6 @@ interface SpeculationState {
 export interface EngineOptions {
   getLlama?: GetLlama;
   stepDelayMs?: number;
-  /** Disk budget of saved conversation states (default 2 GB). */
-  kvDiskBudgetBytes?: number;
   /** Replaces the KV state writer (tests inject a full disk). */
   kvStateSaver?: StateSaver;
 }
@@ -85,7 +84,7 @@ export class Engine {
   private pager: KvPager | undefined;
   private readonly contextLock = new SharedLock();
   private readonly running = new Map<string, AbortController>();
-  /** The disk budget of the loaded model's states (loadModel may set it). */
+  /** The disk budget of the loaded model's states (loadModel's; undefined before the first load). */
   private diskBudgetBytes: number | undefined;
 
   constructor(
@@ -134,17 +133,17 @@ export class Engine {
           modelPath: params.modelPath,
           contextSize: params.contextSize,
           threads: params.threads,
-          gpuLayers: params.gpuLayers ?? "auto",
-          slots: params.cacheSlots ?? "auto",
+          gpuLayers: params.gpuLayers,
+          slots: params.cacheSlots,
           cacheDir: this.cacheDir,
           onProgress,
         });
       } catch (error) {
         // Out of memory: say what would fit (nothing is loaded now, so the estimate sees all the free memory).
         const { modelPath, contextSize, cacheSlots, gpuLayers } = params;
-        throw await withFitAdvice(error, await engineFitEnvironment(backend, {}), { modelPath, contextSize, cacheSlots, gpuLayers });
+        throw await withFitAdvice(error, await engineFitEnvironment(backend, {}), { modelPath, draftPath: null, contextSize, cacheSlots, gpuLayers });
       }
-      this.diskBudgetBytes = params.cacheDiskBudgetBytes ?? this.options.kvDiskBudgetBytes;
+      this.diskBudgetBytes = params.cacheDiskBudgetBytes;
       try {
         this.pager = await this.openPager(this.active);
       } catch (error) {
@@ -220,9 +219,9 @@ export class Engine {
           cacheDir: this.cacheDir,
         });
       } catch (error) {
-        const { modelPath, contextSize, cacheSlots, gpuLayers } = target.info;
+        const { modelPath, contextSize, gpuLayers } = target.info;
         const env = await engineFitEnvironment(backend, { target, draft: this.draft });
-        throw await withFitAdvice(error, env, { modelPath, draftPath: params.modelPath, contextSize, cacheSlots, gpuLayers });
+        throw await withFitAdvice(error, env, { modelPath, draftPath: params.modelPath, contextSize, cacheSlots: target.sequences.length, gpuLayers });
       }
       await this.releaseDraft();
       this.draft = next;
@@ -257,11 +256,11 @@ export class Engine {
   ): Promise<GenerationResult> {
     const startedAt = performance.now();
     const backend = this.requireBackend();
-    if (this.running.has(params.generationId)) {
-      throw new EngineFailure("BAD_REQUEST", `Generation ${params.generationId} is already running`);
+    if (this.running.has(params.messageId)) {
+      throw new EngineFailure("BAD_REQUEST", `Generation ${params.messageId} is already running`);
     }
     const controller = new AbortController();
-    this.running.set(params.generationId, controller);
+    this.running.set(params.messageId, controller);
     try {
       // Shared: replies on different conversations decode at once, each on its own slot (the pager pins one per
       // reply), and BatchGate lines up their decodes so node-llama-cpp sends them as one batch.
@@ -274,12 +273,12 @@ export class Engine {
           params.prompt !== undefined
             ? fitRawPrompt({ model: active.model, prompt: params.prompt, contextSize })
             : fitPrompt({ model: active.model, wrapper: active.wrapper, messages: params.messages ?? [], contextSize, maxTokens: params.maxTokens });
-        const speculation = { mode: params.speculation?.mode ?? "off", maxDraftTokens: params.speculation?.maxDraftTokens ?? 8 };
+        const { speculation } = params;
         // The conversation's slot (paged in from disk if needed) is pinned until the reply ends.
-        const cache = await pager.acquire(params.sessionKey, prompt.tokens);
+        const cache = await pager.acquire(params.conversationId, prompt.tokens);
         const leaveGate = active.gate.enter();
         // Each reply drafts on a lane of the draft context of its own; with one per target slot there is always one.
-        const draftLease = speculation.mode === "draft" || speculation.mode === "auto" ? (this.draft?.lanes.take(params.sessionKey) ?? null) : null;
+        const draftLease = speculation.mode === "draft" || speculation.mode === "auto" ? (this.draft?.lanes.take(params.conversationId) ?? null) : null;
         try {
           const policy = await this.preparePolicy(active, cache.sequence, speculation.mode, speculation.maxDraftTokens, prompt.tokens, draftLease?.lane ?? null);
           const outcome = await runDecodeLoop({
@@ -306,7 +305,7 @@ export class Engine {
           leaveGate(); // learning below decodes nothing: the other replies' decodes need not wait for this one
           if (options.learn !== false) await this.learnFromReply(active, prompt.tokens.length, [...prompt.tokens, ...outcome.tokens]);
           return {
-            generationId: params.generationId,
+            messageId: params.messageId,
             text: outcome.text,
             stats: {
               tokens: outcome.tokens.length,
@@ -329,11 +328,11 @@ export class Engine {
         } finally {
           leaveGate();
           draftLease?.release();
-          pager.release(params.sessionKey);
+          pager.release(params.conversationId);
         }
       });
     } finally {
-      this.running.delete(params.generationId);
+      this.running.delete(params.messageId);
     }
   }
 
@@ -393,7 +392,7 @@ export class Engine {
   cacheInfo(): CacheInfo {
     const pager = this.pager;
     if (!pager) {
-      return { slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0, diskBudgetBytes: this.diskBudgetBytes ?? this.options.kvDiskBudgetBytes ?? DEFAULT_DISK_BUDGET_BYTES, memoryBytes: 0 };
+      return { slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0, diskBudgetBytes: this.diskBudgetBytes ?? DEFAULT_CACHE_DISK_BUDGET_BYTES, memoryBytes: 0 };
     }
     return {
       slots: pager.slotCount,
@@ -442,8 +441,8 @@ export class Engine {
   }
 
   /** Asks a running (or queued) generation to stop after its current token. */
-  abort(generationId: string): boolean {
-    const controller = this.running.get(generationId);
+  abort(messageId: string): boolean {
+    const controller = this.running.get(messageId);
     if (!controller) return false;
     controller.abort();
     return true;

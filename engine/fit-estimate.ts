@@ -40,20 +40,20 @@ const REMOTE_TIMEOUT_MS = 30_000;
 const isRemote = (source: string): boolean => /^https?:\/\//i.test(source);
 
 export async function estimateFit(env: FitEnvironment, params: EngineParams<"estimateFit">): Promise<FitEstimate> {
-  const headers = params.headers ?? {};
+  const headers = params.headers ?? {}; // optional: no headers at all for a local file
   const target = await readModelHeader(env.llama, params.modelPath, headers);
   const draft = params.draftPath ? await readModelHeader(env.llama, params.draftPath, headers) : null;
 
   const contextSize =
     params.contextSize === "auto" ? autoContextSize(target.insights.trainContextSize ?? 4096) : params.contextSize;
-  const slotsSetting: CacheSlotsSetting = params.cacheSlots ?? "auto";
+  const slotsSetting: CacheSlotsSetting = params.cacheSlots;
 
   // "auto" GPU layers are resolved the way a load resolves them, against the VRAM that load would find free: what is
   // free now plus what the loaded models give back, and for the draft (loaded after the target) minus the target.
   const vram = await env.llama.getVramState();
   const releasable = env.releasable ?? { ramBytes: 0, vramBytes: 0 };
   const freeVram = vram.free + releasable.vramBytes;
-  const gpuLayers = await resolveGpuLayers(target.insights, env.backend, params.gpuLayers ?? "auto", freeVram, vram.total);
+  const gpuLayers = await resolveGpuLayers(target.insights, env.backend, params.gpuLayers, freeVram, vram.total);
   let draftGpuLayers = 0;
   if (draft) {
     const targetSlots = (await chooseSlots(env.llama, target.insights, gpuLayers, contextSize, slotsSetting)).slots;

@@ -32,23 +32,23 @@ export class EngineService {
     engineOptions: ConstructorParameters<typeof Engine>[1] = {},
   ) {
     this.engine = new Engine((level, message) => this.emit("log", { level, message }), engineOptions);
-    this.bench = new BenchRunner(this.engine, (data) => this.emit("benchProgress", data));
+    this.bench = new BenchRunner(this.engine, (data) => this.emit("benchmarkProgress", data));
     this.handlers = {
       hello: async () => ({ protocolVersion: PROTOCOL_VERSION, engineVersion: ENGINE_VERSION, pid: process.pid }),
       init: (params) => this.engine.init(params),
       getSystemInfo: () => this.engine.systemInfo(),
       loadModel: (params) =>
-        this.engine.loadModel(params, (progress) => this.emit("loadProgress", { modelPath: params.modelPath, progress })),
+        this.engine.loadModel(params, (progress) => this.emit("modelLoadProgress", { modelPath: params.modelPath, progress })),
       unloadModel: async () => ({ unloaded: await this.engine.unloadModel() }),
       loadDraftModel: (params) => this.engine.loadDraftModel(params),
       unloadDraftModel: async () => ({ unloaded: await this.engine.unloadDraftModel() }),
       generate: (params) =>
-        this.engine.generate(params, (tokens, step) => this.emit("tokens", { generationId: params.generationId, tokens, step }), {
-          onCacheOutcome: (report) => this.emit("cacheOutcome", { generationId: params.generationId, ...report }),
+        this.engine.generate(params, (tokens, step) => this.emit("tokens", { messageId: params.messageId, tokens, step }), {
+          onCacheOutcome: (report) => this.emit("cacheOutcome", { messageId: params.messageId, ...report }),
         }),
-      abort: async (params) => ({ aborted: this.engine.abort(params.generationId) }),
-      runBench: (params) => this.bench.run(params),
-      cancelBench: async (params) => ({ cancelled: this.bench.cancel(params.benchId) }),
+      abort: async (params) => ({ aborted: this.engine.abort(params.messageId) }),
+      runBenchmark: (params) => this.bench.run(params),
+      cancelBenchmark: async (params) => ({ cancelled: this.bench.cancel(params.benchmarkId) }),
       getCacheInfo: async () => this.engine.cacheInfo(),
       clearCache: () => this.engine.clearCache(),
       estimateFit: (params) => this.engine.estimateFit(params),

@@ -7,9 +7,11 @@
  * the `hello` handshake and refuses to talk to an engine of another version.
  */
 import { z } from "zod";
-import { DEFAULT_MAX_DRAFT_TOKENS, ENGINE_LIMITS, SPECULATION_MODES } from "./values.js";
+import { DEFAULT_CACHE_DISK_BUDGET_BYTES, DEFAULT_MAX_DRAFT_TOKENS, ENGINE_LIMITS, SPECULATION_MODES } from "./values.js";
 
-export const PROTOCOL_VERSION = 2;
+/** 3: generate/abort/tokens/cacheOutcome carry messageId and conversationId, the bench is runBenchmark/benchmarkProgress/
+ * cancelBenchmark with a benchmarkId, and the load event is modelLoadProgress (the window's names). */
+export const PROTOCOL_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared value types
@@ -240,14 +242,14 @@ export const DraftModelInfo = z.object({
 export type DraftModelInfo = z.infer<typeof DraftModelInfo>;
 
 export const GenerationResult = z.object({
-  generationId: z.string(),
+  messageId: z.string(),
   text: z.string(),
   stats: GenerationStats,
 });
 export type GenerationResult = z.infer<typeof GenerationResult>;
 
 /** The speculation modes a bench compares with plain decoding ("off" is always the baseline). */
-export const BenchMode = z.enum(["draft", "lookup", "ngram", "auto"]);
+export const BenchMode = SpeculationMode.exclude(["off"]);
 export type BenchMode = z.infer<typeof BenchMode>;
 
 /**
@@ -373,17 +375,17 @@ export const engineMethods = {
     result: SystemInfo,
   },
   getSystemInfo: { params: Empty, result: SystemInfo },
-  /** Load a GGUF model (replacing any loaded one). Emits `loadProgress` events. */
+  /** Load a GGUF model (replacing any loaded one). Emits `modelLoadProgress` events. */
   loadModel: {
     params: z.object({
       modelPath: z.string().min(1),
       contextSize: ContextSizeSetting,
       threads: ThreadsSetting,
       gpuLayers: GpuLayersSetting.default("auto"),
-      /** Context sequences (slots) conversations are paged between (default "auto": from a memory budget). */
-      cacheSlots: CacheSlotsSetting.optional(),
-      /** Disk budget of saved conversation states (default 2 GB). */
-      cacheDiskBudgetBytes: z.number().int().positive().optional(),
+      /** Context sequences (slots) conversations are paged between ("auto": from a memory budget). */
+      cacheSlots: CacheSlotsSetting.default("auto"),
+      /** Disk budget of saved conversation states, bytes. */
+      cacheDiskBudgetBytes: z.number().int().positive().default(DEFAULT_CACHE_DISK_BUDGET_BYTES),
     }),
     result: LoadedModel,
   },
@@ -404,9 +406,10 @@ export const engineMethods = {
   generate: {
     params: z
       .object({
-        generationId: z.string().min(1),
-        /** Identifies the conversation so its evaluated prefix can be reused by its next turn. */
-        sessionKey: z.string().min(1),
+        /** The reply's id (the chat message's id in the app): `tokens` and `cacheOutcome` carry it, `abort` names it. */
+        messageId: z.string().min(1),
+        /** The conversation's id: its KV cache slot and saved state are kept under it for its next turn. */
+        conversationId: z.string().min(1),
         /** A conversation, rendered with the model's chat template. Exactly one of `messages` and `prompt`. */
         messages: z.array(ChatMessage).min(1).optional(),
         /** Text continued as it is: tokenized without a chat template (OpenAI's legacy completions). */
@@ -421,7 +424,7 @@ export const engineMethods = {
     result: GenerationResult,
   },
   abort: {
-    params: z.object({ generationId: z.string().min(1) }),
+    params: z.object({ messageId: z.string().min(1) }),
     result: z.object({ aborted: z.boolean() }),
   },
   /** The paged KV cache's slots and disk usage (all zero without a model). */
@@ -430,21 +433,21 @@ export const engineMethods = {
   clearCache: { params: Empty, result: z.object({ deletedStates: z.number().int(), freedBytes: z.number() }) },
   /**
    * Bench the loaded model (and draft) in this engine: plain decoding against each mode on the prompts, greedy,
-   * ABBA per prompt; emits `benchProgress` after every prompt of every mode. Bench replies never teach the learned
-   * n-gram table. `cancelBench` ends it with ABORTED and leaves the engine usable.
+   * ABBA per prompt; emits `benchmarkProgress` after every prompt of every mode. Bench replies never teach the learned
+   * n-gram table. `cancelBenchmark` ends it with ABORTED and leaves the engine usable.
    */
-  runBench: {
+  runBenchmark: {
     params: z.object({
-      benchId: z.string().min(1),
+      benchmarkId: z.string().min(1),
       prompts: z.array(z.string().min(1)).min(1).max(50),
       modes: z.array(BenchMode).min(1).max(4),
       maxTokens: z.number().int().min(1).max(512),
       maxDraftTokens: MaxDraftTokens,
     }),
-    result: z.object({ benchId: z.string(), reports: z.array(BenchReport) }),
+    result: z.object({ benchmarkId: z.string(), reports: z.array(BenchReport) }),
   },
-  cancelBench: {
-    params: z.object({ benchId: z.string().min(1) }),
+  cancelBenchmark: {
+    params: z.object({ benchmarkId: z.string().min(1) }),
     result: z.object({ cancelled: z.boolean() }),
   },
   /**
@@ -468,7 +471,18 @@ export const engineMethods = {
 } as const;
 
 export type EngineMethod = keyof typeof engineMethods;
-export type EngineParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]["params"]>;
+/** What the engine works on: a request's params as parsed, every schema default applied. */
+export type EngineParams<M extends EngineMethod> = z.output<(typeof engineMethods)[M]["params"]>;
+/** What a caller sends: fields with a schema default may be left out (the engine's parse fills them in). */
+export type EngineRequestParams<M extends EngineMethod> = z.input<(typeof engineMethods)[M]["params"]>;
+
+/**
+ * For the in-process callers of the engine (the CLI, the bench, tests): validates params and applies the schema's
+ * defaults, exactly as the engine process does for a request (parseRequestParams).
+ */
+export function engineParams<M extends EngineMethod>(method: M, params: EngineRequestParams<M>): EngineParams<M> {
+  return engineMethods[method].params.parse(params) as EngineParams<M>;
+}
 export type EngineResult<M extends EngineMethod> = z.infer<(typeof engineMethods)[M]["result"]>;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -476,18 +490,18 @@ export type EngineResult<M extends EngineMethod> = z.infer<(typeof engineMethods
 // ---------------------------------------------------------------------------------------------------------------
 
 export const engineEvents = {
-  loadProgress: z.object({ modelPath: z.string(), progress: z.number().min(0).max(1) }),
+  modelLoadProgress: z.object({ modelPath: z.string(), progress: z.number().min(0).max(1) }),
   /** The tokens one target decode produced (accepted drafts, then the target's own token), with that step. */
-  tokens: z.object({ generationId: z.string(), tokens: z.array(StreamedToken).min(1), step: VerifyStep.optional() }),
+  tokens: z.object({ messageId: z.string(), tokens: z.array(StreamedToken).min(1), step: VerifyStep.optional() }),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]), message: z.string() }),
   /** A bench finished one prompt of one mode (done of total prompt runs over all its modes). */
-  benchProgress: z.object({ benchId: z.string(), done: z.number().int(), total: z.number().int(), mode: BenchMode }),
+  benchmarkProgress: z.object({ benchmarkId: z.string(), done: z.number().int(), total: z.number().int(), mode: BenchMode }),
   /**
    * How the KV cache served a reply's prompt, sent as soon as the prompt is evaluated (before the reply ends).
    * evaluatedTokens: prompt tokens evaluated this turn; ms: from the request to the prompt evaluated.
    */
   cacheOutcome: z.object({
-    generationId: z.string(),
+    messageId: z.string(),
     outcome: CacheOutcome,
     restoredTokens: z.number().int(),
     evaluatedTokens: z.number().int(),
@@ -515,8 +529,8 @@ export const EngineErrorCode = z.enum([
   "PROMPT_TOO_LONG", // the newest message alone does not fit the context
   "DRAFT_INCOMPATIBLE", // the draft model's tokenizer differs from the target's
   "NO_DRAFT_MODEL", // draft speculation asked for without a loaded draft model
-  "BUSY", // runBench while another bench runs
-  "ABORTED", // a bench was cancelled (cancelBench)
+  "BUSY", // runBenchmark while another benchmark runs
+  "ABORTED", // a benchmark was cancelled (cancelBenchmark)
   "DISK_FULL", // a write failed for lack of disk space (ENOSPC/EDQUOT)
   "INTERNAL",
 ]);

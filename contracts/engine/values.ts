@@ -24,3 +24,9 @@ export const DEFAULT_MAX_DRAFT_TOKENS = 8;
 
 /** The disk budget of saved conversation states when nobody sets one: the Settings default and the engine's. */
 export const DEFAULT_CACHE_DISK_BUDGET_GB = 2;
+
+/** A disk budget in GB (binary: the unit of Settings.cacheDiskBudgetGB) as the bytes the engine counts. */
+export const cacheDiskBudgetBytes = (gb: number): number => Math.round(gb * 1024 ** 3);
+
+/** DEFAULT_CACHE_DISK_BUDGET_GB in bytes: loadModel's default, and what the cache reports before a model is loaded. */
+export const DEFAULT_CACHE_DISK_BUDGET_BYTES = cacheDiskBudgetBytes(DEFAULT_CACHE_DISK_BUDGET_GB);

@@ -100,9 +100,6 @@ export interface Completion {
   timings?: Timings;
 }
 
-/** A chunk of a streamed legacy completion has the same shape as the completion. */
-export type CompletionChunk = Completion;
-
 export interface ModelObject {
   id: string;
   object: "model";

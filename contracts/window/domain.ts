@@ -4,11 +4,13 @@
  */
 import { z } from "zod";
 import { SETTINGS_LIMITS } from "./values.js";
+import { DEFAULT_CACHE_DISK_BUDGET_GB } from "../engine/values.js";
 import {
   Backend,
   BenchReport,
   CacheInfo,
   CacheSlotsSetting,
+  ChatRole,
   ContextSizeSetting,
   DraftModelInfo,
   FitEstimate,
@@ -151,7 +153,7 @@ export type RemoteReply = z.infer<typeof RemoteReply>;
 export const Message = z.object({
   id: Id,
   conversationId: Id,
-  role: z.enum(["user", "assistant"]),
+  role: ChatRole.exclude(["system"]),
   content: z.string(),
   status: MessageStatus,
   error: z.string().nullable(),
@@ -189,6 +191,8 @@ export const ApiServerSettings = z
   .strict()
   .default({ enabled: false, host: "127.0.0.1", port: 11435, corsOrigins: [], keepConversations: false, maxQueue: 16 });
 export type ApiServerSettings = z.infer<typeof ApiServerSettings>;
+/** The API server's settings as the schema defaults them (what `tandem serve` starts from, too). */
+export const DEFAULT_API_SERVER_SETTINGS: ApiServerSettings = ApiServerSettings.parse(undefined);
 
 /** The API server as it is now (getApiServerStatus, and the apiServerStatus event on every change). */
 export const ApiServerStatus = z.object({
@@ -211,30 +215,38 @@ export const ApiServerStatus = z.object({
 });
 export type ApiServerStatus = z.infer<typeof ApiServerStatus>;
 
+/**
+ * The settings, each with its default (but the models folder's, which depends on the data folder: the host's
+ * defaultSettings gives it). The defaults also fill a setting stored by an older version, or found invalid.
+ */
 export const Settings = z.object({
-  systemPrompt: z.string().max(SETTINGS_LIMITS.systemPromptLength),
-  temperature: z.number().min(SETTINGS_LIMITS.temperature.min).max(SETTINGS_LIMITS.temperature.max),
-  maxTokens: z.number().int().min(SETTINGS_LIMITS.maxTokens.min).max(SETTINGS_LIMITS.maxTokens.max),
-  contextSize: ContextSizeSetting,
-  gpu: GpuChoice,
-  threads: ThreadsSetting,
+  systemPrompt: z.string().max(SETTINGS_LIMITS.systemPromptLength).default(""),
+  temperature: z.number().min(SETTINGS_LIMITS.temperature.min).max(SETTINGS_LIMITS.temperature.max).default(0.7),
+  maxTokens: z.number().int().min(SETTINGS_LIMITS.maxTokens.min).max(SETTINGS_LIMITS.maxTokens.max).default(512),
+  contextSize: ContextSizeSetting.default("auto"),
+  gpu: GpuChoice.default("auto"),
+  threads: ThreadsSetting.default("auto"),
   /** The library's main folder: downloads and imports go here. */
   modelsFolder: z.string(),
   /** More folders the library lists (and watches), e.g. an existing collection of GGUF files. */
-  extraModelsFolders: z.array(z.string()).max(SETTINGS_LIMITS.extraModelsFolders),
+  extraModelsFolders: z.array(z.string()).max(SETTINGS_LIMITS.extraModelsFolders).default([]),
   /** The model to load at start and use for chat; null until the user picks one. */
-  modelPath: z.string().nullable(),
-  theme: Theme,
+  modelPath: z.string().nullable().default(null),
+  theme: Theme.default("system"),
   /** Default speculation mode for conversations that don't set their own. */
-  speculation: SpeculationMode,
+  speculation: SpeculationMode.default("auto"),
   /** Draft model for the `draft` speculator (and for `auto` to consider); loaded alongside the target. */
-  draftModelPath: z.string().nullable(),
+  draftModelPath: z.string().nullable().default(null),
   /** Upper bound on the draft length; the engine chooses k <= this from measured costs. */
-  maxDraftTokens: MaxDraftTokens.unwrap(),
+  maxDraftTokens: MaxDraftTokens,
   /** Conversation slots of the KV cache ("auto": the most that fit a memory budget). */
-  cacheSlots: CacheSlotsSetting,
+  cacheSlots: CacheSlotsSetting.default("auto"),
   /** Disk budget of saved conversation states, in GB. */
-  cacheDiskBudgetGB: z.number().min(SETTINGS_LIMITS.cacheDiskBudgetGB.min).max(SETTINGS_LIMITS.cacheDiskBudgetGB.max),
+  cacheDiskBudgetGB: z
+    .number()
+    .min(SETTINGS_LIMITS.cacheDiskBudgetGB.min)
+    .max(SETTINGS_LIMITS.cacheDiskBudgetGB.max)
+    .default(DEFAULT_CACHE_DISK_BUDGET_GB),
   /** The local OpenAI-compatible API server. */
   apiServer: ApiServerSettings,
   /** Which engine writes the window's replies: this machine's (`modelPath`), or a model of a remote connection. */
@@ -242,12 +254,32 @@ export const Settings = z.object({
 });
 export type Settings = z.infer<typeof Settings>;
 
+type WithoutDefault<T> = T extends z.ZodDefault<infer Inner> ? Inner : T;
+
+/**
+ * A patch of the settings (updateSettings): any subset of them, each validated like in Settings, and no default
+ * filled in for the settings the patch leaves out. (zod 4's `.partial()` would fill them: a patch of the theme
+ * would put every other setting back to its default.)
+ */
+export const SettingsPatch = z
+  .object(
+    Object.fromEntries(
+      Object.entries(Settings.shape).map(([key, field]) => [key, (field instanceof z.ZodDefault ? field.unwrap() : field).optional()]),
+    ) as { [K in keyof typeof Settings.shape]: z.ZodOptional<WithoutDefault<(typeof Settings.shape)[K]>> },
+  )
+  .strict();
+export type SettingsPatch = z.infer<typeof SettingsPatch>;
+
+/** How a file came into the library: copied or hard-linked from a path, or uploaded from the browser (web mode). */
+export const ImportMethod = z.enum(["copied", "linked", "uploaded"]);
+export type ImportMethod = z.infer<typeof ImportMethod>;
+
 /** Where a library file came from, recorded when Tandem put it there (files found in a folder have none). */
 export const ModelOrigin = z.discriminatedUnion("kind", [
   /** Downloaded by Tandem: the `hf:` reference or URL it came from. */
   z.object({ kind: z.literal("downloaded"), source: z.string(), at: z.number() }),
   /** Imported from a path (copied or hard-linked), or uploaded from the browser in web mode (`from` = file name). */
-  z.object({ kind: z.literal("imported"), from: z.string(), method: z.enum(["copied", "linked", "uploaded"]), at: z.number() }),
+  z.object({ kind: z.literal("imported"), from: z.string(), method: ImportMethod, at: z.number() }),
 ]);
 export type ModelOrigin = z.infer<typeof ModelOrigin>;
 

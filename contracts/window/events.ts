@@ -1,6 +1,6 @@
 /** The window API's events (host -> renderer): one payload schema per event, keyed by names.ts. */
 import { z } from "zod";
-import { BenchMode, CacheOutcome, StreamedToken, VerifyStep } from "../engine/protocol.js";
+import { CacheOutcome, StreamedToken, VerifyStep, engineEvents } from "../engine/protocol.js";
 import { ApiServerStatus, Conversation, RemoteConnectionView, CrashInfo, DatabaseStatus, DownloadInfo, EngineStatus, Id, Message, ModelsListing, Settings } from "./domain.js";
 import type { TandemApi } from "./methods.js";
 import type { WindowEvent } from "./names.js";
@@ -17,7 +17,8 @@ export const windowEvents = {
   engineCrashed: z.object({ crash: CrashInfo, restarting: z.boolean() }),
   /** The database was found damaged, or was recovered. */
   databaseStatus: DatabaseStatus,
-  modelLoadProgress: z.object({ path: z.string(), progress: z.number() }),
+  /** The engine's own event, passed on as it is. */
+  modelLoadProgress: engineEvents.modelLoadProgress,
   settingsChanged: Settings,
   /** How the KV cache served a reply's prompt, sent once the prompt is evaluated (before the reply ends). */
   cacheOutcome: z.object({
@@ -33,7 +34,7 @@ export const windowEvents = {
   /** A library folder changed on disk (file added, removed, renamed or finished downloading): the new listing. */
   modelsChanged: ModelsListing,
   /** The running benchmark finished one prompt of one mode (done of total over all its modes). */
-  benchmarkProgress: z.object({ done: z.number().int(), total: z.number().int(), mode: BenchMode }),
+  benchmarkProgress: engineEvents.benchmarkProgress.omit({ benchmarkId: true }),
   /** A download changed state or made progress (about 4 times a second while it runs). */
   downloadProgress: DownloadInfo,
   /** The local API server started, stopped, failed, or answered requests (at most a few times a second). */

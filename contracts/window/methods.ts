@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { BenchMode, CacheSlotsSetting, ContextSizeSetting, DraftModelInfo, GpuLayersSetting, LoadedModel, SpeculationMode } from "../engine/protocol.js";
-import { ApiServerStatus, AppFolder, RemoteConnectionView, RemoteKind, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, Message, ModelFile, ModelsListing, Settings } from "./domain.js";
+import { ApiServerStatus, AppFolder, RemoteConnectionView, RemoteKind, AppInfo, BenchmarkPromptSet, BenchmarkResult, CacheInfo, Conversation, DatabaseRecovery, DatabaseStatus, DownloadInfo, DraftCandidate, EngineStatus, FitEstimate, HfTokenStatus, HubFile, HubModel, Id, ImportMethod, Message, ModelFile, ModelsListing, Settings, SettingsPatch } from "./domain.js";
 import type { ApiError } from "./errors.js";
 import { SETTINGS_LIMITS } from "./values.js";
 import type { WindowMethod } from "./names.js";
@@ -65,7 +65,7 @@ export const windowApi = {
    */
   importModel: {
     params: z.object({ path: z.string().min(1).max(4096), mode: z.enum(["copy", "link"]).default("copy") }).strict(),
-    result: ModelsListing.extend({ method: z.enum(["copied", "linked", "uploaded"]), model: ModelFile }),
+    result: ModelsListing.extend({ method: ImportMethod, model: ModelFile }),
   },
   /**
    * Deletes a GGUF file of the models folder (all parts of a split set) with its learned n-gram table and saved KV
@@ -119,7 +119,7 @@ export const windowApi = {
   },
 
   getSettings: { params: None, result: Settings },
-  updateSettings: { params: Settings.partial().strict(), result: Settings },
+  updateSettings: { params: SettingsPatch, result: Settings },
 
   getEngineStatus: { params: None, result: EngineStatus },
   /** The conversation cache's slots, memory estimate and disk usage. */
@@ -136,7 +136,7 @@ export const windowApi = {
    * into it (conversations, messages, settings…); "empty" starts with nothing. BAD_REQUEST when the database is not
    * damaged, BUSY while a reply or a benchmark runs.
    */
-  recoverDatabase: { params: z.object({ mode: z.enum(["recover", "empty"]) }).strict(), result: DatabaseRecovery },
+  recoverDatabase: { params: z.object({ mode: DatabaseRecovery.shape.mode }).strict(), result: DatabaseRecovery },
 
   /**
    * Runs the A/B benchmark on the loaded model: plain decoding against each mode on a built-in prompt set (the

@@ -48,7 +48,7 @@ export async function readPromptSet(dir: string, set: BenchmarkPromptSet): Promi
 }
 
 export class Benchmarks {
-  private active: { benchId: string; cancelled: boolean } | null = null;
+  private active: { benchmarkId: string; cancelled: boolean } | null = null;
 
   constructor(
     private readonly ctx: HostContext,
@@ -75,22 +75,22 @@ export class Benchmarks {
     if (params.modes.includes("draft") && !draft) {
       throw apiError("NO_DRAFT_MODEL", "The draft mode needs a draft model: choose one in Settings, or leave draft out of the benchmark.");
     }
-    const active = { benchId: randomUUID(), cancelled: false };
+    const active = { benchmarkId: randomUUID(), cancelled: false };
     this.active = active;
     try {
       const all = await readPromptSet(this.promptsDir, params.promptSet);
       const prompts = all.slice(0, params.limit ?? all.length);
       const settings = this.ctx.store().getSettings();
       const modes = [...new Set(params.modes)];
-      const { reports } = await supervisor.request("runBench", {
-        benchId: active.benchId,
+      const { reports } = await supervisor.request("runBenchmark", {
+        benchmarkId: active.benchmarkId,
         prompts,
         modes,
         maxTokens: params.maxTokens ?? DEFAULT_BENCHMARK_MAX_TOKENS,
         maxDraftTokens: settings.maxDraftTokens,
       });
       const result: BenchmarkResult = {
-        id: active.benchId,
+        id: active.benchmarkId,
         createdAt: Date.now(),
         model: basename(model.modelPath),
         draft: reports.find((r) => r.draft)?.draft ?? (draft ? basename(draft.modelPath) : null),
@@ -115,7 +115,7 @@ export class Benchmarks {
     if (!active) return false;
     active.cancelled = true;
     this.ctx.supervisor
-      .request("cancelBench", { benchId: active.benchId })
+      .request("cancelBenchmark", { benchmarkId: active.benchmarkId })
       .catch((error: unknown) => this.ctx.logger.warn(`Cancelling the benchmark failed: ${describeError(error)}`));
     return true;
   }
@@ -124,9 +124,9 @@ export class Benchmarks {
     return this.ctx.store().listBenchmarks();
   }
 
-  /** Engine `benchProgress` events of the running benchmark go to the window. */
-  onProgress(data: EngineEventData<"benchProgress">): void {
-    if (this.active?.benchId !== data.benchId) return;
+  /** Engine `benchmarkProgress` events of the running benchmark go to the window. */
+  onProgress(data: EngineEventData<"benchmarkProgress">): void {
+    if (this.active?.benchmarkId !== data.benchmarkId) return;
     this.ctx.emit("benchmarkProgress", { done: data.done, total: data.total, mode: data.mode });
   }
 }

@@ -10,11 +10,11 @@ import { buildEngineMessages } from "./chat-history.js";
 import { EngineRequestError, apiError, isDiskFull, toTandemApiError, withoutStackTrace } from "./errors.js";
 import type { HostContext } from "./host-context.js";
 import { describeError } from "./logger.js";
-import type { ModelManager } from "./models/load-queue.js";
+import type { LoadQueue } from "./models/load-queue.js";
 import { RemoteError } from "./remote/errors.js";
 import { remoteChat, replyStats } from "./remote/remote-chat.js";
 import type { ReplyConnection } from "./remote/remote-engines.js";
-import type { MessageOutcome } from "./store/chat-store.js";
+import type { MessageOutcome } from "./store/app-database.js";
 
 export const NO_MODEL_ERROR = "No model loaded: choose a model first.";
 
@@ -90,7 +90,7 @@ export class Generations {
 
   constructor(
     private readonly ctx: HostContext,
-    private readonly models: ModelManager,
+    private readonly models: LoadQueue,
     /** At most one partial-text write per this many milliseconds while streaming. */
     private readonly persistIntervalMs: number,
     saveRetry: Partial<SaveRetryTiming> = {},
@@ -177,7 +177,7 @@ export class Generations {
   /** Engine `tokens` events: forwarded to the window and accumulated. */
   onTokens(data: EngineEventData<"tokens">): void {
     const generation = this.active;
-    if (!generation || data.generationId !== generation.messageId) return;
+    if (!generation || data.messageId !== generation.messageId) return;
     for (const token of data.tokens) generation.text += token.text;
     this.ctx.emit("tokens", {
       conversationId: generation.conversationId,
@@ -191,8 +191,8 @@ export class Generations {
   /** Engine `cacheOutcome` events: how the cache served the running reply's prompt, forwarded to the window. */
   onCacheOutcome(data: EngineEventData<"cacheOutcome">): void {
     const generation = this.active;
-    if (!generation || data.generationId !== generation.messageId) return;
-    const { generationId: _generationId, ...report } = data;
+    if (!generation || data.messageId !== generation.messageId) return;
+    const { messageId: _messageId, ...report } = data;
     this.ctx.emit("cacheOutcome", { conversationId: generation.conversationId, messageId: generation.messageId, ...report });
   }
 
@@ -204,7 +204,7 @@ export class Generations {
     generation.remote?.abort.abort();
     if (generation.sentToEngine && !generation.remote) {
       this.ctx.supervisor
-        .request("abort", { generationId: generation.messageId })
+        .request("abort", { messageId: generation.messageId })
         .catch((error: unknown) => this.ctx.logger.warn(`Abort failed: ${describeError(error)}`));
     }
     return true;
@@ -257,8 +257,8 @@ export class Generations {
     generation.sentToEngine = true;
     try {
       const result = await supervisor.request("generate", {
-        generationId: generation.messageId,
-        sessionKey: generation.conversationId,
+        messageId: generation.messageId,
+        conversationId: generation.conversationId,
         messages: generation.messages,
         maxTokens: generation.settings.maxTokens,
         sampling: { temperature: generation.settings.temperature },

@@ -33,9 +33,9 @@ import type { FitOptions } from "./models/fit.js";
 import type { HostContext } from "./host-context.js";
 import { fileLogger, openAppLogs, teeLogger, type RotatingLogOptions } from "./log-files.js";
 import { consoleLogger, describeError, type Logger } from "./logger.js";
-import { ModelManager } from "./models/load-queue.js";
+import { LoadQueue } from "./models/load-queue.js";
 import { importUploadedFile, type ImportOptions } from "./models/import-delete.js";
-import { LibraryService } from "./models/library.js";
+import { ModelLibrary } from "./models/library.js";
 import { FileSecretStore, withEnvFallback } from "./secrets.js";
 import { EngineSupervisor, type SupervisorTiming } from "./supervision/supervisor.js";
 import { RemoteConnections, type RemoteConnectionsOptions } from "./remote/connections.js";
@@ -131,7 +131,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     emit,
     logger,
   };
-  const models = new ModelManager(ctx);
+  const models = new LoadQueue(ctx);
   const remote = new RemoteEngines(
     ctx,
     new RemoteConnections({ dataDir: options.dataDir, secrets: options.remoteKeySecrets, client: internals.remoteClient }),
@@ -165,10 +165,10 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
       case "cacheOutcome":
         generations.onCacheOutcome(message.data);
         break;
-      case "loadProgress":
-        emit("modelLoadProgress", { path: message.data.modelPath, progress: message.data.progress });
+      case "modelLoadProgress":
+        emit("modelLoadProgress", message.data);
         break;
-      case "benchProgress":
+      case "benchmarkProgress":
         benchmarks.onProgress(message.data);
         break;
       case "log":
@@ -194,7 +194,7 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     logger,
   });
   const hub = new Hub({ ...(hf.hfBaseUrl ? { baseUrl: hf.hfBaseUrl } : {}), token: hf.hfToken });
-  const library = new LibraryService(ctx, { watchDebounceMs: internals.watchDebounceMs, disposing: () => disposePromise !== null });
+  const library = new ModelLibrary(ctx, { watchDebounceMs: internals.watchDebounceMs, disposing: () => disposePromise !== null });
   apiServer = new ApiServerController(
     ctx,
     supervisorPort(supervisor, () => status.current.model, () => models.whenIdle()),

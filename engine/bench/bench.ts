@@ -5,6 +5,7 @@ import { EngineFailure } from "../errors.js";
 import type { BenchReport, GenerationResult, SpeculationMode, SystemInfo, ThreadsSetting } from "../../contracts/engine/protocol.js";
 import { expectedTokensPerStep } from "../speculation/cost-model.js";
 import { median } from "../median.js";
+import { engineParams } from "../../contracts/engine/protocol.js";
 
 /**
  * `tandem bench`: plain decoding (the baseline) against one speculation mode, same engine, same process, same
@@ -47,7 +48,7 @@ export interface BenchOnEngineOptions {
   /** After each prompt of each mode: `done` of `total` (= modes × prompts). */
   onProgress?: (progress: { done: number; total: number; mode: SpeculationMode }) => void;
   log?: (line: string) => void;
-  /** Prefix of the bench's generation ids and its session key (one bench at a time per prefix). */
+  /** Prefix of the bench's message ids and its conversation id (one bench at a time per prefix). */
   id?: string;
 }
 
@@ -88,7 +89,7 @@ export async function loadBenchEngine(options: Pick<BenchOptions, "model" | "dra
   try {
     await engine.init({ gpu: "auto", cacheDir: options.cacheDir });
     const target = await engine.loadModel(
-      { modelPath: options.model, contextSize: options.contextSize ?? "auto", threads: options.threads, gpuLayers: "auto" },
+      engineParams("loadModel", { modelPath: options.model, contextSize: options.contextSize ?? "auto", threads: options.threads, gpuLayers: "auto" }),
       () => {},
     );
     const draft = options.draft ? await engine.loadDraftModel({ modelPath: options.draft, threads: "auto" }) : undefined;
@@ -100,7 +101,7 @@ export async function loadBenchEngine(options: Pick<BenchOptions, "model" | "dra
   }
 }
 
-export async function runBench(options: BenchOptions): Promise<BenchReport> {
+export async function runBenchmark(options: BenchOptions): Promise<BenchReport> {
   const log = options.log ?? (() => {});
   const { engine } = await loadBenchEngine(options);
   try {
@@ -147,14 +148,14 @@ export async function benchOnEngine(engine: Engine, options: BenchOnEngineOption
     checkAborted();
     let firstAt = 0;
     let lastAt = 0;
-    const generationId = `${id}-${counter++}`;
-    const onAbort = () => engine.abort(generationId);
+    const messageId = `${id}-${counter++}`;
+    const onAbort = () => engine.abort(messageId);
     signal?.addEventListener("abort", onAbort);
     try {
       const result = await engine.generate(
         {
-          generationId,
-          sessionKey: id,
+          messageId,
+          conversationId: id,
           messages: [{ role: "user", content: prompt }],
           maxTokens: options.maxTokens,
           sampling: { temperature, ...(temperature > 0 ? { seed: 1234 } : {}) },

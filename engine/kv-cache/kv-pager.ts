@@ -25,7 +25,6 @@ import type { CacheOutcome } from "../../contracts/engine/protocol.js";
 const MAX_LOAD_ATTEMPTS = 3;
 
 /** How the cache served a prompt: declared once, in the engine protocol. */
-export type { CacheOutcome };
 
 export interface Acquired {
   sequence: LlamaContextSequence;
@@ -38,7 +37,7 @@ export interface Acquired {
 
 interface Slot {
   sequence: LlamaContextSequence;
-  sessionKey: string | undefined;
+  conversationId: string | undefined;
   /** Pinned while its conversation generates: never paged out. */
   pinned: boolean;
   lastUsed: number;
@@ -63,7 +62,7 @@ export class KvPager {
     // padded one node-llama-cpp gave) it would refuse states that fit, or offer ones that do not.
     const mismatch = sequences.find((sequence) => sequence.contextSize !== store.contextSize);
     if (mismatch) throw new Error(`KvPager: the state store was opened for a context of ${store.contextSize} tokens, but a sequence has ${mismatch.contextSize}`);
-    this.slots = sequences.map((sequence) => ({ sequence, sessionKey: undefined, pinned: false, lastUsed: 0, savedTokens: undefined }));
+    this.slots = sequences.map((sequence) => ({ sequence, conversationId: undefined, pinned: false, lastUsed: 0, savedTokens: undefined }));
   }
 
   get slotCount(): number {
@@ -72,22 +71,22 @@ export class KvPager {
 
   /** Which conversation each slot holds (tests and the status view). */
   get assignments(): Array<string | undefined> {
-    return this.slots.map((slot) => slot.sessionKey);
+    return this.slots.map((slot) => slot.conversationId);
   }
 
   /** The conversation's slot, pinned until `release`: its own, or one paged in for it (waits while none is free). */
-  async acquire(sessionKey: string, promptTokens: readonly Token[]): Promise<Acquired> {
+  async acquire(conversationId: string, promptTokens: readonly Token[]): Promise<Acquired> {
     const started = performance.now();
     for (;;) {
       const seen = this.releases;
-      const acquired = await this.lock.run(() => this.tryAcquire(sessionKey, promptTokens, started));
+      const acquired = await this.lock.run(() => this.tryAcquire(conversationId, promptTokens, started));
       if (acquired) return acquired;
       if (this.releases === seen) await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
-  private async tryAcquire(sessionKey: string, promptTokens: readonly Token[], started: number): Promise<Acquired | null> {
-    const own = this.slots.find((slot) => slot.sessionKey === sessionKey);
+  private async tryAcquire(conversationId: string, promptTokens: readonly Token[], started: number): Promise<Acquired | null> {
+    const own = this.slots.find((slot) => slot.conversationId === conversationId);
     if (own?.pinned) return null;
     if (own) {
       this.pin(own);
@@ -96,18 +95,18 @@ export class KvPager {
 
     const slot = this.chooseSlot();
     if (!slot) return null;
-    if (slot.sessionKey !== undefined && this.hasUnsavedTokens(slot)) await this.store.save(slot.sequence, slot.sessionKey);
+    if (slot.conversationId !== undefined && this.hasUnsavedTokens(slot)) await this.store.save(slot.sequence, slot.conversationId);
     await this.empty(slot);
-    slot.sessionKey = sessionKey;
+    slot.conversationId = conversationId;
     this.pin(slot);
 
-    const restored = await this.restore(slot, sessionKey, promptTokens);
+    const restored = await this.restore(slot, conversationId, promptTokens);
     return { sequence: slot.sequence, ...restored, restoreMs: performance.now() - started };
   }
 
   /** Unpins the conversation's slot after its reply; it stays cached there until another needs the slot. */
-  release(sessionKey: string): void {
-    const slot = this.slots.find((s) => s.sessionKey === sessionKey);
+  release(conversationId: string): void {
+    const slot = this.slots.find((s) => s.conversationId === conversationId);
     if (!slot) return;
     slot.pinned = false;
     slot.lastUsed = ++this.clock;
@@ -132,7 +131,7 @@ export class KvPager {
       const i = this.slots.indexOf(slot);
       return this.slots[i - 1]?.pinned === true || this.slots[i + 1]?.pinned === true;
     };
-    const rank = (slot: Slot) => (nextToGenerating(slot) ? 0 : 2) + (slot.sessionKey === undefined ? 0 : 1);
+    const rank = (slot: Slot) => (nextToGenerating(slot) ? 0 : 2) + (slot.conversationId === undefined ? 0 : 1);
     return free.sort((a, b) => rank(a) - rank(b) || a.lastUsed - b.lastUsed)[0];
   }
 
@@ -148,9 +147,9 @@ export class KvPager {
    * A state that fails to load (corrupt, or not loadable here) leaves the store's index, so the next best is tried:
    * a conversation whose own state turned out corrupt still reuses another's shared prefix.
    */
-  private async restore(slot: Slot, sessionKey: string, promptTokens: readonly Token[]): Promise<Omit<Acquired, "sequence" | "restoreMs">> {
+  private async restore(slot: Slot, conversationId: string, promptTokens: readonly Token[]): Promise<Omit<Acquired, "sequence" | "restoreMs">> {
     for (let attempt = 0; attempt < MAX_LOAD_ATTEMPTS; attempt++) {
-      const candidate = this.bestCandidate(sessionKey, promptTokens);
+      const candidate = this.bestCandidate(conversationId, promptTokens);
       if (!candidate) break;
       if (!(await this.store.load(candidate.id, slot.sequence))) continue;
       // Another conversation's tokens are not this one's: its own save must still happen.
@@ -161,8 +160,8 @@ export class KvPager {
   }
 
   /** The conversation's own state, unless another shares a longer prefix (of at least one block). */
-  private bestCandidate(sessionKey: string, promptTokens: readonly Token[]): { id: string; own: boolean } | undefined {
-    const ownState = this.store.forSession(sessionKey);
+  private bestCandidate(conversationId: string, promptTokens: readonly Token[]): { id: string; own: boolean } | undefined {
+    const ownState = this.store.forConversation(conversationId);
     const ownShared = ownState ? commonPrefixLength(ownState.tokens, promptTokens) : 0;
     const other = this.store.index.bestMatch(promptTokens, (id) => id === ownState?.id);
     if (other !== undefined && other.shared >= BLOCK_TOKENS && other.shared > ownShared) return { id: other.id, own: false };
@@ -176,8 +175,8 @@ export class KvPager {
 
   private async saveAllNow(): Promise<void> {
     for (const slot of this.slots) {
-      if (slot.sessionKey === undefined || !this.hasUnsavedTokens(slot)) continue;
-      const saved = await this.store.save(slot.sequence, slot.sessionKey);
+      if (slot.conversationId === undefined || !this.hasUnsavedTokens(slot)) continue;
+      const saved = await this.store.save(slot.sequence, slot.conversationId);
       if (saved) slot.savedTokens = saved.tokens as Token[];
     }
   }
@@ -191,7 +190,7 @@ export class KvPager {
   }
 
   private async empty(slot: Slot): Promise<void> {
-    slot.sessionKey = undefined;
+    slot.conversationId = undefined;
     slot.savedTokens = undefined;
     if (slot.sequence.nextTokenIndex > 0) await slot.sequence.clearHistory();
   }

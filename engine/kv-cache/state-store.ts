@@ -6,7 +6,7 @@ import { GgmlType, type LlamaContext, type LlamaContextSequence } from "node-lla
 import { z } from "zod";
 import { storeFolder } from "../cache-layout.js";
 import { PrefixIndex } from "./prefix-index.js";
-import { DEFAULT_CACHE_DISK_BUDGET_GB } from "../../contracts/engine/values.js";
+import { DEFAULT_CACHE_DISK_BUDGET_BYTES } from "../../contracts/engine/values.js";
 
 /**
  * Saved KV states of one model on disk: `<cacheDir>/kv/<first 16 hex of the model hash>/`.
@@ -21,12 +21,11 @@ import { DEFAULT_CACHE_DISK_BUDGET_GB } from "../../contracts/engine/values.js";
  * this model that only does not suit this context (its tokens do not fit, another slot count or KV layout) is kept
  * on disk, unindexed, for a later load that suits it — its conversation re-prefills meanwhile, and its next save
  * replaces it. Kept states count towards the disk budget like the others.
- * One state per conversation (the id derives from the session key): a newer save replaces the older one.
+ * One state per conversation (the state's id derives from the conversation id): a newer save replaces the older one.
  */
 
 /** 2: the meta records the state file's CRC-32 (version 1 metas are deleted: their files cannot be verified). */
 export const META_VERSION = 2;
-export const DEFAULT_DISK_BUDGET_BYTES = DEFAULT_CACHE_DISK_BUDGET_GB * 1024 ** 3;
 
 /** Context parameters that must be equal for a state to load (they change the KV layout; see stateParamsOf). */
 export type StateParams = Record<string, string | number | boolean>;
@@ -63,6 +62,10 @@ const StateMeta = z.object({
   contextSize: z.number().int().positive(),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
   tokens: z.array(z.number().int().nonnegative()).min(1),
+  /**
+   * The conversation id the state was saved for. Stored under this name (the engine protocol's old name for the
+   * conversation id) so that the states already on disk keep loading; only this file format keeps it.
+   */
   sessionKey: z.string().min(1),
   bytes: z.number().int().positive(),
   /**
@@ -96,8 +99,8 @@ export interface KvStateStoreOptions {
   saveState?: StateSaver;
 }
 
-export function stateIdFor(sessionKey: string): string {
-  return createHash("sha256").update(sessionKey).digest("hex").slice(0, 32);
+export function stateIdFor(conversationId: string): string {
+  return createHash("sha256").update(conversationId).digest("hex").slice(0, 32);
 }
 
 
@@ -180,7 +183,7 @@ export class KvStateStore {
   }
 
   get budgetBytes(): number {
-    return this.options.budgetBytes ?? DEFAULT_DISK_BUDGET_BYTES;
+    return this.options.budgetBytes ?? DEFAULT_CACHE_DISK_BUDGET_BYTES;
   }
 
   get totalBytes(): number {
@@ -204,8 +207,8 @@ export class KvStateStore {
   }
 
   /** The conversation's state, if this context can load it. */
-  forSession(sessionKey: string): SavedState | undefined {
-    const id = stateIdFor(sessionKey);
+  forConversation(conversationId: string): SavedState | undefined {
+    const id = stateIdFor(conversationId);
     return this.unloadable.has(id) ? undefined : this.states.get(id);
   }
 
@@ -335,10 +338,10 @@ export class KvStateStore {
    * Saves the sequence's state for a conversation, replacing its previous one, then evicts least recently used
    * states beyond the disk budget. Never throws: a failed save (a full disk) is a warning, not a failed reply.
    */
-  async save(sequence: LlamaContextSequence, sessionKey: string): Promise<SavedState | undefined> {
+  async save(sequence: LlamaContextSequence, conversationId: string): Promise<SavedState | undefined> {
     const tokens = [...sequence.contextTokens];
     if (tokens.length === 0) return undefined;
-    const id = stateIdFor(sessionKey);
+    const id = stateIdFor(conversationId);
     const temp = `${this.statePath(id)}.tmp-${process.pid}`;
     try {
       // The previous meta goes first: from here until the new meta lands, this id has no committed state.
@@ -357,7 +360,7 @@ export class KvStateStore {
         contextSize: sequence.contextSize,
         params: this.options.params ?? {},
         tokens,
-        sessionKey,
+        sessionKey: conversationId,
         bytes,
         crc32: checksum,
         createdAt: at,

@@ -1,12 +1,30 @@
 /**
- * What the UI can do: each action calls the host through the client and records the result in the stores.
- * Components get these through `useActions()` (see context.tsx), never the client directly.
+ * What the UI can do: each action calls the host through the client. State the host pushes as an event reaches the
+ * stores by that event alone (the subscriber): an action that changes a conversation, the settings, the draft, the
+ * cache, a download or the engine does not also write its result there. An action records a result only where no
+ * event carries it: the messages a send creates, a library listing the host returns for a change it made itself,
+ * what a fetch returns. Components get these through `useActions()` (see context.tsx), never the client directly.
  */
-import type { AppFolder, DatabaseRecovery, ModelFile, Settings, TandemClient, WindowResult } from "../../contracts/window/index.js";
+import type {
+  AppFolder,
+  DatabaseRecovery,
+  FitEstimate,
+  HfTokenStatus,
+  HubFile,
+  HubModel,
+  ModelFile,
+  Settings,
+  SettingsPatch,
+  TandemClient,
+  WindowParams,
+  WindowResult,
+} from "../../contracts/window/index.js";
 import type { SpeculationMode } from "../../contracts/engine/protocol.js";
 import { errorCode, errorMessage } from "./api/client.js";
 import { isUploadCapable } from "./api/upload.js";
 import { createConnectionActions } from "./connection-actions.js";
+import { createBenchmarkActions } from "./benchmark-actions.js";
+import { createFirstRun } from "./flows/first-run.js";
 import { useApiServerStore } from "./stores/api-server.js";
 import { useConversationsStore } from "./stores/conversations.js";
 import { useDatabaseStore } from "./stores/database.js";
@@ -80,8 +98,8 @@ export function createActions(client: TandemClient) {
   function createAndSelect(): Promise<string> {
     creating ??= (async () => {
       try {
+        // The list gets it from the conversationUpdated event; it has no messages yet.
         const conversation = await client.createConversation({});
-        useConversationsStore.getState().upsert(conversation);
         useMessagesStore.getState().setConversationMessages(conversation.id, []);
         useConversationsStore.getState().select(conversation.id);
         return conversation.id;
@@ -110,6 +128,7 @@ export function createActions(client: TandemClient) {
         }),
         client.getApiServerStatus({}).then((status) => useApiServerStore.getState().setStatus(status)),
         connections.refreshConnections(),
+        client.listDownloads({}).then((list) => useDownloadsStore.getState().setList(list)),
         refreshModels(),
         refreshConversations(),
       ]);
@@ -144,14 +163,22 @@ export function createActions(client: TandemClient) {
       useDatabaseStore.getState().dismissReport();
     },
 
-    /** Opens one of Tandem's folders in the file manager (the app only); resolves to the error message, or null. */
-    async openFolder(folder: AppFolder): Promise<string | null> {
+    /**
+     * Opens one of Tandem's folders in the file manager (the app only); resolves to the error message, or null when
+     * the host answered (`opened` says whether the file manager took it).
+     */
+    async openFolder(folder: AppFolder): Promise<{ opened: boolean; error: string | null }> {
       try {
-        await client.openFolder({ folder });
-        return null;
+        const { opened } = await client.openFolder({ folder });
+        return { opened, error: null };
       } catch (error) {
-        return errorMessage(error);
+        return { opened: false, error: errorMessage(error) };
       }
+    },
+
+    /** The last lines of a log file (the crash screen); throws on failure. */
+    async readLogTail(log: "engine" | "host", lines: number): Promise<string[]> {
+      return (await client.readLogTail({ log, lines })).lines;
     },
 
     search(query: string): Promise<void> {
@@ -171,16 +198,12 @@ export function createActions(client: TandemClient) {
     /** Resolves false when the host refused the new title. */
     async renameConversation(id: string, title: string): Promise<boolean> {
       const conversation = await attempt(() => client.renameConversation({ id, title }));
-      if (!conversation) return false;
-      useConversationsStore.getState().upsert(conversation);
-      return true;
+      return conversation !== undefined;
     },
 
+    /** The conversationDeleted event drops it from the stores. */
     async deleteConversation(id: string): Promise<void> {
-      const result = await attempt(() => client.deleteConversation({ id }));
-      if (!result) return;
-      useConversationsStore.getState().remove(id);
-      useMessagesStore.getState().forgetConversation(id);
+      await attempt(() => client.deleteConversation({ id }));
     },
 
     /** Sends a message in the selected conversation (creating one when none is selected). False on failure. */
@@ -262,6 +285,53 @@ export function createActions(client: TandemClient) {
       }
     },
 
+    /**
+     * Adds (a typed path, or with null the folder chooser of the app) or removes an extra library folder; the
+     * returned listing is the library's (a change the host makes itself is not pushed as modelsChanged). Resolves to
+     * the error message, or null.
+     */
+    async addLibraryFolder(path: string | null): Promise<string | null> {
+      try {
+        const listing = path === null ? await client.chooseLibraryFolder({}) : await client.addModelsFolder({ path });
+        if (listing) useModelsStore.getState().setListing(listing);
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
+    async removeLibraryFolder(path: string): Promise<string | null> {
+      try {
+        useModelsStore.getState().setListing(await client.removeModelsFolder({ path }));
+        return null;
+      } catch (error) {
+        return errorMessage(error);
+      }
+    },
+
+    /** The memory a model (and draft) would need here; throws the host's error. */
+    estimateFit(params: WindowParams<"estimateFit">): Promise<FitEstimate> {
+      return client.estimateFit(params);
+    },
+
+    /** Hugging Face Hub search and a repo's GGUF files; both throw the host's error. */
+    async searchHub(query: string): Promise<HubModel[]> {
+      return (await client.searchHub({ query })).results;
+    },
+    async listHubFiles(repo: string): Promise<HubFile[]> {
+      return (await client.listHubFiles({ repo })).files;
+    },
+
+    /** Whether a Hugging Face token is set (never the token); setting one (null removes it) gives the new status. */
+    getHfToken(): Promise<HfTokenStatus> {
+      return client.getHfToken({});
+    },
+    setHfToken(token: string | null): Promise<HfTokenStatus> {
+      return client.setHfToken({ token });
+    },
+
+    ...createBenchmarkActions(client),
+
     /** Uses a typed folder path; resolves to the error message, or null on success. */
     async setModelsFolder(path: string): Promise<string | null> {
       try {
@@ -282,16 +352,14 @@ export function createActions(client: TandemClient) {
       } catch (error) {
         useEngineStore.getState().setModelError({ message: errorMessage(error), path });
       } finally {
+        // A load refused before it reached the engine sends no status that would end it.
         if (useModelsStore.getState().loading?.path === path) useModelsStore.getState().setLoading(null);
       }
-      await attempt(async () => useEngineStore.getState().setStatus(await client.getEngineStatus({})));
     },
 
-    /** Saves settings; throws the host's error so the settings dialog can show it. */
-    async saveSettings(patch: Partial<Settings>): Promise<Settings> {
-      const settings = await client.updateSettings(patch);
-      useSettingsStore.getState().setSettings(settings);
-      return settings;
+    /** Saves settings (the settingsChanged event updates the store); throws the host's error so the dialog can show it. */
+    async saveSettings(patch: SettingsPatch): Promise<Settings> {
+      return client.updateSettings(patch);
     },
 
     /**
@@ -309,55 +377,41 @@ export function createActions(client: TandemClient) {
 
     /** Sets a conversation's speculation mode (null: follow the default in settings). */
     async setConversationSpeculation(id: string, mode: SpeculationMode | null): Promise<void> {
-      const conversation = await attempt(() => client.setConversationSpeculation({ id, mode }));
-      if (conversation) useConversationsStore.getState().upsert(conversation);
+      await attempt(() => client.setConversationSpeculation({ id, mode }));
     },
 
-    /**
-     * Loads (or with null, unloads) the draft model; resolves to the host's error message, or null on success. The
-     * new setting and status also arrive as events; they are applied here too so the dialog does not wait for them.
-     */
     /** The models folder's drafts for the loaded (or configured) target, with tokenizer reasons; throws on failure. */
     async compatibleDrafts(targetPath?: string): Promise<WindowResult<"compatibleDrafts">> {
       return client.compatibleDrafts(targetPath ? { targetPath } : {});
     },
 
+    /**
+     * Loads (or with null, unloads) the draft model; resolves to the host's error message, or null on success. The
+     * new setting and status arrive as events (settingsChanged, engineStatus), before this resolves.
+     */
     async setDraftModel(path: string | null): Promise<string | null> {
       try {
-        const draftModel = await client.setDraftModel({ path });
-        const settings = useSettingsStore.getState().settings;
-        if (settings) useSettingsStore.getState().setSettings({ ...settings, draftModelPath: draftModel?.modelPath ?? null });
-        const status = useEngineStore.getState().status;
-        if (status) useEngineStore.getState().setStatus({ ...status, draftModel, draftError: null });
+        await client.setDraftModel({ path });
         return null;
       } catch (error) {
         return errorMessage(error);
       }
     },
 
-    /** Deletes the saved conversation states; resolves to an error message, or null when it worked. */
+    /** Deletes the saved conversation states (the engineStatus event brings the emptied cache); resolves to an error message, or null. */
     async clearCache(): Promise<string | null> {
       try {
         await client.clearCache({});
-        // The host pushes the refreshed status too; asking keeps this window right if that event was missed.
-        const cache = await client.getCacheInfo({});
-        const status = useEngineStore.getState().status;
-        if (status) useEngineStore.getState().setStatus({ ...status, cache });
         return null;
       } catch (error) {
         return errorMessage(error);
       }
     },
 
-    async refreshDownloads(): Promise<void> {
-      const list = await attempt(() => client.listDownloads({}));
-      if (list) useDownloadsStore.getState().setList(list);
-    },
-
-    /** Starts a model download; resolves to the host's error message, or null when it started. */
-    async startDownload(source: string): Promise<string | null> {
+    /** Starts a model download (downloadProgress events bring it); resolves to the host's error message, or null. */
+    async startDownload(source: string, sha256?: string): Promise<string | null> {
       try {
-        useDownloadsStore.getState().upsert(await client.startDownload({ source }));
+        await client.startDownload({ source, ...(sha256 ? { sha256 } : {}) });
         return null;
       } catch (error) {
         return errorMessage(error);
@@ -366,14 +420,14 @@ export function createActions(client: TandemClient) {
 
     async downloadControl(action: "pause" | "resume" | "cancel", id: string): Promise<void> {
       const call = { pause: client.pauseDownload, resume: client.resumeDownload, cancel: client.cancelDownload }[action];
-      const info = await attempt(() => call.call(client, { id }));
-      if (info) useDownloadsStore.getState().upsert(info);
+      await attempt(() => call.call(client, { id }));
     },
 
+    /** The engineStatus events show the restart. */
     async restartEngine(): Promise<void> {
-      const status = await attempt(() => client.restartEngine({}));
-      if (status) useEngineStore.getState().setStatus(status);
+      await attempt(() => client.restartEngine({}));
     },
   };
-  return actions;
+  // The multi-step flows (flows/) run on these actions.
+  return { ...actions, firstRun: createFirstRun(actions) };
 }

@@ -1,27 +1,15 @@
 import { createContext, useContext, type ReactNode } from "react";
-import type { TandemClient } from "../../contracts/window/index.js";
 import type { Actions } from "./actions.js";
 
-interface AppContextValue {
-  client: TandemClient;
-  actions: Actions;
-}
+/** The window's actions (and, through them, its flows): components call these, never the client. */
+const AppContext = createContext<Actions | null>(null);
 
-const AppContext = createContext<AppContextValue | null>(null);
-
-export function AppProvider({ client, actions, children }: AppContextValue & { children: ReactNode }) {
-  return <AppContext.Provider value={{ client, actions }}>{children}</AppContext.Provider>;
+export function AppProvider({ actions, children }: { actions: Actions; children: ReactNode }) {
+  return <AppContext.Provider value={actions}>{children}</AppContext.Provider>;
 }
 
 export function useActions(): Actions {
-  const value = useContext(AppContext);
-  if (!value) throw new Error("useActions must be used inside <AppProvider>");
-  return value.actions;
-}
-
-/** The client itself, for the few parts that keep their own actions (the A/B benchmark). */
-export function useClient(): TandemClient {
-  const value = useContext(AppContext);
-  if (!value) throw new Error("useClient must be used inside <AppProvider>");
-  return value.client;
+  const actions = useContext(AppContext);
+  if (!actions) throw new Error("useActions must be used inside <AppProvider>");
+  return actions;
 }

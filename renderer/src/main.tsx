@@ -17,7 +17,7 @@ try {
   void actions.loadInitial();
   root.render(
     <StrictMode>
-      <AppProvider client={client} actions={actions}>
+      <AppProvider actions={actions}>
         <App />
       </AppProvider>
     </StrictMode>,

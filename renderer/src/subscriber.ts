@@ -114,8 +114,8 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
       // Damage found while running (or a recovery done in another window) switches the screen over.
       useDatabaseStore.getState().setStatus(status);
     }),
-    client.on("modelLoadProgress", ({ path, progress }) => {
-      useModelsStore.getState().setProgress(path, progress);
+    client.on("modelLoadProgress", ({ modelPath, progress }) => {
+      useModelsStore.getState().setProgress(modelPath, progress);
     }),
     client.on("apiServerStatus", (status) => {
       // Started, stopped, failed, a key set or cleared, or requests answered (at most twice a second).

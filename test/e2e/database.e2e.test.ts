@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { ChatStore } from "../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../electron/host/store/app-database.js";
 import { fillDatabase, pagesOf, randomPages, sha256, writeRandomPages, type Filled } from "../electron/host/store/damaged-db.js";
 import { repoPath, targetModel, TEST_THREADS } from "../helpers/models.js";
 import { WebApp, closePage, openPage } from "./web-harness.js";
@@ -25,7 +25,7 @@ let page: Page;
 beforeAll(async () => {
   filled = fillDatabase(file, app.dataDir, 12, 10);
   // A user's settings, with a chat model: they are among what is recovered.
-  const store = new ChatStore(file, { dataDir: app.dataDir });
+  const store = new AppDatabase(file, { dataDir: app.dataDir });
   store.updateSettings({ modelPath: targetModel(), threads: TEST_THREADS, temperature: 0, maxTokens: 24 });
   store.close();
   writeRandomPages(file, randomPages(file, 2, 99, pagesOf(file, "messages")), 99);

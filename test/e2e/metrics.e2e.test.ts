@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { DATABASE_FILE } from "../../electron/host/host.js";
-import { ChatStore } from "../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../electron/host/store/app-database.js";
 import { sharedModel, targetModel } from "../helpers/models.js";
 import { WebApp, launchBrowser, screenshotDir } from "./web-harness.js";
 
@@ -22,7 +22,7 @@ const LONG_COUNT = 5000;
 /** Writes a 5,000-message conversation straight into the data folder's database, before the app starts. */
 function seedLongConversation(dataDir: string): void {
   const file = path.join(dataDir, DATABASE_FILE);
-  new ChatStore(file, { dataDir }).close(); // creates the schema
+  new AppDatabase(file, { dataDir }).close(); // creates the schema
   const db = new Database(file);
   const id = randomUUID();
   const t0 = Date.UTC(2026, 0, 1);

@@ -82,12 +82,12 @@ describe("engine process", () => {
 
     const loaded = await engine.request("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS });
     expect(loaded).toMatchObject({ ok: true, result: { contextSize: 256, threads: TEST_THREADS, threadsSource: "user", chatWrapper: "ChatML" } });
-    const progress = engine.messages.filter((m) => m.kind === "event" && m.event === "loadProgress");
+    const progress = engine.messages.filter((m) => m.kind === "event" && m.event === "modelLoadProgress");
     expect(progress.length).toBeGreaterThan(0);
 
     const generated = await engine.request("generate", {
-      generationId: "p1",
-      sessionKey: "c1",
+      messageId: "p1",
+      conversationId: "c1",
       messages: [{ role: "user", content: "Blessed are the poor in spirit." }],
       maxTokens: 24,
       sampling: { temperature: 0 },
@@ -95,7 +95,7 @@ describe("engine process", () => {
     expect(generated.ok).toBe(true);
     const result = (generated as { result: { text: string; stats: { tokens: number } } }).result;
     const streamed = engine.messages.flatMap((m) =>
-      m.kind === "event" && m.event === "tokens" ? (m.data as { generationId: string; tokens: { text: string }[] }).tokens : [],
+      m.kind === "event" && m.event === "tokens" ? (m.data as { messageId: string; tokens: { text: string }[] }).tokens : [],
     );
     expect(streamed.length).toBe(result.stats.tokens);
     expect(streamed.map((t) => t.text).join("")).toBe(result.text);

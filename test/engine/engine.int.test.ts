@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../engine/engine.js";
 import type { ChatMessage, StreamedToken } from "../../contracts/engine/protocol.js";
 import { TEST_THREADS, targetModel } from "../helpers/models.js";
+import { engineParams } from "../../contracts/engine/protocol.js";
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), "tandem-engine-"));
 let engine: Engine;
@@ -12,7 +13,7 @@ let engine: Engine;
 beforeAll(async () => {
   engine = new Engine();
   await engine.init({ gpu: "cpu", cacheDir });
-  await engine.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+  await engine.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
 });
 afterAll(async () => {
   await engine?.dispose();
@@ -22,13 +23,13 @@ let counter = 0;
 async function turn(messages: ChatMessage[], options: { maxTokens?: number; temperature?: number; onToken?: (t: StreamedToken) => void } = {}) {
   const tokens: StreamedToken[] = [];
   const result = await engine.generate(
-    {
-      generationId: `g${counter++}`,
-      sessionKey: "s",
+    engineParams("generate", {
+      messageId: `g${counter++}`,
+      conversationId: "s",
       messages,
       maxTokens: options.maxTokens ?? 48,
       sampling: { temperature: options.temperature ?? 0 },
-    },
+    }),
     (batch) => {
       for (const token of batch) {
         tokens.push(token);
@@ -75,9 +76,9 @@ describe("Engine with the real KJV model", () => {
 
     const fresh = new Engine();
     await fresh.init({ gpu: "cpu", cacheDir });
-    await fresh.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+    await fresh.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
     try {
-      const cold = await fresh.generate({ generationId: "cold", sessionKey: "x", messages: next, maxTokens: 48, sampling: { temperature: 0 } }, () => {});
+      const cold = await fresh.generate(engineParams("generate", { messageId: "cold", conversationId: "x", messages: next, maxTokens: 48, sampling: { temperature: 0 } }), () => {});
       expect(warm.result.text).toBe(cold.text);
       expect(cold.stats.reusedPromptTokens).toBe(0);
     } finally {
@@ -101,7 +102,7 @@ describe("Engine with the real KJV model", () => {
     let seen = 0;
     let abortedAt = -1;
     const result = await engine.generate(
-      { generationId: controller.id, sessionKey: "s", messages: verse("And the earth was without form, and void."), maxTokens: 200, sampling: { temperature: 0.8, seed: 7 } },
+      engineParams("generate", { messageId: controller.id, conversationId: "s", messages: verse("And the earth was without form, and void."), maxTokens: 200, sampling: { temperature: 0.8, seed: 7 } }),
       () => {
         seen++;
         if (seen === 3) {
@@ -149,7 +150,7 @@ describe("Engine with the real KJV model", () => {
     // Sampled replies end at EOG or at the context's end; try seeds until one reaches the end.
     for (let seed = 1; seed <= 12 && !outcomes.includes("context-full"); seed++) {
       const result = await engine.generate(
-        { generationId: `full-${seed}`, sessionKey: "s", messages: verse(filler), maxTokens: 1000, sampling: { temperature: 1.5, seed } },
+        engineParams("generate", { messageId: `full-${seed}`, conversationId: "s", messages: verse(filler), maxTokens: 1000, sampling: { temperature: 1.5, seed } }),
         () => {},
       );
       const { promptTokens, tokens, stopReason } = result.stats;

@@ -11,6 +11,7 @@ import { Engine } from "../../engine/engine.js";
 import { EngineFailure } from "../../engine/errors.js";
 import { startTestServer, type TestServer } from "../electron/host/downloads/test-server.js";
 import { CRAFTED } from "./gguf/crafted.js";
+import { engineParams } from "../../contracts/engine/protocol.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "tandem-fit-guard-"));
 let engine: Engine;
@@ -40,12 +41,12 @@ describe("estimateFit on crafted headers", () => {
   it.each(CRAFTED)("refuses %s with NOT_GGUF, from a file and from a URL", async (name, make) => {
     const file = path.join(dir, name);
     writeFileSync(file, make());
-    const local = await failure(engine.estimateFit({ modelPath: file, contextSize: 256 }));
+    const local = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: file, contextSize: 256 })));
     expect(local.code).toBe("NOT_GGUF");
     expect(local.message).toMatch(/ is not a valid GGUF model: its header declares /);
 
     const url = server.url(`/${name}`);
-    const remote = await failure(engine.estimateFit({ modelPath: url, contextSize: 256 }));
+    const remote = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: url, contextSize: 256 })));
     expect(remote.code).toBe("NOT_GGUF");
     expect(remote.message.startsWith(`${url} is not a valid GGUF model: its header declares `)).toBe(true);
   });

@@ -10,6 +10,7 @@ import { Engine } from "../../engine/engine.js";
 import { EngineFailure } from "../../engine/errors.js";
 import type { FitEstimate, FitPart } from "../../contracts/engine/protocol.js";
 import { sharedModel, TEST_THREADS, targetModel } from "../helpers/models.js";
+import { engineParams } from "../../contracts/engine/protocol.js";
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), "tandem-fit-"));
 const draftModel = () => sharedModel("kjv-chat-draft-1m.gguf");
@@ -74,7 +75,7 @@ afterAll(async () => {
 
 describe("estimateFit with the KJV models", () => {
   it("estimates the target's weights at about its file size and its context on the CPU", async () => {
-    const estimate = await engine.estimateFit({ modelPath: targetModel(), contextSize: 256, cacheSlots: 1 });
+    const estimate = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), contextSize: 256, cacheSlots: 1 }));
     const fileSize = statSync(targetModel()).size;
     const weights = partOf(estimate, "target-weights")!;
     expect(weights.ramBytes).toBeGreaterThan(fileSize * 0.9);
@@ -99,9 +100,9 @@ describe("estimateFit with the KJV models", () => {
   });
 
   it("grows the context part with the context size and with the cache slots", async () => {
-    const small = await engine.estimateFit({ modelPath: targetModel(), contextSize: 256, cacheSlots: 1 });
-    const long = await engine.estimateFit({ modelPath: targetModel(), contextSize: 2048, cacheSlots: 1 });
-    const slotted = await engine.estimateFit({ modelPath: targetModel(), contextSize: 2048, cacheSlots: 4 });
+    const small = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), contextSize: 256, cacheSlots: 1 }));
+    const long = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), contextSize: 2048, cacheSlots: 1 }));
+    const slotted = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), contextSize: 2048, cacheSlots: 4 }));
     const context = (e: FitEstimate) => partOf(e, "target-context")!.ramBytes;
     expect(context(long)).toBeGreaterThan(context(small));
     expect(context(slotted)).toBeGreaterThan(context(long) * 2);
@@ -111,8 +112,8 @@ describe("estimateFit with the KJV models", () => {
   });
 
   it("resolves auto context and slots the way a load does", async () => {
-    const estimate = await engine.estimateFit({ modelPath: targetModel(), contextSize: "auto", cacheSlots: "auto" });
-    const loaded = await engine.loadModel({ modelPath: targetModel(), contextSize: "auto", threads: TEST_THREADS, cacheSlots: "auto" }, () => {});
+    const estimate = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), contextSize: "auto", cacheSlots: "auto" }));
+    const loaded = await engine.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: "auto", threads: TEST_THREADS, cacheSlots: "auto" }), () => {});
     try {
       expect(estimate.contextSize).toBe(loaded.trainedContextSize); // 256 < the auto cap
       expect(estimate.cacheSlots).toBe(loaded.cacheSlots);
@@ -122,8 +123,8 @@ describe("estimateFit with the KJV models", () => {
   });
 
   it("adds the draft's weights and context, the context at the target's size", async () => {
-    const alone = await engine.estimateFit({ modelPath: targetModel(), contextSize: 512, cacheSlots: 2 });
-    const paired = await engine.estimateFit({ modelPath: targetModel(), draftPath: draftModel(), contextSize: 512, cacheSlots: 2 });
+    const alone = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), contextSize: 512, cacheSlots: 2 }));
+    const paired = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), draftPath: draftModel(), contextSize: 512, cacheSlots: 2 }));
     expect(paired.parts.map((p) => p.part)).toEqual(["target-weights", "target-context", "draft-weights", "draft-context"]);
     const draftWeights = partOf(paired, "draft-weights")!.ramBytes;
     const draftSize = statSync(draftModel()).size;
@@ -136,8 +137,8 @@ describe("estimateFit with the KJV models", () => {
   it("gives the same estimate from an http URL, reading only the header with ranged requests", async () => {
     const server = startFileServer({ "kjv-chat-6m.gguf": targetModel() });
     try {
-      const local = await engine.estimateFit({ modelPath: targetModel(), contextSize: 512, cacheSlots: 1 });
-      const remote = await engine.estimateFit({ modelPath: await server.url("kjv-chat-6m.gguf"), contextSize: 512, cacheSlots: 1 });
+      const local = await engine.estimateFit(engineParams("estimateFit", { modelPath: targetModel(), contextSize: 512, cacheSlots: 1 }));
+      const remote = await engine.estimateFit(engineParams("estimateFit", { modelPath: await server.url("kjv-chat-6m.gguf"), contextSize: 512, cacheSlots: 1 }));
       expect(remote.parts).toEqual(local.parts);
       expect(remote.modelName).toBe("kjv-chat-6m.gguf");
       const fileSize = statSync(targetModel()).size;
@@ -158,7 +159,7 @@ describe("estimateFit with the KJV models", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gated.gguf`;
-      const error = await failure(engine.estimateFit({ modelPath: url, contextSize: 256, headers: { Authorization: "Bearer secret" } }));
+      const error = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: url, contextSize: 256, headers: { Authorization: "Bearer secret" } })));
       expect(error.code).toBe("REMOTE_READ_FAILED");
       expect(error.message).toContain("HTTP 401");
       expect(authorization).toBe("Bearer secret");
@@ -173,17 +174,17 @@ describe("estimateFit with the KJV models", () => {
     writeFileSync(text, "These are notes, not a model.\n".repeat(20));
     const server = startFileServer({ "notes.gguf": text });
     try {
-      const missing = await failure(engine.estimateFit({ modelPath: await server.url("missing.gguf"), contextSize: 256 }));
+      const missing = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: await server.url("missing.gguf"), contextSize: 256 })));
       expect(missing.code).toBe("REMOTE_READ_FAILED");
       expect(missing.message).toMatch(/^Could not read the GGUF header of http:\/\/127\.0\.0\.1:\d+\/missing\.gguf: HTTP 404/);
       expect(missing.message).not.toContain("\n");
 
-      const remoteText = await failure(engine.estimateFit({ modelPath: await server.url("notes.gguf"), contextSize: 256 }));
+      const remoteText = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: await server.url("notes.gguf"), contextSize: 256 })));
       expect(remoteText.code).toBe("NOT_GGUF");
-      const localText = await failure(engine.estimateFit({ modelPath: text, contextSize: 256 }));
+      const localText = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: text, contextSize: 256 })));
       expect(localText.code).toBe("NOT_GGUF");
       expect(localText.message).toContain("notes.gguf is not a GGUF model");
-      const absent = await failure(engine.estimateFit({ modelPath: path.join(folder, "absent.gguf"), contextSize: 256 }));
+      const absent = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: path.join(folder, "absent.gguf"), contextSize: 256 })));
       expect(absent.code).toBe("MODEL_NOT_FOUND");
     } finally {
       await server.close();
@@ -195,7 +196,7 @@ describe("estimateFit with the KJV models", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const error = await failure(engine.estimateFit({ modelPath: `http://127.0.0.1:${port}/x.gguf`, contextSize: 256 }));
+    const error = await failure(engine.estimateFit(engineParams("estimateFit", { modelPath: `http://127.0.0.1:${port}/x.gguf`, contextSize: 256 })));
     expect(error.code).toBe("REMOTE_READ_FAILED");
     expect(error.message).toContain(`http://127.0.0.1:${port}/x.gguf`);
   });
@@ -227,7 +228,7 @@ describe("loads that run out of memory (injected)", () => {
   it("reports a model that cannot be allocated as OUT_OF_MEMORY with advice", async () => {
     const failing = await engineFailing("model", "Not enough VRAM to fit the model with the specified settings");
     try {
-      const error = await failure(failing.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS }, () => {}));
+      const error = await failure(failing.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS }), () => {}));
       expect(error.code).toBe("OUT_OF_MEMORY");
       expect(error.message).toMatch(/^Not enough memory for the model kjv-chat-6m\.gguf \(Not enough VRAM/);
       expect(error.message).toContain("smaller context size");
@@ -241,7 +242,7 @@ describe("loads that run out of memory (injected)", () => {
     const failing = await engineFailing("context", "Failed to create context");
     try {
       const error = await failure(
-        failing.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, cacheSlots: 3 }, () => {}),
+        failing.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, cacheSlots: 3 }), () => {}),
       );
       expect(error.code).toBe("OUT_OF_MEMORY");
       expect(error.message).toContain("a 256-token context with 3 cache slots");
@@ -254,7 +255,7 @@ describe("loads that run out of memory (injected)", () => {
   it("reports a draft whose context cannot be allocated as OUT_OF_MEMORY and keeps the target", async () => {
     const failing = await engineFailing("context", "failed to allocate CPU buffer of size 1234", (p) => p.includes("draft"));
     try {
-      await failing.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, cacheSlots: 1 }, () => {});
+      await failing.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, cacheSlots: 1 }), () => {});
       const error = await failure(failing.loadDraftModel({ modelPath: draftModel(), threads: TEST_THREADS }));
       expect(error.code).toBe("OUT_OF_MEMORY");
       expect(error.message).toMatch(/^Not enough memory for the draft model's 256-token context \(failed to allocate/);
@@ -268,7 +269,7 @@ describe("loads that run out of memory (injected)", () => {
   it("keeps other load failures as MODEL_LOAD_FAILED", async () => {
     const failing = await engineFailing("context", "Unknown model architecture");
     try {
-      const error = await failure(failing.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS }, () => {}));
+      const error = await failure(failing.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS }), () => {}));
       expect(error.code).toBe("MODEL_LOAD_FAILED");
     } finally {
       await failing.dispose();

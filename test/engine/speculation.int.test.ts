@@ -6,6 +6,7 @@ import { Engine } from "../../engine/engine.js";
 import { makeModelPair } from "../../engine/dev/synthetic/make-model.js";
 import type { GenerationResult, SpeculationMode, StreamedToken, VerifyStep } from "../../contracts/engine/protocol.js";
 import { TEST_THREADS, repoPath, sharedModel, targetModel } from "../helpers/models.js";
+import { engineParams } from "../../contracts/engine/protocol.js";
 
 const prompts = readFileSync(repoPath("engine/bench/prompts/kjv-free-chat.txt"), "utf8").trim().split("\n");
 const grounded = readFileSync(repoPath("engine/bench/prompts/kjv-input-grounded.txt"), "utf8").trim().split("\n");
@@ -16,7 +17,7 @@ let counter = 0;
 beforeAll(async () => {
   engine = new Engine();
   await engine.init({ gpu: "cpu", cacheDir });
-  await engine.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+  await engine.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
   await engine.loadDraftModel({ modelPath: sharedModel("kjv-chat-draft-1m.gguf"), threads: TEST_THREADS });
 });
 afterAll(async () => {
@@ -28,8 +29,8 @@ async function run(prompt: string, mode: SpeculationMode, maxTokens = 48, temper
   const steps: VerifyStep[] = [];
   const result: GenerationResult = await engine.generate(
     {
-      generationId: `s${counter++}`,
-      sessionKey: "spec",
+      messageId: `s${counter++}`,
+      conversationId: "spec",
       messages: [{ role: "user", content: prompt }],
       maxTokens,
       sampling: { temperature, ...(seed !== undefined ? { seed } : {}) },
@@ -90,10 +91,10 @@ describe("speculative decoding with the real KJV pair", () => {
 
   it("applies the repeat penalty per position, so speculation keeps parity with it on", async () => {
     for (const prompt of prompts.slice(0, 6)) {
-      const options = { generationId: "", sessionKey: "spec", messages: [{ role: "user" as const, content: prompt }], maxTokens: 48 };
-      const plain = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
-      const unpenalised = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
-      const spec = await engine.generate({ ...options, generationId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "draft", maxDraftTokens: 6 } }, () => {});
+      const options = { messageId: "", conversationId: "spec", messages: [{ role: "user" as const, content: prompt }], maxTokens: 48 };
+      const plain = await engine.generate({ ...options, messageId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
+      const unpenalised = await engine.generate({ ...options, messageId: `rp${counter++}`, sampling: { temperature: 0 }, speculation: { mode: "off", maxDraftTokens: 6 } }, () => {});
+      const spec = await engine.generate({ ...options, messageId: `rp${counter++}`, sampling: { temperature: 0, repeatPenalty: 1.3 }, speculation: { mode: "draft", maxDraftTokens: 6 } }, () => {});
       expect(spec.text, prompt).toBe(plain.text);
       if (prompt === prompts[0]) expect(plain.text).not.toBe(unpenalised.text); // the penalty does change this reply
     }
@@ -111,8 +112,8 @@ describe("speculative decoding with the real KJV pair", () => {
     const streamed: StreamedToken[] = [];
     const aborted = await engine.generate(
       {
-        generationId: id,
-        sessionKey: "spec",
+        messageId: id,
+        conversationId: "spec",
         messages: [{ role: "user", content: prompts[3]! }],
         maxTokens: 64,
         sampling: { temperature: 0 },
@@ -153,11 +154,11 @@ describe("speculative decoding with the real KJV pair", () => {
   it("refuses draft speculation without a draft model, naming the fix", async () => {
     const lonely = new Engine();
     await lonely.init({ gpu: "cpu", cacheDir });
-    await lonely.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+    await lonely.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
     try {
       await expect(
         lonely.generate(
-          { generationId: "x", sessionKey: "x", messages: [{ role: "user", content: "Amen." }], maxTokens: 4, sampling: { temperature: 0 }, speculation: { mode: "draft", maxDraftTokens: 4 } },
+          { messageId: "x", conversationId: "x", messages: [{ role: "user", content: "Amen." }], maxTokens: 4, sampling: { temperature: 0 }, speculation: { mode: "draft", maxDraftTokens: 4 } },
           () => {},
         ),
       ).rejects.toMatchObject({ code: "NO_DRAFT_MODEL" });
@@ -170,18 +171,18 @@ describe("speculative decoding with the real KJV pair", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "tandem-ngram-int-"));
     const first = new Engine();
     await first.init({ gpu: "cpu", cacheDir: dir });
-    await first.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
-    const params = { sessionKey: "n", messages: [{ role: "user" as const, content: prompts[0]! }], maxTokens: 48, sampling: { temperature: 0 }, speculation: { mode: "ngram" as const, maxDraftTokens: 6 } };
+    await first.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
+    const params = { conversationId: "n", messages: [{ role: "user" as const, content: prompts[0]! }], maxTokens: 48, sampling: { temperature: 0 }, speculation: { mode: "ngram" as const, maxDraftTokens: 6 } };
     // A continuation is proposed once seen twice: two replies teach it.
-    await first.generate({ ...params, generationId: "n0", speculation: { mode: "off" as const, maxDraftTokens: 6 } }, () => {});
-    const cold = await first.generate({ ...params, generationId: "n1" }, () => {});
+    await first.generate({ ...params, messageId: "n0", speculation: { mode: "off" as const, maxDraftTokens: 6 } }, () => {});
+    const cold = await first.generate({ ...params, messageId: "n1" }, () => {});
     await first.dispose();
 
     const second = new Engine();
     await second.init({ gpu: "cpu", cacheDir: dir });
-    await second.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }, () => {});
+    await second.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto" }), () => {});
     try {
-      const warm = await second.generate({ ...params, generationId: "n2" }, () => {});
+      const warm = await second.generate({ ...params, messageId: "n2" }, () => {});
       expect(warm.text).toBe(cold.text);
       // The restarted engine predicts the reply it learned (seen twice now): most of it is accepted.
       expect(warm.stats.speculation!.accepted).toBeGreaterThan(warm.stats.tokens / 2);

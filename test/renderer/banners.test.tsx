@@ -70,7 +70,7 @@ describe("banners", () => {
 
     const loading = h.actions.loadModel(path);
     await waitFor(() => expect(screen.getByTestId("model-picker").textContent).toContain("Loading llama-3.2-3b-instruct-q8_0.gguf… 0%"));
-    act(() => fake.emit("modelLoadProgress", { path, progress: 0.5 }));
+    act(() => fake.emit("modelLoadProgress", { modelPath: path, progress: 0.5 }));
     expect(screen.getByTestId("model-load-progress").getAttribute("aria-valuenow")).toBe("50");
     act(() => fake.finishLoad("Not enough memory to load the model"));
     await act(() => loading);

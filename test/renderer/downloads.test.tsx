@@ -8,12 +8,12 @@ import { renderWithClient } from "./helpers.js";
 async function openScreen(fake = new FakeClient()) {
   const u = userEvent.setup();
   fake.files = [...libraryFiles];
-  await renderWithClient(fake);
+  const h = await renderWithClient(fake);
   await u.click(screen.getByTestId("model-picker"));
   await u.click(screen.getByTestId("open-models-screen"));
   const dialog = await screen.findByTestId("models-screen");
   const section = within(dialog).getByTestId("downloads-section");
-  return { u, fake, dialog, section };
+  return { u, fake, dialog, section, actions: h.actions };
 }
 
 const MB = 1024 ** 2;
@@ -63,8 +63,8 @@ describe("Models screen downloads", () => {
     expect(within(card).getByTestId("download-details").textContent).toBe("200 MB of 400 MB"); // paused: not waiting
   });
 
-  it("reopening the screen after missed progress events shows the host's list, and a later event wins over it", async () => {
-    const { u, fake, dialog, section } = await openScreen();
+  it("after a lost connection comes back, the host's list replaces missed progress, and a later event wins over it", async () => {
+    const { u, fake, dialog, section, actions } = await openScreen();
     await u.type(within(section).getByTestId("download-source"), "https://example.com/m.gguf");
     await u.click(within(section).getByTestId("download-start"));
     const id = [...fake.downloads.keys()][0];
@@ -74,8 +74,10 @@ describe("Models screen downloads", () => {
     expect(within(await within(section).findByTestId("download-card")).getByTestId("download-state").textContent).toBe("Downloading · 25%");
     await u.click(within(dialog).getByRole("button", { name: "Close" }));
     await waitFor(() => expect(screen.queryByTestId("models-screen")).toBeNull());
-    // Events missed (a reconnect): the host moved on without the window hearing of it.
+    // Events missed (a lost connection): the host moved on without the window hearing of it. When the connection
+    // comes back, the window fetches everything again (the subscriber's onReconnected runs loadInitial).
     fake.downloads.set(id, { ...fake.downloads.get(id)!, state: "paused", receivedBytes: 300 * MB, bytesPerSecond: 0, etaSeconds: null });
+    await act(() => actions.loadInitial());
 
     await u.click(screen.getByTestId("model-picker"));
     await u.click(screen.getByTestId("open-models-screen"));

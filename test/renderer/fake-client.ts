@@ -376,10 +376,7 @@ export class FakeClient implements TandemClient {
       this.setStatus({ state: "ready", loadingModelPath: null, modelError: error });
       p.reject(new TandemApiError("MODEL_LOAD_FAILED", error));
     } else {
-      const model = loadedModel(p.path);
-      this.settings = { ...this.settings, modelPath: p.path };
-      this.setStatus({ state: "ready", loadingModelPath: null, model, modelError: null });
-      p.resolve(model);
+      p.resolve(this.loaded(p.path));
     }
   }
 
@@ -617,8 +614,15 @@ export class FakeClient implements TandemClient {
         this.pendingLoad = { path: params.path, resolve, reject };
       });
     }
-    const model = loadedModel(params.path);
+    return this.loaded(params.path);
+  }
+
+  /** A load that worked, as the host reports it: the model in the status, and saved as the chat model. */
+  private loaded(path: string): LoadedModel {
+    const model = loadedModel(path);
     this.setStatus({ state: "ready", loadingModelPath: null, model, modelError: null });
+    this.settings = { ...this.settings, modelPath: path };
+    this.emit("settingsChanged", this.settings);
     return model;
   }
 
@@ -681,7 +685,7 @@ export class FakeClient implements TandemClient {
 
   async restartEngine(params: WindowParams<"restartEngine">): Promise<WindowResult<"restartEngine">> {
     this.record("restartEngine", params);
-    this.status = { ...this.status, state: "ready", restarts: this.status.restarts + 1 };
+    this.setStatus({ state: "ready", restarts: this.status.restarts + 1 });
     return this.status;
   }
 

@@ -3,14 +3,12 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TandemApiError } from "../../contracts/window/index.js";
-import { useWelcomeStore } from "../../renderer/src/components/WelcomeScreen.js";
+import { useFirstRunStore } from "../../renderer/src/flows/first-run.js";
 import { MODEL_CATALOG, RECOMMENDED_CPU_PAIR } from "../../renderer/src/model-catalog.js";
 import { FakeClient, libraryFiles, modelFiles, systemInfo } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 
-const welcomeInitial = useWelcomeStore.getInitialState();
 afterEach(() => {
-  useWelcomeStore.setState(welcomeInitial, true);
   vi.restoreAllMocks();
 });
 
@@ -95,7 +93,7 @@ describe("welcome screen", () => {
     await waitFor(() => expect(fake.callsOf("setDraftModel")).toEqual([{ path: draft.destPath }]));
     // The normal chat appears.
     await waitFor(() => expect(screen.queryByTestId("welcome-screen")).toBeNull());
-    expect(useWelcomeStore.getState()).toMatchObject({ active: false, pair: null });
+    expect(useFirstRunStore.getState()).toMatchObject({ importing: false, pair: null });
   });
 
   it("imports a GGUF by path and loads it; then the chat appears", async () => {

@@ -4,6 +4,7 @@ import { App } from "../../renderer/src/components/App.js";
 import { AppProvider } from "../../renderer/src/context.js";
 import { startSubscriber, type FrameScheduler } from "../../renderer/src/subscriber.js";
 import { FakeClient } from "./fake-client.js";
+import { resetStores } from "./reset-stores.js";
 import type { ReactNode } from "react";
 
 /** Animation frames under the test's control: `run()` fires the frame callbacks queued so far. */
@@ -32,18 +33,31 @@ export interface Harness {
   view: RenderResult;
   /** Applies batched tokens (one animation frame). */
   frame(): void;
+  /** Unsubscribes from the client's events (what closing the page does). */
+  unsubscribe(): void;
 }
 
 /** Renders `ui` (the whole app by default) over a fake client, with state loaded as at start-up. */
 export async function renderWithClient(fake: FakeClient, ui: ReactNode = <App />): Promise<Harness> {
   const frames = new ManualFrames();
   const actions = createActions(fake);
-  startSubscriber(fake, { frames, fallbackMs: 0 });
+  const unsubscribe = startSubscriber(fake, { frames, fallbackMs: 0 });
   await actions.loadInitial();
   const view = render(
-    <AppProvider client={fake} actions={actions}>
+    <AppProvider actions={actions}>
       {ui}
     </AppProvider>,
   );
-  return { fake, actions, frames, view, frame: () => act(() => frames.run()) };
+  return { fake, actions, frames, view, frame: () => act(() => frames.run()), unsubscribe };
+}
+
+/**
+ * A page reload in the middle of whatever the window was doing: the page goes (its components, its subscription to
+ * the host's events, every store), and a new one starts over the same host.
+ */
+export async function reloadPage(before: Harness, ui?: ReactNode): Promise<Harness> {
+  before.view.unmount();
+  before.unsubscribe();
+  resetStores();
+  return renderWithClient(before.fake, ui);
 }

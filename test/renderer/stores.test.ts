@@ -5,6 +5,9 @@ import { useDownloadsStore } from "../../renderer/src/stores/downloads.js";
 import { useEngineStore } from "../../renderer/src/stores/engine.js";
 import { displayText, selectIsStreaming, useMessagesStore, type StreamSegment } from "../../renderer/src/stores/messages.js";
 import { FakeClient, makeStats } from "./fake-client.js";
+import { createActions } from "../../renderer/src/actions.js";
+import { startSubscriber } from "../../renderer/src/subscriber.js";
+import { useSettingsStore } from "../../renderer/src/stores/settings.js";
 
 const fake = new FakeClient();
 const msg = (id: string, role: Message["role"], content: string, status: Message["status"] = "complete"): Message => ({
@@ -189,5 +192,40 @@ describe("downloads store", () => {
       ["a", "downloading", 450],
       ["b", "downloading", 5],
     ]);
+  });
+
+  it("is listed once the host's list arrived (a progress event alone does not make it the whole list)", () => {
+    expect(useDownloadsStore.getState().listed).toBe(false);
+    useDownloadsStore.getState().upsert(info("a"));
+    expect(useDownloadsStore.getState().listed).toBe(false);
+    useDownloadsStore.getState().setList([]);
+    expect(useDownloadsStore.getState()).toMatchObject({ listed: true, list: [] });
+  });
+});
+
+describe("stores by domain", () => {
+  it("one route in each: loadInitial fetches once, then only events change what the host owns", async () => {
+    const fake = new FakeClient({ model: null });
+    const actions = createActions(fake);
+    const stop = startSubscriber(fake, { fallbackMs: 0, frames: { request: () => 0, cancel: () => {} } });
+    await actions.loadInitial();
+    expect(useDownloadsStore.getState().listed).toBe(true);
+    expect(useSettingsStore.getState().settings?.modelPath).toBeNull();
+    // An action whose result the host also pushes: the store holds the pushed value, written once.
+    let writes = 0;
+    const off = useSettingsStore.subscribe(() => writes++);
+    await actions.saveSettings({ theme: "dark" });
+    expect(useSettingsStore.getState().settings?.theme).toBe("dark");
+    expect(writes).toBe(1);
+    writes = 0;
+    const offConversations = useConversationsStore.subscribe(() => writes++);
+    await actions.newChat();
+    const selected = useConversationsStore.getState().selectedId;
+    expect(useConversationsStore.getState().list.map((c) => c.id)).toContain(selected);
+    // Listed by the conversationUpdated event, then selected by the action (its own UI state): two writes.
+    expect(writes).toBe(2);
+    off();
+    offConversations();
+    stop();
   });
 });

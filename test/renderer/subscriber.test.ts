@@ -133,7 +133,7 @@ describe("subscriber", () => {
 
     fake.setStatus({ state: "loading-model", loadingModelPath: "/models/x.gguf" });
     expect(useModelsStore.getState().loading).toEqual({ path: "/models/x.gguf", progress: 0 });
-    fake.emit("modelLoadProgress", { path: "/models/x.gguf", progress: 0.4 });
+    fake.emit("modelLoadProgress", { modelPath: "/models/x.gguf", progress: 0.4 });
     expect(useModelsStore.getState().loading).toEqual({ path: "/models/x.gguf", progress: 0.4 });
     fake.setStatus({ state: "ready", loadingModelPath: null });
     expect(useModelsStore.getState().loading).toBeNull();

@@ -12,13 +12,13 @@ import type { ApiEngine } from "./engine-port.js";
 import { ClientGoneError, type GenerationRunner } from "./generation-run.js";
 import { toHttpError } from "./errors.js";
 import { SYSTEM_FINGERPRINT, generationBase, generationOptions, modelId, requireModel, responseId, unixSeconds } from "./request-options.js";
-import { chatSessionKey } from "./session-key.js";
+import { chatConversationId } from "./conversation-id.js";
 import { SseStream } from "./sse.js";
 
 /** A finished API chat turn, for keeping API conversations in the chat list (settings.apiServer.keepConversations). */
 export interface ApiChatTurn {
-  /** The conversation's identity across turns (the engine's session key). */
-  sessionKey: string;
+  /** The conversation's identity across turns (the engine's conversation id, derived by conversation-id.ts). */
+  conversationId: string;
   model: string;
   /** The request's conversation as the engine saw it. */
   messages: ChatMessage[];
@@ -56,11 +56,11 @@ export async function chatCompletions(deps: EndpointDeps, call: EndpointCall, bo
   const model = modelId(loaded);
   const messages = toEngineMessages(body.messages);
   const options = generationOptions(body, deps.defaultSpeculation(), body.max_completion_tokens ?? body.max_tokens ?? null);
-  const sessionKey = chatSessionKey(model, messages);
+  const conversationId = chatConversationId(model, messages);
   const id = responseId("chatcmpl");
   const created = unixSeconds();
-  const generation = { messages, sessionKey, ...generationBase(options, call) };
-  const remember = (reply: string, stats: GenerationStats) => deps.onChatTurn?.({ sessionKey, model, messages, reply, stats });
+  const generation = { messages, conversationId, ...generationBase(options, call) };
+  const remember = (reply: string, stats: GenerationStats) => deps.onChatTurn?.({ conversationId, model, messages, reply, stats });
 
   if (!options.stream) {
     const out = await deps.runner.run(generation);

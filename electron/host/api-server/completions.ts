@@ -9,7 +9,7 @@ import type { EndpointCall, EndpointDeps } from "./chat-completions.js";
 import { badRequest, toHttpError } from "./errors.js";
 import { ClientGoneError } from "./generation-run.js";
 import { SYSTEM_FINGERPRINT, generationBase, generationOptions, modelId, requireModel, responseId, unixSeconds } from "./request-options.js";
-import { promptSessionKey } from "./session-key.js";
+import { promptConversationId } from "./conversation-id.js";
 import { SseStream } from "./sse.js";
 
 /** OpenAI's default max_tokens for legacy completions. */
@@ -23,7 +23,7 @@ export async function completions(deps: EndpointDeps, call: EndpointCall, body: 
   const options = generationOptions(body, deps.defaultSpeculation(), body.max_tokens ?? DEFAULT_MAX_TOKENS);
   const id = responseId("cmpl");
   const created = unixSeconds();
-  const generation = { prompt, sessionKey: promptSessionKey(model, prompt), ...generationBase(options, call) };
+  const generation = { prompt, conversationId: promptConversationId(model, prompt), ...generationBase(options, call) };
   const chunk = (text: string, finishReason: FinishReason | null): Completion => ({
     id,
     object: "text_completion",

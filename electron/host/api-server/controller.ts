@@ -3,7 +3,7 @@
  * its key from a SecretStore, its status pushed to the window (`apiServerStatus`), and its engine the host's
  * supervisor. Changes are applied one at a time, in order.
  */
-import type { ApiServerSettings, ApiServerStatus, Settings } from "../../../contracts/window/index.js";
+import { DEFAULT_API_SERVER_SETTINGS, type ApiServerSettings, type ApiServerStatus, type Settings } from "../../../contracts/window/index.js";
 import type { HostContext } from "../host-context.js";
 import { describeError } from "../logger.js";
 import type { SecretStore } from "../secrets.js";
@@ -42,7 +42,7 @@ export class ApiServerController {
     return {
       state: this.state,
       baseUrl: this.server?.baseUrl ?? null,
-      host: this.server?.host ?? settings?.host ?? "127.0.0.1",
+      host: this.server?.host ?? settings?.host ?? DEFAULT_API_SERVER_SETTINGS.host,
       port: this.server?.port ?? settings?.port ?? 0,
       error: this.error,
       requests: this.server?.requests ?? 0,
@@ -107,7 +107,7 @@ export class ApiServerController {
         // One slot stays for the chat window, so it keeps answering while API clients fill the others.
         concurrency: () => Math.max(1, (this.engine.loadedModel()?.cacheSlots ?? 1) - 1),
         defaultSpeculation: () => this.settings()?.speculation ?? "off",
-        maxDraftTokens: () => this.settings()?.maxDraftTokens ?? 8,
+        maxDraftTokens: () => this.settings()?.maxDraftTokens,
         onChatTurn: (turn) => {
           if (this.settings()?.apiServer.keepConversations) this.keeper.record(turn);
         },

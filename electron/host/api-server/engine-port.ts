@@ -3,7 +3,7 @@
  * `cacheOutcome` events, know the loaded model. The app's host and `tandem serve` both build it over an
  * EngineSupervisor (supervisorPort); the server never sees the supervisor, the store or the window.
  */
-import type { EngineEventData, EngineParams, GenerationResult, LoadedModel } from "../../../contracts/engine/protocol.js";
+import type { EngineEventData, EngineRequestParams, GenerationResult, LoadedModel } from "../../../contracts/engine/protocol.js";
 import type { ParsedEngineEvent } from "../supervision/engine-connection.js";
 import type { EngineSupervisor } from "../supervision/supervisor.js";
 
@@ -12,8 +12,8 @@ export type ApiEngineEvent =
   | { event: "cacheOutcome"; data: EngineEventData<"cacheOutcome"> };
 
 export interface ApiEngine {
-  generate(params: EngineParams<"generate">): Promise<GenerationResult>;
-  abort(generationId: string): Promise<void>;
+  generate(params: EngineRequestParams<"generate">): Promise<GenerationResult>;
+  abort(messageId: string): Promise<void>;
   onEvent(listener: (event: ApiEngineEvent) => void): () => void;
   /** The loaded target model now (null when none): what /v1/models lists. */
   loadedModel(): LoadedModel | null;
@@ -29,9 +29,9 @@ export function supervisorPort(
 ): ApiEngine {
   return {
     generate: (params) => supervisor.request("generate", params),
-    async abort(generationId) {
+    async abort(messageId) {
       // An abort that cannot reach the engine has nothing left to stop: the engine is gone or restarting.
-      await supervisor.request("abort", { generationId }).catch(() => {});
+      await supervisor.request("abort", { messageId }).catch(() => {});
     },
     onEvent(listener) {
       return supervisor.on("engineEvent", (event: ParsedEngineEvent) => {

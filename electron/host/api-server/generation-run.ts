@@ -16,7 +16,7 @@ export interface GenerationInput {
   /** Exactly one of messages (chat template applied) and prompt (raw text). */
   messages?: ChatMessage[];
   prompt?: string;
-  sessionKey: string;
+  conversationId: string;
   /** Null: until the reply ends or the context is full. */
   maxTokens: number | null;
   sampling: SamplingOptions;
@@ -44,8 +44,8 @@ export interface GenerationDeps {
   engine: ApiEngine;
   admission: Admission;
   metrics: ApiMetrics;
-  /** Bound on the draft length (the engine picks k up to it). */
-  maxDraftTokens: () => number;
+  /** Bound on the draft length (the engine picks k up to it); undefined or absent: the engine's default. */
+  maxDraftTokens?: () => number | undefined;
 }
 
 /** The client went away: there is nobody left to answer. */
@@ -57,11 +57,11 @@ export class ClientGoneError extends Error {
 
 export class GenerationRunner {
   /**
-   * Session keys of generations at the engine. The engine would make a second reply on a busy key wait for that
-   * conversation's slot; two clients whose chats merely open alike share a key, so the second gets a key of its
-   * own and runs at once on another slot (cold, instead of waiting for the first to end).
+   * Conversation ids of generations at the engine. The engine would make a second reply on a busy conversation
+   * wait for that conversation's slot; two clients whose chats merely open alike derive the same id, so the second
+   * gets an id of its own and runs at once on another slot (cold, instead of waiting for the first to end).
    */
-  private readonly keysInUse = new Set<string>();
+  private readonly conversationsInUse = new Set<string>();
 
   constructor(private readonly deps: GenerationDeps) {}
 
@@ -74,22 +74,22 @@ export class GenerationRunner {
       if (input.signal.aborted) throw new ClientGoneError();
       throw error;
     }
-    const sessionKey = this.keysInUse.has(input.sessionKey) ? `${input.sessionKey}#${randomUUID()}` : input.sessionKey;
-    this.keysInUse.add(sessionKey);
+    const conversationId = this.conversationsInUse.has(input.conversationId) ? `${input.conversationId}#${randomUUID()}` : input.conversationId;
+    this.conversationsInUse.add(conversationId);
     try {
       const model = await engine.settledModel();
       if (!model) throw new HttpError(503, "server_error", "model_not_loaded", NO_MODEL_MESSAGE);
       if (input.signal.aborted) throw new ClientGoneError();
-      return await this.generate(input, sessionKey, input.maxTokens ?? model.contextSize);
+      return await this.generate(input, conversationId, input.maxTokens ?? model.contextSize);
     } finally {
-      this.keysInUse.delete(sessionKey);
+      this.conversationsInUse.delete(conversationId);
       release();
     }
   }
 
-  private async generate(input: GenerationInput, sessionKey: string, maxTokens: number): Promise<GenerationOutput> {
+  private async generate(input: GenerationInput, conversationId: string, maxTokens: number): Promise<GenerationOutput> {
     const { engine, metrics } = this.deps;
-    const generationId = `api-${randomUUID()}`;
+    const messageId = `api-${randomUUID()}`;
     const matcher = new StopMatcher(input.stop);
     let text = "";
     let tokensStreamed = 0;
@@ -104,7 +104,7 @@ export class GenerationRunner {
       input.onText?.(piece);
     };
     const off = engine.onEvent((event) => {
-      if (event.data.generationId !== generationId) return;
+      if (event.data.messageId !== messageId) return;
       if (event.event === "cacheOutcome") {
         cacheEvent = event.data;
         metrics.recordCacheOutcome(event.data.outcome);
@@ -122,22 +122,22 @@ export class GenerationRunner {
         release(matcher.push(token.text));
         if (matcher.stopped) {
           tokensAtStop = tokensStreamed;
-          void engine.abort(generationId);
+          void engine.abort(messageId);
           break;
         }
       }
     });
-    const abort = () => void engine.abort(generationId);
+    const abort = () => void engine.abort(messageId);
     input.signal.addEventListener("abort", abort, { once: true });
     let result;
     try {
       result = await engine.generate({
-        generationId,
-        sessionKey,
+        messageId,
+        conversationId,
         ...(input.prompt !== undefined ? { prompt: input.prompt } : { messages: input.messages }),
         maxTokens,
         sampling: input.sampling,
-        speculation: { mode: input.speculation, maxDraftTokens: this.deps.maxDraftTokens() },
+        speculation: { mode: input.speculation, maxDraftTokens: this.deps.maxDraftTokens?.() },
       });
     } finally {
       off();

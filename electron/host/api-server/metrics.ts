@@ -3,8 +3,7 @@
  * exposition format, and the API server's metrics on it. Names are prefixed `tandem:` and follow vLLM's and
  * llama.cpp's speculative-decoding names, so dashboards built for those read Tandem too.
  */
-import type { CacheOutcome, GenerationStats, VerifyStep } from "../../../contracts/engine/protocol.js";
-import { CacheOutcome as CacheOutcomes } from "../../../contracts/engine/protocol.js";
+import { CacheOutcome, type GenerationStats, type VerifyStep } from "../../../contracts/engine/protocol.js";
 
 type Labels = Record<string, string>;
 
@@ -134,7 +133,7 @@ export class ApiMetrics {
     this.registry.add(new Gauge("tandem:requests_running", "Generation requests at the engine now.", load.running));
     this.registry.add(new Gauge("tandem:requests_waiting", "Generation requests waiting for the engine.", load.waiting));
     for (let position = 0; position < INITIAL_POSITIONS; position++) this.acceptedPerPosition.inc({ position: String(position) }, 0);
-    for (const outcome of CacheOutcomes.options) this.cacheOutcomes.inc({ outcome }, 0);
+    for (const outcome of CacheOutcome.options) this.cacheOutcomes.inc({ outcome }, 0);
   }
 
   /** One verify step as it streamed: which draft positions were accepted. */

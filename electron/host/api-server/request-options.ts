@@ -58,7 +58,7 @@ export function generationOptions(
 
 /**
  * The part of a generation both endpoints fill alike: the request's options and the call's signal and arrival
- * (the endpoint adds its messages or prompt and the session key).
+ * (the endpoint adds its messages or prompt and the conversation id).
  */
 export function generationBase(
   options: GenerationOptions,

@@ -23,6 +23,7 @@ import { HttpError, badRequest, invalidBody, toHttpError } from "./errors.js";
 import { ClientGoneError, GenerationRunner } from "./generation-run.js";
 import { ApiMetrics } from "./metrics.js";
 import { modelId } from "./request-options.js";
+import { DEFAULT_API_SERVER_SETTINGS } from "../../../contracts/window/domain.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -41,7 +42,8 @@ export interface ApiServerOptions {
   /** Generations at the engine at once (default 1); see Admission. */
   concurrency?: () => number;
   defaultSpeculation: () => SpeculationMode;
-  maxDraftTokens: () => number;
+  /** Bound on the draft length; absent (or undefined): the engine's default. */
+  maxDraftTokens?: () => number | undefined;
   onChatTurn?: (turn: ApiChatTurn) => void;
   /** Called after every answered request (the host's status counts them). */
   onRequest?: () => void;
@@ -86,7 +88,7 @@ function digest(text: string): Buffer {
 const ENDPOINTS = ["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions"] as const;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const host = options.host ?? "127.0.0.1";
+  const host = options.host ?? DEFAULT_API_SERVER_SETTINGS.host;
   const logger = options.logger ?? consoleLogger("api");
   const loopback = isLoopback(host);
   if (!loopback && !options.apiKey()) throw new ApiServerConfigError(exposedWithoutKeyMessage(host));

@@ -9,7 +9,7 @@ import type { Benchmarks } from "../benchmarks.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";
 import { readLogTail } from "../log-files.js";
-import type { ModelManager } from "../models/load-queue.js";
+import type { LoadQueue } from "../models/load-queue.js";
 import type { HostOptions } from "../types.js";
 
 export type AppApi = Pick<
@@ -30,7 +30,7 @@ export interface AppApiDeps {
   options: HostOptions;
   /** The folder host.log and engine.log are written to. */
   logsDir: string;
-  models: ModelManager;
+  models: LoadQueue;
   generations: Generations;
   benchmarks: Benchmarks;
   /** Throws while a reply or an A/B benchmark runs. */

@@ -5,7 +5,7 @@ import { apiError } from "../errors.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";
 import type { RemoteEngines, ReplyConnection } from "../remote/remote-engines.js";
-import { DEFAULT_CONVERSATION_TITLE } from "../store/chat-store.js";
+import { DEFAULT_CONVERSATION_TITLE } from "../store/app-database.js";
 import { titleFromMessage } from "../titles.js";
 
 export type ConversationsApi = Pick<

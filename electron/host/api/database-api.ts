@@ -2,16 +2,16 @@
 import type { Settings, TandemApi } from "../../../contracts/window/index.js";
 import type { DatabaseKeeper } from "../store/database-keeper.js";
 import type { HostContext } from "../host-context.js";
-import type { LibraryService } from "../models/library.js";
+import type { ModelLibrary } from "../models/library.js";
 import { describeError } from "../logger.js";
-import type { ModelManager } from "../models/load-queue.js";
+import type { LoadQueue } from "../models/load-queue.js";
 
 export type DatabaseApi = Pick<TandemApi, "getDatabaseStatus" | "recoverDatabase">;
 
 export interface DatabaseApiDeps {
   database: DatabaseKeeper;
-  library: LibraryService;
-  models: ModelManager;
+  library: ModelLibrary;
+  models: LoadQueue;
   /** Throws while a reply or an A/B benchmark runs. */
   assertIdle: () => void;
 }

@@ -8,9 +8,9 @@ import { apiError } from "../errors.js";
 import { estimateFit, type FitOptions } from "../models/fit.js";
 import type { HostContext } from "../host-context.js";
 import { libraryFolders, withFolderAdded, withFolderRemoved } from "../models/library-folders.js";
-import type { LibraryService } from "../models/library.js";
+import type { ModelLibrary } from "../models/library.js";
 import { deleteModelFile, importModelFile, type ImportOptions } from "../models/import-delete.js";
-import type { ModelManager } from "../models/load-queue.js";
+import type { LoadQueue } from "../models/load-queue.js";
 import type { HostOptions } from "../types.js";
 
 export type LibraryApi = Pick<
@@ -32,8 +32,8 @@ export type LibraryApi = Pick<
 
 export interface LibraryApiDeps {
   options: Pick<HostOptions, "dataDir" | "pickFolder" | "pickModelFile">;
-  library: LibraryService;
-  models: ModelManager;
+  library: ModelLibrary;
+  models: LoadQueue;
   /** Throws while a reply or an A/B benchmark runs. */
   assertIdle: () => void;
   /** Import knobs (tests: a fault injected mid-copy). */
@@ -58,7 +58,7 @@ export function libraryApi(ctx: HostContext, deps: LibraryApiDeps): LibraryApi {
     async compatibleDrafts({ targetPath }) {
       const target = targetPath ?? ctx.status.current.model?.modelPath ?? ctx.store().getSettings().modelPath;
       if (!target) return { targetPath: null, candidates: [] };
-      return { targetPath: target, candidates: await library.library.compatibleDrafts(libraryFolders(ctx.store().getSettings()), target) };
+      return { targetPath: target, candidates: await library.facts.compatibleDrafts(libraryFolders(ctx.store().getSettings()), target) };
     },
 
     async chooseModelsFolder() {

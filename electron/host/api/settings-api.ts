@@ -1,16 +1,16 @@
 /** The window API's settings: reading them, and saving a change with the engine reload or restart it calls for. */
 import type { Settings, TandemApi } from "../../../contracts/window/index.js";
 import type { HostContext } from "../host-context.js";
-import type { LibraryService } from "../models/library.js";
+import type { ModelLibrary } from "../models/library.js";
 import { describeError } from "../logger.js";
-import type { ModelManager } from "../models/load-queue.js";
+import type { LoadQueue } from "../models/load-queue.js";
 import { validateModelsFolder } from "../models/folder-scan.js";
 
 export type SettingsApi = Pick<TandemApi, "getSettings" | "updateSettings">;
 
 export interface SettingsApiDeps {
-  library: LibraryService;
-  models: ModelManager;
+  library: ModelLibrary;
+  models: LoadQueue;
   /** Throws while a reply or an A/B benchmark runs. */
   assertIdle: () => void;
 }

@@ -3,7 +3,7 @@
  * download URL (with the Hugging Face token as a Bearer header, for Hugging Face URLs only), and asks the engine,
  * which reads only the GGUF headers.
  */
-import type { EngineParams } from "../../../contracts/engine/protocol.js";
+import type { EngineRequestParams } from "../../../contracts/engine/protocol.js";
 import type { WindowParams, WindowResult } from "../../../contracts/window/index.js";
 import { HF_BASE_URL, HfError, isHfRef, resolveHf } from "../downloads/hf.js";
 import { apiError, toTandemApiError } from "../errors.js";
@@ -37,12 +37,12 @@ export async function estimateFit(
   const token = (await options.hfToken?.()) ?? null;
   const modelPath = await resolveSource(source, baseUrl, token);
   const draftPath = draftSource ? await resolveSource(draftSource, baseUrl, token) : null;
-  const request: EngineParams<"estimateFit"> = {
+  const request: EngineRequestParams<"estimateFit"> = {
     modelPath,
     draftPath,
     contextSize: params.contextSize ?? settings.contextSize,
     cacheSlots: params.cacheSlots ?? settings.cacheSlots,
-    gpuLayers: params.gpuLayers ?? "auto",
+    gpuLayers: params.gpuLayers,
   };
   // The token goes only to the Hugging Face host: a URL elsewhere never sees it.
   if (token && [modelPath, draftPath].some((url) => url !== null && sameOrigin(url, baseUrl))) {

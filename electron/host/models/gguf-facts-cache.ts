@@ -19,7 +19,7 @@ interface Inspected {
 
 const SPLIT_PART = /-(\d{5})-of-(\d{5})\.gguf$/i;
 
-export class ModelLibrary {
+export class GgufFactsCache {
   private readonly cache = new Map<string, Inspected>();
   /** How many files were read (not served from the cache); for tests. */
   reads = 0;

@@ -13,13 +13,12 @@ import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GgufInspectError, inspectGguf } from "../../../engine/gguf/inspect.js";
 import { modelCacheEntries } from "../../../engine/cache-layout.js";
-import { TandemApiError } from "../../../contracts/window/index.js";
+import { TandemApiError, type ImportMethod } from "../../../contracts/window/index.js";
 import { formatBytes, statfsFreeBytes } from "../downloads/download.js";
 import { apiError, diskFullMessage, isDiskFull } from "../errors.js";
 import { refuseControlCharacters } from "./file-names.js";
 import { silentLogger, type Logger } from "../logger.js";
 
-export type ImportMethod = "copied" | "linked" | "uploaded";
 
 export interface ImportOptions {
   /** Called after every copied chunk with the bytes copied so far; throwing aborts the copy (tests inject faults). */

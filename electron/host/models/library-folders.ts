@@ -5,8 +5,9 @@
  */
 import { resolve } from "node:path";
 import type { ModelOrigin, ModelsListing, Settings } from "../../../contracts/window/index.js";
+import { SETTINGS_LIMITS } from "../../../contracts/window/values.js";
 import { apiError } from "../errors.js";
-import type { ModelLibrary } from "./gguf-facts-cache.js";
+import type { GgufFactsCache } from "./gguf-facts-cache.js";
 import { validateModelsFolder } from "./folder-scan.js";
 
 type FolderSettings = Pick<Settings, "modelsFolder" | "extraModelsFolders">;
@@ -28,7 +29,9 @@ export function libraryFolders(settings: FolderSettings): string[] {
 export async function withFolderAdded(settings: FolderSettings, path: string): Promise<string[] | null> {
   const folder = await validateModelsFolder(path);
   if (libraryFolders(settings).includes(folder)) return null;
-  if (settings.extraModelsFolders.length >= 32) throw apiError("BAD_REQUEST", "The library already has 32 extra folders; remove one first.");
+  if (settings.extraModelsFolders.length >= SETTINGS_LIMITS.extraModelsFolders) {
+    throw apiError("BAD_REQUEST", `The library already has ${SETTINGS_LIMITS.extraModelsFolders} extra folders; remove one first.`);
+  }
   return [...settings.extraModelsFolders, folder];
 }
 
@@ -44,12 +47,12 @@ export function withFolderRemoved(settings: FolderSettings, path: string): strin
 
 /** The library as the window API shows it: every folder's GGUF files with their folder and origin. */
 export async function libraryListing(
-  library: ModelLibrary,
+  facts: GgufFactsCache,
   settings: FolderSettings,
   originsOf: (paths: string[]) => Map<string, ModelOrigin>,
 ): Promise<ModelsListing> {
   const folders = libraryFolders(settings);
-  const models = await library.listFolders(folders);
+  const models = await facts.listFolders(folders);
   const origins = originsOf(models.map((m) => m.path));
   return {
     folder: resolve(settings.modelsFolder),

@@ -4,17 +4,17 @@
  * the library and settings API and by the host's start and web upload route.
  */
 import { basename } from "node:path";
-import type { Settings, WindowResult } from "../../../contracts/window/index.js";
+import type { ImportMethod, Settings, WindowResult } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import type { HostContext } from "../host-context.js";
 import { libraryFolders, libraryListing } from "./library-folders.js";
 import { LibraryWatcher } from "./library-watcher.js";
 import { describeError } from "../logger.js";
-import { ModelLibrary } from "./gguf-facts-cache.js";
+import { GgufFactsCache } from "./gguf-facts-cache.js";
 import { removeImportLeftovers } from "./import-delete.js";
 import { validateModelsFolder } from "./folder-scan.js";
 
-export interface LibraryServiceOptions {
+export interface ModelLibraryOptions {
   /** Quiet time before a change in a library folder is pushed as `modelsChanged`. */
   watchDebounceMs?: number;
   /** True once the host is being disposed: changes are no longer pushed. */
@@ -24,16 +24,16 @@ export interface LibraryServiceOptions {
 /** What an import did (the file's path in the main folder and how it got there). */
 export interface ImportedFile {
   path: string;
-  method: "copied" | "linked" | "uploaded";
+  method: ImportMethod;
 }
 
-export class LibraryService {
-  readonly library = new ModelLibrary();
+export class ModelLibrary {
+  readonly facts = new GgufFactsCache();
   private readonly watcher: LibraryWatcher;
 
   constructor(
     private readonly ctx: HostContext,
-    options: LibraryServiceOptions,
+    options: ModelLibraryOptions,
   ) {
     // Library folders are watched: anything added, removed or renamed in them (by Tandem or not) is pushed.
     this.watcher = new LibraryWatcher({
@@ -51,7 +51,7 @@ export class LibraryService {
   }
 
   listing(): Promise<WindowResult<"listModels">> {
-    return libraryListing(this.library, this.ctx.store().getSettings(), (paths) => this.ctx.store().getModelOrigins(paths));
+    return libraryListing(this.facts, this.ctx.store().getSettings(), (paths) => this.ctx.store().getModelOrigins(paths));
   }
 
   /**

@@ -12,13 +12,11 @@ import { apiError, toTandemApiError } from "../errors.js";
 import type { HostContext } from "../host-context.js";
 import { describeError } from "../logger.js";
 import { validateModelFile } from "./folder-scan.js";
-
-/** Settings hold the disk budget in GB (binary, like the engine's 2 GB default). */
-export const cacheDiskBudgetBytes = (gb: number): number => Math.round(gb * 1024 ** 3);
+import { cacheDiskBudgetBytes } from "../../../contracts/engine/values.js";
 
 export const DRAFT_NEEDS_TARGET_ERROR = "Load a chat model first: a draft model is checked against the chat model's tokenizer.";
 
-export class ModelManager {
+export class LoadQueue {
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
 

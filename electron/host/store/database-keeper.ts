@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { DatabaseRecovery, DatabaseStatus, TandemApi, WindowMethod } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import { describeError, type Logger } from "../logger.js";
-import { ChatStore } from "./chat-store.js";
+import { AppDatabase } from "./app-database.js";
 import { damageOf, DatabaseDamagedError } from "./integrity.js";
 import { recoverDamagedDatabase } from "./recovery.js";
 
@@ -40,7 +40,7 @@ interface Damage {
 
 export class DatabaseKeeper {
   readonly file: string;
-  private store: ChatStore | null = null;
+  private store: AppDatabase | null = null;
   private damage: Damage | null = null;
   private lastRecovery: DatabaseRecovery | null = null;
 
@@ -60,7 +60,7 @@ export class DatabaseKeeper {
   }
 
   /** The open store, or null when it has not been opened yet (or was closed). */
-  get current(): ChatStore | null {
+  get current(): AppDatabase | null {
     return this.store;
   }
 
@@ -69,7 +69,7 @@ export class DatabaseKeeper {
    * refused). Throws DatabaseOpenError (a TandemApiError, DATABASE_UNAVAILABLE) when it cannot be opened at all;
    * the next call tries again (the user may have fixed the cause meanwhile).
    */
-  open(): ChatStore {
+  open(): AppDatabase {
     if (this.store) return this.store;
     try {
       if (!this.damage) {
@@ -146,8 +146,8 @@ export class DatabaseKeeper {
     this.store = null;
   }
 
-  private openStore(quarantined: boolean): ChatStore {
-    return new ChatStore(this.file, {
+  private openStore(quarantined: boolean): AppDatabase {
+    return new AppDatabase(this.file, {
       dataDir: this.options.dataDir,
       logger: this.options.logger,
       nativeBinding: this.options.nativeBinding,

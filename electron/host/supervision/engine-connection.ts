@@ -11,7 +11,7 @@ import {
   engineMethods,
   parseEvent,
   type EngineMethod,
-  type EngineParams,
+  type EngineRequestParams,
   type EngineResult,
 } from "../../../contracts/engine/protocol.js";
 import { EngineRequestError } from "../errors.js";
@@ -49,7 +49,7 @@ export class EngineConnection {
     child.onMessage((message) => this.receive(message));
   }
 
-  request<M extends EngineMethod>(method: M, params: EngineParams<M>, options: RequestOptions = {}): Promise<EngineResult<M>> {
+  request<M extends EngineMethod>(method: M, params: EngineRequestParams<M>, options: RequestOptions = {}): Promise<EngineResult<M>> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const id = this.nextId++;
     return new Promise<EngineResult<M>>((resolve, reject) => {

@@ -6,7 +6,7 @@
  * Requests pending when the process dies are rejected with code ENGINE_CRASHED (ENGINE_STOPPED when the host
  * stopped or restarted it on purpose), so no caller ever waits on a dead process.
  */
-import { PROTOCOL_VERSION, type EngineMethod, type EngineParams, type EngineResult, type GpuChoice, type SystemInfo } from "../../../contracts/engine/protocol.js";
+import { PROTOCOL_VERSION, type EngineMethod, type EngineRequestParams, type EngineResult, type GpuChoice, type SystemInfo } from "../../../contracts/engine/protocol.js";
 import type { CrashInfo, CrashReason, ProcessGoneReason } from "../../../contracts/window/index.js";
 import { TypedEmitter } from "../emitter.js";
 import { EngineConnection, type ParsedEngineEvent, type RequestOptions } from "./engine-connection.js";
@@ -198,7 +198,7 @@ export class EngineSupervisor {
     });
   }
 
-  request<M extends EngineMethod>(method: M, params: EngineParams<M>, options?: RequestOptions): Promise<EngineResult<M>> {
+  request<M extends EngineMethod>(method: M, params: EngineRequestParams<M>, options?: RequestOptions): Promise<EngineResult<M>> {
     const run = this.run;
     if (!run || run.readyAt === null || run.handled) {
       return Promise.reject(new EngineRequestError("ENGINE_UNAVAILABLE", `The engine is ${this.describeState()}`));

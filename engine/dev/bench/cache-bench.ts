@@ -83,7 +83,7 @@ async function measureLength(pager: KvPager, model: LlamaModel, store: KvStateSt
   // Another conversation takes the slot: paging this one out is its save.
   const other = await pager.acquire(`other-${key}`, benchTokens(model, 1, "other"));
   pager.release(`other-${key}`);
-  const saved = store.forSession(key);
+  const saved = store.forConversation(key);
   if (!saved) throw new Error("the state was not saved (see the warnings)");
   const restore = await firstToken(pager, model, key, prompt);
   // A new conversation sharing all but the last PREFIX_TAIL tokens: loads the saved state, evaluates the tail.

@@ -1,8 +1,8 @@
 import { useId, useState } from "react";
 import type { BenchmarkPromptSet, BenchmarkResult } from "../../../contracts/window/index.js";
 import type { BenchMode, BenchReport } from "../../../contracts/engine/protocol.js";
-import { cancelBenchmark, runBenchmark, useSavedBenchmarks } from "../benchmark-actions.js";
-import { useClient } from "../context.js";
+import { useSavedBenchmarks } from "../benchmark-actions.js";
+import { useActions } from "../context.js";
 import { formatPercent } from "../format.js";
 import { useBenchmarksStore } from "../stores/benchmarks.js";
 import { useEngineStore } from "../stores/engine.js";
@@ -88,7 +88,7 @@ export function AbResults({ result }: { result: BenchmarkResult }) {
 /** The A/B benchmark: plain decoding against the chosen speculation modes on a built-in prompt set. */
 export function AbPanel({ onClose }: { onClose: () => void }) {
   useSavedBenchmarks();
-  const client = useClient();
+  const actions = useActions();
   const titleId = useId();
   const model = useEngineStore((s) => s.status?.model ?? null);
   const hasDraft = useEngineStore((s) => !!s.status?.draftModel);
@@ -189,7 +189,7 @@ export function AbPanel({ onClose }: { onClose: () => void }) {
           Close
         </button>
         {running ? (
-          <button type="button" className="btn btn-danger" onClick={() => void cancelBenchmark(client)} data-testid="ab-cancel">
+          <button type="button" className="btn btn-danger" onClick={() => void actions.cancelBenchmark()} data-testid="ab-cancel">
             Cancel
           </button>
         ) : (
@@ -197,7 +197,7 @@ export function AbPanel({ onClose }: { onClose: () => void }) {
             type="button"
             className="btn btn-primary"
             disabled={blocked !== null}
-            onClick={() => void runBenchmark(client, { promptSet, modes: chosen, limit, maxTokens })}
+            onClick={() => void actions.runBenchmark({ promptSet, modes: chosen, limit, maxTokens })}
             data-testid="ab-run"
           >
             Run

@@ -1,4 +1,4 @@
-import { useLayoutEffect } from "react";
+import { useEffect, useLayoutEffect } from "react";
 import { useConversationsStore } from "../stores/conversations.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { useSettingsStore } from "../stores/settings.js";
@@ -10,7 +10,9 @@ import { AboutDialog } from "./AboutDialog.js";
 import { Banners } from "./Banners.js";
 import { CrashScreen } from "./CrashScreen.js";
 import { DatabaseScreen } from "./DatabaseScreen.js";
-import { useFirstRunDownloads, useShowWelcome, WelcomeScreen } from "./WelcomeScreen.js";
+import { WelcomeScreen } from "./WelcomeScreen.js";
+import { useShowWelcome } from "../flows/first-run.js";
+import { useActions } from "../context.js";
 import { ChatHeader } from "./ChatHeader.js";
 import { Composer } from "./Composer.js";
 import { EmptyState } from "./EmptyState.js";
@@ -57,7 +59,9 @@ export function App() {
   const metricsOpen = usePrefsStore((s) => s.metricsOpen);
   const aboutOpen = useUiStore((s) => s.aboutOpen);
   const setAboutOpen = useUiStore((s) => s.setAboutOpen);
-  useFirstRunDownloads();
+  const actions = useActions();
+  // The first-run flow follows the host's downloads and engine for as long as the window is open.
+  useEffect(() => actions.firstRun.start(), [actions]);
   const databaseScreen = useDatabaseStore(selectShowDatabaseScreen);
   // Everything else reads or writes the database: while it can't be used, its screen is all the window shows.
   if (databaseScreen) return <DatabaseScreen />;

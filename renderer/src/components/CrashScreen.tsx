@@ -1,7 +1,6 @@
 import { useEffect, useState } from "react";
 import type { CrashInfo } from "../../../contracts/window/index.js";
-import { errorMessage } from "../api/client.js";
-import { useActions, useClient } from "../context.js";
+import { useActions } from "../context.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { AlertIcon } from "./Icons.js";
@@ -68,7 +67,6 @@ export function crashExplanation(crash: CrashInfo): { title: string; detail: str
  */
 export function CrashScreen() {
   const actions = useActions();
-  const client = useClient();
   const crash = useEngineStore((s) => s.status?.lastCrash ?? s.crash?.crash ?? null);
   const appInfo = useSettingsStore((s) => s.appInfo);
   const [lines, setLines] = useState<string[] | null>(null);
@@ -78,14 +76,14 @@ export function CrashScreen() {
 
   useEffect(() => {
     let live = true;
-    client.readLogTail({ log: "engine", lines: LOG_LINES }).then(
-      ({ lines }) => live && setLines(lines),
+    actions.readLogTail("engine", LOG_LINES).then(
+      (lines) => live && setLines(lines),
       () => live && setLines([]),
     );
     return () => {
       live = false;
     };
-  }, [client, crashAt]);
+  }, [actions, crashAt]);
 
   const explanation = crash ? crashExplanation(crash) : { title: "The engine stopped", detail: "" };
 
@@ -101,12 +99,7 @@ export function CrashScreen() {
   };
 
   const openLogs = async () => {
-    setOpenError(null);
-    try {
-      await client.openFolder({ folder: "logs" });
-    } catch (error) {
-      setOpenError(errorMessage(error));
-    }
+    setOpenError((await actions.openFolder("logs")).error);
   };
 
   return (

@@ -61,7 +61,7 @@ export function DatabaseScreen() {
   const [openError, setOpenError] = useState<string | null>(null);
 
   const openFolder = async () => {
-    setOpenError(await actions.openFolder("dataDir"));
+    setOpenError((await actions.openFolder("dataDir")).error);
   };
 
   if (report) {

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { DownloadInfo } from "../../../contracts/window/index.js";
 import { useActions } from "../context.js";
 import { downloadFraction, downloadStateText, formatBytes } from "../format.js";
@@ -20,10 +20,6 @@ export function DownloadsSection() {
   const [source, setSource] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    void actions.refreshDownloads();
-  }, [actions]);
 
   const start = async (sources: string[]): Promise<boolean> => {
     setBusy(true);

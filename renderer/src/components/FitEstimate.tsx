@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useState, type ReactNode } from "react";
 import type { FitEstimate, WindowParams } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
-import { useActions, useClient } from "../context.js";
+import { useActions } from "../context.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
 
@@ -33,7 +33,7 @@ type Loadable = { state: "loading" } | { state: "error"; message: string } | { s
  * draft chosen). Null request: nothing to estimate.
  */
 export function useFitEstimate(request: WindowParams<"estimateFit"> | null): Loadable | null {
-  const client = useClient();
+  const actions = useActions();
   const settings = useSettingsStore((s) => s.settings);
   const [result, setResult] = useState<Loadable | null>(null);
   const key = request === null ? null : JSON.stringify(request);
@@ -46,14 +46,14 @@ export function useFitEstimate(request: WindowParams<"estimateFit"> | null): Loa
     }
     let live = true;
     setResult({ state: "loading" });
-    client.estimateFit(JSON.parse(key) as WindowParams<"estimateFit">).then(
+    actions.estimateFit(JSON.parse(key) as WindowParams<"estimateFit">).then(
       (estimate) => live && setResult({ state: "done", estimate }),
       (error: unknown) => live && setResult({ state: "error", message: errorMessage(error) }),
     );
     return () => {
       live = false;
     };
-  }, [client, key, settingsKey]);
+  }, [actions, key, settingsKey]);
   return result;
 }
 
@@ -142,7 +142,6 @@ export function FitEstimatePanel({ request }: { request: WindowParams<"estimateF
  * confirms. An estimate that fails (engine busy, unreadable header) does not stand in the way: the load reports.
  */
 export function useFitCheckedLoad(): { load(path: string): Promise<void>; dialog: ReactNode } {
-  const client = useClient();
   const actions = useActions();
   const [pending, setPending] = useState<{ path: string; estimate: FitEstimate } | null>(null);
 
@@ -150,14 +149,14 @@ export function useFitCheckedLoad(): { load(path: string): Promise<void>; dialog
     async (path: string) => {
       let estimate: FitEstimate | null = null;
       try {
-        estimate = await client.estimateFit({ source: path });
+        estimate = await actions.estimateFit({ source: path });
       } catch {
         estimate = null;
       }
       if (estimate?.verdict === "wont-fit") setPending({ path, estimate });
       else await actions.loadModel(path);
     },
-    [client, actions],
+    [actions],
   );
 
   const dialog = pending && (

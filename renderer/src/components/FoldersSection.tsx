@@ -1,7 +1,6 @@
 import { useState } from "react";
 import type { AppFolder } from "../../../contracts/window/index.js";
-import { errorMessage } from "../api/client.js";
-import { useClient } from "../context.js";
+import { useActions } from "../context.js";
 import { useSettingsStore } from "../stores/settings.js";
 
 const FOLDERS: Array<{ folder: AppFolder; label: string; hint: string }> = [
@@ -16,7 +15,7 @@ const FOLDERS: Array<{ folder: AppFolder; label: string; hint: string }> = [
  * where the browser may not even run on the same computer).
  */
 export function FoldersSection() {
-  const client = useClient();
+  const actions = useActions();
   const appInfo = useSettingsStore((s) => s.appInfo);
   const modelsFolder = useSettingsStore((s) => s.settings?.modelsFolder ?? null);
   const [error, setError] = useState<string | null>(null);
@@ -26,12 +25,9 @@ export function FoldersSection() {
 
   const open = async (folder: AppFolder) => {
     setError(null);
-    try {
-      const { opened } = await client.openFolder({ folder });
-      if (!opened) setError(`Couldn’t open ${paths[folder]}.`);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    const { opened, error } = await actions.openFolder(folder);
+    if (error) setError(error);
+    else if (!opened) setError(`Couldn’t open ${paths[folder]}.`);
   };
 
   return (

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { HfTokenStatus } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
-import { useClient } from "../context.js";
+import { useActions } from "../context.js";
 
 const WHERE: Record<HfTokenStatus["storage"], string> = {
   keychain: "Stored in the OS keychain",
@@ -15,7 +15,7 @@ const WHERE: Record<HfTokenStatus["storage"], string> = {
  * only learns whether one is set and where it is kept.
  */
 export function HfTokenSection() {
-  const client = useClient();
+  const actions = useActions();
   const [status, setStatus] = useState<HfTokenStatus | null>(null);
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -24,20 +24,20 @@ export function HfTokenSection() {
 
   useEffect(() => {
     let live = true;
-    client.getHfToken({}).then(
+    actions.getHfToken().then(
       (s) => live && setStatus(s),
       (e: unknown) => live && setError(errorMessage(e)),
     );
     return () => {
       live = false;
     };
-  }, [client]);
+  }, [actions]);
 
   const save = async (value: string | null) => {
     setBusy(true);
     setError(null);
     try {
-      setStatus(await client.setHfToken({ token: value }));
+      setStatus(await actions.setHfToken(value));
       setToken("");
     } catch (e) {
       setError(errorMessage(e));

@@ -4,9 +4,10 @@
  * source, reading its header remotely), and Download (the download then shows as a card above).
  */
 import { useEffect, useRef, useState } from "react";
-import type { FitEstimate, HubFile, HubModel, TandemClient } from "../../../contracts/window/index.js";
+import type { FitEstimate, HubFile, HubModel } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
-import { useClient } from "../context.js";
+import type { Actions } from "../actions.js";
+import { useActions } from "../context.js";
 import { formatBytes } from "../format.js";
 import { useDownloadsStore } from "../stores/downloads.js";
 
@@ -16,18 +17,18 @@ const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFracti
 const FIT_LABEL: Record<FitEstimate["verdict"], string> = { fits: "Fits", tight: "Tight fit", "wont-fit": "Won't fit" };
 const ACTIVE_STATES = new Set(["queued", "downloading", "paused", "verifying"]);
 
-/** One fit estimate per source per client, two at a time (each reads a remote header). */
+/** One fit estimate per source per window, two at a time (each reads a remote header). */
 interface FitQueue {
   results: Map<string, Promise<FitEstimate>>;
   running: number;
   waiting: (() => void)[];
 }
-const fitQueues = new WeakMap<TandemClient, FitQueue>();
+const fitQueues = new WeakMap<Actions, FitQueue>();
 const FIT_CONCURRENCY = 2;
 
-function estimateFit(client: TandemClient, source: string): Promise<FitEstimate> {
-  let queue = fitQueues.get(client);
-  if (!queue) fitQueues.set(client, (queue = { results: new Map(), running: 0, waiting: [] }));
+function estimateFit(actions: Actions, source: string): Promise<FitEstimate> {
+  let queue = fitQueues.get(actions);
+  if (!queue) fitQueues.set(actions, (queue = { results: new Map(), running: 0, waiting: [] }));
   const q = queue;
   let promise = q.results.get(source);
   if (!promise) {
@@ -35,7 +36,7 @@ function estimateFit(client: TandemClient, source: string): Promise<FitEstimate>
       if (q.running >= FIT_CONCURRENCY) await new Promise<void>((resolve) => q.waiting.push(resolve));
       q.running++;
       try {
-        return await client.estimateFit({ source });
+        return await actions.estimateFit({ source });
       } finally {
         q.running--;
         q.waiting.shift()?.();
@@ -53,7 +54,7 @@ export function formatUpdated(ms: number | null): string | null {
 }
 
 export function HubSearch() {
-  const client = useClient();
+  const actions = useActions();
   const [query, setQuery] = useState("");
   const [search, setSearch] = useState<(Loadable<HubModel[]> & { query: string }) | null>(null);
   const [openRepo, setOpenRepo] = useState<string | null>(null);
@@ -64,7 +65,7 @@ export function HubSearch() {
     setSearch({ state: "loading", query: text });
     setOpenRepo(null);
     try {
-      const { results } = await client.searchHub({ query: text });
+      const results = await actions.searchHub(text);
       if (id === latest.current) setSearch({ state: "done", value: results, query: text });
     } catch (error) {
       if (id === latest.current) setSearch({ state: "error", message: errorMessage(error), query: text });
@@ -150,20 +151,20 @@ function HubResult({ model, open, onToggle }: { model: HubModel; open: boolean; 
 }
 
 function HubFiles({ repo }: { repo: string }) {
-  const client = useClient();
+  const actions = useActions();
   const [files, setFiles] = useState<Loadable<HubFile[]>>({ state: "loading" });
 
   useEffect(() => {
     let live = true;
     setFiles({ state: "loading" });
-    client.listHubFiles({ repo }).then(
-      ({ files }) => live && setFiles({ state: "done", value: files }),
+    actions.listHubFiles(repo).then(
+      (files) => live && setFiles({ state: "done", value: files }),
       (error: unknown) => live && setFiles({ state: "error", message: errorMessage(error) }),
     );
     return () => {
       live = false;
     };
-  }, [client, repo]);
+  }, [actions, repo]);
 
   if (files.state === "loading")
     return (
@@ -193,7 +194,7 @@ function HubFiles({ repo }: { repo: string }) {
 }
 
 function HubFileRow({ file }: { file: HubFile }) {
-  const client = useClient();
+  const actions = useActions();
   const active = useDownloadsStore((s) => s.list.some((d) => d.source === file.source && ACTIVE_STATES.has(d.state)));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -202,9 +203,8 @@ function HubFileRow({ file }: { file: HubFile }) {
     setBusy(true);
     setError(null);
     try {
-      useDownloadsStore.getState().upsert(await client.startDownload({ source: file.source, ...(file.sha256 ? { sha256: file.sha256 } : {}) }));
-    } catch (e) {
-      setError(errorMessage(e));
+      // The downloads store gets it from the downloadProgress event.
+      setError(await actions.startDownload(file.source, file.sha256 ?? undefined));
     } finally {
       setBusy(false);
     }
@@ -244,19 +244,19 @@ function HubFileRow({ file }: { file: HubFile }) {
 }
 
 function FitPill({ source }: { source: string }) {
-  const client = useClient();
+  const actions = useActions();
   const [fit, setFit] = useState<Loadable<FitEstimate>>({ state: "loading" });
 
   useEffect(() => {
     let live = true;
-    estimateFit(client, source).then(
+    estimateFit(actions, source).then(
       (value) => live && setFit({ state: "done", value }),
       (error: unknown) => live && setFit({ state: "error", message: errorMessage(error) }),
     );
     return () => {
       live = false;
     };
-  }, [client, source]);
+  }, [actions, source]);
 
   if (fit.state === "loading")
     return (

@@ -1,6 +1,5 @@
 import { useState } from "react";
-import { errorMessage } from "../api/client.js";
-import { useClient } from "../context.js";
+import { useActions } from "../context.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
 
@@ -9,7 +8,7 @@ import { useSettingsStore } from "../stores/settings.js";
  * each with Remove (its files stay on disk). Add opens the folder chooser in the app, or takes a typed path.
  */
 export function LibraryFolders() {
-  const client = useClient();
+  const actions = useActions();
   const folders = useModelsStore((s) => s.folders);
   const main = useModelsStore((s) => s.folder);
   const files = useModelsStore((s) => s.files);
@@ -18,16 +17,14 @@ export function LibraryFolders() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const run = async (call: () => Promise<Parameters<ReturnType<typeof useModelsStore.getState>["setListing"]>[0] | null>) => {
+  /** Runs a folder action; resolves to whether it worked (its error is shown otherwise). */
+  const run = async (call: () => Promise<string | null>) => {
     setBusy(true);
     setError(null);
     try {
-      const listing = await call();
-      if (listing) useModelsStore.getState().setListing(listing);
-      return true;
-    } catch (e) {
-      setError(errorMessage(e));
-      return false;
+      const failure = await call();
+      setError(failure);
+      return failure === null;
     } finally {
       setBusy(false);
     }
@@ -58,7 +55,7 @@ export function LibraryFolders() {
                 aria-label={`Remove ${folder} from the library`}
                 data-testid="remove-library-folder"
                 disabled={busy}
-                onClick={() => void run(() => client.removeModelsFolder({ path: folder }))}
+                onClick={() => void run(() => actions.removeLibraryFolder(folder))}
               >
                 Remove
               </button>
@@ -71,7 +68,7 @@ export function LibraryFolders() {
         onSubmit={(e) => {
           e.preventDefault();
           if (!path.trim()) return;
-          void run(() => client.addModelsFolder({ path: path.trim() })).then((ok) => ok && setPath(""));
+          void run(() => actions.addLibraryFolder(path.trim())).then((ok) => ok && setPath(""));
         }}
       >
         <input
@@ -87,7 +84,7 @@ export function LibraryFolders() {
           Add
         </button>
         {canPickFolder && (
-          <button type="button" className="btn btn-small" data-testid="choose-library-folder" disabled={busy} onClick={() => void run(() => client.chooseLibraryFolder({}))}>
+          <button type="button" className="btn btn-small" data-testid="choose-library-folder" disabled={busy} onClick={() => void run(() => actions.addLibraryFolder(null))}>
             Add folder…
           </button>
         )}

@@ -1,183 +1,36 @@
-import { useEffect, useId, useRef, useState } from "react";
-import { create } from "zustand";
-import type { DownloadInfo, ModelFile } from "../../../contracts/window/index.js";
-import { errorMessage } from "../api/client.js";
-import { useActions, useClient } from "../context.js";
+import { useId, useState } from "react";
+import type { DownloadInfo } from "../../../contracts/window/index.js";
+import { useActions } from "../context.js";
+import { downloadOf, useFirstRunStore } from "../flows/first-run.js";
 import { downloadFraction, downloadStateText, formatBytes } from "../format.js";
 import { RECOMMENDED_CPU_PAIR } from "../model-catalog.js";
 import { useDownloadsStore } from "../stores/downloads.js";
-import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { ImportModelButton } from "./ImportModelButton.js";
 
 /**
- * First run: what the welcome screen set going. While one of its flows runs (a pair downloading, a file being
- * imported and loaded) the screen stays up even though the library is no longer empty.
+ * The chat area on first run: what Tandem does, the recommended pair to download, or a GGUF to import. What each
+ * button sets going is the first-run flow's (flows/first-run.ts); this screen shows its state.
  */
-interface WelcomeState {
-  /** An import or a pair download started here is still under way. */
-  active: boolean;
-  /** The pair "Download both" started: its target is loaded when done, then its draft set. */
-  pair: { target: string; draft: string } | null;
-  setActive(active: boolean): void;
-  setPair(pair: { target: string; draft: string } | null): void;
-}
-
-export const useWelcomeStore = create<WelcomeState>()((set) => ({
-  active: false,
-  pair: null,
-  setActive: (active) => set({ active }),
-  setPair: (pair) => set({ pair, active: pair !== null }),
-}));
-
-/** No model configured or loaded, and nothing usable in the library (or a welcome flow is still running). */
-export function useShowWelcome(): boolean {
-  const settingsLoaded = useSettingsStore((s) => s.settings !== null);
-  const configured = useSettingsStore((s) => s.settings?.modelPath != null);
-  const hasModel = useEngineStore((s) => !!s.status?.model);
-  const loading = useModelsStore((s) => !!s.loading);
-  const listed = useModelsStore((s) => s.listed);
-  const usable = useModelsStore((s) => s.files.some((f) => !f.error));
-  const active = useWelcomeStore((s) => s.active);
-  // Chatting through a remote engine needs no model on this computer.
-  const remote = useSettingsStore((s) => s.settings?.chatEngine.kind === "remote");
-  if (!settingsLoaded || configured || hasModel || remote) return false;
-  if (active) return true;
-  return listed && !usable && !loading;
-}
-
-/** The latest download of a source (the downloads store keeps them in the order first seen). */
-function downloadOf(list: DownloadInfo[], source: string): DownloadInfo | null {
-  return list.findLast((d) => d.source === source) ?? null;
-}
-
-/**
- * Runs for the whole window (App calls it): when the pair started on the welcome screen has downloaded, its target
- * is loaded as the chat model and then its draft is set — also after the welcome screen has given way to the chat.
- */
-export function useFirstRunDownloads(): void {
-  const actions = useActions();
-  const pair = useWelcomeStore((s) => s.pair);
-  const downloads = useDownloadsStore((s) => s.list);
-  const model = useEngineStore((s) => s.status?.model?.modelPath ?? null);
-  const draft = useEngineStore((s) => s.status?.draftModel?.modelPath ?? null);
-  const started = useRef<{ target: string | null; draft: string | null }>({ target: null, draft: null });
-
-  useEffect(() => {
-    if (!pair) {
-      started.current = { target: null, draft: null };
-      return;
-    }
-    const target = downloadOf(downloads, pair.target);
-    const drafted = downloadOf(downloads, pair.draft);
-    const gone = (d: DownloadInfo | null) => d?.state === "failed" || d?.state === "cancelled";
-    // The pair cannot complete: give the screen back (its rows show what went wrong). A target that loaded works
-    // without its draft.
-    if (gone(target) || (gone(drafted) && model === target?.destPath)) {
-      useWelcomeStore.getState().setPair(null);
-      return;
-    }
-    if (target?.state === "done" && model !== target.destPath && started.current.target !== target.destPath) {
-      started.current.target = target.destPath;
-      void actions.loadModel(target.destPath).finally(() => {
-        // A target that failed to load ends the flow (the model error banner says why).
-        if (useEngineStore.getState().status?.model?.modelPath !== target.destPath) useWelcomeStore.getState().setPair(null);
-      });
-    }
-    if (drafted?.state === "done" && target && model === target.destPath && draft !== drafted.destPath && started.current.draft !== drafted.destPath) {
-      started.current.draft = drafted.destPath;
-      void actions.setDraftModel(drafted.destPath).then((failure) => {
-        if (failure) useEngineStore.getState().setNotice(`The draft model was not set: ${failure}`);
-        useWelcomeStore.getState().setPair(null);
-      });
-    }
-  }, [pair, downloads, model, draft, actions]);
-}
-
-/** The chat area on first run: what Tandem does, the recommended pair to download, or a GGUF to import. */
 export function WelcomeScreen() {
-  const actions = useActions();
-  const client = useClient();
+  const flow = useActions().firstRun;
   const appInfo = useSettingsStore((s) => s.appInfo);
   const downloads = useDownloadsStore((s) => s.list);
   const loading = useModelsStore((s) => s.loading);
+  const busy = useFirstRunStore((s) => s.busy);
+  const error = useFirstRunStore((s) => s.error);
   const pair = RECOMMENDED_CPU_PAIR;
   const id = useId();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState<"download" | "import" | "folder" | null>(null);
   const [path, setPath] = useState("");
   const [folder, setFolder] = useState("");
-
-  useEffect(() => {
-    void actions.refreshDownloads();
-  }, [actions]);
 
   const target = downloadOf(downloads, pair.target.source);
   const draft = downloadOf(downloads, pair.draft.source);
   const downloading = [target, draft].some((d) => d && d.state !== "failed" && d.state !== "cancelled");
-  // Both in: what remains is loading the target and setting the draft (useFirstRunDownloads).
+  // Both in: what remains is loading the target and setting the draft (the flow does it).
   const arrived = target?.state === "done" && draft?.state === "done";
-
-  const downloadBoth = async () => {
-    setBusy("download");
-    setError(null);
-    useWelcomeStore.getState().setPair({ target: pair.target.source, draft: pair.draft.source });
-    try {
-      for (const source of [pair.target.source, pair.draft.source]) {
-        const failure = await actions.startDownload(source);
-        if (failure) {
-          setError(failure);
-          useWelcomeStore.getState().setPair(null);
-          return;
-        }
-      }
-    } finally {
-      setBusy(null);
-    }
-  };
-
-  /** Imports a GGUF (by path on the computer Tandem runs on) and loads it as the chat model. */
-  const importAndLoad = async (file: string) => {
-    setBusy("import");
-    setError(null);
-    useWelcomeStore.getState().setActive(true);
-    try {
-      const result = await client.importModel({ path: file, mode: "copy" });
-      useModelsStore.getState().setListing(result);
-      await actions.loadModel(result.model.path);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(null);
-      useWelcomeStore.getState().setActive(false);
-    }
-  };
-
-  /** A file brought in by the shared import button (chooser in the app, upload in web mode): load it. */
-  const loadImported = async (model: ModelFile) => {
-    setError(null);
-    useWelcomeStore.getState().setActive(true);
-    try {
-      await actions.loadModel(model.path);
-    } finally {
-      useWelcomeStore.getState().setActive(false);
-    }
-  };
-
-  const useFolder = async () => {
-    setBusy("folder");
-    setError(null);
-    try {
-      if (appInfo?.canPickFolder) await actions.chooseModelsFolder();
-      else {
-        const failure = await actions.setModelsFolder(folder.trim());
-        if (failure) setError(failure);
-      }
-    } finally {
-      setBusy(null);
-    }
-  };
+  const useFolder = () => void flow.useFolder(appInfo?.canPickFolder ? null : folder.trim());
 
   return (
     <div className="welcome" data-testid="welcome-screen">
@@ -207,7 +60,7 @@ export function WelcomeScreen() {
             className="btn btn-primary"
             data-testid="welcome-download-both"
             disabled={busy !== null || downloading}
-            onClick={() => void downloadBoth()}
+            onClick={() => void flow.downloadPair()}
           >
             {arrived ? "Loading the model…" : downloading ? "Downloading…" : "Download both"}
           </button>
@@ -230,13 +83,13 @@ export function WelcomeScreen() {
           <ImportModelButton
             className="btn"
             label={appInfo?.canPickFile ? "Choose a GGUF file…" : "Upload a GGUF file…"}
-            onImported={(model) => void loadImported(model)}
+            onImported={(model) => void flow.loadImported(model)}
           />
           <form
             className="welcome-row"
             onSubmit={(e) => {
               e.preventDefault();
-              if (path.trim()) void importAndLoad(path.trim());
+              if (path.trim()) void flow.importAndLoad(path.trim());
             }}
           >
             <input
@@ -259,7 +112,7 @@ export function WelcomeScreen() {
             I already have models
           </h2>
           {appInfo?.canPickFolder ? (
-            <button type="button" className="btn" data-testid="welcome-choose-folder" disabled={busy !== null} onClick={() => void useFolder()}>
+            <button type="button" className="btn" data-testid="welcome-choose-folder" disabled={busy !== null} onClick={useFolder}>
               Choose a folder…
             </button>
           ) : (
@@ -267,7 +120,7 @@ export function WelcomeScreen() {
               className="welcome-row"
               onSubmit={(e) => {
                 e.preventDefault();
-                if (folder.trim()) void useFolder();
+                if (folder.trim()) useFolder();
               }}
             >
               <input

@@ -3,6 +3,6 @@ import type { Settings } from "../../contracts/window/domain.js";
 import type { StreamedToken } from "../../contracts/engine/protocol.js";
 import { SPECULATION_MODES } from "../../contracts/window/values.js";
 import { create } from "zustand";
-import { useClient } from "./context.js";
-export const parts: unknown[] = [create, useClient, SPECULATION_MODES];
+import { useActions } from "./context.js";
+export const parts: unknown[] = [create, useActions, SPECULATION_MODES];
 export type Parts = [Settings, StreamedToken];

@@ -1,3 +1,3 @@
 // as: renderer/src/components/fixture.tsx — the renderer reaches into the host
-import { ChatStore } from "../../../electron/host/store/chat-store.js";
-export const store = ChatStore;
+import { AppDatabase } from "../../../electron/host/store/app-database.js";
+export const store = AppDatabase;

@@ -11,12 +11,12 @@
  * then the target's own); "draft" without a loaded draft fails with NO_DRAFT_MODEL. A draft file named *incompatible*
  * is refused with DRAFT_INCOMPATIBLE, *broken* with MODEL_LOAD_FAILED (either way the draft held before is gone, as in
  * the real engine); loading or unloading a target drops the draft.
- * Bench: runBench emits benchProgress per prompt per mode (TANDEM_FAKE_BENCH_STEP_MS apart) and answers with a
- * canned report per mode (baseline TANDEM_FAKE_BENCH_TPS tokens/s, speedup 1.5); cancelBench makes it fail ABORTED.
+ * Bench: runBenchmark emits benchmarkProgress per prompt per mode (TANDEM_FAKE_BENCH_STEP_MS apart) and answers with a
+ * canned report per mode (baseline TANDEM_FAKE_BENCH_TPS tokens/s, speedup 1.5); cancelBenchmark makes it fail ABORTED.
  * TANDEM_FAKE_RECORD_CALLS: a file that gets one JSON line {method, params} per request (hello excepted).
  * estimateFit: a canned estimate from the params (see the case); *huge* models won't fit, *notgguf* ones fail.
  * A target whose path contains "oom" fails to load with OUT_OF_MEMORY.
- * KV cache: conversations (sessionKey) live in cacheSlots slots ("auto" = 2), the least recently used one going "to
+ * KV cache: conversations (conversationId) live in cacheSlots slots ("auto" = 2), the least recently used one going "to
  * disk" (1,000 bytes per state) when a slot is needed; each reply reports slot-hit / disk-restore / cold in a
  * `cacheOutcome` event before its first token and in its stats. clearCache empties the disk and the idle slots.
  */
@@ -51,7 +51,7 @@ let helloCount = 0;
 let model = null;
 let draft = null;
 const running = new Map();
-// The paged KV cache: session keys in slots (most recently used last) and on disk.
+// The paged KV cache: conversation ids in slots (most recently used last) and on disk.
 let slots = [];
 let slotCount = 0;
 let disk = new Set();
@@ -86,8 +86,8 @@ function draftInfo(path, params) {
   };
 }
 
-// The bench: one benchProgress per prompt per mode every TANDEM_FAKE_BENCH_STEP_MS (default 5), then a canned
-// report per mode; cancelBench ends it with ABORTED. TANDEM_FAKE_BENCH_TPS sets the canned baseline tokens/s.
+// The bench: one benchmarkProgress per prompt per mode every TANDEM_FAKE_BENCH_STEP_MS (default 5), then a canned
+// report per mode; cancelBenchmark ends it with ABORTED. TANDEM_FAKE_BENCH_TPS sets the canned baseline tokens/s.
 let bench = null;
 function benchReport(mode, prompts, maxTokens) {
   const name = (p) => (p ? require("node:path").basename(p.modelPath) : null);
@@ -105,21 +105,21 @@ function benchReport(mode, prompts, maxTokens) {
     efficiency: 0.833,
   };
 }
-async function runBench(id, params) {
+async function runBenchmark(id, params) {
   if (!model) return fail(id, "NO_MODEL", "No model is loaded");
   if (bench) return fail(id, "BUSY", "A benchmark is already running");
-  bench = { benchId: params.benchId, cancelled: false };
+  bench = { benchmarkId: params.benchmarkId, cancelled: false };
   const total = params.modes.length * params.prompts.length;
   let done = 0;
   for (const mode of params.modes) {
     for (let i = 0; i < params.prompts.length; i++) {
       await new Promise((resolve) => setTimeout(resolve, Number(env.TANDEM_FAKE_BENCH_STEP_MS || 5)));
       if (bench.cancelled) { bench = null; return fail(id, "ABORTED", "The benchmark was cancelled"); }
-      event("benchProgress", { benchId: params.benchId, done: ++done, total, mode });
+      event("benchmarkProgress", { benchmarkId: params.benchmarkId, done: ++done, total, mode });
     }
   }
   bench = null;
-  reply(id, { benchId: params.benchId, reports: params.modes.map((mode) => benchReport(mode, params.prompts.length, params.maxTokens)) });
+  reply(id, { benchmarkId: params.benchmarkId, reports: params.modes.map((mode) => benchReport(mode, params.prompts.length, params.maxTokens)) });
 }
 
 async function generate(id, params) {
@@ -135,11 +135,11 @@ async function generate(id, params) {
   const speculator = spec.mode === "off" ? null : spec.mode === "auto" ? (draft ? "draft" : "lookup") : spec.mode;
   const perStep = speculator ? 2 : 1;
   const started = Date.now();
-  const outcome = pageIn(params.sessionKey);
+  const outcome = pageIn(params.conversationId);
   const cache = { outcome, restoredTokens: outcome === "cold" ? 0 : 8, restoreMs: outcome === "disk-restore" ? 3 : 0 };
-  event("cacheOutcome", { generationId: params.generationId, outcome, restoredTokens: cache.restoredTokens, evaluatedTokens: 10 - cache.restoredTokens, ms: 4 });
+  event("cacheOutcome", { messageId: params.messageId, outcome, restoredTokens: cache.restoredTokens, evaluatedTokens: 10 - cache.restoredTokens, ms: 4 });
   const state = { aborted: false };
-  running.set(params.generationId, state);
+  running.set(params.messageId, state);
   let text = "";
   let count = 0;
   let steps = 0;
@@ -158,7 +158,7 @@ async function generate(id, params) {
       tokens.push({ id: i, text: piece, source: k < n - 1 ? "draft" : "target", t: Date.now() - started });
     }
     count += n;
-    const data = { generationId: params.generationId, tokens };
+    const data = { messageId: params.messageId, tokens };
     if (speculator) {
       data.step = { index: steps, speculator, proposed: 2, accepted: n - 1 };
       proposed += 2;
@@ -168,7 +168,7 @@ async function generate(id, params) {
     event("tokens", data);
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
-  running.delete(params.generationId);
+  running.delete(params.messageId);
   const speculation = speculator
     ? {
         mode: spec.mode, proposed, accepted, rejected: proposed - accepted,
@@ -178,7 +178,7 @@ async function generate(id, params) {
       }
     : null;
   reply(id, {
-    generationId: params.generationId, text,
+    messageId: params.messageId, text,
     stats: {
       tokens: count, promptTokens: 10, reusedPromptTokens: 0, evaluatedPromptTokens: 10, truncatedMessages: 0,
       timeToFirstTokenMs: 1, tokensPerSecond: 100, durationMs: Date.now() - started, stopReason, threads: 1,
@@ -194,7 +194,7 @@ process.on("message", (message) => {
   if (mode === "malformed") {
     send("garbage");
     send({ kind: "response", id: "not-a-number", ok: true });
-    send({ kind: "event", event: "tokens", data: { generationId: 5 } });
+    send({ kind: "event", event: "tokens", data: { messageId: 5 } });
     send({ kind: "event", event: "no-such-event", data: {} });
     send({ kind: "mystery" });
     send({ kind: "response", id: 99999, ok: true, result: {} });
@@ -220,13 +220,13 @@ process.on("message", (message) => {
       }
       // Like the real engine: a target load drops the draft (its compatibility depends on the target).
       draft = null;
-      event("loadProgress", { modelPath: params.modelPath, progress: 0.5 });
+      event("modelLoadProgress", { modelPath: params.modelPath, progress: 0.5 });
       if (model) slots.forEach((key) => disk.add(key)); // like the real engine: unloading pages the slots out
       model = loaded(params.modelPath, params);
       slotCount = model.cacheSlots;
       slots = [];
       if (params.cacheDiskBudgetBytes) diskBudgetBytes = params.cacheDiskBudgetBytes;
-      event("loadProgress", { modelPath: params.modelPath, progress: 1 });
+      event("modelLoadProgress", { modelPath: params.modelPath, progress: 1 });
       return setTimeout(() => reply(id, model), Number(env.TANDEM_FAKE_LOAD_MS || 1));
     }
     case "unloadModel": {
@@ -277,13 +277,13 @@ process.on("message", (message) => {
     }
     case "generate": return void generate(id, params);
     case "abort": {
-      const state = running.get(params.generationId);
+      const state = running.get(params.messageId);
       if (state) state.aborted = true;
       return reply(id, { aborted: !!state });
     }
-    case "runBench": return void runBench(id, params);
-    case "cancelBench": {
-      const hit = !!bench && bench.benchId === params.benchId;
+    case "runBenchmark": return void runBenchmark(id, params);
+    case "cancelBenchmark": {
+      const hit = !!bench && bench.benchmarkId === params.benchmarkId;
       if (hit) bench.cancelled = true;
       return reply(id, { cancelled: hit });
     }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
-import { ChatStore } from "../../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../../electron/host/store/app-database.js";
 import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
 import { type Message, type WindowEvent, type WindowEventData } from "../../../contracts/window/index.js";
@@ -134,8 +134,8 @@ describe("models", () => {
     const loaded = await host.api.loadModel({ path: modelPath });
     expect(loaded.modelPath).toBe(modelPath);
     expect(of("modelLoadProgress")).toEqual([
-      { path: modelPath, progress: 0.5 },
-      { path: modelPath, progress: 1 },
+      { modelPath, progress: 0.5 },
+      { modelPath, progress: 1 },
     ]);
     expect(of("engineStatus").map((s) => s.state)).toContain("loading-model");
     expect((await host.api.getEngineStatus({})).model?.name).toBe("kjv-fake.gguf");
@@ -277,8 +277,8 @@ describe("chat", () => {
     expect(streamed.every((t) => t.conversationId === conversation.id)).toBe(true);
     expect(streamed.flatMap((t) => t.tokens.map((token) => token.text)).join("")).toBe(done.content);
 
-    const sent = JSON.parse(readFileSync(record, "utf8")) as { generationId: string; sessionKey: string; messages: unknown[]; maxTokens: number; sampling: unknown };
-    expect(sent).toMatchObject({ generationId: assistantMessage.id, sessionKey: conversation.id, maxTokens: 64, sampling: { temperature: 0.2 } });
+    const sent = JSON.parse(readFileSync(record, "utf8")) as { messageId: string; conversationId: string; messages: unknown[]; maxTokens: number; sampling: unknown };
+    expect(sent).toMatchObject({ messageId: assistantMessage.id, conversationId: conversation.id, maxTokens: 64, sampling: { temperature: 0.2 } });
     expect(sent.messages).toEqual([
       { role: "system", content: "You are terse." },
       { role: "user", content: "The LORD is my shepherd and I shall not want for anything at all" },
@@ -401,7 +401,7 @@ describe("chat", () => {
     const status = await host.api.getEngineStatus({});
     expect(status.lastCrash?.reason).toBe("exited");
     await host.dispose();
-    const reader = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    const reader = new AppDatabase(join(dataDir, DATABASE_FILE), { dataDir });
     expect(reader.getMessage(assistantMessage.id)).toMatchObject({ status: "interrupted", content: "Echo: please" });
     reader.close();
   });
@@ -487,7 +487,7 @@ describe("settings and engine control", () => {
     await waitFor(() => of("tokens").length >= 3, 5_000, "tokens");
     await host.dispose();
     expect((await apiError(host.api.listConversations({}))).code).toBe("NOT_STARTED");
-    const reader = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    const reader = new AppDatabase(join(dataDir, DATABASE_FILE), { dataDir });
     const saved = reader.getMessage(assistantMessage.id);
     reader.close();
     expect(saved?.status).toBe("stopped");
@@ -633,7 +633,7 @@ describe("speculation", () => {
 
   it("an incompatible saved draft sets draftError at start and keeps the setting", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "tandem-host-test-"));
-    const seed = new ChatStore(join(dataDir, DATABASE_FILE), { dataDir });
+    const seed = new AppDatabase(join(dataDir, DATABASE_FILE), { dataDir });
     seed.updateSettings({ modelPath, draftModelPath: incompatiblePath });
     seed.close();
     const host = createHost(

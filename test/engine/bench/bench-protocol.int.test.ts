@@ -42,8 +42,8 @@ function request(method: string, params: unknown): Promise<Response> {
   return waitFor((m): m is Response => m.kind === "response" && m.id === id);
 }
 
-const progressOf = (benchId: string) =>
-  messages.filter((m): m is Event => m.kind === "event" && m.event === "benchProgress" && (m.data as { benchId: string }).benchId === benchId).map((m) => m.data);
+const progressOf = (benchmarkId: string) =>
+  messages.filter((m): m is Event => m.kind === "event" && m.event === "benchmarkProgress" && (m.data as { benchmarkId: string }).benchmarkId === benchmarkId).map((m) => m.data);
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), "tandem-bench-proto-"));
 
@@ -59,12 +59,12 @@ afterAll(() => {
 
 const PROMPTS = ["The LORD is my shepherd; I shall not want.", "Blessed are the meek: for they shall inherit the earth."];
 
-describe("runBench over the protocol", () => {
+describe("runBenchmark over the protocol", () => {
   it("benches draft and ngram on the loaded pair: identical outputs, counters that reconcile, progress per prompt", async () => {
-    const response = await request("runBench", { benchId: "b1", prompts: PROMPTS, modes: ["draft", "ngram"], maxTokens: 24, maxDraftTokens: 8 });
+    const response = await request("runBenchmark", { benchmarkId: "b1", prompts: PROMPTS, modes: ["draft", "ngram"], maxTokens: 24, maxDraftTokens: 8 });
     expect(response, JSON.stringify(response)).toMatchObject({ ok: true });
-    const result = (response as Extract<Response, { ok: true }>).result as { benchId: string; reports: unknown[] };
-    expect(result.benchId).toBe("b1");
+    const result = (response as Extract<Response, { ok: true }>).result as { benchmarkId: string; reports: unknown[] };
+    expect(result.benchmarkId).toBe("b1");
     const reports = result.reports.map((r) => BenchReport.parse(r));
     expect(reports.map((r) => r.mode)).toEqual(["draft", "ngram"]);
     for (const report of reports) {
@@ -78,31 +78,31 @@ describe("runBench over the protocol", () => {
     }
     expect(reports[0]!.speculative.proposed).toBeGreaterThan(0);
     expect(progressOf("b1")).toEqual([
-      { benchId: "b1", done: 1, total: 4, mode: "draft" },
-      { benchId: "b1", done: 2, total: 4, mode: "draft" },
-      { benchId: "b1", done: 3, total: 4, mode: "ngram" },
-      { benchId: "b1", done: 4, total: 4, mode: "ngram" },
+      { benchmarkId: "b1", done: 1, total: 4, mode: "draft" },
+      { benchmarkId: "b1", done: 2, total: 4, mode: "draft" },
+      { benchmarkId: "b1", done: 3, total: 4, mode: "ngram" },
+      { benchmarkId: "b1", done: 4, total: 4, mode: "ngram" },
     ]);
     // No bench reply taught the learned n-gram table (it would have been saved under cacheDir/ngram).
     expect(existsSync(path.join(cacheDir, "ngram"))).toBe(false);
   });
 
   it("cancels with ABORTED and leaves the engine usable", async () => {
-    const running = request("runBench", { benchId: "b2", prompts: [...PROMPTS, ...PROMPTS, ...PROMPTS], modes: ["draft"], maxTokens: 64 });
-    await waitFor((m): m is Event => m.kind === "event" && m.event === "benchProgress" && (m.data as { benchId: string }).benchId === "b2");
-    expect(await request("cancelBench", { benchId: "b2" })).toMatchObject({ ok: true, result: { cancelled: true } });
+    const running = request("runBenchmark", { benchmarkId: "b2", prompts: [...PROMPTS, ...PROMPTS, ...PROMPTS], modes: ["draft"], maxTokens: 64 });
+    await waitFor((m): m is Event => m.kind === "event" && m.event === "benchmarkProgress" && (m.data as { benchmarkId: string }).benchmarkId === "b2");
+    expect(await request("cancelBenchmark", { benchmarkId: "b2" })).toMatchObject({ ok: true, result: { cancelled: true } });
     expect(await running).toMatchObject({ ok: false, error: { code: "ABORTED" } });
     expect(progressOf("b2").length).toBeLessThan(6);
-    expect(await request("cancelBench", { benchId: "b2" })).toMatchObject({ ok: true, result: { cancelled: false } });
+    expect(await request("cancelBenchmark", { benchmarkId: "b2" })).toMatchObject({ ok: true, result: { cancelled: false } });
 
     const reply = await request("generate", {
-      generationId: "after-bench",
-      sessionKey: "s",
+      messageId: "after-bench",
+      conversationId: "s",
       messages: [{ role: "user", content: PROMPTS[0] }],
       maxTokens: 8,
       sampling: { temperature: 0 },
       speculation: { mode: "draft", maxDraftTokens: 4 },
     });
-    expect(reply).toMatchObject({ ok: true, result: { generationId: "after-bench" } });
+    expect(reply).toMatchObject({ ok: true, result: { messageId: "after-bench" } });
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Engine, type CacheOutcomeReport } from "../../../engine/engine.js";
 import { TEST_THREADS, targetModel } from "../../helpers/models.js";
 import { tempDir, verses } from "./helpers.js";
+import { engineParams } from "../../../contracts/engine/protocol.js";
 
 describe("cache slots, info, clear and outcome reports with the real KJV model", () => {
   let engine: Engine | undefined;
@@ -18,7 +19,7 @@ describe("cache slots, info, clear and outcome reports with the real KJV model",
     await engine.init({ gpu: "cpu", cacheDir });
     expect(engine.cacheInfo()).toMatchObject({ slots: 0, slotsInUse: 0, diskBytes: 0, diskStates: 0 });
     const loaded = await engine.loadModel(
-      { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto", cacheDiskBudgetBytes: 50_000_000 },
+      engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, gpuLayers: "auto", cacheDiskBudgetBytes: 50_000_000 }),
       () => {},
     );
     // A 6M model at 256 tokens is a few MB per slot: "auto" takes the maximum.
@@ -28,9 +29,9 @@ describe("cache slots, info, clear and outcome reports with the real KJV model",
 
     const events: Array<{ report: CacheOutcomeReport; tokensBefore: number }> = [];
     let streamed = 0;
-    const ask = (sessionKey: string, content: string) =>
+    const ask = (conversationId: string, content: string) =>
       engine!.generate(
-        { generationId: `g-${sessionKey}-${streamed}`, sessionKey, messages: [{ role: "user", content }], maxTokens: 12, sampling: { temperature: 0 } },
+        engineParams("generate", { messageId: `g-${conversationId}-${streamed}`, conversationId, messages: [{ role: "user", content }], maxTokens: 12, sampling: { temperature: 0 } }),
         (tokens) => (streamed += tokens.length),
         { onCacheOutcome: (report) => events.push({ report, tokensBefore: streamed }) },
       );
@@ -48,7 +49,7 @@ describe("cache slots, info, clear and outcome reports with the real KJV model",
 
     // Unloading pages the conversation out to disk; the next load sees its state.
     await engine.unloadModel();
-    await engine.loadModel({ modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, cacheSlots: 2 }, () => {});
+    await engine.loadModel(engineParams("loadModel", { modelPath: targetModel(), contextSize: 256, threads: TEST_THREADS, cacheSlots: 2 }), () => {});
     const info = engine.cacheInfo();
     expect(info).toMatchObject({ slots: 2, slotsInUse: 0, diskStates: 1 });
     expect(info.diskBytes).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ import { stateIdFor } from "../../../engine/kv-cache/state-store.js";
 import type { ChatMessage } from "../../../contracts/engine/protocol.js";
 import { makeModelPair } from "../../../engine/dev/synthetic/make-model.js";
 import { engineTracker, followUp, tempDir, turn, verses, type Turn } from "./helpers.js";
+import { engineParams } from "../../../contracts/engine/protocol.js";
 
 /**
  * Saved conversation states across restarts that change the context: a state loads into any context that holds its
@@ -115,7 +116,7 @@ describe("saved states across a restart with another context size (real KJV mode
       const engine = new Engine((level, message) => void (level === "warn" && warnings.push(message)));
       track(engine);
       await engine.init({ gpu: "cpu", cacheDir });
-      const loaded = await engine.loadModel({ modelPath: pair.target, contextSize, threads: 1, gpuLayers: "auto", cacheSlots: 1 }, () => {});
+      const loaded = await engine.loadModel(engineParams("loadModel", { modelPath: pair.target, contextSize, threads: 1, gpuLayers: "auto", cacheSlots: 1 }), () => {});
       return { engine, warnings, contextSize: loaded.contextSize };
     };
     const first = user(verses[0]!);

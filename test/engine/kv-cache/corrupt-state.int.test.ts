@@ -19,7 +19,7 @@ const { open, quit } = engineTracker();
 
 const user = (text: string): ChatMessage[] => [{ role: "user", content: text }];
 const kvFolder = async (cacheDir: string) => path.join(cacheDir, "kv", (await readdir(path.join(cacheDir, "kv")))[0]!);
-const stateFile = async (cacheDir: string, sessionKey: string) => path.join(await kvFolder(cacheDir), `${stateIdFor(sessionKey)}.state`);
+const stateFile = async (cacheDir: string, conversationId: string) => path.join(await kvFolder(cacheDir), `${stateIdFor(conversationId)}.state`);
 
 type Corruption = (bytes: Buffer) => void;
 const corruptions: Array<[string, Corruption]> = [

@@ -5,6 +5,7 @@ import { afterEach } from "vitest";
 import { Engine, type EngineOptions } from "../../../engine/engine.js";
 import type { ChatMessage, GenerationResult, SpeculationMode } from "../../../contracts/engine/protocol.js";
 import { TEST_THREADS, sharedModel, targetModel } from "../../helpers/models.js";
+import { engineParams } from "../../../contracts/engine/protocol.js";
 
 export const tempDir = (name: string) => mkdtempSync(path.join(os.tmpdir(), `tandem-kv-${name}-`));
 
@@ -16,7 +17,7 @@ export interface TestEngine {
 /** An engine with the KJV model (context 256, 1 thread) and `slots` conversation slots. */
 export async function kjvEngine(
   cacheDir: string,
-  options: { slots?: number; draft?: boolean; contextSize?: number; engine?: EngineOptions } = {},
+  options: { slots?: number; draft?: boolean; contextSize?: number; diskBudgetBytes?: number; engine?: EngineOptions } = {},
 ): Promise<TestEngine> {
   const warnings: string[] = [];
   const engine = new Engine((level, message) => {
@@ -24,7 +25,7 @@ export async function kjvEngine(
   }, options.engine);
   await engine.init({ gpu: "cpu", cacheDir });
   await engine.loadModel(
-    { modelPath: targetModel(), contextSize: options.contextSize ?? 256, threads: TEST_THREADS, gpuLayers: "auto", cacheSlots: options.slots ?? 2 },
+    engineParams("loadModel", { modelPath: targetModel(), contextSize: options.contextSize ?? 256, threads: TEST_THREADS, gpuLayers: "auto", cacheSlots: options.slots ?? 2, cacheDiskBudgetBytes: options.diskBudgetBytes }),
     () => {},
   );
   if (options.draft) await engine.loadDraftModel({ modelPath: sharedModel("kjv-chat-draft-1m.gguf"), threads: TEST_THREADS });
@@ -65,11 +66,11 @@ export interface Turn {
   ids: number[];
 }
 
-/** One greedy turn of conversation `sessionKey`. */
-export async function turn(engine: Engine, sessionKey: string, messages: ChatMessage[], mode: SpeculationMode = "off", maxTokens = 24): Promise<Turn> {
+/** One greedy turn of conversation `conversationId`. */
+export async function turn(engine: Engine, conversationId: string, messages: ChatMessage[], mode: SpeculationMode = "off", maxTokens = 24): Promise<Turn> {
   const ids: number[] = [];
   const result = await engine.generate(
-    { generationId: `kv${counter++}`, sessionKey, messages, maxTokens, sampling: { temperature: 0 }, speculation: { mode, maxDraftTokens: 4 } },
+    { messageId: `kv${counter++}`, conversationId, messages, maxTokens, sampling: { temperature: 0 }, speculation: { mode, maxDraftTokens: 4 } },
     (batch) => ids.push(...batch.map((t) => t.id)),
   );
   return { result, ids };

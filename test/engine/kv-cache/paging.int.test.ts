@@ -67,7 +67,7 @@ describe("paged KV cache with the real KJV model", () => {
   });
 
   it("a disk budget smaller than one state keeps nothing, and replies still work", async () => {
-    const { engine } = await open(tempDir("budget"), { slots: 1, engine: { kvDiskBudgetBytes: 1 } });
+    const { engine } = await open(tempDir("budget"), { slots: 1, diskBudgetBytes: 1 });
     const first = await turn(engine, "a", user(verses[0]!));
     await turn(engine, "b", user(verses[1]!));
     const again = await turn(engine, "a", user(verses[0]!));

@@ -11,6 +11,7 @@ import { makeModelPair } from "../../../engine/dev/synthetic/make-model.js";
 import type { Token } from "node-llama-cpp";
 import { TEST_THREADS, targetModel } from "../../helpers/models.js";
 import { kjvEngine, tempDir, turn, verses } from "./helpers.js";
+import { engineParams } from "../../../contracts/engine/protocol.js";
 
 const engines: Engine[] = [];
 afterEach(async () => {
@@ -38,7 +39,7 @@ describe("saved states are only loaded by the model that made them, into context
     const engine = new Engine((level, message) => void (level === "warn" && warnings.push(message)));
     engines.push(engine);
     await engine.init({ gpu: "cpu", cacheDir });
-    await engine.loadModel({ modelPath: pair.target, contextSize: 256, threads: 1, gpuLayers: "auto" }, () => {});
+    await engine.loadModel(engineParams("loadModel", { modelPath: pair.target, contextSize: 256, threads: 1, gpuLayers: "auto" }), () => {});
     expect(warnings.join("\n")).toMatch(/saved by another model/);
     expect(await readdir(syntheticFolder)).toEqual([]);
     const reply = await turn(engine, "a", [{ role: "user", content: verses[0]! }]);
@@ -66,7 +67,7 @@ describe("saved states are only loaded by the model that made them, into context
         const warnings: string[] = [];
         const store = await KvStateStore.open({ cacheDir, modelHash, contextSize: 256, params: stateParamsOf(q8), warn: (m) => warnings.push(m) });
         expect(warnings.join("\n")).toMatch(/will not load it here: it was saved with other context parameters \(kvCacheKeyType F16, here Q8_0\)/);
-        expect(store.forSession("a")).toBeUndefined();
+        expect(store.forConversation("a")).toBeUndefined();
         const target = q8.getSequence();
         const pager = new KvPager([target], store);
         expect((await pager.acquire("a", tokens)).outcome).toBe("cold");
@@ -158,7 +159,7 @@ describe("KvPager slots", () => {
       const c = await pager.acquire("c", tokens);
       expect(c.sequence).toBe(sequences[1]);
       expect(pager.assignments).toEqual(["a", "c", undefined]);
-      expect(store.forSession("b")).toBeDefined(); // b's state was saved before its slot was reused
+      expect(store.forConversation("b")).toBeDefined(); // b's state was saved before its slot was reused
     } finally {
       await context.dispose();
       await model.dispose();

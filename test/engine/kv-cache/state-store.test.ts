@@ -63,7 +63,7 @@ describe("KvStateStore", () => {
     expect(await readdir(storeFolder(options.cacheDir, HASH_A))).toEqual(expect.arrayContaining([`${saved!.id}.json`, `${saved!.id}.state`]));
 
     const reopened = await open();
-    expect(reopened.forSession("chat-1")?.tokens).toEqual([1, 2, 3]);
+    expect(reopened.forConversation("chat-1")?.tokens).toEqual([1, 2, 3]);
     const target = new FakeSequence();
     expect(await reopened.load(stateIdFor("chat-1"), asSequence(target))).toBe(true);
     expect(target.contextTokens).toEqual([1, 2, 3]);
@@ -103,7 +103,7 @@ describe("KvStateStore", () => {
     for (const contextSize of [192, 4096]) {
       const other = setup({ cacheDir: options.cacheDir, contextSize });
       const store = await other.open();
-      expect(store.forSession("chat")?.contextSize).toBe(2304);
+      expect(store.forConversation("chat")?.contextSize).toBe(2304);
       const target = new FakeSequence(contextSize);
       expect(await store.load(stateIdFor("chat"), asSequence(target))).toBe(true);
       expect(target.contextTokens).toEqual([1, 2, 3]);
@@ -117,7 +117,7 @@ describe("KvStateStore", () => {
     await saveTokens(await open(), "long", Array.from({ length: 200 }, (_, i) => i));
     const smaller = setup({ cacheDir: options.cacheDir, contextSize: 200, params });
     const store = await smaller.open();
-    expect(store.forSession("long")).toBeUndefined();
+    expect(store.forConversation("long")).toBeUndefined();
     expect(store.index.bestMatch([0, 1, 2])).toBeUndefined();
     expect(store.list().map((s) => s.sessionKey)).toEqual(["long"]); // still on disk, still counted
     expect(smaller.warnings.join()).toMatch(/Kept .* its 200 tokens do not fit this context \(200 tokens, of which 199 usable\)/);
@@ -128,9 +128,9 @@ describe("KvStateStore", () => {
     expect(await (await setup({ cacheDir: options.cacheDir, contextSize: 201, params }).open()).load(stateIdFor("long"), asSequence(new FakeSequence(201)))).toBe(true);
 
     const otherSlots = setup({ cacheDir: options.cacheDir, params: { ...params, sequences: 2 } });
-    expect((await otherSlots.open()).forSession("long")).toBeUndefined();
+    expect((await otherSlots.open()).forConversation("long")).toBeUndefined();
     expect(otherSlots.warnings.join()).toMatch(/other context parameters \(sequences 1, here 2\)/);
-    expect((await open()).forSession("long")?.tokens).toHaveLength(200);
+    expect((await open()).forConversation("long")?.tokens).toHaveLength(200);
   });
 
   it("a state refused at load for the sequence's actual size is kept, and the sequence is not touched", async () => {

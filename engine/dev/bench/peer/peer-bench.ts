@@ -168,8 +168,8 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerBench
       let lastAt = 0;
       const result = await engine.generate(
         {
-          generationId: id,
-          sessionKey: "peer-bench",
+          messageId: id,
+          conversationId: "peer-bench",
           messages: [{ role: "user", content: prompt }],
           maxTokens: options.maxTokens,
           sampling: { temperature: 0 },

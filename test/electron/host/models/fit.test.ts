@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { EngineParams } from "../../../../contracts/engine/protocol.js";
+import { engineParams, type EngineParams, type EngineRequestParams } from "../../../../contracts/engine/protocol.js";
 import { NO_MODEL_TO_ESTIMATE } from "../../../../electron/host/models/fit.js";
 import { createHost } from "../../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
@@ -47,15 +47,15 @@ function makeHost(options: { hfToken?: string } = {}) {
     },
   );
   hosts.push(host);
-  /** The params of every estimateFit the engine received. */
+  /** The params of every estimateFit the engine received, as the engine parses them (its schema's defaults applied). */
   const engineCalls = (): Array<EngineParams<"estimateFit">> =>
     existsSync(calls)
       ? readFileSync(calls, "utf8")
           .trim()
           .split("\n")
-          .map((line) => JSON.parse(line) as { method: string; params: EngineParams<"estimateFit"> })
+          .map((line) => JSON.parse(line) as { method: string; params: EngineRequestParams<"estimateFit"> })
           .filter((call) => call.method === "estimateFit")
-          .map((call) => call.params)
+          .map((call) => engineParams("estimateFit", call.params))
       : [];
   return { host, engineCalls };
 }

@@ -2,16 +2,16 @@ import { copyFileSync, mkdtempSync, readFileSync, unlinkSync, utimesSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ModelLibrary } from "../../../../electron/host/models/gguf-facts-cache.js";
+import { GgufFactsCache } from "../../../../electron/host/models/gguf-facts-cache.js";
 import { sharedModel } from "../../../helpers/models.js";
 
-describe("ModelLibrary", () => {
+describe("GgufFactsCache", () => {
   it("reads a file's header once until its size or modification time changes", async () => {
     const folder = mkdtempSync(join(tmpdir(), "tandem-library-"));
     const model = join(folder, "a.gguf");
     copyFileSync(sharedModel("kjv-chat-draft-1m.gguf"), model);
     writeFileSync(join(folder, "b.gguf"), "text");
-    const library = new ModelLibrary();
+    const library = new GgufFactsCache();
     await library.list(folder);
     expect(library.reads).toBe(2);
     await library.list(folder);
@@ -30,7 +30,7 @@ describe("ModelLibrary", () => {
     writeFileSync(join(folder, "kjv-00001-of-00002.gguf"), bytes.subarray(0, half));
     writeFileSync(join(folder, "kjv-00002-of-00002.gguf"), bytes.subarray(half));
     writeFileSync(join(folder, "lone-00001-of-00002.gguf"), bytes.subarray(0, half));
-    const models = await new ModelLibrary().list(folder);
+    const models = await new GgufFactsCache().list(folder);
     expect(models.map((m) => m.name)).toEqual(["kjv-00001-of-00002.gguf", "lone-00001-of-00002.gguf"]);
     expect(models[0]).toMatchObject({ sizeBytes: bytes.length, splitParts: 2, missingParts: [], architecture: "llama" });
     expect(models[1]).toMatchObject({ sizeBytes: half, missingParts: ["lone-00002-of-00002.gguf"] });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { deleteModelFile, IMPORT_TEMP_STALE_MS, importModelFile, importTempName, removeImportLeftovers } from "../../../../electron/host/models/import-delete.js";
-import { ModelLibrary } from "../../../../electron/host/models/gguf-facts-cache.js";
+import { GgufFactsCache } from "../../../../electron/host/models/gguf-facts-cache.js";
 import { modelContentHash } from "../../../../engine/kv-cache/model-identity.js";
 import { ngramTablePath, storeFolder } from "../../../../engine/cache-layout.js";
 import { sharedModel } from "../../../helpers/models.js";
@@ -27,7 +27,7 @@ describe("importModelFile", () => {
     expect(readFileSync(first.path).equals(readFileSync(draft()))).toBe(true);
     const second = await importModelFile(draft(), models, "copy");
     expect(second.path).toBe(join(models, "kjv-chat-draft-1m (2).gguf"));
-    const listed = await new ModelLibrary().list(models);
+    const listed = await new GgufFactsCache().list(models);
     expect(listed.map((m) => [m.name, m.architecture])).toEqual([
       ["kjv-chat-draft-1m (2).gguf", "llama"],
       ["kjv-chat-draft-1m.gguf", "llama"],

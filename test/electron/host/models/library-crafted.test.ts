@@ -82,7 +82,7 @@ describe("a crafted GGUF in the models folder", () => {
   });
 });
 
-describe("ModelLibrary with a reader that throws oddly", () => {
+describe("GgufFactsCache with a reader that throws oddly", () => {
   it("keeps the other files when one file's reader throws a non-Error or a value that cannot become a string", async () => {
     vi.resetModules();
     const odd = [Object.create(null) as object, { toString: () => { throw new Error("no"); } }, "plain text\nsecond line", 42];
@@ -97,11 +97,11 @@ describe("ModelLibrary with a reader that throws oddly", () => {
         },
       };
     });
-    const { ModelLibrary } = await import("../../../../electron/host/models/gguf-facts-cache.js");
+    const { GgufFactsCache } = await import("../../../../electron/host/models/gguf-facts-cache.js");
     const folder = mkdtempSync(join(tmpdir(), "tandem-library-odd-"));
     copyFileSync(targetModel(), join(folder, "kjv.gguf"));
     for (let i = 0; i < odd.length; i++) writeFileSync(join(folder, `odd-${i}.gguf`), Buffer.from("GGUF"));
-    const listed = await new ModelLibrary().list(folder);
+    const listed = await new GgufFactsCache().list(folder);
     expect(listed.find((m) => m.name === "kjv.gguf")).toMatchObject({ architecture: "llama" });
     const errors = listed.filter((m) => m.name.startsWith("odd-")).map((m) => m.error);
     expect(errors).toHaveLength(odd.length);

@@ -1,11 +1,11 @@
 /**
- * Real tandem.db files for the database-damage tests: filled through ChatStore (real conversations, messages and
+ * Real tandem.db files for the database-damage tests: filled through AppDatabase (real conversations, messages and
  * settings), then damaged the way a failing disk or a stray write does it: random bytes over whole pages.
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import Database from "better-sqlite3";
-import { ChatStore } from "../../../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../../../electron/host/store/app-database.js";
 import type { Conversation, Message } from "../../../../contracts/window/index.js";
 
 export const PAGE_SIZE = 4096;
@@ -22,7 +22,7 @@ export interface Filled {
  * them is what quick_check finds).
  */
 export function fillDatabase(file: string, dataDir: string, count: number, perConversation: number): Filled {
-  const store = new ChatStore(file, { dataDir });
+  const store = new AppDatabase(file, { dataDir });
   try {
     store.updateSettings({ systemPrompt: "Answer in the style of the King James Bible.", temperature: 0.3 });
     const conversations: Conversation[] = [];
@@ -102,7 +102,7 @@ export function sha256(file: string): string {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
 }
 
-/** Every message of a database read straight from its table (no ChatStore, so nothing is checked or changed). */
+/** Every message of a database read straight from its table (no AppDatabase, so nothing is checked or changed). */
 export function rawMessages(file: string): Array<{ id: string; conversation_id: string; content: string; seq: number }> {
   const db = new Database(file, { readonly: true });
   try {

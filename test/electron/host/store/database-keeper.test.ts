@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseKeeper, noticingDamage } from "../../../../electron/host/store/database-keeper.js";
 import { createHost, DATABASE_FILE } from "../../../../electron/host/host.js";
-import { ChatStore } from "../../../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../../../electron/host/store/app-database.js";
 import { nodeForkSpawner } from "../../../../electron/host/supervision/supervisor.js";
 import type { Host } from "../../../../electron/host/types.js";
 import type { DatabaseStatus, Message, TandemApi, WindowEvent, WindowEventData } from "../../../../contracts/window/index.js";
@@ -136,7 +136,7 @@ describe("a damaged database at startup", () => {
     expect((await completed(sent.assistantMessage.id)).status).toBe("complete");
     await host.dispose();
 
-    const store = new ChatStore(file, { dataDir });
+    const store = new AppDatabase(file, { dataDir });
     try {
       expect(store.getConversation(conversation.id)?.title).toBe("After the flood");
       expect(store.getMessages(conversation.id).map((m) => [m.role, m.status])).toEqual([

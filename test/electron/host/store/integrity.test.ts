@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ChatStore } from "../../../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../../../electron/host/store/app-database.js";
 import { classifyOpenFailure, DatabaseDamagedError, DatabaseOpenError, damageApiError } from "../../../../electron/host/store/integrity.js";
 import { toTandemApiError } from "../../../../electron/host/errors.js";
 import { TandemApiError } from "../../../../contracts/window/index.js";
@@ -28,7 +28,7 @@ describe("the integrity check at open", () => {
   it("opens a healthy database with its conversations", () => {
     const { dataDir, file } = freshDir();
     const filled = fillDatabase(file, dataDir, 5, 4);
-    const store = new ChatStore(file, { dataDir });
+    const store = new AppDatabase(file, { dataDir });
     try {
       expect(store.listConversations().map((c) => c.id).sort()).toEqual(filled.conversations.map((c) => c.id).sort());
       expect(store.readOnly).toBe(false);
@@ -43,7 +43,7 @@ describe("the integrity check at open", () => {
     fillDatabase(file, dataDir, 30, 20);
     writeRandomPages(file, randomPages(file, 3, seed), seed);
     const before = sha256(file);
-    const error = openError(() => new ChatStore(file, { dataDir }));
+    const error = openError(() => new AppDatabase(file, { dataDir }));
     expect(error).toBeInstanceOf(DatabaseDamagedError);
     expect((error as DatabaseDamagedError).problem).toBe("corrupt");
     expect((error as DatabaseDamagedError).detail).toMatch(/malformed|corrupt|Page|page|Tree|tree/);
@@ -56,13 +56,13 @@ describe("the integrity check at open", () => {
     fillDatabase(file, dataDir, 20, 20);
     const leaves = pagesOf(file, "messages");
     writeRandomPages(file, [leaves[Math.floor(leaves.length / 2)]], 7);
-    expect(openError(() => new ChatStore(file, { dataDir }))).toBeInstanceOf(DatabaseDamagedError);
+    expect(openError(() => new AppDatabase(file, { dataDir }))).toBeInstanceOf(DatabaseDamagedError);
   });
 
   it('tells a file that is not a database ("file is not a database") from damage', () => {
     const { dataDir, file } = freshDir();
     writeFileSync(file, "These are not the pages you are looking for. ".repeat(200));
-    const error = openError(() => new ChatStore(file, { dataDir })) as DatabaseDamagedError;
+    const error = openError(() => new AppDatabase(file, { dataDir })) as DatabaseDamagedError;
     expect(error).toBeInstanceOf(DatabaseDamagedError);
     expect(error.problem).toBe("not-a-database");
     expect(error.detail).toBe("file is not a database");
@@ -72,13 +72,13 @@ describe("the integrity check at open", () => {
     const { dataDir, file } = freshDir();
     fillDatabase(file, dataDir, 3, 3);
     writeRandomPages(file, [1], 11);
-    expect((openError(() => new ChatStore(file, { dataDir })) as DatabaseDamagedError).problem).toBe("not-a-database");
+    expect((openError(() => new AppDatabase(file, { dataDir })) as DatabaseDamagedError).problem).toBe("not-a-database");
   });
 
   it("a path that can't be opened at all is a DatabaseOpenError (DATABASE_UNAVAILABLE) with the reason in words", () => {
     const { dataDir, file } = freshDir();
     mkdirSync(file);
-    const error = openError(() => new ChatStore(file, { dataDir })) as DatabaseOpenError;
+    const error = openError(() => new AppDatabase(file, { dataDir })) as DatabaseOpenError;
     expect(error).toBeInstanceOf(DatabaseOpenError);
     expect(error).toBeInstanceOf(TandemApiError);
     expect(error.code).toBe("DATABASE_UNAVAILABLE");
@@ -96,7 +96,7 @@ describe("the integrity check at open", () => {
   it("an empty file is a new database, not damage", () => {
     const { dataDir, file } = freshDir();
     writeFileSync(file, "");
-    const store = new ChatStore(file, { dataDir });
+    const store = new AppDatabase(file, { dataDir });
     expect(store.createConversation("Genesis").title).toBe("Genesis");
     store.close();
   });
@@ -108,7 +108,7 @@ describe("a quarantined (damaged) store", () => {
     const filled = fillDatabase(file, dataDir, 20, 20);
     writeRandomPages(file, randomPages(file, 2, 3, pagesOf(file, "messages")), 3);
     const before = sha256(file);
-    const store = new ChatStore(file, { dataDir, quarantined: true, logger: recordingLogger() });
+    const store = new AppDatabase(file, { dataDir, quarantined: true, logger: recordingLogger() });
     try {
       expect(store.readOnly).toBe(true);
       const id = filled.conversations[0].id;
@@ -145,7 +145,7 @@ describe("a quarantined (damaged) store", () => {
     const { dataDir, file } = freshDir();
     writeFileSync(file, "garbage ".repeat(1000));
     const logger = recordingLogger();
-    const store = new ChatStore(file, { dataDir, quarantined: true, logger });
+    const store = new AppDatabase(file, { dataDir, quarantined: true, logger });
     try {
       expect(store.getSettings().modelsFolder).toBe(join(dataDir, "models"));
       expect(store.getModelOrigins(["/a.gguf"]).size).toBe(0);
@@ -157,7 +157,7 @@ describe("a quarantined (damaged) store", () => {
 
   it("refuseWrites switches a healthy store to refusing (damage SQLite reported while running)", () => {
     const { dataDir, file } = freshDir();
-    const store = new ChatStore(file, { dataDir });
+    const store = new AppDatabase(file, { dataDir });
     try {
       store.createConversation("Numbers");
       store.refuseWrites();

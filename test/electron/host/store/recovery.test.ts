@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { ChatStore } from "../../../../electron/host/store/chat-store.js";
+import { AppDatabase } from "../../../../electron/host/store/app-database.js";
 import { backupName, readRows, recoverDamagedDatabase, RECOVERED_CONVERSATION_TITLE } from "../../../../electron/host/store/recovery.js";
 import { fillDatabase, pagesOf, randomPages, rawMessages, sha256, writeRandomPages } from "./damaged-db.js";
 import { recordingLogger } from "../test-logger.js";
@@ -49,7 +49,7 @@ describe("recoverDamagedDatabase", () => {
     for (const message of recovered) expect(message).toEqual(byId.get(message.id));
 
     // The new database is healthy, opens with the check, and has the conversations and settings as they were.
-    const store = new ChatStore(file, { dataDir });
+    const store = new AppDatabase(file, { dataDir });
     try {
       expect(store.listConversations().map((c) => c.title).sort()).toEqual(filled.conversations.map((c) => c.title).sort());
       expect(store.getConversation(filled.conversations[7].id)).toEqual(filled.conversations[7]);
@@ -63,7 +63,7 @@ describe("recoverDamagedDatabase", () => {
     const { dataDir, file } = freshDir();
     fillDatabase(file, dataDir, 10, 10);
     // A run that died with its WAL not checkpointed: a copy taken while the store is open.
-    const live = new ChatStore(file, { dataDir });
+    const live = new AppDatabase(file, { dataDir });
     const late = live.createConversation("Written just before the crash");
     live.addMessage({ conversationId: late.id, role: "user", content: "In the beginning", status: "complete" });
     const crashed = freshDir();
@@ -78,7 +78,7 @@ describe("recoverDamagedDatabase", () => {
     expect(recovery.backupFiles).toEqual([backup, `${backup}-wal`, `${backup}-shm`]);
     expect(["", "-wal", "-shm"].map((suffix) => sha256(backup + suffix))).toEqual(hashes);
     expect(existsSync(`${crashed.file}-wal`)).toBe(false);
-    const store = new ChatStore(crashed.file, { dataDir: crashed.dataDir });
+    const store = new AppDatabase(crashed.file, { dataDir: crashed.dataDir });
     try {
       expect(store.getConversation(late.id)?.title).toBe("Written just before the crash");
       expect(store.getMessages(late.id).map((m) => m.content)).toEqual(["In the beginning"]);
@@ -96,7 +96,7 @@ describe("recoverDamagedDatabase", () => {
     const recovery = recoverDamagedDatabase(file, { mode: "recover", now: () => AT });
 
     expect(recovery).toMatchObject({ conversations: 12, messages: 72, incompleteTables: ["conversations"] });
-    const store = new ChatStore(file, { dataDir });
+    const store = new AppDatabase(file, { dataDir });
     try {
       const list = store.listConversations();
       expect(list.map((c) => c.title)).toEqual(Array(12).fill(RECOVERED_CONVERSATION_TITLE));
@@ -119,7 +119,7 @@ describe("recoverDamagedDatabase", () => {
     expect(recovery).toMatchObject({ conversations: 0, messages: 0, settings: 0 });
     expect(recovery.incompleteTables).toEqual(expect.arrayContaining(["conversations", "messages", "settings"]));
     expect(sha256(recovery.backupPath)).toBe(before);
-    const store = new ChatStore(file, { dataDir });
+    const store = new AppDatabase(file, { dataDir });
     expect(store.listConversations()).toEqual([]);
     store.close();
   });

@@ -198,7 +198,7 @@ describe("EngineSupervisor requests", () => {
   it("passes engine errors through with their code", async () => {
     const { supervisor } = makeSupervisor();
     await supervisor.start();
-    await expectEngineError(supervisor.request("generate", { generationId: "g", sessionKey: "s", messages: [{ role: "user", content: "hi" }], maxTokens: 5, sampling: { temperature: 0 } }), "NO_MODEL");
+    await expectEngineError(supervisor.request("generate", { messageId: "g", conversationId: "s", messages: [{ role: "user", content: "hi" }], maxTokens: 5, sampling: { temperature: 0 } }), "NO_MODEL");
     await expectEngineError(supervisor.request("loadModel", { modelPath: "/m/broken.gguf", contextSize: "auto", threads: 1 }), "MODEL_LOAD_FAILED");
   });
 
@@ -207,7 +207,7 @@ describe("EngineSupervisor requests", () => {
     await supervisor.start();
     const progress: number[] = [];
     supervisor.on("engineEvent", (event) => {
-      if (event.event === "loadProgress") progress.push(event.data.progress);
+      if (event.event === "modelLoadProgress") progress.push(event.data.progress);
     });
     await loadFakeModel(supervisor);
     expect(progress).toEqual([0.5, 1]);
@@ -220,7 +220,7 @@ describe("EngineSupervisor requests", () => {
     supervisor.on("engineEvent", (event) => events.push(event.event));
     await expectEngineError(supervisor.request("getSystemInfo", {}), "BAD_RESPONSE");
     await loadFakeModel(supervisor);
-    expect(events).toEqual(["loadProgress", "loadProgress"]);
+    expect(events).toEqual(["modelLoadProgress", "modelLoadProgress"]);
     expect(supervisor.state).toBe("ready");
     expect(crashes).toEqual([]);
     const warnings = logger.messages("warn").join("\n");
@@ -244,8 +244,8 @@ describe("EngineSupervisor crashes", () => {
     const firstPid = supervisor.pid;
     const error = await expectEngineError(
       supervisor.request("generate", {
-        generationId: "g1",
-        sessionKey: "s",
+        messageId: "g1",
+        conversationId: "s",
         messages: [{ role: "user", content: "please CRASH now and then" }],
         maxTokens: 50,
         sampling: { temperature: 0 },
@@ -265,8 +265,8 @@ describe("EngineSupervisor crashes", () => {
     await supervisor.start();
     await loadFakeModel(supervisor);
     const pending = supervisor.request("generate", {
-      generationId: "g2",
-      sessionKey: "s",
+      messageId: "g2",
+      conversationId: "s",
       messages: [{ role: "user", content: "a long enough message to still be streaming when killed" }],
       maxTokens: 50,
       sampling: { temperature: 0 },
@@ -319,8 +319,8 @@ describe("EngineSupervisor crashes", () => {
     await loadFakeModel(supervisor);
     const words = Array.from({ length: 25 }, (_, i) => `w${i}`).join(" ");
     const result = await supervisor.request("generate", {
-      generationId: "g3",
-      sessionKey: "s",
+      messageId: "g3",
+      conversationId: "s",
       messages: [{ role: "user", content: words }],
       maxTokens: 100,
       sampling: { temperature: 0 },
@@ -389,8 +389,8 @@ describe("EngineSupervisor stop and restart", () => {
     await loadFakeModel(supervisor);
     const firstPid = supervisor.pid!;
     const pending = supervisor.request("generate", {
-      generationId: "g4",
-      sessionKey: "s",
+      messageId: "g4",
+      conversationId: "s",
       messages: [{ role: "user", content: "one two three four five six seven eight" }],
       maxTokens: 50,
       sampling: { temperature: 0 },

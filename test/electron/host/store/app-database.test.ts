@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ChatStore, INTERRUPTED_BY_SHUTDOWN_ERROR, defaultSettings } from "../../../../electron/host/store/chat-store.js";
+import { AppDatabase, INTERRUPTED_BY_SHUTDOWN_ERROR, defaultSettings } from "../../../../electron/host/store/app-database.js";
 import { migrate, migrations } from "../../../../electron/host/store/migrations.js";
 import type { GenerationStats } from "../../../../contracts/engine/protocol.js";
 import { recordingLogger } from "../test-logger.js";
@@ -26,19 +26,19 @@ const stats: GenerationStats = {
 
 let dataDir: string;
 let file: string;
-let store: ChatStore;
+let store: AppDatabase;
 
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), "tandem-store-test-"));
   file = join(dataDir, "tandem.db");
-  store = new ChatStore(file, { dataDir });
+  store = new AppDatabase(file, { dataDir });
 });
 
 afterEach(() => store.close());
 
-function reopen(): ChatStore {
+function reopen(): AppDatabase {
   store.close();
-  store = new ChatStore(file, { dataDir });
+  store = new AppDatabase(file, { dataDir });
   return store;
 }
 
@@ -156,7 +156,7 @@ describe("messages", () => {
     });
     try {
       const logger = recordingLogger();
-      store = new ChatStore(file, { dataDir, logger });
+      store = new AppDatabase(file, { dataDir, logger });
       expect(logger.messages("warn")).toEqual([expect.stringContaining("Could not mark 1 unfinished message(s) as interrupted")]);
       expect(store.getMessage(left.id)).toMatchObject({ status: "interrupted", content: "cut off", error: INTERRUPTED_BY_SHUTDOWN_ERROR });
       full = false;
@@ -178,7 +178,7 @@ describe("messages", () => {
     const raw = new Database(file);
     raw.prepare("UPDATE messages SET stats_json = '{broken' WHERE id = ?").run(message.id);
     raw.close();
-    store = new ChatStore(file, { dataDir });
+    store = new AppDatabase(file, { dataDir });
     expect(store.getMessages(conversation.id)[0]).toMatchObject({ content: "x", stats: null });
   });
 });
@@ -202,7 +202,7 @@ describe("speculation mode per conversation", () => {
     const raw = new Database(file);
     raw.prepare("UPDATE conversations SET speculation = 'turbo' WHERE id = ?").run(conversation.id);
     raw.close();
-    store = new ChatStore(file, { dataDir });
+    store = new AppDatabase(file, { dataDir });
     expect(store.getConversation(conversation.id)).toMatchObject({ title: "New chat", speculation: null });
   });
 });
@@ -226,6 +226,7 @@ describe("settings", () => {
       cacheSlots: "auto",
       cacheDiskBudgetGB: 2,
       apiServer: { enabled: false, host: "127.0.0.1", port: 11435, corsOrigins: [], keepConversations: false, maxQueue: 16 },
+      chatEngine: { kind: "local" },
     });
     expect(defaultSettings(dataDir).modelsFolder).toBe(join(dataDir, "models"));
   });
@@ -260,7 +261,7 @@ describe("settings", () => {
     raw.prepare("INSERT INTO settings (key, value_json) VALUES ('theme', '{not json')").run();
     raw.prepare("INSERT INTO settings (key, value_json) VALUES ('obsoleteKey', '1')").run();
     raw.close();
-    store = new ChatStore(file, { dataDir, logger });
+    store = new AppDatabase(file, { dataDir, logger });
     expect(store.getSettings()).toMatchObject({ maxTokens: 512, theme: "system", systemPrompt: "Be kind" });
     expect(logger.messages("warn")).toHaveLength(2);
   });
@@ -276,7 +277,7 @@ describe("settings", () => {
     raw.prepare("UPDATE settings SET value_json = ? WHERE key = 'maxDraftTokens'").run("0");
     raw.prepare("UPDATE settings SET value_json = ? WHERE key = 'draftModelPath'").run("42");
     raw.close();
-    store = new ChatStore(file, { dataDir });
+    store = new AppDatabase(file, { dataDir });
     expect(store.getSettings()).toMatchObject({ speculation: "auto", draftModelPath: null, maxDraftTokens: 8 });
   });
 });
@@ -296,7 +297,7 @@ describe("schema", () => {
     expect(rows).toHaveLength(migrations.length);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
-    store = new ChatStore(file, { dataDir });
+    store = new AppDatabase(file, { dataDir });
   });
 
   it("migrates a database of the previous schema, keeping its data", () => {
@@ -314,7 +315,7 @@ describe("schema", () => {
     raw.prepare("INSERT INTO settings (key, value_json) VALUES ('temperature', '0.3')").run();
     raw.close();
 
-    store = new ChatStore(oldFile, { dataDir });
+    store = new AppDatabase(oldFile, { dataDir });
     expect(store.schemaVersion).toBe(Math.max(...migrations.map((m) => m.version)));
     expect(store.getConversation("c1")).toEqual({ id: "c1", title: "Genesis", createdAt: 1, updatedAt: 2, speculation: null });
     // Replies from before speculation existed: no mode in their settings, stats without speculation read as null.

@@ -1,6 +1,7 @@
 /**
- * ChatStore: conversations, messages and settings in one SQLite file (better-sqlite3, synchronous: every write is
- * on disk when the call returns, which is what lets a partial reply survive a crash).
+ * AppDatabase: conversations, messages, settings, model origins and benchmark results in one SQLite file
+ * (better-sqlite3, synchronous: every write is on disk when the call returns, which is what lets a partial reply
+ * survive a crash).
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -22,34 +23,15 @@ import { isDiskFull } from "../errors.js";
 import { describeError, silentLogger, type Logger } from "../logger.js";
 import { classifyOpenFailure, checkIntegrity, writesRefusedError } from "./integrity.js";
 import { currentSchemaVersion, migrate } from "./migrations.js";
-import { DEFAULT_CACHE_DISK_BUDGET_GB, DEFAULT_MAX_DRAFT_TOKENS } from "../../../contracts/engine/values.js";
 
 export const DEFAULT_CONVERSATION_TITLE = "New chat";
 
 /** Written into messages found still 'streaming' when the database is opened: the previous run died mid-reply. */
 export const INTERRUPTED_BY_SHUTDOWN_ERROR = "Tandem closed before the reply finished; the reply was cut off.";
 
+/** The settings before the user changes any: the schema's defaults, and the models folder in the data folder. */
 export function defaultSettings(dataDir: string): Settings {
-  return {
-    systemPrompt: "",
-    temperature: 0.7,
-    maxTokens: 512,
-    contextSize: "auto",
-    gpu: "auto",
-    threads: "auto",
-    modelsFolder: join(dataDir, "models"),
-    extraModelsFolders: [],
-    modelPath: null,
-    theme: "system",
-    speculation: "auto",
-    draftModelPath: null,
-    maxDraftTokens: DEFAULT_MAX_DRAFT_TOKENS,
-    cacheSlots: "auto",
-    cacheDiskBudgetGB: DEFAULT_CACHE_DISK_BUDGET_GB,
-    // Declared in the schema: parsing nothing gives its default.
-    apiServer: Settings.shape.apiServer.parse(undefined),
-    chatEngine: Settings.shape.chatEngine.parse(undefined),
-  };
+  return Settings.parse({ modelsFolder: join(dataDir, "models") });
 }
 
 export interface NewMessage {
@@ -96,7 +78,7 @@ interface MessageRow {
   created_at: number;
 }
 
-export interface ChatStoreOptions {
+export interface AppDatabaseOptions {
   /** Where default paths (the models folder) point. */
   dataDir: string;
   logger?: Logger;
@@ -110,7 +92,8 @@ export interface ChatStoreOptions {
   quarantined?: boolean;
 }
 
-export class ChatStore {
+/** Tandem's database (tandem.db): each kind of record has its own table and its own section of methods below. */
+export class AppDatabase {
   private readonly db: Database.Database;
   private readonly defaults: Settings;
   private readonly logger: Logger;
@@ -127,7 +110,7 @@ export class ChatStore {
    * Opens (creating if needed) the database at `file`; ":memory:" works for tests. The integrity check runs first:
    * a damaged file throws DatabaseDamagedError, one that can't be opened at all DatabaseOpenError (integrity.ts).
    */
-  constructor(file: string, options: ChatStoreOptions) {
+  constructor(file: string, options: AppDatabaseOptions) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.defaults = defaultSettings(options.dataDir);
     this.logger = options.logger ?? silentLogger;
