@@ -190,7 +190,11 @@ export function createHost(options: HostOptions, internals: HostInternals = {}):
     ...internals.downloads,
     modelsFolder: () => ctx.store().getSettings().modelsFolder,
     emit: (info) => emit("downloadProgress", info),
-    onComplete: (info) => ctx.store().setModelOrigin(resolve(info.destPath), { kind: "downloaded", source: info.source, at: Date.now() }),
+    onComplete: (info) => {
+      ctx.store().setModelOrigin(resolve(info.destPath), { kind: "downloaded", source: info.source, at: Date.now() });
+      // The new file, with where it came from, for every window (the folder watcher would push it too, later).
+      library.publish().catch((error: unknown) => logger.warn(`Listing the library failed: ${describeError(error)}`));
+    },
     logger,
   });
   const hub = new Hub({ ...(hf.hfBaseUrl ? { baseUrl: hf.hfBaseUrl } : {}), token: hf.hfToken });

@@ -235,10 +235,9 @@ export function createActions(client: TandemClient) {
 
     refreshModels,
 
-    /** Opens the native folder chooser (app only). */
+    /** Opens the native folder chooser (app only); the new listing arrives as `modelsChanged`. */
     async chooseModelsFolder(): Promise<void> {
-      const listing = await attempt(() => client.chooseModelsFolder({}));
-      if (listing) useModelsStore.getState().setListing(listing);
+      await attempt(() => client.chooseModelsFolder({}));
     },
 
     /** Opens the native GGUF file chooser (app only); resolves to the chosen path, or null (cancelled or failed). */
@@ -246,11 +245,10 @@ export function createActions(client: TandemClient) {
       return (await attempt(() => client.chooseModelFile({}))) ?? null;
     },
 
-    /** Imports a GGUF into the models folder and refreshes the library; resolves to what happened or the error. */
+    /** Imports a GGUF into the models folder (the new listing arrives as `modelsChanged`); resolves to what happened or the error. */
     async importModel(path: string, mode: "copy" | "link"): Promise<ImportOutcome> {
       try {
         const result = await client.importModel({ path, mode });
-        useModelsStore.getState().setListing(result);
         const how = result.method === "linked" ? "linked" : mode === "link" ? "copied (a link is not possible across drives)" : "copied";
         return { ok: true, message: `Imported ${result.model.name} (${how}).`, model: result.model };
       } catch (error) {
@@ -267,18 +265,16 @@ export function createActions(client: TandemClient) {
       if (!file.name.toLowerCase().endsWith(".gguf")) return { ok: false, message: `"${file.name}" is not a GGUF model file (.gguf).` };
       try {
         const result = await client.uploadModel(file, onProgress);
-        useModelsStore.getState().setListing(result);
         return { ok: true, message: `Uploaded ${result.model.name}.`, model: result.model };
       } catch (error) {
         return { ok: false, message: errorMessage(error) };
       }
     },
 
-    /** Deletes a model file (and its learned caches) and refreshes the library; resolves to the error, or null. */
+    /** Deletes a model file (and its learned caches; the new listing arrives as `modelsChanged`); resolves to the error, or null. */
     async deleteModel(path: string): Promise<string | null> {
       try {
         await client.deleteModel({ path });
-        await refreshModels();
         return null;
       } catch (error) {
         return errorMessage(error);
@@ -286,14 +282,13 @@ export function createActions(client: TandemClient) {
     },
 
     /**
-     * Adds (a typed path, or with null the folder chooser of the app) or removes an extra library folder; the
-     * returned listing is the library's (a change the host makes itself is not pushed as modelsChanged). Resolves to
-     * the error message, or null.
+     * Adds (a typed path, or with null the folder chooser of the app) or removes an extra library folder; the new
+     * listing arrives as `modelsChanged`, like every change of the library. Resolves to the error message, or null.
      */
     async addLibraryFolder(path: string | null): Promise<string | null> {
       try {
-        const listing = path === null ? await client.chooseLibraryFolder({}) : await client.addModelsFolder({ path });
-        if (listing) useModelsStore.getState().setListing(listing);
+        if (path === null) await client.chooseLibraryFolder({});
+        else await client.addModelsFolder({ path });
         return null;
       } catch (error) {
         return errorMessage(error);
@@ -302,7 +297,7 @@ export function createActions(client: TandemClient) {
 
     async removeLibraryFolder(path: string): Promise<string | null> {
       try {
-        useModelsStore.getState().setListing(await client.removeModelsFolder({ path }));
+        await client.removeModelsFolder({ path });
         return null;
       } catch (error) {
         return errorMessage(error);
@@ -335,7 +330,7 @@ export function createActions(client: TandemClient) {
     /** Uses a typed folder path; resolves to the error message, or null on success. */
     async setModelsFolder(path: string): Promise<string | null> {
       try {
-        useModelsStore.getState().setListing(await client.setModelsFolder({ path }));
+        await client.setModelsFolder({ path });
         return null;
       } catch (error) {
         return errorMessage(error);

@@ -139,19 +139,11 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
       useBenchmarksStore.getState().progress(progress);
     }),
     client.on("modelsChanged", (listing) => {
-      // A library folder changed on disk (a file added, removed, renamed or finished downloading).
+      // The library changed: a file added, removed, renamed or finished downloading, on disk or by Tandem itself.
       useModelsStore.getState().setListing(listing);
     }),
     client.on("downloadProgress", (info) => {
-      const previous = useDownloadsStore.getState().list.find((d) => d.id === info.id);
       useDownloadsStore.getState().upsert(info);
-      // The host has no library push: a finished download refreshes the listing.
-      if (info.state === "done" && previous?.state !== "done") {
-        client.listModels({}).then(
-          (listing) => useModelsStore.getState().setListing(listing),
-          () => {},
-        );
-      }
     }),
   ];
 

@@ -133,7 +133,7 @@ describe("Models screen downloads", () => {
     expect(await within(section).findAllByTestId("download-card")).toHaveLength(2);
   });
 
-  it("lists downloads the host already has, and a finished one refreshes the library", async () => {
+  it("lists downloads the host already has, and a finished one reaches the library through the host's push", async () => {
     const fake = new FakeClient();
     fake.folder = "/models";
     fake.downloads.set("dl-old", {
@@ -158,6 +158,7 @@ describe("Models screen downloads", () => {
       fake.progressDownload("dl-old", { state: "done", receivedBytes: 10 * MB });
     });
     await waitFor(() => expect(within(dialog).getAllByTestId("models-row")).toHaveLength(6));
-    expect(fake.callsOf("listModels").length).toBe(listed + 1);
+    // One route: the pushed listing, no second fetch.
+    expect(fake.callsOf("listModels").length).toBe(listed);
   });
 });

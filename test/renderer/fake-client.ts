@@ -535,7 +535,7 @@ export class FakeClient implements TandemClient {
   async chooseModelsFolder(params: WindowParams<"chooseModelsFolder">): Promise<WindowResult<"chooseModelsFolder">> {
     this.record("chooseModelsFolder", params);
     this.folder = "/picked";
-    return this.listing();
+    return this.published();
   }
 
   /** What chooseModelFile answers with (tests set it; null = cancelled). */
@@ -555,7 +555,7 @@ export class FakeClient implements TandemClient {
     const name = params.path.split("/").pop()!;
     const model: ModelFile = { path: `${this.folder}/${name}`, name, sizeBytes: 1_000_000, modifiedAt: this.now(), architecture: "llama", quantization: "Q8_0" };
     this.files = [...this.files, model];
-    return { method: params.mode === "link" ? "linked" : "copied", model, ...this.listing() };
+    return { method: params.mode === "link" ? "linked" : "copied", model, ...this.published() };
   }
 
   /**
@@ -586,7 +586,7 @@ export class FakeClient implements TandemClient {
       origin: { kind: "imported", from: file.name, method: "uploaded", at: this.now() },
     };
     this.files = [...this.files, model];
-    return { method: "uploaded", model, ...this.listing() };
+    return { method: "uploaded", model, ...this.published() };
   }
 
   async deleteModel(params: WindowParams<"deleteModel">): Promise<WindowResult<"deleteModel">> {
@@ -596,6 +596,7 @@ export class FakeClient implements TandemClient {
     }
     const file = this.files.find((f) => f.path === params.path);
     this.files = this.files.filter((f) => f.path !== params.path);
+    if (file) this.published();
     return { deleted: file !== undefined, freedBytes: file?.sizeBytes ?? 0 };
   }
 
@@ -603,7 +604,7 @@ export class FakeClient implements TandemClient {
     this.record("setModelsFolder", params);
     if (params.path.includes("missing")) throw new TandemApiError("NOT_FOUND", `Folder not found: ${params.path}`);
     this.folder = params.path;
-    return this.listing();
+    return this.published();
   }
 
   async loadModel(params: WindowParams<"loadModel">): Promise<WindowResult<"loadModel">> {
@@ -805,9 +806,17 @@ export class FakeClient implements TandemClient {
 
   /** Pushes a change of a download as the host would (`downloadProgress`). */
   progressDownload(id: string, patch: Partial<DownloadInfo>): DownloadInfo {
-    const info = { ...this.downloads.get(id)!, ...patch };
+    const previous = this.downloads.get(id)!;
+    const info = { ...previous, ...patch };
     this.downloads.set(id, info);
     this.emit("downloadProgress", info);
+    // A finished download is a new library file: the host pushes the listing with it.
+    if (info.state === "done" && previous.state !== "done") {
+      if (!this.files.some((f) => f.path === info.destPath)) {
+        this.files = [...this.files, { path: info.destPath, name: info.fileName, sizeBytes: info.totalBytes ?? info.receivedBytes, modifiedAt: this.now(), architecture: "llama", origin: { kind: "downloaded", source: info.source, at: this.now() } }];
+      }
+      this.published();
+    }
     return info;
   }
 
@@ -865,12 +874,19 @@ export class FakeClient implements TandemClient {
     return { folder: this.folder, folders: [this.folder, ...this.extraFolders], models: this.files };
   }
 
+  /** The listing, pushed as `modelsChanged` as the host does after every change it makes to the library. */
+  published(): WindowResult<"listModels"> {
+    const listing = this.listing();
+    this.emit("modelsChanged", listing);
+    return listing;
+  }
+
   async addModelsFolder(params: WindowParams<"addModelsFolder">): Promise<WindowResult<"addModelsFolder">> {
     this.record("addModelsFolder", params);
     if (params.path.includes("missing")) throw new TandemApiError("NOT_FOUND", `The folder "${params.path}" does not exist.`);
     if (params.path !== this.folder && !this.extraFolders.includes(params.path)) this.extraFolders = [...this.extraFolders, params.path];
     this.settings = { ...this.settings, extraModelsFolders: this.extraFolders };
-    return this.listing();
+    return this.published();
   }
 
   /** What chooseLibraryFolder's native chooser "picks" (null: cancelled). */
@@ -886,7 +902,7 @@ export class FakeClient implements TandemClient {
     if (params.path === this.folder) throw new TandemApiError("BAD_REQUEST", "The main models folder can't be removed; choose another main folder first.");
     this.extraFolders = this.extraFolders.filter((f) => f !== params.path);
     this.settings = { ...this.settings, extraModelsFolders: this.extraFolders };
-    return this.listing();
+    return this.published();
   }
 
   /** What estimateFit answers with (tests set it); the default fits comfortably. */

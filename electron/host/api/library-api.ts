@@ -117,6 +117,7 @@ export function libraryApi(ctx: HostContext, deps: LibraryApiDeps): LibraryApi {
         };
         if (Object.keys(patch).length > 0) ctx.emit("settingsChanged", db.updateSettings(patch));
         ctx.logger.info(`Deleted ${basename(path)} (${result.freedBytes} bytes freed)`);
+        await library.publish();
       }
       return { deleted: result.deleted, freedBytes: result.freedBytes };
     },

@@ -42,10 +42,7 @@ export class ModelLibrary {
       onChange: () => {
         if (options.disposing()) return;
         this.rearm(); // a folder that appeared since (the main one, made by the first import) is watched too
-        this.listing().then(
-          (listing) => ctx.emit("modelsChanged", listing),
-          (error: unknown) => ctx.logger.warn(`Listing the library failed: ${describeError(error)}`),
-        );
+        this.publish().catch((error: unknown) => ctx.logger.warn(`Listing the library failed: ${describeError(error)}`));
       },
     });
   }
@@ -72,11 +69,21 @@ export class ModelLibrary {
     this.watcher.arm(libraryFolders(this.ctx.store().getSettings()));
   }
 
-  /** Saves a change of library folders, pushes the settings and returns the new listing. */
+  /**
+   * The listing as it is now, also pushed as `modelsChanged`: the window takes the library from that event only, so
+   * a change made here reaches every window (and the one that asked) the same way as a change on disk.
+   */
+  async publish(): Promise<WindowResult<"listModels">> {
+    const listing = await this.listing();
+    this.ctx.emit("modelsChanged", listing);
+    return listing;
+  }
+
+  /** Saves a change of library folders, pushes the settings and the new listing, and returns the listing. */
   async saveFolders(patch: Partial<Settings>): Promise<WindowResult<"listModels">> {
     this.ctx.emit("settingsChanged", this.ctx.store().updateSettings(patch));
     this.rearm();
-    return this.listing();
+    return this.publish();
   }
 
   async setModelsFolder(path: string): Promise<WindowResult<"listModels">> {
@@ -88,7 +95,7 @@ export class ModelLibrary {
     const imported = await run(this.ctx.store().getSettings().modelsFolder);
     this.ctx.store().setModelOrigin(imported.path, { kind: "imported", from, method: imported.method, at: Date.now() });
     this.rearm();
-    const listing = await this.listing();
+    const listing = await this.publish();
     const model = listing.models.find((m) => m.path === imported.path);
     if (!model) throw apiError("IMPORT_FAILED", `"${basename(imported.path)}" was imported but is not in the models folder listing.`);
     this.ctx.logger.info(`Imported ${basename(from)} as ${basename(imported.path)} (${imported.method})`);

@@ -214,6 +214,8 @@ describe("model library", () => {
     const imported = await host.api.importModel({ path: sharedModel("kjv-chat-draft-1m.gguf"), mode: "copy" });
     expect(imported).toMatchObject({ method: "copied", folder, model: { name: "kjv-chat-draft-1m.gguf", architecture: "llama" } });
     expect((await host.api.listModels({})).models.map((m) => m.name)).toEqual(["kjv-chat-draft-1m.gguf"]);
+    // The window takes the library from modelsChanged only: a change the host makes itself is pushed at once.
+    expect(of("modelsChanged").at(-1)?.models.map((m) => m.name)).toEqual(["kjv-chat-draft-1m.gguf"]);
 
     await host.api.loadModel({ path: imported.model.path });
     const busy = await apiError(host.api.deleteModel({ path: imported.model.path }));
@@ -224,6 +226,7 @@ describe("model library", () => {
     const size = imported.model.sizeBytes;
     expect(await host.api.deleteModel({ path: imported.model.path })).toEqual({ deleted: true, freedBytes: size });
     expect((await host.api.listModels({})).models).toEqual([]);
+    expect(of("modelsChanged").at(-1)?.models).toEqual([]);
     expect(of("settingsChanged").length).toBeGreaterThan(0);
   });
 
