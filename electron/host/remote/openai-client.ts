@@ -11,6 +11,7 @@ import { parseBaseUrl, type RemoteBase } from "./base-url.js";
 import { httpError, RemoteError } from "./errors.js";
 import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, retryDelayMs, serverRetryAfterMs, shouldRetryStatus } from "./retry-policy.js";
 import { SseParser } from "./sse.js";
+import { abortableDelay } from "../../../engine/abortable-delay.js";
 
 export interface OpenAiClientOptions {
   /** With or without /v1, with or without a trailing slash. */
@@ -373,18 +374,10 @@ export class OpenAiClient {
     }
   }
 
+  /** The back-off before a retry; Stop cuts it short as the request's own abort. */
   private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new RemoteError("aborted", "Stopped"));
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(new RemoteError("aborted", "Stopped"));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+    return abortableDelay(ms, signal).catch(() => {
+      throw new RemoteError("aborted", "Stopped");
     });
   }
 }

@@ -9,10 +9,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { LlamaCppTools } from "../../../../engine/dev/bench/peer/llama-cpp-tools.js";
+import { freePort } from "../../../../engine/dev/bench/peer/server-bench.js";
 import { repoPath, sharedModel, targetModel, TEST_THREADS } from "../../../helpers/models.js";
 
 export const MODEL_ID = "kjv-chat-6m.gguf";
@@ -27,17 +27,6 @@ export interface RealServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function controls(child: ChildProcess): Pick<RealServer, "kill" | "stop"> {
   const gone = new Promise<void>((resolve) => {
