@@ -181,7 +181,8 @@ describe("a host killed mid-upload", () => {
       expect(tempFiles()).toEqual([liveImport]);
       expect(existsSync(join(models, "paused.gguf.part"))).toBe(true);
       expect(existsSync(join(models, "paused.gguf.part.json"))).toBe(true);
-      expect(second.output()).toContain("an import that never finished");
+      // The file goes before its log line comes through the pipe: wait for the line rather than read it at once.
+      await waitFor(() => second.output().includes("an import that never finished"), 10_000, "the removal's log line");
 
       const listing = await call(second, "listModels", {});
       expect(listing.models.map((m) => [m.name, m.architecture ?? m.error])).toEqual([["kept.gguf", "llama"]]);
