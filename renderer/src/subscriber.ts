@@ -89,6 +89,11 @@ export function startSubscriber(client: TandemClient, options: SubscriberOptions
       useMessagesStore.getState().completeMessage(message);
       useMetricsStore.getState().complete(message.id);
       if (message.role === "assistant" && message.stats) useEngineStore.getState().setLastStats(message.stats);
+      // A remote server that failed (unreachable, a refused key, rate limited, the connection lost) is said in the
+      // banner too: the fix is in Settings → Remote engines or on the server, not in this chat.
+      if (message.remote && message.error && (message.status === "error" || message.status === "interrupted")) {
+        useEngineStore.getState().setNotice(message.error);
+      }
     }),
     client.on("conversationUpdated", ({ conversation }) => {
       useConversationsStore.getState().upsert(conversation);

@@ -310,6 +310,23 @@ describe("local-only controls while a server writes the replies", () => {
     h.frame();
     await waitFor(() => expect(within(screen.getByTestId("message-assistant")).getByTestId("message-remote").textContent).toBe("llama-70b on Lab server6 tokens · server kept 31/52 drafted"));
   });
+
+  it("a remote reply that failed: the partial text kept on the message, and the reason in the banner", async () => {
+    const u = userEvent.setup();
+    const fake = withConnection({ model: null, settings: { chatEngine: remoteEngine } });
+    const h = await renderWithClient(fake);
+    await u.type(screen.getByTestId("composer-input"), "The LORD is my shepherd{Enter}");
+    await waitFor(() => expect(fake.callsOf("sendMessage")).toHaveLength(1));
+    const c = [...fake.conversations.keys()][0];
+    const reply = fake.messages.get(c)!.at(-1)!;
+    const reason = "Lab server: The server at http://lab:8000 refused the API key (HTTP 401): check the key set for this connection";
+    act(() => void fake.completeMessage(reply.id, { content: "He maketh", status: "interrupted", error: reason, stats: null, remote: { ...reply.remote!, stats: null } }));
+    h.frame();
+    await waitFor(() => expect(screen.getByTestId("banner-error").textContent).toContain("refused the API key"));
+    const shown = screen.getByTestId("message-assistant");
+    expect(shown.getAttribute("data-status")).toBe("interrupted");
+    expect(shown.textContent).toContain("He maketh");
+  });
 });
 
 describe("metrics panel: a remote reply", () => {
