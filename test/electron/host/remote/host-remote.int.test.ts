@@ -208,6 +208,13 @@ for (const backend of backends) {
       // Stored with the message: a reload shows the same.
       const reloaded = await h.host.api.getConversation({ id: conversation.id });
       expect(reloaded.messages.at(-1)?.remote).toEqual(done.remote);
+
+      // Edit works as for a local model: the edited question goes to the server and its reply replaces the old one.
+      const edited = await h.host.api.editAndResend({ conversationId: conversation.id, messageId: sent.userMessage.id, content: "In the beginning God created the heaven and the earth." });
+      const again = await h.completed(edited.assistantMessage.id);
+      expect(again).toMatchObject({ status: "complete", model: MODEL_ID, remote: { connectionId: view.id } });
+      expect(again.content.length).toBeGreaterThan(0);
+      expect((await h.host.api.getConversation({ id: conversation.id })).messages.map((m) => m.id)).toEqual([sent.userMessage.id, edited.assistantMessage.id]);
     });
 
     it("Stop ends a remote reply as stopped and keeps what arrived", async () => {
