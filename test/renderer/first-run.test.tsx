@@ -311,7 +311,8 @@ describe("Settings → Folders", () => {
     await u.click(screen.getByTestId("settings-button"));
     const section = await screen.findByTestId("folders-section");
     await u.click(within(section).getByRole("button", { name: "Open the cache folder" }));
-    expect((await within(section).findByTestId("folders-error")).textContent).toContain("Couldn't create the folder /x");
+    // In the row of the folder that failed, under its button.
+    expect((await within(within(section).getByTestId("folder-cache")).findByTestId("folders-error")).textContent).toContain("Couldn't create the folder /x");
   });
 
   it("offers the paths to copy in web mode", async () => {
