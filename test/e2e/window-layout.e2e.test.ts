@@ -190,6 +190,37 @@ describe("the window at 1400, 900, 640 and 480 px", () => {
     });
   }
 
+  it("Settings and the Model library fit 640 and 480 px: no sideways scroll, the one Save in sight", async () => {
+    for (const width of [640, 480]) {
+      const page = await openAt(width);
+      try {
+        const noSideways = (testId: string) =>
+          page.getByTestId(testId).evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, right: el.getBoundingClientRect().right }));
+        await page.getByTestId("settings-button").click();
+        await page.getByTestId("settings-dialog").waitFor();
+        const settings = await noSideways("settings-dialog");
+        expect(settings.scroll, `Settings at ${width} px`).toBeLessThanOrEqual(settings.client + 1);
+        expect(settings.right).toBeLessThanOrEqual(width);
+        // The footer stays at the bottom of the dialog while it scrolls: Save is in sight without scrolling.
+        const save = (await page.getByTestId("settings-save").boundingBox())!;
+        expect(save.y + save.height).toBeLessThanOrEqual(700);
+        expect(await page.getByTestId("settings-save").evaluate((el) => document.elementFromPoint(el.getBoundingClientRect().x + 5, el.getBoundingClientRect().y + 5) === el)).toBe(true);
+        await page.keyboard.press("Escape");
+        await page.getByTestId("settings-dialog").waitFor({ state: "detached" });
+        expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+        await page.getByTestId("model-picker").click();
+        await page.getByTestId("open-models-screen").click();
+        await page.getByTestId("models-screen").waitFor();
+        const library = await noSideways("models-screen");
+        expect(library.scroll, `Model library at ${width} px`).toBeLessThanOrEqual(library.client + 1);
+        expect(library.right).toBeLessThanOrEqual(width);
+        await page.keyboard.press("Escape");
+      } finally {
+        await page.close();
+      }
+    }
+  });
+
   it("while a reply is being written the status bar says so, at 640 px", async () => {
     const page = await openAt(640);
     try {
