@@ -39,7 +39,7 @@ function useTheme() {
 }
 
 /** Where the metrics panel lies over the chat instead of taking a column (keep in step with styles.css). */
-const OVERLAY_METRICS = "(max-width: 1100px)";
+const OVERLAY_METRICS = "(max-width: 1200px)";
 
 function ChatArea() {
   const selectedId = useConversationsStore((s) => s.selectedId);
