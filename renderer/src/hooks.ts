@@ -1,3 +1,4 @@
+import { useCallback, useSyncExternalStore } from "react";
 import { useEngineStore } from "./stores/engine.js";
 import { useModelsStore } from "./stores/models.js";
 import { useSettingsStore } from "./stores/settings.js";
@@ -18,4 +19,17 @@ export function useSendBlockedReason(): string | null {
   if (loading || state === "loading-model") return "Loading the model…";
   if (!hasModel) return "Load a model to start chatting.";
   return null;
+}
+
+/** Whether a CSS media query matches now, following the window as it is resized (false where there is no matchMedia). */
+export function useMediaQuery(query: string): boolean {
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      const list = typeof window.matchMedia === "function" ? window.matchMedia(query) : null;
+      list?.addEventListener("change", onChange);
+      return () => list?.removeEventListener("change", onChange);
+    },
+    [query],
+  );
+  return useSyncExternalStore(subscribe, () => (typeof window.matchMedia === "function" ? window.matchMedia(query).matches : false));
 }

@@ -1,6 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { TandemApiError } from "../../contracts/window/index.js";
 import { MODEL_CATALOG } from "../../renderer/src/model-catalog.js";
 import { FakeClient, libraryFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
@@ -131,6 +132,39 @@ describe("Models screen downloads", () => {
       { source: "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0" },
     ]);
     expect(await within(section).findAllByTestId("download-card")).toHaveLength(2);
+  });
+
+  it("a catalog pair's error shows next to its button, and focus stays in the dialog (Escape, Tab trap)", async () => {
+    const { u, fake, dialog, section } = await openScreen();
+    fake.failures.set(
+      "startDownload",
+      new TandemApiError("DOWNLOAD_FAILED", "Can't reach the Hugging Face Hub (huggingface.co): its address does not resolve (offline?). Check the internet connection."),
+    );
+    const pair = within(section).getAllByTestId("catalog-pair")[1];
+    const button = within(pair).getByTestId("catalog-download");
+    await u.click(button);
+    // Under the pair whose button was pressed, not under the URL field.
+    const error = await within(pair).findByTestId("download-error");
+    expect(error.textContent).toMatch(/^Can't reach the Hugging Face Hub .*Check the internet connection\.$/);
+    expect(within(section).getAllByTestId("download-error")).toHaveLength(1);
+    expect(section.querySelector(".download-form + [data-testid=download-error]")).toBeNull();
+    // The button kept focus while it worked: Tab moves within the dialog, Escape still closes it.
+    expect(document.activeElement).toBe(button);
+    await u.tab();
+    expect(dialog.contains(document.activeElement)).toBe(true);
+    await u.keyboard("{Escape}");
+    expect(screen.queryByTestId("models-screen")).toBeNull();
+  });
+
+  it("Escape and Tab still reach the dialog when focus fell to the page", async () => {
+    const { u, dialog } = await openScreen();
+    (document.activeElement as HTMLElement).blur();
+    expect(document.activeElement).toBe(document.body);
+    await u.tab();
+    expect(dialog.contains(document.activeElement)).toBe(true);
+    (document.activeElement as HTMLElement).blur();
+    await u.keyboard("{Escape}");
+    expect(screen.queryByTestId("models-screen")).toBeNull();
   });
 
   it("lists downloads the host already has, and a finished one reaches the library through the host's push", async () => {

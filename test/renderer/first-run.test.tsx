@@ -121,13 +121,36 @@ describe("welcome screen", () => {
     await waitFor(() => expect(screen.queryByTestId("welcome-screen")).toBeNull());
   });
 
+  it("offline Download both shows that it is starting, then its error in its own card in the Hub search's words", async () => {
+    const u = userEvent.setup();
+    const fake = firstRun();
+    let fail!: (error: unknown) => void;
+    vi.spyOn(fake, "startDownload").mockImplementation(() => new Promise((_, reject) => (fail = reject)));
+    await renderWithClient(fake);
+    const button = screen.getByTestId("welcome-download-both");
+    await u.click(button);
+    expect(button.textContent).toBe("Starting the downloads…");
+    expect(button.getAttribute("aria-busy")).toBe("true");
+    expect(button.getAttribute("aria-disabled")).toBe("true");
+    // Busy, yet it keeps focus.
+    expect(document.activeElement).toBe(button);
+    const message = "Can't reach the Hugging Face Hub (huggingface.co): its address does not resolve (offline?). Check the internet connection.";
+    await act(async () => fail(new TandemApiError("DOWNLOAD_FAILED", message)));
+    const error = await within(screen.getByTestId("welcome-pair")).findByTestId("welcome-error");
+    expect(error.textContent).toBe(message);
+    // Only there: not under the last card.
+    expect(screen.getAllByTestId("welcome-error")).toHaveLength(1);
+    expect(button.textContent).toBe("Download both");
+    expect(button.getAttribute("aria-disabled")).toBe("false");
+  });
+
   it("shows an import refusal and stays", async () => {
     const u = userEvent.setup();
     const fake = firstRun("web");
     await renderWithClient(fake);
     await u.type(screen.getByTestId("welcome-import-path"), "/downloads/notes.txt");
     await u.click(screen.getByTestId("welcome-import-submit"));
-    expect((await screen.findByTestId("welcome-error")).textContent).toContain("not a GGUF file");
+    expect((await within(screen.getByTestId("welcome-import")).findByTestId("welcome-error")).textContent).toContain("not a GGUF file");
     expect(fake.callsOf("loadModel")).toEqual([]);
     expect(screen.getByTestId("welcome-screen")).toBeTruthy();
   });
@@ -289,7 +312,8 @@ describe("Settings → Folders", () => {
     await u.click(screen.getByTestId("settings-button"));
     const section = await screen.findByTestId("folders-section");
     await u.click(within(section).getByRole("button", { name: "Open the cache folder" }));
-    expect((await within(section).findByTestId("folders-error")).textContent).toContain("Couldn't create the folder /x");
+    // In the row of the folder that failed, under its button.
+    expect((await within(within(section).getByTestId("folder-cache")).findByTestId("folders-error")).textContent).toContain("Couldn't create the folder /x");
   });
 
   it("offers the paths to copy in web mode", async () => {

@@ -15,6 +15,18 @@ import { diskFullMessage, isDiskFull } from "../errors.js";
 import { hasControlCharacter } from "../models/file-names.js";
 import { escapeControlCharacters } from "../logger.js";
 import { abortableDelay } from "../../../engine/abortable-delay.js";
+import { cantReachMessage, isUnreachable } from "./network-words.js";
+
+/** Whether a download comes from the Hugging Face Hub (huggingface.co, or where HF_ENDPOINT points). */
+function isHubUrl(url: string): boolean {
+  try {
+    const host = new URL(url).host;
+    const endpoint = process.env.HF_ENDPOINT ? new URL(process.env.HF_ENDPOINT).host : null;
+    return host === "huggingface.co" || host.endsWith(".huggingface.co") || host === "hf.co" || host === endpoint;
+  } catch {
+    return false;
+  }
+}
 
 export interface DownloadProgress {
   receivedBytes: number;
@@ -370,8 +382,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         const retryable = error instanceof RetryableError || (!(error instanceof DownloadError) && error instanceof Error);
         if (!retryable) throw error;
         failures = received > before ? 1 : failures + 1;
-        if (failures > retries)
+        if (failures > retries) {
+          // No answer at all: the shared wording (what could not be reached, and to check the connection).
+          if (isUnreachable(error)) throw new DownloadError("network", cantReachMessage(url, error, isHubUrl(url)));
           throw new DownloadError("network", `download failed after ${retries} ${retries === 1 ? "retry" : "retries"}: ${describe(error)}`);
+        }
         const delayMs = Math.min(maxBackoffMs, backoffMs * 2 ** (failures - 1));
         options.onEvent?.({ type: "retry", attempt: failures, delayMs, reason: describe(error) });
         await abortableDelay(delayMs, signal);

@@ -6,6 +6,7 @@
 import path from "node:path";
 import { z } from "zod";
 import type { HubFile, HubModel } from "../../../contracts/window/index.js";
+import { cantReachMessage } from "./network-words.js";
 
 export const HF_BASE_URL = "https://huggingface.co";
 
@@ -151,7 +152,7 @@ export async function fetchTree(repo: string, revision: string, options: Resolve
   try {
     response = await fetchImpl(hfTreeUrl(repo, revision, baseUrl), { headers, signal: options.signal });
   } catch (error) {
-    throw new HfError(`cannot reach ${baseUrl}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new HfError(cantReachMessage(baseUrl, error, true), "offline");
   }
   if (response.status === 404) throw new HfError(`not found: repository ${repo} (revision ${revision}) on ${baseUrl}`);
   if (response.status === 401 || response.status === 403)
@@ -339,7 +340,7 @@ async function hubGet(url: string, repo: string | null, options: HubRequestOptio
     response = await (options.fetch ?? fetch)(url, { headers, signal: options.signal });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    throw new HfError(`Can't reach the Hugging Face Hub (${new URL(baseUrl).host}): ${networkReason(error)}. Check the internet connection.`, "offline");
+    throw new HfError(cantReachMessage(baseUrl, error, true), "offline");
   }
   if (response.ok) return response;
   const errorCode = response.headers.get("x-error-code");
@@ -363,21 +364,3 @@ async function hubGet(url: string, repo: string | null, options: HubRequestOptio
   throw new HfError(`The Hugging Face Hub answered HTTP ${status}${status >= 500 ? "; try again later" : ""}.`, "http");
 }
 
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
-  const code = cause?.code ?? (error as { code?: string } | null)?.code;
-  switch (code) {
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return "its address does not resolve (offline?)";
-    case "ECONNREFUSED":
-      return "the connection was refused";
-    case "ECONNRESET":
-      return "the connection was reset";
-    case "ETIMEDOUT":
-    case "UND_ERR_CONNECT_TIMEOUT":
-      return "the connection timed out";
-    default:
-      return (cause?.message ?? (error instanceof Error ? error.message : String(error))).split("\n")[0];
-  }
-}

@@ -13,6 +13,7 @@ import { DatabaseScreen } from "./DatabaseScreen.js";
 import { WelcomeScreen } from "./WelcomeScreen.js";
 import { useShowWelcome } from "../flows/first-run.js";
 import { useActions } from "../context.js";
+import { useMediaQuery } from "../hooks.js";
 import { ChatHeader } from "./ChatHeader.js";
 import { Composer } from "./Composer.js";
 import { EmptyState } from "./EmptyState.js";
@@ -37,6 +38,9 @@ function useTheme() {
   }, [theme]);
 }
 
+/** Where the metrics panel lies over the chat instead of taking a column (keep in step with styles.css). */
+const OVERLAY_METRICS = "(max-width: 1200px)";
+
 function ChatArea() {
   const selectedId = useConversationsStore((s) => s.selectedId);
   const count = useMessagesStore((s) => selectMessages(selectedId)(s).length);
@@ -59,22 +63,47 @@ export function App() {
   const metricsOpen = usePrefsStore((s) => s.metricsOpen);
   const aboutOpen = useUiStore((s) => s.aboutOpen);
   const setAboutOpen = useUiStore((s) => s.setAboutOpen);
+  const sidebarOpen = useUiStore((s) => s.sidebarOpen);
+  const setSidebarOpen = useUiStore((s) => s.setSidebarOpen);
+  const setMetricsOpen = usePrefsStore((s) => s.setMetricsOpen);
+  const selectedId = useConversationsStore((s) => s.selectedId);
+  const overlayMetrics = useMediaQuery(OVERLAY_METRICS);
   const actions = useActions();
+  // A narrow window's conversation list is over the chat: choosing a chat (or a new one) closes it, even the chat
+  // already open.
+  useEffect(() => setSidebarOpen(false), [selectedId, setSidebarOpen]);
   // The first-run flow follows the host's downloads and engine for as long as the window is open.
   useEffect(() => actions.firstRun.start(), [actions]);
   const databaseScreen = useDatabaseStore(selectShowDatabaseScreen);
   // Everything else reads or writes the database: while it can't be used, its screen is all the window shows.
   if (databaseScreen) return <DatabaseScreen />;
   return (
-    <div className={`app${metricsOpen ? " with-metrics" : ""}`}>
+    <div
+      className={`app${metricsOpen ? " with-metrics" : ""}${sidebarOpen ? " sidebar-open" : ""}`}
+      onKeyDown={(e) => {
+        // Escape closes what lies over the chat in a narrow window (dialogs stop their own Escape).
+        if (e.key !== "Escape" || e.defaultPrevented) return;
+        if (sidebarOpen) setSidebarOpen(false);
+        else if (metricsOpen && overlayMetrics) setMetricsOpen(false);
+      }}
+      onClick={(e) => {
+        if (sidebarOpen && e.target instanceof Element && e.target.closest(".conversation-select, [data-testid='new-chat']")) setSidebarOpen(false);
+      }}
+    >
       <Sidebar />
+      {/* Behind the conversation list when it lies over the chat (narrow windows only): a click closes it. */}
+      <div className="sidebar-scrim" aria-hidden="true" onClick={() => setSidebarOpen(false)} />
       <main className="main">
         <ChatHeader />
-        <Banners />
-        <ChatArea />
-        <Composer />
+        <div className="main-body">
+          <Banners />
+          <ChatArea />
+          <Composer />
+          {/* A narrow window's metrics panel lies over the chat, under the header, instead of squeezing it. */}
+          {metricsOpen && overlayMetrics && <MetricsPanel />}
+        </div>
       </main>
-      {metricsOpen && <MetricsPanel />}
+      {metricsOpen && !overlayMetrics && <MetricsPanel />}
       <StatusBar />
       {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
       {modelsScreenOpen && <ModelsScreen onClose={() => setModelsScreenOpen(false)} />}

@@ -5,12 +5,14 @@ interface ConfirmDialogProps {
   title: string;
   children: ReactNode;
   confirmLabel: string;
+  /** The button that keeps things as they are ("Cancel" unless named). */
+  cancelLabel?: string;
   danger?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }
 
-export function ConfirmDialog({ title, children, confirmLabel, danger, onConfirm, onCancel }: ConfirmDialogProps) {
+export function ConfirmDialog({ title, children, confirmLabel, cancelLabel = "Cancel", danger, onConfirm, onCancel }: ConfirmDialogProps) {
   const titleId = useId();
   const cancelRef = useRef<HTMLButtonElement>(null);
   return (
@@ -21,7 +23,7 @@ export function ConfirmDialog({ title, children, confirmLabel, danger, onConfirm
       <div className="modal-body">{children}</div>
       <div className="modal-actions">
         <button ref={cancelRef} type="button" className="btn" onClick={onCancel} data-testid="confirm-cancel">
-          Cancel
+          {cancelLabel}
         </button>
         <button
           type="button"

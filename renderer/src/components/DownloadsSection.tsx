@@ -18,25 +18,35 @@ export function DownloadsSection() {
   const actions = useActions();
   const downloads = useDownloadsStore((s) => s.list);
   const [source, setSource] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  // The failure shows next to the control that caused it: the field's Download ("form") or a catalog pair's button.
+  const [error, setError] = useState<{ at: string; message: string } | null>(null);
+  // Which control is starting downloads. Its button stays focusable (aria-disabled, not disabled), so focus stays in
+  // the dialog while it works.
+  const [busy, setBusy] = useState<string | null>(null);
 
-  const start = async (sources: string[]): Promise<boolean> => {
-    setBusy(true);
+  const start = async (at: string, sources: string[]): Promise<boolean> => {
+    if (busy) return false;
+    setBusy(at);
     setError(null);
     try {
       for (const s of sources) {
         const failure = await actions.startDownload(s);
         if (failure) {
-          setError(failure);
+          setError({ at, message: failure });
           return false;
         }
       }
       return true;
     } finally {
-      setBusy(false);
+      setBusy(null);
     }
   };
+  const errorAt = (at: string) =>
+    error?.at === at && (
+      <p className="field-error" role="alert" data-testid="download-error">
+        {error.message}
+      </p>
+    );
 
   return (
     <section className="models-downloads" data-testid="downloads-section" aria-label="Download models">
@@ -46,7 +56,7 @@ export function DownloadsSection() {
         onSubmit={(e) => {
           e.preventDefault();
           const value = source.trim();
-          if (value) void start([value]).then((ok) => ok && setSource(""));
+          if (value) void start("form", [value]).then((ok) => ok && setSource(""));
         }}
       >
         <input
@@ -58,15 +68,18 @@ export function DownloadsSection() {
           value={source}
           onChange={(e) => setSource(e.target.value)}
         />
-        <button type="submit" className="btn" data-testid="download-start" disabled={busy || source.trim() === ""}>
-          Download
+        <button
+          type="submit"
+          className="btn"
+          data-testid="download-start"
+          disabled={source.trim() === ""}
+          aria-disabled={busy !== null}
+          aria-busy={busy === "form"}
+        >
+          {busy === "form" ? "Starting…" : "Download"}
         </button>
       </form>
-      {error && (
-        <p className="field-error" role="alert" data-testid="download-error">
-          {error}
-        </p>
-      )}
+      {errorAt("form")}
 
       {downloads.length > 0 && (
         <ul className="download-cards">
@@ -93,12 +106,14 @@ export function DownloadsSection() {
               type="button"
               className="btn btn-small"
               data-testid="catalog-download"
-              disabled={busy}
+              aria-disabled={busy !== null}
+              aria-busy={busy === pair.id}
               aria-label={`Download pair ${pair.title}`}
-              onClick={() => void start([pair.target.source, pair.draft.source])}
+              onClick={() => void start(pair.id, [pair.target.source, pair.draft.source])}
             >
-              Download pair
+              {busy === pair.id ? "Starting…" : "Download pair"}
             </button>
+            {errorAt(pair.id)}
           </li>
         ))}
       </ul>

@@ -18,7 +18,8 @@ export function FoldersSection() {
   const actions = useActions();
   const appInfo = useSettingsStore((s) => s.appInfo);
   const modelsFolder = useSettingsStore((s) => s.settings?.modelsFolder ?? null);
-  const [error, setError] = useState<string | null>(null);
+  // An open failure shows in the row of the folder that failed, under its button.
+  const [error, setError] = useState<{ folder: AppFolder; message: string } | null>(null);
   if (!appInfo) return null;
   // The models folder can change while the app runs; the settings store has the current one.
   const paths = { ...appInfo.paths, ...(modelsFolder ? { modelsFolder } : {}) };
@@ -26,8 +27,8 @@ export function FoldersSection() {
   const open = async (folder: AppFolder) => {
     setError(null);
     const { opened, error } = await actions.openFolder(folder);
-    if (error) setError(error);
-    else if (!opened) setError(`Couldn’t open ${paths[folder]}.`);
+    if (error) setError({ folder, message: error });
+    else if (!opened) setError({ folder, message: `Couldn’t open ${paths[folder]}.` });
   };
 
   return (
@@ -56,14 +57,14 @@ export function FoldersSection() {
             ) : (
               <CopyButton text={paths[folder]} label={label} />
             )}
+            {error?.folder === folder && (
+              <p className="field-error" role="alert" data-testid="folders-error">
+                {error.message}
+              </p>
+            )}
           </li>
         ))}
       </ul>
-      {error && (
-        <p className="field-error" role="alert" data-testid="folders-error">
-          {error}
-        </p>
-      )}
     </section>
   );
 }

@@ -74,8 +74,8 @@ export function HfTokenSection() {
           value={token}
           onChange={(e) => setToken(e.target.value)}
         />
-        <button type="submit" className="btn btn-small" data-testid="hf-token-save" aria-label="Save the Hugging Face token" disabled={busy || !token.trim()}>
-          Save
+        <button type="submit" className="btn btn-small" data-testid="hf-token-save" aria-label="Use this Hugging Face token" disabled={busy || !token.trim()}>
+          Use token
         </button>
         <button
           type="button"

@@ -134,3 +134,9 @@ export const ChartIcon = (p: P) => (
     <path d="m7 15 4-5 3 3 5-7" />
   </Icon>
 );
+
+export const MenuIcon = (p: P) => (
+  <Icon {...p}>
+    <path d="M4 6h16M4 12h16M4 18h16" />
+  </Icon>
+);

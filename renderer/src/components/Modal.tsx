@@ -13,13 +13,45 @@ interface ModalProps {
   initialFocus?: React.RefObject<HTMLElement | null>;
 }
 
-/** A modal dialog: traps Tab, closes on Escape or a click on the backdrop, gives focus back when it closes. */
+/** The open dialogs, innermost last: only that one answers keys that land outside every dialog. */
+const openModals: HTMLElement[] = [];
+
+/**
+ * A modal dialog: traps Tab, closes on Escape or a click on the backdrop, gives focus back when it closes. When the
+ * focused control goes away inside it (a button disabled while it works, a row removed), focus falls to the page:
+ * Escape and Tab still reach the innermost dialog then, and Tab brings focus back into it.
+ */
 export function Modal({ titleId, onClose, children, role = "dialog", className, testId, initialFocus }: ModalProps) {
   const ref = useRef<HTMLDivElement>(null);
   const onCloseRef = useRef(onClose);
   useEffect(() => {
     onCloseRef.current = onClose;
   });
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    openModals.push(el);
+    const onStrayKey = (e: KeyboardEvent) => {
+      if (openModals.at(-1) !== el || e.defaultPrevented) return;
+      const active = document.activeElement;
+      if (active && active !== document.body && openModals.some((m) => m.contains(active))) return;
+      if (e.key === "Escape") {
+        e.preventDefault();
+        onCloseRef.current();
+      } else if (e.key === "Tab") {
+        e.preventDefault();
+        const items = [...el.querySelectorAll<HTMLElement>(FOCUSABLE)];
+        const target = (e.shiftKey ? items.at(-1) : items[0]) ?? el;
+        target.focus();
+      }
+    };
+    document.addEventListener("keydown", onStrayKey);
+    return () => {
+      document.removeEventListener("keydown", onStrayKey);
+      openModals.splice(openModals.indexOf(el), 1);
+    };
+  }, []);
 
   useEffect(() => {
     const previouslyFocused = document.activeElement as HTMLElement | null;

@@ -36,7 +36,7 @@ export function Sidebar() {
   }, [list]);
 
   return (
-    <aside className="sidebar" aria-label="Conversations">
+    <aside className="sidebar" id="sidebar" aria-label="Conversations">
       <div className="sidebar-header">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true" />

@@ -9,6 +9,11 @@ import { useModelsStore } from "../stores/models.js";
 import { FitParts } from "./FitParts.js";
 import { AlertIcon, ChipIcon, CubeIcon } from "./Icons.js";
 
+/**
+ * The window's status line. Each item shows whole parts of its text that fit, then "…" (FitParts), never a word cut
+ * in the middle; a narrow window keeps the items that matter most (styles.css, "Narrow windows"). While a reply is
+ * being written it says so, instead of "Ready" with the last reply's speed.
+ */
 export function StatusBar() {
   const status = useEngineStore((s) => s.status);
   const sessionStats = useEngineStore((s) => s.lastStats);
@@ -22,6 +27,8 @@ export function StatusBar() {
   const cacheTurn = liveCache ?? cacheTurnFromStats(lastStats);
   const connection = useEngineStore((s) => s.connection);
   const loading = useModelsStore((s) => s.loading);
+  // A reply being written anywhere: say so, not "Ready" with the last reply's speed.
+  const writing = useMessagesStore((s) => Object.values(s.byConversation).some((list) => list.some((m) => m.status === "streaming")));
 
   const state = status?.state ?? null;
   const system = status?.system ?? null;
@@ -37,59 +44,64 @@ export function StatusBar() {
         ? "Connecting…"
         : state === "loading-model" && loading
           ? `Loading model… ${Math.round(loading.progress * 100)}%`
-          : engineStateLabel[state];
-  const tone = connection === "reconnecting" || state === "failed" || state === "stopped" ? "bad" : state === "ready" ? "good" : "busy";
-  const backend = system ? [backendLabel(system.backend), ...system.devices].join(" · ") : null;
+          : state === "ready" && writing
+            ? "Writing a reply…"
+            : engineStateLabel[state];
+  const tone =
+    connection === "reconnecting" || state === "failed" || state === "stopped" ? "bad" : state === "ready" && !writing ? "good" : "busy";
+  // The backend and its devices, the note (why a GPU was not used) on the last one.
+  const backend = system ? [backendLabel(system.backend), ...system.devices] : null;
+  if (backend && system?.backendNote) backend[backend.length - 1] += ` (${system.backendNote})`;
 
   return (
     <footer className="status-bar" data-testid="status-bar" aria-label="Status">
-      <span className="status-item" data-testid="status-engine">
+      <span className="status-item status-engine" data-testid="status-engine" data-writing={writing || undefined} title={stateText}>
         <span className={`status-dot ${tone}`} aria-hidden="true" />
-        {stateText}
+        <FitParts parts={[stateText]} />
       </span>
       {backend && (
-        <span className="status-item" data-testid="status-backend" title={system?.backendNote ?? `Requested: ${system?.gpuRequested}`}>
+        <span className="status-item status-backend" data-testid="status-backend" title={system?.backendNote ?? `Requested: ${system?.gpuRequested}`}>
           <ChipIcon size={13} />
-          {backend}
-          {system?.backendNote && <span className="status-note"> ({system.backendNote})</span>}
+          <FitParts parts={backend} />
         </span>
       )}
-      <span className="status-item" data-testid="status-model" title={model?.modelPath}>
+      <span className="status-item status-model" data-testid="status-model" title={model?.modelPath}>
         <CubeIcon size={13} />
-        {model ? model.name : "No model"}
+        <FitParts parts={[model ? model.name : "No model"]} />
       </span>
       {model && (
-        <span className="status-item" data-testid="status-threads" title={`Threads: ${model.threadsSource}`}>
-          {model.threads} {model.threads === 1 ? "thread" : "threads"}
-          {model.contextSize ? ` · ${model.contextSize.toLocaleString("en")} ctx` : ""}
+        <span className="status-item status-threads" data-testid="status-threads" title={`Threads: ${model.threadsSource}`}>
+          <FitParts
+            parts={[`${model.threads} ${model.threads === 1 ? "thread" : "threads"}`, ...(model.contextSize ? [`${model.contextSize.toLocaleString("en")} ctx`] : [])]}
+          />
         </span>
       )}
       {draftModel && (
-        <span className="status-item" data-testid="status-draft" title={`Draft model for speculative decoding: ${draftModel.modelPath}`}>
-          Draft: {draftModel.name}
+        <span className="status-item status-draft" data-testid="status-draft" title={`Draft model for speculative decoding: ${draftModel.modelPath}`}>
+          <FitParts parts={[`Draft: ${draftModel.name}`]} />
         </span>
       )}
       {!draftModel && draftError && (
         <span className="status-item warn" data-testid="status-draft-error" role="status" title={draftError}>
           <AlertIcon size={13} />
-          Draft model not loaded
+          <FitParts parts={["Draft model not loaded"]} />
         </span>
       )}
       <span className="status-spacer" />
       <ApiServerIndicator />
       {cacheTurn && (
         <span className={`status-item cache-outcome ${cacheTurn.outcome}`} data-testid="status-cache" title={cacheTurnDetail(cacheTurn)}>
-          {cacheTurnSummary(cacheTurn)}
+          <FitParts parts={cacheTurnSummary(cacheTurn).split(" · ")} />
         </span>
       )}
       {disk && (
-        <span className="status-item" data-testid="status-cache-disk" title={disk.detail}>
-          {disk.text}
+        <span className="status-item status-cache-disk" data-testid="status-cache-disk" title={disk.detail}>
+          <FitParts parts={[disk.text]} />
         </span>
       )}
-      {lastStats && (
-        <span className="status-item" data-testid="status-speed" title="Decode speed of the last reply">
-          {formatRate(lastStats.tokensPerSecond)}
+      {lastStats && !writing && (
+        <span className="status-item status-speed" data-testid="status-speed" title="Decode speed of the last reply">
+          <FitParts parts={[formatRate(lastStats.tokensPerSecond)]} />
         </span>
       )}
     </footer>

@@ -1,7 +1,7 @@
 import { useId, useState } from "react";
 import type { DownloadInfo } from "../../../contracts/window/index.js";
 import { useActions } from "../context.js";
-import { downloadOf, useFirstRunStore } from "../flows/first-run.js";
+import { downloadOf, useFirstRunStore, type FirstRunStep } from "../flows/first-run.js";
 import { downloadFraction, downloadStateText, formatBytes } from "../format.js";
 import { RECOMMENDED_CPU_PAIR } from "../model-catalog.js";
 import { useDownloadsStore } from "../stores/downloads.js";
@@ -31,6 +31,13 @@ export function WelcomeScreen() {
   // Both in: what remains is loading the target and setting the draft (the flow does it).
   const arrived = target?.state === "done" && draft?.state === "done";
   const useFolder = () => void flow.useFolder(appInfo?.canPickFolder ? null : folder.trim());
+  // A step's failure shows in its own card, next to the control that caused it.
+  const errorOf = (step: FirstRunStep) =>
+    error?.at === step && (
+      <p className="field-error welcome-error" role="alert" data-testid="welcome-error">
+        {error.message}
+      </p>
+    );
 
   return (
     <div className="welcome" data-testid="welcome-screen">
@@ -59,11 +66,14 @@ export function WelcomeScreen() {
             type="button"
             className="btn btn-primary"
             data-testid="welcome-download-both"
-            disabled={busy !== null || downloading}
-            onClick={() => void flow.downloadPair()}
+            disabled={downloading}
+            aria-disabled={busy !== null}
+            aria-busy={busy === "download"}
+            onClick={() => busy === null && void flow.downloadPair()}
           >
-            {arrived ? "Loading the model…" : downloading ? "Downloading…" : "Download both"}
+            {arrived ? "Loading the model…" : downloading ? "Downloading…" : busy === "download" ? "Starting the downloads…" : "Download both"}
           </button>
+          {errorOf("download")}
         </section>
 
         <section className="welcome-card" aria-labelledby={`${id}-import`} data-testid="welcome-import">
@@ -105,6 +115,7 @@ export function WelcomeScreen() {
               {busy === "import" ? (loading ? "Loading…" : "Importing…") : "Import and load"}
             </button>
           </form>
+          {errorOf("import")}
         </section>
 
         <section className="welcome-card welcome-folder" aria-labelledby={`${id}-folder`} data-testid="welcome-folder">
@@ -137,13 +148,8 @@ export function WelcomeScreen() {
               </button>
             </form>
           )}
+          {errorOf("folder")}
         </section>
-
-        {error && (
-          <p className="field-error" role="alert" data-testid="welcome-error">
-            {error}
-          </p>
-        )}
       </div>
     </div>
   );

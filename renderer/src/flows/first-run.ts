@@ -27,10 +27,13 @@ export interface FirstRunState {
   /** An import (or a file brought in by the import button) is being loaded. */
   importing: boolean;
   /** What the welcome screen is doing for the user right now (its buttons wait). */
-  busy: "download" | "import" | "folder" | null;
-  /** Why the last step the user asked for failed. */
-  error: string | null;
+  busy: FirstRunStep | null;
+  /** Why the last step the user asked for failed, and which step (its card shows the message). */
+  error: { at: FirstRunStep; message: string } | null;
 }
+
+/** The welcome screen's steps, one per card: download the pair, import a file, use a folder. */
+export type FirstRunStep = "download" | "import" | "folder";
 
 export const useFirstRunStore = create<FirstRunState>()(() => ({ pair: null, importing: false, busy: null, error: null }));
 
@@ -170,7 +173,7 @@ export function createFirstRun(actions: FirstRunActions) {
         for (const source of [pair.target, pair.draft]) {
           const failure = await actions.startDownload(source);
           if (failure) {
-            set({ error: failure, pair: null });
+            set({ error: { at: "download", message: failure }, pair: null });
             return;
           }
         }
@@ -184,7 +187,7 @@ export function createFirstRun(actions: FirstRunActions) {
       set({ busy: "import", error: null, importing: true });
       try {
         const imported = await actions.importModel(path, "copy");
-        if (!imported.ok) set({ error: imported.message });
+        if (!imported.ok) set({ error: { at: "import", message: imported.message } });
         else await actions.loadModel(imported.model.path);
       } finally {
         set({ busy: null, importing: false });
@@ -208,7 +211,7 @@ export function createFirstRun(actions: FirstRunActions) {
         if (typed === null) await actions.chooseModelsFolder();
         else {
           const failure = await actions.setModelsFolder(typed);
-          if (failure) set({ error: failure });
+          if (failure) set({ error: { at: "folder", message: failure } });
         }
       } finally {
         set({ busy: null });

@@ -11,6 +11,8 @@ import type { SectionProps } from "./settings-draft.js";
 import { LocalOnlyNote } from "../RemoteEnginesSection.js";
 
 export function CacheSection({ id, draft, errors, set }: SectionProps) {
+  // The slots of the loaded model's cache (zero without a model).
+  const slots = useEngineStore((s) => (s.status?.model && s.status.cache?.slots ? s.status.cache.slots : null));
   return (
     <fieldset className="settings-section" data-testid="cache-settings">
       <legend className="settings-section-title">Conversation cache</legend>
@@ -27,6 +29,7 @@ export function CacheSection({ id, draft, errors, set }: SectionProps) {
           value={draft.cacheSlots}
           error={errors.cacheSlots}
           unit="slots"
+          resolved={slots}
           hint="Auto fits as many as a quarter of the memory allows (up to 8). Reloads the model."
           onAuto={(v) => set("cacheSlotsAuto", v)}
           onValue={(v) => set("cacheSlots", v)}

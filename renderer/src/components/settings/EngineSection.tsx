@@ -6,8 +6,10 @@ import type { Settings } from "../../../../contracts/window/index.js";
 import { AutoNumberField, FieldRow } from "./fields.js";
 import type { SectionProps } from "./settings-draft.js";
 import { LocalOnlyNote } from "../RemoteEnginesSection.js";
+import { useEngineStore } from "../../stores/engine.js";
 
 export function EngineSection({ id, draft, errors, set }: SectionProps) {
+  const model = useEngineStore((s) => s.status?.model ?? null);
   return (
     <>
       <LocalOnlyNote />
@@ -19,6 +21,7 @@ export function EngineSection({ id, draft, errors, set }: SectionProps) {
           value={draft.contextSize}
           error={errors.contextSize}
           unit="tokens"
+          resolved={model?.contextSize ?? null}
           hint="Applies when a model is loaded."
           onAuto={(v) => set("contextAuto", v)}
           onValue={(v) => set("contextSize", v)}
@@ -30,6 +33,7 @@ export function EngineSection({ id, draft, errors, set }: SectionProps) {
           value={draft.threads}
           error={errors.threads}
           unit="threads"
+          resolved={model?.threads ?? null}
           hint="Auto measures the fastest count."
           onAuto={(v) => set("threadsAuto", v)}
           onValue={(v) => set("threads", v)}

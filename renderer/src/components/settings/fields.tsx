@@ -58,17 +58,31 @@ interface AutoNumberFieldProps {
   error?: string;
   unit: string;
   hint?: string;
+  /** What "auto" came to for the loaded model (the engine's status), null without one. */
+  resolved: number | null;
   onAuto: (auto: boolean) => void;
   onValue: (value: string) => void;
 }
 
-/** "Auto" or a number: a checkbox plus a number input enabled when Auto is off. */
-export function AutoNumberField({ label, id, auto, value, error, unit, hint, onAuto, onValue }: AutoNumberFieldProps) {
+/**
+ * "Auto" or a number: a checkbox plus a number input enabled when Auto is off. While Auto is on the input is empty and
+ * its placeholder is what Auto came to for the loaded model (or "Auto" without one), never a made-up number; turning
+ * Auto off starts from that value.
+ */
+export function AutoNumberField({ label, id, auto, value, error, unit, hint, resolved, onAuto, onValue }: AutoNumberFieldProps) {
   return (
     <FieldRow label={label} htmlFor={id} error={error} hint={hint}>
       <div className="auto-row">
         <label className="checkbox">
-          <input type="checkbox" checked={auto} onChange={(e) => onAuto(e.target.checked)} aria-label={`${label}: automatic`} />
+          <input
+            type="checkbox"
+            checked={auto}
+            onChange={(e) => {
+              onAuto(e.target.checked);
+              if (!e.target.checked && value.trim() === "" && resolved !== null) onValue(String(resolved));
+            }}
+            aria-label={`${label}: automatic`}
+          />
           <span>Auto</span>
         </label>
         <input
@@ -77,7 +91,8 @@ export function AutoNumberField({ label, id, auto, value, error, unit, hint, onA
           type="number"
           inputMode="numeric"
           step={1}
-          value={value}
+          value={auto ? "" : value}
+          placeholder={resolved !== null ? String(resolved) : "Auto"}
           disabled={auto}
           aria-invalid={!!error}
           aria-label={`${label} (${unit})`}

@@ -102,6 +102,17 @@ describe("downloadFile", () => {
     expect(server.requests).toHaveLength(3);
   });
 
+  it("gives up on a server that never answers in the shared words (not a bare \"fetch failed\")", async () => {
+    const dns = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("getaddrinfo ENOTFOUND huggingface.co"), { code: "ENOTFOUND" }) });
+    const fetchImpl = (async () => {
+      throw dns;
+    }) as unknown as typeof fetch;
+    const error = await failure(downloadFile(fast({ url: "https://huggingface.co/a/b/resolve/main/m.gguf", retries: 1, fetchImpl })));
+    expect(error.message).toBe("Can't reach the Hugging Face Hub (huggingface.co): its address does not resolve (offline?). Check the internet connection.");
+    const other = await failure(downloadFile(fast({ url: "https://example.com/m.gguf", retries: 1, fetchImpl })));
+    expect(other.message).toBe("Can't reach example.com: its address does not resolve (offline?). Check the internet connection.");
+  });
+
   it("rejects and removes a file whose SHA-256 is wrong", async () => {
     const error = await failure(downloadFile(fast({ url: server.url("/data.bin"), expectedSha256: "0".repeat(64) })));
     expect(error.code).toBe("checksum");

@@ -82,4 +82,14 @@ describe("hf: references", () => {
       await expect(resolveHf("hf:other/repo:Q4_K_M", { baseUrl })).rejects.toThrow(/not found: repository other\/repo/);
     });
   });
+
+  it("offline: a quant reference says it can't reach the Hub, in the Hub search's words", async () => {
+    const dns = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("getaddrinfo ENOTFOUND huggingface.co"), { code: "ENOTFOUND" }) });
+    const fetchImpl = (async () => {
+      throw dns;
+    }) as unknown as typeof fetch;
+    await expect(resolveHf("hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q8_0", { fetchImpl })).rejects.toThrow(
+      "Can't reach the Hugging Face Hub (huggingface.co): its address does not resolve (offline?). Check the internet connection.",
+    );
+  });
 });
