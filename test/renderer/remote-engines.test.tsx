@@ -269,11 +269,15 @@ describe("local-only controls while a server writes the replies", () => {
     await act(() => h.actions.selectConversation(c.id));
     expect(screen.getByTestId("speculation-remote").textContent).toBe("Speculation: set on the server");
     expect(screen.queryByTestId("speculation-select")).toBeNull();
+    // The status bar names the model that writes the replies, not this computer's.
+    expect(screen.getByTestId("status-model").getAttribute("title")).toBe("Replies come from llama-70b on Lab server");
+    expect(screen.getByTestId("status-model").textContent).toContain("llama-70b");
 
     // Back to this computer: the select returns.
     act(() => fake.emit("settingsChanged", { ...fake.settings, chatEngine: { kind: "local" } }));
     expect(screen.getByTestId("speculation-select")).toBeTruthy();
     expect(screen.queryByTestId("speculation-remote")).toBeNull();
+    expect(screen.getByTestId("status-model").textContent).not.toContain("llama-70b");
   });
 
   it("the engine, speculation and cache settings carry a note naming the server; none with a local model", async () => {
