@@ -721,6 +721,12 @@ describe("speculation", () => {
     const spec = done.stats!.speculation!;
     expect(spec.proposed).toBe(spec.accepted + spec.rejected);
     expect(spec.accepted).toBe(events.reduce((n, e) => n + e.step!.accepted, 0));
+    // The reply keeps a per-token record of those events (the window rebuilds tinting and charts from it).
+    const { messages } = await host.api.getConversation({ id: conversation.id });
+    const trace = messages.find((m) => m.id === assistantMessage.id)!.trace!;
+    expect(trace.events.map((e) => e[1])).toEqual([0, 1, 2]);
+    expect(trace.events[0]![5]).toBe("dt");
+    expect(trace.events.flatMap((e) => e[6]).reduce((n, len) => n + len, 0)).toBe("Echo: a b c d e".length);
   });
 
   it("draft mode without a draft ends the reply with an error that says where to fix it", async () => {
