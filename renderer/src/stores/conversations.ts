@@ -1,5 +1,6 @@
 import { create } from "zustand";
 import type { Conversation } from "../../../contracts/window/index.js";
+import { rememberConversation } from "./prefs.js";
 
 export interface ConversationsState {
   /** Conversations matching `query`, newest first. */
@@ -30,17 +31,24 @@ export const useConversationsStore = create<ConversationsState>()((set) => ({
   setList: (list) => set({ list: [...list].sort(newestFirst), loaded: true }),
   upsert: (conversation) =>
     set((s) => {
+      const previous = s.list.find((c) => c.id === conversation.id);
       const rest = s.list.filter((c) => c.id !== conversation.id);
-      // Keep the list consistent with the active search: a renamed conversation may enter or leave it.
-      if (!matchesQuery(conversation.title, s.query)) return rest.length === s.list.length ? s : { list: rest };
-      return { list: [...rest, conversation].sort(newestFirst) };
+      // Keep the list consistent with the active search: a renamed conversation may enter or leave it (one found by
+      // its message text stays, with its snippet).
+      const match = previous?.match ?? null;
+      if (!match && !matchesQuery(conversation.title, s.query)) return rest.length === s.list.length ? s : { list: rest };
+      return { list: [...rest, match ? { ...conversation, match } : conversation].sort(newestFirst) };
     }),
   remove: (id) =>
-    set((s) => ({
-      list: s.list.filter((c) => c.id !== id),
-      selectedId: s.selectedId === id ? null : s.selectedId,
-    })),
-  select: (id) => set({ selectedId: id }),
+    set((s) => {
+      if (s.selectedId === id) rememberConversation(null);
+      return { list: s.list.filter((c) => c.id !== id), selectedId: s.selectedId === id ? null : s.selectedId };
+    }),
+  select: (id) => {
+    // Remembered for a reload of this window (prefs.ts).
+    rememberConversation(id);
+    set({ selectedId: id });
+  },
   setQuery: (query) => set({ query }),
 }));
 
