@@ -13,7 +13,9 @@ import { useMetricsStore } from "../../renderer/src/stores/metrics.js";
 import { PREFS_KEYS, usePrefsStore } from "../../renderer/src/stores/prefs.js";
 import { FakeClient, benchReport, makeStats } from "./fake-client.js";
 import { recordedContent, recordedEvents, recordedStats, recordedSteps } from "./fixtures/speculative-reply.js";
-import { renderWithClient } from "./helpers.js";
+import { reloadPage, renderWithClient } from "./helpers.js";
+
+const fakeTrace = (fake: FakeClient, id: string) => [...fake.messages.values()].flat().find((m) => m.id === id)?.trace;
 
 /** A chart factory that draws nothing and remembers what each chart was given. */
 class FakeCharts implements ChartFactory {
@@ -116,6 +118,34 @@ describe("draft token tint", () => {
     const lord = strong.querySelector<HTMLElement>(".tok-draft")!;
     expect(lord.title).toBe("step 1: proposed 4, accepted 3 · draft model");
     expect(message.querySelector<HTMLElement>('.tok-draft[data-step="3"]')!.title).toBe("step 3: proposed 4, accepted 4 · draft model");
+  });
+
+  it("keeps a reply's tint and per-token charts after a reload, rebuilt from its stored per-token record", async () => {
+    const h = await streamingChat();
+    await h.u.click(screen.getByTestId("metrics-toggle"));
+    h.play();
+    await h.complete();
+    const expectedTint = tintedByStep(screen.getByTestId("message-assistant"));
+    const before = [0, 1, 2].map((i) => h.charts.series("reply", i));
+    const histogram = h.charts.series("histogram", 1);
+    expect(fakeTrace(h.fake, h.reply.id)).toBeTruthy();
+
+    const charts = new FakeCharts();
+    await reloadPage(
+      h,
+      <ChartFactoryContext.Provider value={charts}>
+        <App />
+      </ChartFactoryContext.Provider>,
+    );
+    // The reload lands on the same chat; the reply's text is tinted as before and its charts have the same points.
+    const message = await screen.findByTestId("message-assistant");
+    await waitFor(() => expect(tintedByStep(message)).toEqual(expectedTint));
+    if (screen.getByTestId("metrics-toggle").getAttribute("aria-pressed") !== "true") await h.u.click(screen.getByTestId("metrics-toggle"));
+    expect(Object.keys(expectedTint)).toEqual(["1", "3", "4", "5", "6"]);
+    await waitFor(() => expect(charts.series("reply", 0)).toEqual(before[0]));
+    expect(charts.series("reply", 1)).toEqual(before[1]);
+    expect(charts.series("reply", 2)).toEqual(before[2]);
+    expect(charts.series("histogram", 1)).toEqual(histogram);
   });
 
   it("the toolbar toggle turns the tint off and on, remembered in localStorage", async () => {
