@@ -649,6 +649,11 @@ export class FakeClient implements TandemClient {
 
   async loadModel(params: WindowParams<"loadModel">): Promise<WindowResult<"loadModel">> {
     this.record("loadModel", params);
+    // As the host: the configured draft is refused as the chat model.
+    const draft = this.status.draftModel?.modelPath ?? this.settings.draftModelPath;
+    if (draft && draft === params.path) {
+      throw new TandemApiError("DRAFT_AS_MODEL", `${params.path.split("/").pop()} is the draft model: as the chat model it would draft for itself.`);
+    }
     this.setStatus({ state: "loading-model", loadingModelPath: params.path });
     if (this.holdLoads) {
       return new Promise((resolve, reject) => {

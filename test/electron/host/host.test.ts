@@ -553,6 +553,15 @@ describe("speculation", () => {
     expect(modelCalls(recorder.calls())).toEqual([`loadModel ${modelPath}`, `loadDraftModel ${draftPath}`, "unloadDraftModel"]);
   });
 
+  it("refuses to load the configured draft as the chat model (it would draft for itself)", async () => {
+    const { host } = await startWithModel();
+    await host.api.setDraftModel({ path: draftPath });
+    const refused = await apiError(host.api.loadModel({ path: draftPath }));
+    expect(refused.code).toBe("DRAFT_AS_MODEL");
+    expect(refused.message).toMatch(/kjv-draft\.gguf is the draft model: as the chat model it would draft for itself/);
+    expect((await host.api.getEngineStatus({})).model?.modelPath).toBe(modelPath);
+  });
+
   it("needs a loaded target and an existing file", async () => {
     const { host } = makeHost();
     await host.start();
