@@ -79,15 +79,22 @@ export function speculatorsUsed(spec: Pick<SpeculationStats, "stepsBySpeculator"
 }
 
 /**
- * The speculation part of a reply's stats line: "63% accepted · +0.9 tokens/step · draft", "speculation paused" when
+ * Extra tokens per step of the model (accepted draft tokens / target decodes), one rule wherever it is shown (the
+ * reply's stats line, the metrics panel, the A/B table): "+0.03", "+1.25", "+12".
+ */
+export function formatPerStep(x: number): string {
+  return `+${x >= 10 ? Math.round(x) : x.toFixed(2)}`;
+}
+
+/**
+ * The speculation part of a reply's stats line: "63% accepted · +0.90 tokens/step · draft", "nothing drafted" when
  * nothing was proposed, or null when the reply did not speculate.
  */
 export function speculationSummary(stats: GenerationStats): string | null {
   const spec = stats.speculation;
   if (!spec || spec.mode === "off") return null;
-  if (spec.proposed <= 0) return "speculation paused";
-  const perStep = spec.meanAcceptedPerStep;
-  const parts = [`${percent(spec.acceptanceRate)} accepted`, `+${perStep >= 10 ? Math.round(perStep) : perStep.toFixed(1)} tokens/step`];
+  if (spec.proposed <= 0) return "nothing drafted";
+  const parts = [`${percent(spec.acceptanceRate)} accepted`, `${formatPerStep(spec.meanAcceptedPerStep)} tokens/step`];
   const used = speculatorsUsed(spec);
   if (used.length > 0) parts.push(used.join(" + "));
   return parts.join(" · ");

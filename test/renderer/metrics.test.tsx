@@ -204,7 +204,7 @@ describe("stats footer", () => {
       "100 ms to first token",
       "460 ms",
       "finished",
-      "50% accepted · +1.6 tokens/step · draft",
+      "50% accepted · +1.63 tokens/step · draft",
       "cache: disk restore",
     ]);
     expect(within(stats).getByTestId("message-cache").title).toBe("KV cache: disk restore\n30 prompt tokens already in the context\nrestored in 12 ms");
@@ -251,7 +251,7 @@ describe("metrics panel", () => {
     expect(within(live).getByTestId("fig-speculator").textContent).toBe("draft");
     expect(within(live).getByTestId("fig-draft-length").textContent).toBe("4");
     expect(within(live).getByTestId("fig-time-share").textContent).toBe("when the reply ends");
-    expect(within(live).getByTestId("fig-speedup").textContent).toBe("no baseline yet");
+    expect(within(live).getByTestId("fig-speedup").textContent).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
 
     // The whole stream: the live figures reach the engine's counters before the final stats arrive.
     h.play(4);
@@ -281,14 +281,14 @@ describe("metrics panel", () => {
     expect(within(last).getByTestId("fig-drafted").textContent).toBe("26 proposed = 13 accepted + 13 rejected");
     expect(within(last).getByTestId("fig-acceptance").textContent).toBe(`${spec.acceptanceRate * 100}%`);
     expect(within(last).getByTestId("fig-per-decode").textContent).toBe(`+${spec.meanAcceptedPerStep.toFixed(2)}`);
-    expect(within(last).getByTestId("fig-per-decode").closest<HTMLElement>(".metric-row")!.title).toContain("(13 / 8)");
+    expect(within(last).getByTestId("fig-per-decode").closest<HTMLElement>(".metric-row")!.title).toContain("13 / 8)");
     expect(within(last).getByTestId("fig-tps").textContent).toBe("57.1 tok/s");
     expect(within(last).getByTestId("fig-ttft").textContent).toBe("100 ms");
     expect(within(last).getByTestId("fig-tokens").textContent).toBe("21 · finished");
-    expect(within(last).getByTestId("fig-time-share").textContent).toBe("draft 20% · verify 80%"); // 60 / 240 ms
+    expect(within(last).getByTestId("fig-time-share").textContent).toBe("guessing 20% · checking 80%"); // 60 / 240 ms
     expect(within(last).getByTestId("fig-speculator").textContent).toBe("draft");
     expect(within(last).getByTestId("fig-draft-length").textContent).toBe(String(spec.finalDraftLength));
-    expect(within(last).getByTestId("fig-speedup").textContent).toBe("no baseline yet");
+    expect(within(last).getByTestId("fig-speedup").textContent).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
   });
 
   it("feeds the charts the reply's points, the histogram and the conversation's replies", async () => {
@@ -325,8 +325,10 @@ describe("metrics panel", () => {
     expect(charts.series("conversation", 0)).toEqual([1, 2, 3]);
     expect(charts.series("conversation", 1)).toEqual([null, 0.25, 0.5]);
     expect(charts.series("conversation", 2)).toEqual([null, 0.5, 13 / 8]);
-    // No saved benchmark: no speedup is plotted, and the note says why.
-    expect(charts.series("conversation", 3)).toEqual([null, null, null]);
+    // No saved benchmark: no speedup is plotted (no speedup chart: three axes are not squeezed into one), and the
+    // note says why.
+    expect(charts.data.get("conversation")).toHaveLength(3);
+    expect(charts.created).not.toContain("speedup");
     expect(screen.getByTestId("baseline-note").textContent).toBe("Speedup per reply needs a measured baseline: none yet (run the A/B benchmark).");
     // Charts are fed, not re-created, as data arrives.
     expect(charts.created.filter((id) => id === "reply")).toHaveLength(1);
@@ -351,15 +353,18 @@ describe("metrics panel", () => {
       { id: "old", createdAt: Date.UTC(2026, 0, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model })] },
       { id: "other", createdAt: Date.UTC(2026, 2, 1), model: "another.gguf", draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup" })] },
     ];
+    const machine = { threads: 4, backend: "cpu" }; // as benchReport measured
     const c = fake.addConversation("Speedup", [
       user("one"),
-      assistant("plain", { model, stats: makeStats({ tokensPerSecond: 36 }) }),
+      assistant("plain", { model, stats: makeStats({ ...machine, tokensPerSecond: 36 }) }),
       user("two"),
-      assistant("spec", { model, stats: makeStats({ tokensPerSecond: 67.5, speculation: recordedStats.speculation }) }),
+      assistant("spec", { model, stats: makeStats({ ...machine, tokensPerSecond: 67.5, speculation: recordedStats.speculation }) }),
       user("three"),
       assistant("failed", { status: "error", error: "boom" }),
       user("five"),
-      assistant("by another model", { model: "another.gguf", stats: makeStats({ tokensPerSecond: 90 }) }),
+      assistant("by another model", { model: "another.gguf", stats: makeStats({ ...machine, tokensPerSecond: 90, speculation: recordedStats.speculation }) }),
+      user("six"),
+      assistant("other threads", { model, stats: makeStats({ threads: 8, backend: "cpu", tokensPerSecond: 50, speculation: recordedStats.speculation }) }),
       user("four"),
       assistant("", { status: "streaming" }),
     ]);
@@ -373,11 +378,55 @@ describe("metrics panel", () => {
     );
     await act(() => h.actions.selectConversation(c.id));
     await waitFor(() => expect(screen.getByTestId("baseline-note").textContent).toMatch(/^Baseline: 45(\.0)? tok\/s plain decoding, measured /));
-    // One point per finished reply with stats (not the failed or streaming ones): 36 / 45 and 67.5 / 45; the reply
-    // written by another model has no speedup against this model's baseline.
-    expect(charts.series("conversation", 0)).toEqual([1, 2, 3]);
-    expect(charts.series("conversation", 3)).toEqual([0.8, 1.5, null]);
-    expect(charts.series("conversation", 1)).toEqual([null, 0.5, null]);
+    // One point per finished reply with stats (not the failed or streaming ones). Only like with like gets a
+    // speedup: the reply that drafted, by this model, run as the baseline was (67.5 / 45). None for the plain reply
+    // (speculation off: that is plain decoding, not the benchmark's), the other model's, or other threads.
+    expect(charts.series("conversation", 0)).toEqual([1, 2, 3, 4]);
+    expect(charts.series("speedup", 0)).toEqual([1, 2, 3, 4]);
+    expect(charts.series("speedup", 1)).toEqual([null, 1.5, null, null]);
+    expect(charts.series("conversation", 1)).toEqual([null, 0.5, 0.5, 0.5]);
+  });
+
+  it("formats extra tokens per step by one rule on the reply and in the panel (+0.03, not +0.0 next to +0.03)", async () => {
+    const fake = new FakeClient();
+    const spec = { ...recordedStats.speculation!, proposed: 100, accepted: 3, rejected: 97, acceptanceRate: 0.03, meanAcceptedPerStep: 0.03 };
+    const c = fake.addConversation("Chat", [user("q"), assistant("a", { stats: makeStats({ targetDecodes: 100, speculation: spec }) })]);
+    const h = await renderWithClient(fake);
+    usePrefsStore.getState().setMetricsOpen(true);
+    await act(() => h.actions.selectConversation(c.id));
+    expect(screen.getByTestId("message-spec-stats").textContent).toContain("+0.03 tokens/step");
+    expect(within(await screen.findByTestId("metrics-last")).getByTestId("fig-per-decode").textContent).toBe("+0.03");
+  });
+
+  it("shows a reply's speedup only like with like, and says why not otherwise", async () => {
+    const fake = new FakeClient();
+    const model = fake.status.model!.name;
+    fake.benchmarks = [
+      { id: "b", createdAt: Date.UTC(2026, 1, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model, baseline: { tokensPerSecond: 50, tokens: 100 } })] },
+    ];
+    const machine = { threads: 4, backend: "cpu" };
+    const nothingDrafted = { ...recordedStats.speculation!, proposed: 0, accepted: 0, rejected: 0, acceptanceRate: 0, meanAcceptedPerStep: 0, verifySteps: 0, draftMs: 1, verifyMs: 499 };
+    const open = async (stats: ReturnType<typeof makeStats>) => {
+      const c = fake.addConversation("Chat", [user("q"), assistant("a", { model, stats })]);
+      const h = await renderWithClient(fake);
+      usePrefsStore.getState().setMetricsOpen(true);
+      await act(() => h.actions.selectConversation(c.id));
+      const last = await within(await screen.findByTestId("metrics-panel")).findByTestId("metrics-last");
+      return { last, h };
+    };
+    // Speculation off: the speed is plain decoding, which the benchmark's baseline is not to be compared with.
+    let { last, h } = await open(makeStats({ ...machine, tokensPerSecond: 17.5 }));
+    expect(within(last).getByTestId("fig-speedup").textContent).toBe("none: speculation was off for this reply: its speed is plain decoding");
+    h.view.unmount();
+    // Speculation on, but nothing drafted: said so, not "draft 0.2% · verify 99.8%".
+    ({ last, h } = await open(makeStats({ ...machine, tokensPerSecond: 17.5, speculation: nothingDrafted })));
+    expect(within(last).getByTestId("fig-speculator").textContent).toBe("on, but nothing was drafted");
+    expect(within(last).queryByTestId("fig-time-share")).toBeNull();
+    expect(within(last).getByTestId("fig-speedup").textContent).toBe("none: nothing was drafted in this reply: its speed is plain decoding");
+    h.view.unmount();
+    // Drafted, same model and threads: compared.
+    ({ last, h } = await open(makeStats({ ...machine, tokensPerSecond: 75, speculation: recordedStats.speculation })));
+    expect(within(last).getByTestId("fig-speedup").textContent).toMatch(/^1\.50× vs 50(\.0)? tok\/s, measured /);
   });
 
   it("updates the charts without re-rendering the message list", async () => {

@@ -146,7 +146,7 @@ describe("speculation in the stats line and status bar", () => {
     const spec = makeSpecStats({ stepsBySpeculator: { off: 45, draft: 30, lookup: 10 } });
     await openChat(new FakeClient(), [user("q"), assistant("a", { stats: makeStats({ targetDecodes: 85, speculation: spec }) })]);
     const line = screen.getByTestId("message-spec-stats");
-    expect(line.textContent).toBe("63% accepted · +0.9 tokens/step · draft + prompt lookup");
+    expect(line.textContent).toBe("63% accepted · +0.89 tokens/step · draft + prompt lookup");
     const tooltip = line.getAttribute("title")!;
     expect(tooltip).toContain("Mode: Draft model");
     expect(tooltip).toContain("Verify steps: 40 of 85 decodes · final draft length 4");
@@ -158,7 +158,7 @@ describe("speculation in the stats line and status bar", () => {
     expect(line.textContent).toContain(`${Math.round((counts[1] / counts[0]) * 100)}% accepted`);
   });
 
-  it("says when speculation was paused, and shows nothing for replies that did not speculate", async () => {
+  it("says when nothing was drafted, and shows nothing for replies that did not speculate", async () => {
     const paused = makeSpecStats({ mode: "auto", proposed: 0, accepted: 0, rejected: 0, acceptanceRate: 0, meanAcceptedPerStep: 0, verifySteps: 0 });
     await openChat(new FakeClient(), [
       user("1"),
@@ -169,7 +169,7 @@ describe("speculation in the stats line and status bar", () => {
       assistant("off", { stats: makeStats({ speculation: makeSpecStats({ mode: "off", proposed: 0, accepted: 0, rejected: 0 }) }) }),
     ]);
     const replies = screen.getAllByTestId("message-assistant");
-    expect(within(replies[0]).getByTestId("message-spec-stats").textContent).toBe("speculation paused");
+    expect(within(replies[0]).getByTestId("message-spec-stats").textContent).toBe("nothing drafted");
     expect(within(replies[1]).queryByTestId("message-spec-stats")).toBeNull();
     expect(within(replies[2]).queryByTestId("message-spec-stats")).toBeNull();
   });
