@@ -353,7 +353,7 @@ describe("metrics panel", () => {
       { id: "old", createdAt: Date.UTC(2026, 0, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model })] },
       { id: "other", createdAt: Date.UTC(2026, 2, 1), model: "another.gguf", draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup" })] },
     ];
-    const machine = { threads: 4, backend: "cpu" }; // as benchReport measured
+    const machine = { threads: 4, backend: "cpu" as const }; // as benchReport measured
     const c = fake.addConversation("Speedup", [
       user("one"),
       assistant("plain", { model, stats: makeStats({ ...machine, tokensPerSecond: 36 }) }),
@@ -404,7 +404,7 @@ describe("metrics panel", () => {
     fake.benchmarks = [
       { id: "b", createdAt: Date.UTC(2026, 1, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model, baseline: { tokensPerSecond: 50, tokens: 100 } })] },
     ];
-    const machine = { threads: 4, backend: "cpu" };
+    const machine = { threads: 4, backend: "cpu" as const };
     const nothingDrafted = { ...recordedStats.speculation!, proposed: 0, accepted: 0, rejected: 0, acceptanceRate: 0, meanAcceptedPerStep: 0, verifySteps: 0, draftMs: 1, verifyMs: 499 };
     const open = async (stats: ReturnType<typeof makeStats>) => {
       const c = fake.addConversation("Chat", [user("q"), assistant("a", { model, stats })]);
