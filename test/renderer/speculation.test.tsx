@@ -2,7 +2,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../contracts/window/index.js";
-import { draftInfo, FakeClient, makeSpecStats, makeStats, modelFiles } from "./fake-client.js";
+import { benchReport, draftInfo, FakeClient, makeSpecStats, makeStats, modelFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 
 type Seed = Omit<Message, "id" | "conversationId" | "createdAt">;
@@ -122,6 +122,18 @@ describe("settings: speculative decoding", () => {
     const select = screen.getByTestId("draft-model-select") as HTMLSelectElement;
     expect(select.value).toBe("/other/tiny.gguf");
     expect(screen.getByTestId("draft-model-warning").textContent).toBe("Not loaded: The draft model's tokenizer differs from the target's");
+  });
+
+  it("says what the A/B benchmark measured for the loaded model instead of promising faster replies", async () => {
+    const fake = new FakeClient();
+    const model = fake.status.model!.name;
+    fake.benchmarks = [
+      { id: "b", createdAt: 1, model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model, speedup: 0.8 })] },
+    ];
+    await openSettings(fake);
+    const section = screen.getByTestId("speculation-settings");
+    expect(section.textContent).not.toMatch(/replies come faster/);
+    expect((await within(section).findByTestId("speculation-measured")).textContent).toBe("Measured on this machine: Prompt lookup 20% slower.");
   });
 
   it("saves the default mode and max draft tokens with the form, within 1–32", async () => {

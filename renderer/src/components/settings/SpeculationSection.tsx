@@ -6,19 +6,32 @@ import { fileNameOf, speculationModeLabel } from "../../format.js";
 import { useEngineStore } from "../../stores/engine.js";
 import { useModelsStore } from "../../stores/models.js";
 import { useSettingsStore } from "../../stores/settings.js";
+import { useBenchmarksStore } from "../../stores/benchmarks.js";
+import { useSavedBenchmarks } from "../../benchmark-actions.js";
+import { measuredSummary } from "../../verdict.js";
 import { FieldRow, NumberFieldRow } from "./fields.js";
 import type { SectionProps } from "./settings-draft.js";
 import { LocalOnlyNote } from "../RemoteEnginesSection.js";
 
 export function SpeculationSection({ id, draft, errors, set }: SectionProps) {
+  // What the A/B benchmark measured for the loaded model, if it did.
+  useSavedBenchmarks();
+  const modelName = useEngineStore((s) => s.status?.model?.name ?? null);
+  const measured = useBenchmarksStore((s) => measuredSummary(s.results?.find((r) => r.model === modelName) ?? null));
   return (
     <fieldset className="settings-section" data-testid="speculation-settings">
       <legend className="settings-section-title">Speculative decoding</legend>
       <LocalOnlyNote />
       <p className="settings-section-intro">
-        Tandem guesses a few tokens ahead and lets the model check them all in one pass: replies come faster, and at
-        temperature 0 the text is exactly the same.
+        Tandem guesses a few tokens ahead and lets the model check them all in one pass: at temperature 0 the text is
+        exactly the same, and replies are faster when the guesses pay off. Whether they do depends on the model and
+        this computer: the A/B benchmark in the metrics panel measures it.
       </p>
+      {measured && (
+        <p className="settings-section-intro" data-testid="speculation-measured">
+          {measured}
+        </p>
+      )}
       <div className="field-grid">
         <FieldRow
           label="Default mode"
