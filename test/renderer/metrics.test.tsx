@@ -211,7 +211,10 @@ describe("stats footer", () => {
       "50% accepted · +1.63 tokens/step · draft",
       "cache: disk restore",
     ]);
-    expect(within(stats).getByTestId("message-cache").title).toBe("KV cache: disk restore\n30 prompt tokens already in the context\nrestored in 12 ms");
+    // The jargon explained in plain words.
+    expect(within(stats).getByTestId("message-cache").title).toBe(
+      "Conversation cache: disk restore — the conversation's saved state was loaded from disk instead of reading it again\n30 prompt tokens already in the context\nrestored in 12 ms",
+    );
   });
 
   it("names every cache outcome and shows none when the stats carry no cache field", async () => {
@@ -228,6 +231,11 @@ describe("stats footer", () => {
     expect(replies.slice(0, 4).map((r) => within(r).getByTestId("message-cache").textContent)).toEqual(
       Object.values(outcomes).map((o) => `cache: ${o}`),
     );
+    // Each term is explained in words a user knows, in its tooltip.
+    const titles = replies.slice(0, 4).map((r) => within(r).getByTestId("message-cache").title.split("\n")[0]);
+    expect(titles[0]).toBe("Conversation cache: slot hit — the conversation was still in memory, so the model did not read it again");
+    expect(titles[3]).toBe("Conversation cache: re-prefill — the model read the whole conversation again (it was no longer in memory or on disk)");
+    expect(titles.every((t) => t.includes(" — "))).toBe(true);
     expect(within(replies[4]).queryByTestId("message-cache")).toBeNull();
   });
 });

@@ -161,8 +161,8 @@ describe("speculation in the stats line and status bar", () => {
     expect(line.textContent).toBe("63% accepted · +0.89 tokens/step · draft + prompt lookup");
     const tooltip = line.getAttribute("title")!;
     expect(tooltip).toContain("Mode: Draft model");
-    expect(tooltip).toContain("Verify steps: 40 of 85 decodes · final draft length 4");
-    expect(tooltip).toContain("Time: draft 210 ms, verify 1.4 s");
+    expect(tooltip).toContain("Verify steps (the model checking guesses): 40 of 85 decodes · final draft length 4");
+    expect(tooltip).toContain("Time: draft 210 ms guessing, verify 1.4 s checking");
     const counts = /(\d+) proposed = (\d+) accepted \+ (\d+) rejected/.exec(tooltip)!.slice(1).map(Number);
     expect(counts).toEqual([spec.proposed, spec.accepted, spec.rejected]);
     expect(counts[0]).toBe(counts[1] + counts[2]);
