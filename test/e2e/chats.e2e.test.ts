@@ -15,8 +15,10 @@ let page: Page;
 const lastAssistant = () => page.getByTestId("message-assistant").last();
 
 async function send(text: string): Promise<void> {
+  const before = await page.getByTestId("message-assistant").count();
   await page.getByTestId("composer-input").fill(text);
   await page.getByTestId("composer-input").press("Enter");
+  await expect.poll(() => page.getByTestId("message-assistant").count(), { timeout: 10_000 }).toBe(before + 1);
   await expect.poll(() => lastAssistant().getAttribute("data-status"), { timeout: 60_000 }).toBe("complete");
 }
 
