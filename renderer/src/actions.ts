@@ -106,6 +106,12 @@ export function createActions(client: TandemClient) {
         // The list gets it from the conversationUpdated event; it has no messages yet.
         const conversation = await client.createConversation({});
         createdHere.add(conversation.id);
+        // The mode chosen in the header for the new chat, before it existed (the event brings it to the list).
+        const mode = useConversationsStore.getState().newChatSpeculation;
+        if (mode) {
+          await client.setConversationSpeculation({ id: conversation.id, mode });
+          useConversationsStore.getState().setNewChatSpeculation(null);
+        }
         useMessagesStore.getState().setConversationMessages(conversation.id, []);
         useConversationsStore.getState().select(conversation.id);
         return conversation.id;
@@ -417,6 +423,11 @@ export function createActions(client: TandemClient) {
     },
 
     /** Sets a conversation's speculation mode (null: follow the default in settings). */
+    /** The speculation mode of the new chat (not stored yet): kept here and applied when its first message creates it. */
+    setNewChatSpeculation(mode: SpeculationMode | null): void {
+      useConversationsStore.getState().setNewChatSpeculation(mode);
+    },
+
     async setConversationSpeculation(id: string, mode: SpeculationMode | null): Promise<void> {
       await attempt(() => client.setConversationSpeculation({ id, mode }));
     },

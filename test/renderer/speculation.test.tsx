@@ -58,9 +58,22 @@ describe("chat header speculation selector", () => {
     expect(draftOption().textContent).toBe("Draft model");
   });
 
-  it("is not shown without a conversation", async () => {
-    await renderWithClient(new FakeClient());
-    expect(screen.queryByTestId("speculation-select")).toBeNull();
+  it("sets the new chat's mode before it is stored, applied when its first message creates it", async () => {
+    const fake = new FakeClient();
+    const { actions } = await renderWithClient(fake);
+    const u = userEvent.setup();
+    const select = screen.getByTestId("speculation-select") as HTMLSelectElement;
+    await u.selectOptions(select, "lookup");
+    expect(select.value).toBe("lookup");
+    expect(fake.callsOf("createConversation")).toHaveLength(0);
+    await act(async () => void (await actions.send("Hello")));
+    const [conversation] = [...fake.conversations.values()];
+    expect(fake.callsOf("setConversationSpeculation")).toEqual([{ id: conversation!.id, mode: "lookup" }]);
+    expect(fake.callsOf("sendMessage")).toHaveLength(1);
+    await waitFor(() => expect((screen.getByTestId("speculation-select") as HTMLSelectElement).value).toBe("lookup"));
+    // The next new chat starts from the default again.
+    await act(() => actions.newChat());
+    expect((screen.getByTestId("speculation-select") as HTMLSelectElement).value).toBe("");
   });
 });
 

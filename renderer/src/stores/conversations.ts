@@ -1,5 +1,6 @@
 import { create } from "zustand";
 import type { Conversation } from "../../../contracts/window/index.js";
+import type { SpeculationMode } from "../../../contracts/engine/protocol.js";
 import { rememberConversation } from "./prefs.js";
 
 export interface ConversationsState {
@@ -9,11 +10,14 @@ export interface ConversationsState {
   selectedId: string | null;
   /** The search box text; the list holds what the host returned for it. */
   query: string;
+  /** The speculation mode chosen for the new chat before it is stored (applied when its first message creates it). */
+  newChatSpeculation: SpeculationMode | null;
   setList(list: Conversation[]): void;
   upsert(conversation: Conversation): void;
   remove(id: string): void;
   select(id: string | null): void;
   setQuery(query: string): void;
+  setNewChatSpeculation(mode: SpeculationMode | null): void;
 }
 
 export function matchesQuery(title: string, query: string): boolean {
@@ -28,6 +32,7 @@ export const useConversationsStore = create<ConversationsState>()((set) => ({
   loaded: false,
   selectedId: null,
   query: "",
+  newChatSpeculation: null,
   setList: (list) => set({ list: [...list].sort(newestFirst), loaded: true }),
   upsert: (conversation) =>
     set((s) => {
@@ -50,6 +55,7 @@ export const useConversationsStore = create<ConversationsState>()((set) => ({
     set({ selectedId: id });
   },
   setQuery: (query) => set({ query }),
+  setNewChatSpeculation: (mode) => set({ newChatSpeculation: mode }),
 }));
 
 export const selectSelectedConversation = (s: ConversationsState): Conversation | null =>
