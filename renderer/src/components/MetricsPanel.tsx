@@ -192,7 +192,8 @@ function ReplyCharts({ live, histogram, k }: { live: LiveReply | null; histogram
         <Chart spec={replyChart} data={data} />
       ) : (
         <p className="metrics-note" data-testid="reply-chart-missing">
-          Per-token figures are recorded for replies generated while this window is open.
+          This reply has no per-token record: replies written before this version of Tandem, or cut off before their end
+          was saved, keep only their totals.
         </p>
       )}
       {histogram.length > 0 && <Chart spec={histogramChart} data={bars} />}
