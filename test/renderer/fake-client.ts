@@ -681,6 +681,10 @@ export class FakeClient implements TandemClient {
       return null;
     }
     if (!this.status.model) throw new TandemApiError("NO_MODEL", "Load a chat model first: a draft model is checked against the chat model's tokenizer.");
+    // As the host: the chat model is no draft for itself.
+    if (params.path === this.status.model.modelPath) {
+      throw new TandemApiError("DRAFT_IS_MODEL", `${this.status.model.name} is the chat model: a model cannot draft for itself.`);
+    }
     if (params.path.includes("incompatible")) {
       throw new TandemApiError("DRAFT_INCOMPATIBLE", "The draft model's tokenizer differs from the target's: vocabulary size 32000 vs 151936");
     }

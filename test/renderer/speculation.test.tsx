@@ -85,6 +85,18 @@ describe("settings: speculative decoding", () => {
     return h;
   }
 
+  it("does not offer the chat model's copy in another folder, and tells same-named files apart by folder", async () => {
+    const fake = new FakeClient();
+    const target = modelFiles[0];
+    const copy = { ...target, path: `/mnt/other/${target.name}`, folder: "/mnt/other" };
+    const gemma = { ...modelFiles[2], folder: "/models" };
+    const gemmaElsewhere = { ...gemma, path: `/mnt/other/${gemma.name}`, folder: "/mnt/other", sizeBytes: 1 };
+    fake.files = [target, copy, gemma, gemmaElsewhere];
+    await openSettings(fake);
+    const select = screen.getByTestId("draft-model-select") as HTMLSelectElement;
+    expect(optionTexts(select)).toEqual(["None", `${gemma.name} — in /models`, `${gemma.name} — in /mnt/other`]);
+  });
+
   it("lists the models folder except the chat model and shows a refused draft's error inline", async () => {
     const fake = new FakeClient();
     const incompatible = { path: "/models/phi-incompatible.gguf", name: "phi-incompatible.gguf", sizeBytes: 1e9, modifiedAt: 4 };

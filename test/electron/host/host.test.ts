@@ -1,7 +1,7 @@
 /** The host over the fake engine: the API's behaviour without a real model (host.int.test.ts uses the real one). */
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
@@ -551,6 +551,20 @@ describe("speculation", () => {
     expect((await host.api.getSettings({})).draftModelPath).toBeNull();
     expect(await host.api.getEngineStatus({})).toMatchObject({ draftModel: null, draftError: null });
     expect(modelCalls(recorder.calls())).toEqual([`loadModel ${modelPath}`, `loadDraftModel ${draftPath}`, "unloadDraftModel"]);
+  });
+
+  it("refuses the chat model, or a copy of its file, as its draft", async () => {
+    const { host } = await startWithModel();
+    const itself = await apiError(host.api.setDraftModel({ path: modelPath }));
+    expect(itself.code).toBe("DRAFT_IS_MODEL");
+    expect(itself.message).toMatch(/is the chat model: a model cannot draft for itself/);
+    const copyDir = mkdtempSync(join(tmpdir(), "tandem-host-copy-"));
+    const copy = join(copyDir, basename(modelPath));
+    copyFileSync(modelPath, copy);
+    const copied = await apiError(host.api.setDraftModel({ path: copy }));
+    expect(copied.code).toBe("DRAFT_IS_MODEL");
+    expect(copied.message).toMatch(/\(a copy of its file\)/);
+    expect((await host.api.getEngineStatus({})).draftModel).toBeNull();
   });
 
   it("refuses to load the configured draft as the chat model (it would draft for itself)", async () => {
