@@ -87,6 +87,11 @@ describe("acceptance metrics with the real engine", () => {
     expect(Number(await last.getByTestId("fig-proposed").textContent())).toBe(spec.proposed);
     expect(Number(await last.getByTestId("fig-rejected").textContent())).toBe(spec.rejected);
     expect(await last.getByTestId("fig-speedup").textContent()).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
+    // The reply chart's legend shows the latest values without hovering (not "–").
+    await page.mouse.move(0, 0);
+    const legend = page.getByTestId("chart-reply").locator(".u-legend .u-series .u-value");
+    await expect.poll(async () => (await legend.allTextContents()).filter((v) => /\d/.test(v)).length, { timeout: 10_000 }).toBe(3);
+    console.log(`[e2e] reply chart legend without hovering: ${(await legend.allTextContents()).join(" | ")}`);
   });
 
   it("streams a long reply without long tasks over 200 ms", async () => {
