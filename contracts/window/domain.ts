@@ -32,6 +32,11 @@ export const Conversation = z.object({
   updatedAt: z.number(),
   /** This conversation's speculation mode; null follows settings.speculation. */
   speculation: SpeculationMode.nullable().default(null),
+  /**
+   * Set in a search's results when the conversation's messages match: a snippet of the matching message text, each
+   * matched word between MATCH_START and MATCH_END (values.ts); absent or null when only the title matched.
+   */
+  match: z.string().nullable().optional(),
 });
 export type Conversation = z.infer<typeof Conversation>;
 
@@ -150,6 +155,25 @@ export const RemoteReply = z.object({
 });
 export type RemoteReply = z.infer<typeof RemoteReply>;
 
+/**
+ * What a reply's tinting and per-token charts need, recorded as it streamed (the window rebuilds them after a
+ * reload): one entry per `tokens` event, compactly
+ * [t of its last token (ms), step index (-1: none), speculator ("": none), proposed, accepted,
+ *  one letter per token ("t" target, "d" draft), each token's text length (UTF-16 units)].
+ */
+export const ReplyTraceEvent = z.tuple([
+  z.number(),
+  z.number().int(),
+  z.string(),
+  z.number().int(),
+  z.number().int(),
+  z.string(),
+  z.array(z.number().int().min(0)),
+]);
+export type ReplyTraceEvent = z.infer<typeof ReplyTraceEvent>;
+export const ReplyTrace = z.object({ events: z.array(ReplyTraceEvent) });
+export type ReplyTrace = z.infer<typeof ReplyTrace>;
+
 export const Message = z.object({
   id: Id,
   conversationId: Id,
@@ -163,6 +187,8 @@ export const Message = z.object({
   stats: GenerationStats.nullable(),
   /** Set on a reply written by a remote engine (absent or null: this machine's engine wrote it, or a user message). */
   remote: RemoteReply.nullable().optional(),
+  /** A finished local reply's per-token record (absent or null: none kept, e.g. replies from before version 6). */
+  trace: ReplyTrace.nullable().optional(),
   createdAt: z.number(),
 });
 export type Message = z.infer<typeof Message>;

@@ -17,3 +17,7 @@ export const SETTINGS_LIMITS = {
   apiServerMaxQueue: { min: 0, max: 1024 },
   apiServerKeyLength: { min: 8, max: 500 },
 } as const;
+
+/** Around each matched word in a search result's snippet (Conversation.match): control characters no text contains. */
+export const MATCH_START = "\u0002";
+export const MATCH_END = "\u0003";

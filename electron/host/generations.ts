@@ -5,7 +5,7 @@
  * with the text it has, and the write is retried until it lands (see `saveUnsaved`).
  */
 import type { ChatMessage, EngineEventData, SpeculationOptions } from "../../contracts/engine/protocol.js";
-import type { GenerationSettings, Message, RemoteReply } from "../../contracts/window/index.js";
+import type { GenerationSettings, Message, RemoteReply, ReplyTraceEvent } from "../../contracts/window/index.js";
 import { buildEngineMessages } from "./chat-history.js";
 import { EngineRequestError, apiError, isDiskFull, toTandemApiError, withoutStackTrace } from "./errors.js";
 import type { HostContext } from "./host-context.js";
@@ -41,6 +41,8 @@ interface ActiveGeneration {
   readonly speculation: SpeculationOptions;
   readonly messages: ChatMessage[];
   text: string;
+  /** The reply's per-token record, stored with its end (ReplyTrace). */
+  readonly trace: ReplyTraceEvent[];
   stopRequested: boolean;
   /** Set once the generate request has been sent: from then on Stop must go through the engine. */
   sentToEngine: boolean;
@@ -163,6 +165,7 @@ export class Generations {
       speculation: request.speculation,
       messages: buildEngineMessages(request.settings.systemPrompt, request.history),
       text: "",
+      trace: [],
       stopRequested: false,
       sentToEngine: false,
       remote: request.remote ? { target: request.remote, abort: new AbortController() } : null,
@@ -179,6 +182,18 @@ export class Generations {
     const generation = this.active;
     if (!generation || data.messageId !== generation.messageId) return;
     for (const token of data.tokens) generation.text += token.text;
+    if (data.tokens.length > 0) {
+      const step = data.step;
+      generation.trace.push([
+        Math.round(data.tokens[data.tokens.length - 1]!.t * 10) / 10,
+        step?.index ?? -1,
+        step?.speculator ?? "",
+        step?.proposed ?? 0,
+        step?.accepted ?? 0,
+        data.tokens.map((token) => (token.source === "draft" ? "d" : "t")).join(""),
+        data.tokens.map((token) => token.text.length),
+      ]);
+    }
     this.ctx.emit("tokens", {
       conversationId: generation.conversationId,
       messageId: generation.messageId,
@@ -327,7 +342,9 @@ export class Generations {
   private finish(generation: ActiveGeneration, outcome: MessageOutcome): void {
     if (generation.persistTimer) clearTimeout(generation.persistTimer);
     generation.persistTimer = null;
-    this.record({ conversationId: generation.conversationId, messageId: generation.messageId, outcome }, generation.settings);
+    // A remote reply's tokens are text chunks, not the engine's tokens: nothing to tint or chart per token.
+    const trace = generation.remote || generation.trace.length === 0 ? null : { events: generation.trace };
+    this.record({ conversationId: generation.conversationId, messageId: generation.messageId, outcome: { trace, ...outcome } }, generation.settings);
   }
 
   /**

@@ -122,6 +122,18 @@ export interface DraftPairing {
   recommended: boolean;
 }
 
+/** Why a copy of the target (the same file in another folder) is no draft for it. */
+export const SAME_MODEL_REASON = "The same model as the loaded one (a copy of its file): a model cannot draft for itself.";
+
+/** A copy of the target: the same size, weights and tokenizer (drafting with it would only double the work). */
+function sameModel(target: DraftPairingInput, candidate: DraftPairingInput): boolean {
+  return (
+    candidate.sizeBytes === target.sizeBytes &&
+    candidate.parameters === target.parameters &&
+    compareTokenizers(target.tokenizer, candidate.tokenizer) === null
+  );
+}
+
 /**
  * Each candidate (other than the target itself) as a draft for `target`: compatible when the tokenizers match,
  * else the first difference. Returned smallest first; the smallest compatible one is recommended.
@@ -130,7 +142,7 @@ export function compatibleDrafts(target: DraftPairingInput, candidates: readonly
   const size = (c: DraftPairingInput) => c.parameters ?? c.sizeBytes;
   const sorted = candidates.filter((c) => c.path !== target.path).sort((a, b) => size(a) - size(b) || a.sizeBytes - b.sizeBytes);
   const pairings = sorted.map((c) => {
-    const reason = compareTokenizers(target.tokenizer, c.tokenizer);
+    const reason = sameModel(target, c) ? SAME_MODEL_REASON : compareTokenizers(target.tokenizer, c.tokenizer);
     return { path: c.path, compatible: reason === null, reason, recommended: false };
   });
   const best = pairings.find((p) => p.compatible);

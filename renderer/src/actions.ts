@@ -31,6 +31,8 @@ import { useDatabaseStore } from "./stores/database.js";
 import { useDownloadsStore } from "./stores/downloads.js";
 import { useEngineStore } from "./stores/engine.js";
 import { useMessagesStore } from "./stores/messages.js";
+import { useMetricsStore } from "./stores/metrics.js";
+import { rememberedConversation } from "./stores/prefs.js";
 import { useModelsStore } from "./stores/models.js";
 import { useSettingsStore } from "./stores/settings.js";
 
@@ -80,6 +82,7 @@ export function createActions(client: TandemClient) {
     const { conversation, messages } = await client.getConversation({ id });
     useConversationsStore.getState().upsert(conversation);
     useMessagesStore.getState().setConversationMessages(id, messages);
+    useMetricsStore.getState().restore(messages);
   }
 
   async function refreshModels(): Promise<void> {
@@ -95,11 +98,20 @@ export function createActions(client: TandemClient) {
    * Enter must put the message in that new chat, not create a second one.
    */
   let creating: Promise<string> | null = null;
+  /** Conversations created here for a first message (see dropIfEmpty). */
+  const createdHere = new Set<string>();
   function createAndSelect(): Promise<string> {
     creating ??= (async () => {
       try {
         // The list gets it from the conversationUpdated event; it has no messages yet.
         const conversation = await client.createConversation({});
+        createdHere.add(conversation.id);
+        // The mode chosen in the header for the new chat, before it existed (the event brings it to the list).
+        const mode = useConversationsStore.getState().newChatSpeculation;
+        if (mode) {
+          await client.setConversationSpeculation({ id: conversation.id, mode });
+          useConversationsStore.getState().setNewChatSpeculation(null);
+        }
         useMessagesStore.getState().setConversationMessages(conversation.id, []);
         useConversationsStore.getState().select(conversation.id);
         return conversation.id;
@@ -108,6 +120,21 @@ export function createActions(client: TandemClient) {
       }
     })();
     return creating;
+  }
+
+  /**
+   * Deletes a conversation this window created for a first message that then failed, once the user leaves it empty
+   * (the conversationDeleted event drops it from the stores).
+   */
+  async function dropIfEmpty(id: string | null): Promise<void> {
+    if (!id || creating || !createdHere.has(id)) return;
+    const messages = useMessagesStore.getState().byConversation[id];
+    if (!messages || messages.length > 0) {
+      createdHere.delete(id);
+      return;
+    }
+    createdHere.delete(id);
+    await attempt(() => client.deleteConversation({ id }));
   }
 
   const connections = createConnectionActions(client);
@@ -134,8 +161,20 @@ export function createActions(client: TandemClient) {
       ]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) notice(failed.reason);
+      // A reload opens the conversation the window showed (unless it was deleted meanwhile: then a new chat).
+      const remembered = rememberedConversation();
+      if (!useConversationsStore.getState().selectedId && remembered && !useDatabaseStore.getState().unavailable) {
+        useConversationsStore.getState().select(remembered);
+      }
       const selected = useConversationsStore.getState().selectedId;
-      if (selected) await attempt(() => openConversation(selected));
+      if (selected) {
+        try {
+          await openConversation(selected);
+        } catch (error) {
+          if (errorCode(error) === "NOT_FOUND") useConversationsStore.getState().remove(selected);
+          else notice(error);
+        }
+      }
     },
 
     /**
@@ -186,12 +225,20 @@ export function createActions(client: TandemClient) {
       return attempt(refreshConversations).then(() => undefined);
     },
 
+    /**
+     * Shows a new, empty chat. It is stored only with its first message (send creates it), so clicking "New chat"
+     * again and again leaves nothing behind; an empty chat left selected (its first send failed) is deleted on leaving.
+     */
     async newChat(): Promise<void> {
-      await attempt(createAndSelect);
+      const left = useConversationsStore.getState().selectedId;
+      useConversationsStore.getState().select(null);
+      await dropIfEmpty(left);
     },
 
     async selectConversation(id: string): Promise<void> {
+      const left = useConversationsStore.getState().selectedId;
       useConversationsStore.getState().select(id);
+      if (left !== id) void dropIfEmpty(left);
       await attempt(() => openConversation(id));
     },
 
@@ -371,6 +418,11 @@ export function createActions(client: TandemClient) {
     },
 
     /** Sets a conversation's speculation mode (null: follow the default in settings). */
+    /** The speculation mode of the new chat (not stored yet): kept here and applied when its first message creates it. */
+    setNewChatSpeculation(mode: SpeculationMode | null): void {
+      useConversationsStore.getState().setNewChatSpeculation(mode);
+    },
+
     async setConversationSpeculation(id: string, mode: SpeculationMode | null): Promise<void> {
       await attempt(() => client.setConversationSpeculation({ id, mode }));
     },

@@ -6,6 +6,7 @@
 import type { GenerationStats, StopReason } from "../../contracts/engine/protocol.js";
 import { speculatorsUsed } from "./format.js";
 import type { LiveReply } from "./stores/metrics.js";
+import type { Baseline } from "./stores/benchmarks.js";
 
 export interface ReplyFigures {
   live: boolean;
@@ -32,6 +33,9 @@ export interface ReplyFigures {
   stopReason: StopReason | null;
   /** Draft tokens accepted per verify step: histogram[a] = steps that accepted a. */
   histogram: number[];
+  /** How the engine ran (finished replies only): a baseline is compared only when measured the same way. */
+  threads: number | null;
+  backend: string | null;
 }
 
 /** Figures of a reply being generated, from what streamed so far. */
@@ -56,6 +60,8 @@ export function liveFigures(reply: LiveReply): ReplyFigures {
     draftLength: reply.draftLength,
     stopReason: null,
     histogram: reply.histogram,
+    threads: null,
+    backend: null,
   };
 }
 
@@ -81,5 +87,29 @@ export function finishedFigures(stats: GenerationStats): ReplyFigures {
     draftLength: spec ? spec.finalDraftLength : null,
     stopReason: stats.stopReason,
     histogram: spec?.acceptedHistogram ?? [],
+    threads: stats.threads,
+    backend: stats.backend,
   };
+}
+
+/**
+ * A reply's speedup over the measured baseline, only like with like: the reply drafted something, it was written by
+ * the model the baseline measured, and the engine ran as it did then (threads, backend). Otherwise why there is none.
+ */
+export type Speedup = { value: number } | { reason: string };
+
+export function replySpeedup(
+  reply: { tokensPerSecond: number | null; speculating: boolean; proposed: number; threads: number | null; backend: string | null },
+  baseline: Baseline | null,
+  sameModel: boolean,
+): Speedup {
+  if (!reply.speculating) return { reason: "speculation was off for this reply: its speed is plain decoding" };
+  if (reply.proposed <= 0) return { reason: "nothing was drafted in this reply: its speed is plain decoding" };
+  if (!baseline) return { reason: "no measured baseline for this model yet (run the A/B benchmark)" };
+  if (!sameModel) return { reason: "the baseline was measured for another model" };
+  if ((reply.threads !== null && reply.threads !== baseline.threads) || (reply.backend !== null && reply.backend !== baseline.backend)) {
+    return { reason: `the baseline ran with ${baseline.threads} threads on ${baseline.backend}, this reply with ${reply.threads ?? "?"} on ${reply.backend ?? "?"}` };
+  }
+  if (reply.tokensPerSecond === null || reply.tokensPerSecond <= 0) return { reason: "too few tokens to measure a speed" };
+  return { value: reply.tokensPerSecond / baseline.tokensPerSecond };
 }

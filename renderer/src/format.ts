@@ -79,15 +79,22 @@ export function speculatorsUsed(spec: Pick<SpeculationStats, "stepsBySpeculator"
 }
 
 /**
- * The speculation part of a reply's stats line: "63% accepted · +0.9 tokens/step · draft", "speculation paused" when
+ * Extra tokens per step of the model (accepted draft tokens / target decodes), one rule wherever it is shown (the
+ * reply's stats line, the metrics panel, the A/B table): "+0.03", "+1.25", "+12".
+ */
+export function formatPerStep(x: number): string {
+  return `+${x >= 10 ? Math.round(x) : x.toFixed(2)}`;
+}
+
+/**
+ * The speculation part of a reply's stats line: "63% accepted · +0.90 tokens/step · draft", "nothing drafted" when
  * nothing was proposed, or null when the reply did not speculate.
  */
 export function speculationSummary(stats: GenerationStats): string | null {
   const spec = stats.speculation;
   if (!spec || spec.mode === "off") return null;
-  if (spec.proposed <= 0) return "speculation paused";
-  const perStep = spec.meanAcceptedPerStep;
-  const parts = [`${percent(spec.acceptanceRate)} accepted`, `+${perStep >= 10 ? Math.round(perStep) : perStep.toFixed(1)} tokens/step`];
+  if (spec.proposed <= 0) return "nothing drafted";
+  const parts = [`${percent(spec.acceptanceRate)} accepted`, `${formatPerStep(spec.meanAcceptedPerStep)} tokens/step`];
   const used = speculatorsUsed(spec);
   if (used.length > 0) parts.push(used.join(" + "));
   return parts.join(" · ");
@@ -103,8 +110,8 @@ export function speculationDetail(stats: GenerationStats): string {
   return [
     `Mode: ${speculationModeLabel[spec.mode]}`,
     `Drafted tokens: ${spec.proposed} proposed = ${spec.accepted} accepted + ${spec.rejected} rejected`,
-    `Verify steps: ${spec.verifySteps} of ${stats.targetDecodes} decodes · final draft length ${spec.finalDraftLength}`,
-    `Time: draft ${formatDuration(spec.draftMs)}, verify ${formatDuration(spec.verifyMs)}`,
+    `Verify steps (the model checking guesses): ${spec.verifySteps} of ${stats.targetDecodes} decodes · final draft length ${spec.finalDraftLength}`,
+    `Time: draft ${formatDuration(spec.draftMs)} guessing, verify ${formatDuration(spec.verifyMs)} checking`,
   ].join("\n");
 }
 
@@ -186,10 +193,20 @@ export function cacheOutcome(stats: GenerationStats): string | null {
   return cacheOutcomeLabels[key] ?? outcome.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[-_]+/g, " ").toLowerCase();
 }
 
-/** The tooltip of the cache outcome: how many prompt tokens were restored and what it cost, when known. */
+/** What each cache outcome means, in plain words (the labels are the engine's terms). */
+const cacheOutcomeMeanings: Record<string, string> = {
+  "slot hit": "the conversation was still in memory, so the model did not read it again",
+  "disk restore": "the conversation's saved state was loaded from disk instead of reading it again",
+  "prefix reuse": "a saved conversation with the same beginning was loaded, and only the rest was read",
+  "re-prefill": "the model read the whole conversation again (it was no longer in memory or on disk)",
+};
+
+/** The tooltip of the cache outcome: what it means, how many prompt tokens were restored and what it cost. */
 export function cacheDetail(stats: GenerationStats): string {
   const cache = (stats as { cache?: { restoredTokens?: unknown; restoreMs?: unknown } }).cache;
-  const parts = [`KV cache: ${cacheOutcome(stats) ?? "unknown"}`];
+  const label = cacheOutcome(stats);
+  const meaning = label ? cacheOutcomeMeanings[label] : undefined;
+  const parts = [`Conversation cache: ${label ?? "unknown"}${meaning ? ` — ${meaning}` : ""}`];
   if (typeof cache?.restoredTokens === "number") parts.push(`${cache.restoredTokens} prompt tokens already in the context`);
   if (typeof cache?.restoreMs === "number" && cache.restoreMs > 0) parts.push(`restored in ${formatDuration(cache.restoreMs)}`);
   return parts.join("\n");

@@ -140,10 +140,20 @@ export function rehypeProvenance(options: ProvenanceOptions) {
           out.push({ type: "text", value: text });
           return;
         }
+        // Only the words are tinted: the space before a word (tokens carry it) and after it stay plain.
+        const lead = text.length - text.trimStart().length;
+        const word = text.trim();
+        if (!word) {
+          out.push({ type: "text", value: text });
+          return;
+        }
+        if (lead > 0) out.push({ type: "text", value: text.slice(0, lead) });
         const step = segments[seg].step;
         const properties: Record<string, unknown> = { className: ["tok-draft"], title: stepLabel(step) };
         if (step) properties.dataStep = String(step.index);
-        out.push({ type: "element", tagName: "span", properties, children: [{ type: "text", value: text }] });
+        out.push({ type: "element", tagName: "span", properties, children: [{ type: "text", value: word }] });
+        const tail = text.slice(lead + word.length);
+        if (tail) out.push({ type: "text", value: tail });
       };
       for (let i = 1; i < value.length; i++) {
         const seg = segAt(i);

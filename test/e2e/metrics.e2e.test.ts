@@ -86,7 +86,12 @@ describe("acceptance metrics with the real engine", () => {
     expect(Number(await last.getByTestId("fig-accepted").textContent())).toBe(spec.accepted);
     expect(Number(await last.getByTestId("fig-proposed").textContent())).toBe(spec.proposed);
     expect(Number(await last.getByTestId("fig-rejected").textContent())).toBe(spec.rejected);
-    expect(await last.getByTestId("fig-speedup").textContent()).toBe("no baseline yet");
+    expect(await last.getByTestId("fig-speedup").textContent()).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
+    // The reply chart's legend shows the latest values without hovering (not "–").
+    await page.mouse.move(0, 0);
+    const legend = page.getByTestId("chart-reply").locator(".u-legend .u-series .u-value");
+    await expect.poll(async () => (await legend.allTextContents()).filter((v) => /\d/.test(v)).length, { timeout: 10_000 }).toBe(3);
+    console.log(`[e2e] reply chart legend without hovering: ${(await legend.allTextContents()).join(" | ")}`);
   });
 
   it("streams a long reply without long tasks over 200 ms", async () => {
@@ -122,6 +127,9 @@ describe("acceptance metrics with the real engine", () => {
     const outputs = await results.getByTestId("ab-identical").allTextContents();
     console.log(`[e2e] A/B: ${(await results.locator("tbody tr").allInnerTexts()).join(" | ")}`);
     expect(outputs).toEqual(["identical ✓", "identical ✓"]);
+    // One plain verdict line per mode, whatever this machine measured.
+    expect(await results.getByTestId("ab-verdict-draft").textContent()).toMatch(/^Draft model: (\d+% (faster|slower) on this machine|about as fast as without it on this machine) — /);
+    expect(await results.getByTestId("ab-verdict-lookup").textContent()).toMatch(/^Prompt lookup: /);
     const saved = await app.call("listBenchmarks", {});
     expect(saved[0]!.reports.map((r) => [r.mode, r.prompts, r.identicalOutputs])).toEqual([
       ["draft", 2, true],

@@ -1,12 +1,13 @@
-import { act, screen, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../contracts/window/index.js";
 import { App } from "../../renderer/src/components/App.js";
 import { baselineFor } from "../../renderer/src/stores/benchmarks.js";
 import { usePrefsStore } from "../../renderer/src/stores/prefs.js";
-import { FakeClient, benchReport, draftInfo, makeStats } from "./fake-client.js";
+import { FakeClient, benchReport, draftInfo, makeSpecStats, makeStats } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
+import { benchVerdicts, measuredSummary } from "../../renderer/src/verdict.js";
 
 type Seed = Omit<Message, "id" | "conversationId" | "createdAt">;
 const base = { error: null, model: null, settings: null, stats: null } as const;
@@ -16,7 +17,15 @@ async function appWithReply(fake = new FakeClient()) {
   usePrefsStore.getState().setMetricsOpen(true);
   const seeds: Seed[] = [
     { ...base, role: "user", content: "Hello", status: "complete" },
-    { ...base, role: "assistant", content: "Hi there", status: "complete", stats: makeStats({ tokensPerSecond: 42.5, tokens: 3 }) },
+    // Drafted, and run as benchReport's baseline was (4 threads on the CPU): comparable with it.
+    {
+      ...base,
+      role: "assistant",
+      content: "Hi there",
+      status: "complete",
+      model: fake.status.model?.name ?? null,
+      stats: makeStats({ tokensPerSecond: 42.5, tokens: 3, threads: 4, backend: "cpu", speculation: makeSpecStats() }),
+    },
   ];
   const c = fake.addConversation("Chat", seeds);
   const h = await renderWithClient(fake, <App />);
@@ -29,7 +38,7 @@ const lastReply = () => screen.getByTestId("metrics-last");
 describe("A/B benchmark panel", () => {
   it("runs the chosen modes with a progress bar, cancels, and shows the results table", async () => {
     const { fake, u } = await appWithReply();
-    expect(within(lastReply()).getByTestId("fig-speedup").textContent).toBe("no baseline yet");
+    expect(within(lastReply()).getByTestId("fig-speedup").textContent).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
 
     await u.click(screen.getByTestId("ab-open"));
     const panel = screen.getByTestId("ab-panel");
@@ -57,7 +66,7 @@ describe("A/B benchmark panel", () => {
     expect((await within(panel).findByTestId("ab-error")).textContent).toBe("Cancelled.");
     expect(within(panel).queryByTestId("ab-progress")).toBeNull();
     expect(within(panel).queryByTestId("ab-results")).toBeNull();
-    expect(within(lastReply()).getByTestId("fig-speedup").textContent).toBe("no baseline yet");
+    expect(within(lastReply()).getByTestId("fig-speedup").textContent).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
 
     // Run again to the end: one row per mode.
     await u.click(within(panel).getByTestId("ab-run"));
@@ -111,7 +120,7 @@ describe("A/B benchmark panel", () => {
     const fake = new FakeClient();
     fake.benchmarks = [{ id: "x", createdAt: 1, model: "another.gguf", draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup" })] }];
     await appWithReply(fake);
-    expect(within(lastReply()).getByTestId("fig-speedup").textContent).toBe("no baseline yet");
+    expect(within(lastReply()).getByTestId("fig-speedup").textContent).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
   });
 });
 
@@ -126,8 +135,65 @@ describe("baselineFor", () => {
       reports: tps.map((t, i) => benchReport({ mode: i ? "ngram" : "lookup", baseline: { tokensPerSecond: t, tokens: 100 * (i + 1) } })),
     });
     const results = [r("a", 1, "m.gguf", [10]), r("b", 3, "m.gguf", [30, 60]), r("c", 5, "other.gguf", [99])];
-    expect(baselineFor(results, "m.gguf")).toEqual({ tokensPerSecond: 50, measuredAt: 3, resultId: "b" });
+    expect(baselineFor(results, "m.gguf")).toEqual({ tokensPerSecond: 50, measuredAt: 3, resultId: "b", threads: 4, backend: "cpu" });
     expect(baselineFor(results, "none.gguf")).toBeNull();
     expect(baselineFor(null, "m.gguf")).toBeNull();
+  });
+});
+
+describe("A/B verdict", () => {
+  const result = (reports: Parameters<typeof benchReport>[0][]) => ({
+    id: "r",
+    createdAt: Date.UTC(2026, 11, 1),
+    model: "m.gguf",
+    draft: "d.gguf",
+    promptSet: "free-chat" as const,
+    reports: reports.map((r) => benchReport({ model: "m.gguf", ...r })),
+  });
+
+  it("says in one plain line per mode how a measured slower and a measured faster mode did", () => {
+    const lines = benchVerdicts(result([{ mode: "draft", speedup: 0.7 }, { mode: "lookup", speedup: 1.45 }, { mode: "auto", speedup: 1.12 }])).map((v) => v.line);
+    expect(lines).toEqual([
+      "Draft model: 30% slower on this machine — keep Auto",
+      "Prompt lookup: 45% faster on this machine — worth using",
+      "Auto: 12% faster on this machine — keep Auto",
+    ]);
+  });
+
+  it("advises Off when every mode measured slower, and says when a mode made no difference", () => {
+    const lines = benchVerdicts(result([{ mode: "draft", speedup: 0.65 }, { mode: "auto", speedup: 0.9 }, { mode: "ngram", speedup: 1.02 }])).map((v) => v.line);
+    expect(lines).toEqual([
+      "Draft model: 35% slower on this machine — speculation Off is fastest here",
+      "Auto: 10% slower on this machine — speculation Off is fastest here",
+      "Learned n-grams: about as fast as without it on this machine — no gain",
+    ]);
+    expect(measuredSummary(result([{ mode: "draft", speedup: 0.65 }]))).toBe("Measured on this machine: Draft model 35% slower.");
+    expect(measuredSummary(null)).toBeNull();
+  });
+
+  it("shows the verdict in the panel and keeps earlier runs listed", async () => {
+    const fake = new FakeClient();
+    const model = fake.status.model!.name;
+    fake.benchmarks = [
+      { id: "new", createdAt: Date.UTC(2026, 11, 2), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model, speedup: 1.3 })] },
+      { id: "old", createdAt: Date.UTC(2026, 11, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model, speedup: 0.8 })] },
+    ];
+    const { u } = await appWithReply(fake);
+    await u.click(screen.getByTestId("ab-open"));
+    const panel = screen.getByTestId("ab-panel");
+    expect(within(within(panel).getByTestId("ab-results")).getByTestId("ab-verdict-lookup").textContent).toBe(
+      "Prompt lookup: 30% faster on this machine — worth using",
+    );
+    const earlier = within(panel).getByTestId("ab-earlier");
+    expect(within(earlier).getAllByTestId("ab-earlier-run")).toHaveLength(1);
+    expect(within(earlier).getByTestId("ab-verdict-lookup").textContent).toBe("Prompt lookup: 20% slower on this machine — keep Auto");
+
+    // A new run is added on top; the earlier ones stay listed.
+    await u.click(within(panel).getByTestId("ab-run"));
+    act(() => void fake.finishBenchmark({ lookup: { speedup: 0.5 } }, Date.UTC(2026, 11, 3)));
+    await waitFor(() => expect(within(panel).getAllByTestId("ab-earlier-run")).toHaveLength(2));
+    expect(within(within(panel).getByTestId("ab-results")).getByTestId("ab-verdict-lookup").textContent).toBe(
+      "Prompt lookup: 50% slower on this machine — keep Auto",
+    );
   });
 });

@@ -14,6 +14,7 @@ import type {
   DownloadInfo,
   EngineStatus,
   Message,
+  ReplyTraceEvent,
   ModelFile,
   Settings,
   TandemClient,
@@ -25,6 +26,7 @@ import type {
   WindowResult,
 } from "../../contracts/window/index.js";
 import { TandemApiError } from "../../contracts/window/index.js";
+import { MATCH_END, MATCH_START } from "../../contracts/window/values.js";
 import type {
   CacheInfo,
   BenchMode,
@@ -288,7 +290,26 @@ export class FakeClient implements TandemClient {
   }
 
   emit<E extends WindowEvent>(event: E, data: WindowEventData<E>): void {
+    if (event === "tokens") this.recordTrace(data as WindowEventData<"tokens">);
     for (const l of [...(this.listeners.get(event) ?? [])]) l(data);
+  }
+
+  /** Per-token records of replies streamed so far, by message id: stored with the reply's end, as the host does. */
+  readonly traces = new Map<string, ReplyTraceEvent[]>();
+
+  private recordTrace({ messageId, tokens, step }: WindowEventData<"tokens">): void {
+    if (tokens.length === 0) return;
+    const list = this.traces.get(messageId) ?? [];
+    list.push([
+      tokens[tokens.length - 1].t,
+      step?.index ?? -1,
+      step?.speculator ?? "",
+      step?.proposed ?? 0,
+      step?.accepted ?? 0,
+      tokens.map((token) => (token.source === "draft" ? "d" : "t")).join(""),
+      tokens.map((token) => token.text.length),
+    ]);
+    this.traces.set(messageId, list);
   }
 
   addConversation(title: string, messages: Omit<Message, "id" | "conversationId" | "createdAt">[] = []): Conversation {
@@ -347,7 +368,14 @@ export class FakeClient implements TandemClient {
       const i = list.findIndex((m) => m.id === messageId);
       if (i < 0) continue;
       // A remote reply has no local stats: its figures are in `remote.stats` (see completeRemote).
-      const done: Message = { ...list[i], status: "complete", stats: list[i].remote ? null : makeStats(), ...patch };
+      const trace = this.traces.get(messageId);
+      const done: Message = {
+        ...list[i],
+        status: "complete",
+        stats: list[i].remote ? null : makeStats(),
+        ...(trace && !list[i].remote ? { trace: { events: trace } } : {}),
+        ...patch,
+      };
       list[i] = done;
       this.emit("messageCompleted", { message: done });
       this.touch(cid);
@@ -445,10 +473,23 @@ export class FakeClient implements TandemClient {
 
   async listConversations(params: WindowParams<"listConversations">): Promise<WindowResult<"listConversations">> {
     this.record("listConversations", params);
-    const q = params.query?.toLowerCase() ?? "";
-    return [...this.conversations.values()]
-      .filter((c) => c.title.toLowerCase().includes(q))
-      .sort((a, b) => b.updatedAt - a.updatedAt);
+    const q = params.query?.trim().toLowerCase() ?? "";
+    // As the host: titles by substring, message text by word (a snippet of the first match, the word marked).
+    const found: Conversation[] = [];
+    for (const c of this.conversations.values()) {
+      let match: string | null = null;
+      if (q) {
+        for (const m of this.messages.get(c.id) ?? []) {
+          const at = m.content.toLowerCase().search(new RegExp(`\\b${q.replace(/[^\p{L}\p{N}_ ]/gu, "")}`, "u"));
+          if (at >= 0) {
+            match = `${m.content.slice(0, at)}${MATCH_START}${m.content.slice(at, at + q.length)}${MATCH_END}${m.content.slice(at + q.length)}`;
+            break;
+          }
+        }
+      }
+      if (c.title.toLowerCase().includes(q) || match) found.push(match ? { ...c, match } : c);
+    }
+    return found.sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
   async createConversation(params: WindowParams<"createConversation">): Promise<WindowResult<"createConversation">> {
@@ -609,6 +650,11 @@ export class FakeClient implements TandemClient {
 
   async loadModel(params: WindowParams<"loadModel">): Promise<WindowResult<"loadModel">> {
     this.record("loadModel", params);
+    // As the host: the configured draft is refused as the chat model.
+    const draft = this.status.draftModel?.modelPath ?? this.settings.draftModelPath;
+    if (draft && draft === params.path) {
+      throw new TandemApiError("DRAFT_AS_MODEL", `${params.path.split("/").pop()} is the draft model: as the chat model it would draft for itself.`);
+    }
     this.setStatus({ state: "loading-model", loadingModelPath: params.path });
     if (this.holdLoads) {
       return new Promise((resolve, reject) => {
@@ -636,6 +682,10 @@ export class FakeClient implements TandemClient {
       return null;
     }
     if (!this.status.model) throw new TandemApiError("NO_MODEL", "Load a chat model first: a draft model is checked against the chat model's tokenizer.");
+    // As the host: the chat model is no draft for itself.
+    if (params.path === this.status.model.modelPath) {
+      throw new TandemApiError("DRAFT_IS_MODEL", `${this.status.model.name} is the chat model: a model cannot draft for itself.`);
+    }
     if (params.path.includes("incompatible")) {
       throw new TandemApiError("DRAFT_INCOMPATIBLE", "The draft model's tokenizer differs from the target's: vocabulary size 32000 vs 151936");
     }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { TandemApiError } from "../../contracts/window/index.js";
 import { useFirstRunStore } from "../../renderer/src/flows/first-run.js";
 import { MODEL_CATALOG, RECOMMENDED_CPU_PAIR } from "../../renderer/src/model-catalog.js";
-import { FakeClient, libraryFiles, modelFiles, systemInfo } from "./fake-client.js";
+import { FakeClient, benchReport, libraryFiles, modelFiles, systemInfo } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 import { useModelsStore } from "../../renderer/src/stores/models.js";
 
@@ -32,6 +32,26 @@ describe("welcome screen", () => {
     const welcome = await screen.findByTestId("welcome-screen");
     expect(within(welcome).getByTestId("welcome-intro").textContent).toMatch(/target.*draft.*faster/s);
     expect(screen.queryByTestId("empty-no-model")).toBeNull();
+  });
+
+  it("promises no speed: says what the A/B benchmark measured when every mode was slower", async () => {
+    const fake = firstRun();
+    fake.benchmarks = [
+      {
+        id: "b",
+        createdAt: Date.UTC(2026, 11, 1),
+        model: "m.gguf",
+        draft: "d.gguf",
+        promptSet: "free-chat",
+        reports: [benchReport({ mode: "draft", speedup: 0.7 }), benchReport({ mode: "auto", speedup: 0.9 })],
+      },
+    ];
+    await renderWithClient(fake);
+    const welcome = await screen.findByTestId("welcome-screen");
+    expect(within(welcome).getByTestId("welcome-intro").textContent).not.toMatch(/replies come faster/);
+    expect((await within(welcome).findByTestId("welcome-measured")).textContent).toBe(
+      "Measured on this machine: Draft model 30% slower, Auto 10% slower.",
+    );
   });
 
   it("is not shown when a model is configured, or when the library has a usable model", async () => {

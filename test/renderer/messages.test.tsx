@@ -169,4 +169,35 @@ describe("messages", () => {
     frame();
     expect(scroller.scrollTop).toBe(1800);
   });
+
+  it("shows 'jump to latest' only while there is something below to jump to", async () => {
+    const { fake, conversation, frame } = await openWith([user("q"), assistant("", { status: "streaming" })]);
+    const scroller = screen.getByTestId("message-list");
+    let height = 1000;
+    Object.defineProperty(scroller, "scrollHeight", { configurable: true, get: () => height });
+    Object.defineProperty(scroller, "clientHeight", { configurable: true, get: () => 400 });
+    const replyId = screen.getByTestId("message-assistant").getAttribute("data-id")!;
+    const jump = () => screen.queryByRole("button", { name: "Scroll to the latest message" });
+    act(() => fake.streamTokens(conversation.id, replyId, ["Hello"]));
+    frame();
+    expect(jump()).toBeNull();
+
+    scroller.scrollTop = 100;
+    fireEvent.scroll(scroller);
+    expect(jump()).not.toBeNull();
+    // The content shrinks under the view (a row re-measured, the window made taller): the view is at the bottom now.
+    height = 500;
+    act(() => fake.streamTokens(conversation.id, replyId, [" world"]));
+    frame();
+    expect(jump()).toBeNull();
+
+    // Scrolling to the very bottom by hand hides it too.
+    height = 1400;
+    scroller.scrollTop = 200;
+    fireEvent.scroll(scroller);
+    expect(jump()).not.toBeNull();
+    scroller.scrollTop = 1000;
+    fireEvent.scroll(scroller);
+    expect(jump()).toBeNull();
+  });
 });

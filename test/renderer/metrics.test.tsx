@@ -13,7 +13,9 @@ import { useMetricsStore } from "../../renderer/src/stores/metrics.js";
 import { PREFS_KEYS, usePrefsStore } from "../../renderer/src/stores/prefs.js";
 import { FakeClient, benchReport, makeStats } from "./fake-client.js";
 import { recordedContent, recordedEvents, recordedStats, recordedSteps } from "./fixtures/speculative-reply.js";
-import { renderWithClient } from "./helpers.js";
+import { reloadPage, renderWithClient } from "./helpers.js";
+
+const fakeTrace = (fake: FakeClient, id: string) => [...fake.messages.values()].flat().find((m) => m.id === id)?.trace;
 
 /** A chart factory that draws nothing and remembers what each chart was given. */
 class FakeCharts implements ChartFactory {
@@ -94,7 +96,9 @@ describe("draft token tint", () => {
     const h = await streamingChat();
     h.play();
     const message = screen.getByTestId("message-assistant");
-    const expected = { "1": " LORD", "3": " shepherd; I", "4": " not", "5": ".", "6": " a = 1" };
+    // Only the words: the space a token carries before its word is not tinted (the code's tokens are split by the
+    // highlighter, each part tinted without its spaces).
+    const expected = { "1": "LORD", "3": "shepherd; I", "4": "not", "5": ".", "6": "a =1" };
     // While streaming…
     expect(tintedByStep(message)).toEqual(expected);
     await h.complete();
@@ -108,7 +112,9 @@ describe("draft token tint", () => {
     expect(strong.querySelector(".tok-draft")?.textContent).toBe("LORD");
     const code = within(message).getByTestId("code-block");
     expect(code.querySelector("pre")!.textContent).toBe("let a = 1;\n");
-    expect([...code.querySelectorAll(".tok-draft")].map((s) => s.textContent).join("")).toBe(" a = 1");
+    expect([...code.querySelectorAll(".tok-draft")].map((s) => s.textContent)).toEqual(["a =", "1"]);
+    // No tinted span starts or ends with a space.
+    expect([...message.querySelectorAll(".tok-draft")].every((s) => s.textContent === s.textContent!.trim())).toBe(true);
     // The full text is unchanged by the tint.
     expect(message.querySelector(".markdown p")!.textContent).toBe("The LORD is my shepherd; I shall not want.");
 
@@ -116,6 +122,34 @@ describe("draft token tint", () => {
     const lord = strong.querySelector<HTMLElement>(".tok-draft")!;
     expect(lord.title).toBe("step 1: proposed 4, accepted 3 · draft model");
     expect(message.querySelector<HTMLElement>('.tok-draft[data-step="3"]')!.title).toBe("step 3: proposed 4, accepted 4 · draft model");
+  });
+
+  it("keeps a reply's tint and per-token charts after a reload, rebuilt from its stored per-token record", async () => {
+    const h = await streamingChat();
+    await h.u.click(screen.getByTestId("metrics-toggle"));
+    h.play();
+    await h.complete();
+    const expectedTint = tintedByStep(screen.getByTestId("message-assistant"));
+    const before = [0, 1, 2].map((i) => h.charts.series("reply", i));
+    const histogram = h.charts.series("histogram", 1);
+    expect(fakeTrace(h.fake, h.reply.id)).toBeTruthy();
+
+    const charts = new FakeCharts();
+    await reloadPage(
+      h,
+      <ChartFactoryContext.Provider value={charts}>
+        <App />
+      </ChartFactoryContext.Provider>,
+    );
+    // The reload lands on the same chat; the reply's text is tinted as before and its charts have the same points.
+    const message = await screen.findByTestId("message-assistant");
+    await waitFor(() => expect(tintedByStep(message)).toEqual(expectedTint));
+    if (screen.getByTestId("metrics-toggle").getAttribute("aria-pressed") !== "true") await h.u.click(screen.getByTestId("metrics-toggle"));
+    expect(Object.keys(expectedTint)).toEqual(["1", "3", "4", "5", "6"]);
+    await waitFor(() => expect(charts.series("reply", 0)).toEqual(before[0]));
+    expect(charts.series("reply", 1)).toEqual(before[1]);
+    expect(charts.series("reply", 2)).toEqual(before[2]);
+    expect(charts.series("histogram", 1)).toEqual(histogram);
   });
 
   it("the toolbar toggle turns the tint off and on, remembered in localStorage", async () => {
@@ -174,10 +208,13 @@ describe("stats footer", () => {
       "100 ms to first token",
       "460 ms",
       "finished",
-      "50% accepted · +1.6 tokens/step · draft",
+      "50% accepted · +1.63 tokens/step · draft",
       "cache: disk restore",
     ]);
-    expect(within(stats).getByTestId("message-cache").title).toBe("KV cache: disk restore\n30 prompt tokens already in the context\nrestored in 12 ms");
+    // The jargon explained in plain words.
+    expect(within(stats).getByTestId("message-cache").title).toBe(
+      "Conversation cache: disk restore — the conversation's saved state was loaded from disk instead of reading it again\n30 prompt tokens already in the context\nrestored in 12 ms",
+    );
   });
 
   it("names every cache outcome and shows none when the stats carry no cache field", async () => {
@@ -194,6 +231,11 @@ describe("stats footer", () => {
     expect(replies.slice(0, 4).map((r) => within(r).getByTestId("message-cache").textContent)).toEqual(
       Object.values(outcomes).map((o) => `cache: ${o}`),
     );
+    // Each term is explained in words a user knows, in its tooltip.
+    const titles = replies.slice(0, 4).map((r) => within(r).getByTestId("message-cache").title.split("\n")[0]);
+    expect(titles[0]).toBe("Conversation cache: slot hit — the conversation was still in memory, so the model did not read it again");
+    expect(titles[3]).toBe("Conversation cache: re-prefill — the model read the whole conversation again (it was no longer in memory or on disk)");
+    expect(titles.every((t) => t.includes(" — "))).toBe(true);
     expect(within(replies[4]).queryByTestId("message-cache")).toBeNull();
   });
 });
@@ -221,7 +263,7 @@ describe("metrics panel", () => {
     expect(within(live).getByTestId("fig-speculator").textContent).toBe("draft");
     expect(within(live).getByTestId("fig-draft-length").textContent).toBe("4");
     expect(within(live).getByTestId("fig-time-share").textContent).toBe("when the reply ends");
-    expect(within(live).getByTestId("fig-speedup").textContent).toBe("no baseline yet");
+    expect(within(live).getByTestId("fig-speedup").textContent).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
 
     // The whole stream: the live figures reach the engine's counters before the final stats arrive.
     h.play(4);
@@ -251,14 +293,14 @@ describe("metrics panel", () => {
     expect(within(last).getByTestId("fig-drafted").textContent).toBe("26 proposed = 13 accepted + 13 rejected");
     expect(within(last).getByTestId("fig-acceptance").textContent).toBe(`${spec.acceptanceRate * 100}%`);
     expect(within(last).getByTestId("fig-per-decode").textContent).toBe(`+${spec.meanAcceptedPerStep.toFixed(2)}`);
-    expect(within(last).getByTestId("fig-per-decode").closest<HTMLElement>(".metric-row")!.title).toContain("(13 / 8)");
+    expect(within(last).getByTestId("fig-per-decode").closest<HTMLElement>(".metric-row")!.title).toContain("13 / 8)");
     expect(within(last).getByTestId("fig-tps").textContent).toBe("57.1 tok/s");
     expect(within(last).getByTestId("fig-ttft").textContent).toBe("100 ms");
     expect(within(last).getByTestId("fig-tokens").textContent).toBe("21 · finished");
-    expect(within(last).getByTestId("fig-time-share").textContent).toBe("draft 20% · verify 80%"); // 60 / 240 ms
+    expect(within(last).getByTestId("fig-time-share").textContent).toBe("guessing 20% · checking 80%"); // 60 / 240 ms
     expect(within(last).getByTestId("fig-speculator").textContent).toBe("draft");
     expect(within(last).getByTestId("fig-draft-length").textContent).toBe(String(spec.finalDraftLength));
-    expect(within(last).getByTestId("fig-speedup").textContent).toBe("no baseline yet");
+    expect(within(last).getByTestId("fig-speedup").textContent).toBe("none: no measured baseline for this model yet (run the A/B benchmark)");
   });
 
   it("feeds the charts the reply's points, the histogram and the conversation's replies", async () => {
@@ -295,8 +337,10 @@ describe("metrics panel", () => {
     expect(charts.series("conversation", 0)).toEqual([1, 2, 3]);
     expect(charts.series("conversation", 1)).toEqual([null, 0.25, 0.5]);
     expect(charts.series("conversation", 2)).toEqual([null, 0.5, 13 / 8]);
-    // No saved benchmark: no speedup is plotted, and the note says why.
-    expect(charts.series("conversation", 3)).toEqual([null, null, null]);
+    // No saved benchmark: no speedup is plotted (no speedup chart: three axes are not squeezed into one), and the
+    // note says why.
+    expect(charts.data.get("conversation")).toHaveLength(3);
+    expect(charts.created).not.toContain("speedup");
     expect(screen.getByTestId("baseline-note").textContent).toBe("Speedup per reply needs a measured baseline: none yet (run the A/B benchmark).");
     // Charts are fed, not re-created, as data arrives.
     expect(charts.created.filter((id) => id === "reply")).toHaveLength(1);
@@ -321,15 +365,18 @@ describe("metrics panel", () => {
       { id: "old", createdAt: Date.UTC(2026, 0, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model })] },
       { id: "other", createdAt: Date.UTC(2026, 2, 1), model: "another.gguf", draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup" })] },
     ];
+    const machine = { threads: 4, backend: "cpu" as const }; // as benchReport measured
     const c = fake.addConversation("Speedup", [
       user("one"),
-      assistant("plain", { model, stats: makeStats({ tokensPerSecond: 36 }) }),
+      assistant("plain", { model, stats: makeStats({ ...machine, tokensPerSecond: 36 }) }),
       user("two"),
-      assistant("spec", { model, stats: makeStats({ tokensPerSecond: 67.5, speculation: recordedStats.speculation }) }),
+      assistant("spec", { model, stats: makeStats({ ...machine, tokensPerSecond: 67.5, speculation: recordedStats.speculation }) }),
       user("three"),
       assistant("failed", { status: "error", error: "boom" }),
       user("five"),
-      assistant("by another model", { model: "another.gguf", stats: makeStats({ tokensPerSecond: 90 }) }),
+      assistant("by another model", { model: "another.gguf", stats: makeStats({ ...machine, tokensPerSecond: 90, speculation: recordedStats.speculation }) }),
+      user("six"),
+      assistant("other threads", { model, stats: makeStats({ threads: 8, backend: "cpu", tokensPerSecond: 50, speculation: recordedStats.speculation }) }),
       user("four"),
       assistant("", { status: "streaming" }),
     ]);
@@ -343,11 +390,55 @@ describe("metrics panel", () => {
     );
     await act(() => h.actions.selectConversation(c.id));
     await waitFor(() => expect(screen.getByTestId("baseline-note").textContent).toMatch(/^Baseline: 45(\.0)? tok\/s plain decoding, measured /));
-    // One point per finished reply with stats (not the failed or streaming ones): 36 / 45 and 67.5 / 45; the reply
-    // written by another model has no speedup against this model's baseline.
-    expect(charts.series("conversation", 0)).toEqual([1, 2, 3]);
-    expect(charts.series("conversation", 3)).toEqual([0.8, 1.5, null]);
-    expect(charts.series("conversation", 1)).toEqual([null, 0.5, null]);
+    // One point per finished reply with stats (not the failed or streaming ones). Only like with like gets a
+    // speedup: the reply that drafted, by this model, run as the baseline was (67.5 / 45). None for the plain reply
+    // (speculation off: that is plain decoding, not the benchmark's), the other model's, or other threads.
+    expect(charts.series("conversation", 0)).toEqual([1, 2, 3, 4]);
+    expect(charts.series("speedup", 0)).toEqual([1, 2, 3, 4]);
+    expect(charts.series("speedup", 1)).toEqual([null, 1.5, null, null]);
+    expect(charts.series("conversation", 1)).toEqual([null, 0.5, 0.5, 0.5]);
+  });
+
+  it("formats extra tokens per step by one rule on the reply and in the panel (+0.03, not +0.0 next to +0.03)", async () => {
+    const fake = new FakeClient();
+    const spec = { ...recordedStats.speculation!, proposed: 100, accepted: 3, rejected: 97, acceptanceRate: 0.03, meanAcceptedPerStep: 0.03 };
+    const c = fake.addConversation("Chat", [user("q"), assistant("a", { stats: makeStats({ targetDecodes: 100, speculation: spec }) })]);
+    const h = await renderWithClient(fake);
+    usePrefsStore.getState().setMetricsOpen(true);
+    await act(() => h.actions.selectConversation(c.id));
+    expect(screen.getByTestId("message-spec-stats").textContent).toContain("+0.03 tokens/step");
+    expect(within(await screen.findByTestId("metrics-last")).getByTestId("fig-per-decode").textContent).toBe("+0.03");
+  });
+
+  it("shows a reply's speedup only like with like, and says why not otherwise", async () => {
+    const fake = new FakeClient();
+    const model = fake.status.model!.name;
+    fake.benchmarks = [
+      { id: "b", createdAt: Date.UTC(2026, 1, 1), model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model, baseline: { tokensPerSecond: 50, tokens: 100 } })] },
+    ];
+    const machine = { threads: 4, backend: "cpu" as const };
+    const nothingDrafted = { ...recordedStats.speculation!, proposed: 0, accepted: 0, rejected: 0, acceptanceRate: 0, meanAcceptedPerStep: 0, verifySteps: 0, draftMs: 1, verifyMs: 499 };
+    const open = async (stats: ReturnType<typeof makeStats>) => {
+      const c = fake.addConversation("Chat", [user("q"), assistant("a", { model, stats })]);
+      const h = await renderWithClient(fake);
+      usePrefsStore.getState().setMetricsOpen(true);
+      await act(() => h.actions.selectConversation(c.id));
+      const last = await within(await screen.findByTestId("metrics-panel")).findByTestId("metrics-last");
+      return { last, h };
+    };
+    // Speculation off: the speed is plain decoding, which the benchmark's baseline is not to be compared with.
+    let { last, h } = await open(makeStats({ ...machine, tokensPerSecond: 17.5 }));
+    expect(within(last).getByTestId("fig-speedup").textContent).toBe("none: speculation was off for this reply: its speed is plain decoding");
+    h.view.unmount();
+    // Speculation on, but nothing drafted: said so, not "draft 0.2% · verify 99.8%".
+    ({ last, h } = await open(makeStats({ ...machine, tokensPerSecond: 17.5, speculation: nothingDrafted })));
+    expect(within(last).getByTestId("fig-speculator").textContent).toBe("on, but nothing was drafted");
+    expect(within(last).queryByTestId("fig-time-share")).toBeNull();
+    expect(within(last).getByTestId("fig-speedup").textContent).toBe("none: nothing was drafted in this reply: its speed is plain decoding");
+    h.view.unmount();
+    // Drafted, same model and threads: compared.
+    ({ last, h } = await open(makeStats({ ...machine, tokensPerSecond: 75, speculation: recordedStats.speculation })));
+    expect(within(last).getByTestId("fig-speedup").textContent).toMatch(/^1\.50× vs 50(\.0)? tok\/s, measured /);
   });
 
   it("updates the charts without re-rendering the message list", async () => {

@@ -29,6 +29,20 @@ describe("model picker", () => {
     expect(screen.queryByTestId("model-menu")).toBeNull();
   });
 
+  it("does not offer the configured draft as the chat model (it would draft for itself), and says why", async () => {
+    const u = userEvent.setup();
+    const fake = new FakeClient({ draft: modelFiles[2].path });
+    await renderWithClient(fake);
+    await u.click(screen.getByTestId("model-picker"));
+    const draftOption = within(screen.getByTestId("model-menu")).getAllByTestId("model-option")[0] as HTMLButtonElement;
+    expect(draftOption.textContent).toBe(`${modelFiles[2].name}draft`);
+    expect(draftOption.disabled).toBe(true);
+    expect(draftOption.title).toMatch(/draft model: as the chat model it would draft for itself/);
+    expect(fake.callsOf("loadModel")).toEqual([]);
+    // The host refuses it too (a load from elsewhere), with the reason.
+    await expect(fake.loadModel({ path: modelFiles[2].path })).rejects.toMatchObject({ code: "DRAFT_AS_MODEL" });
+  });
+
   it("app mode: Choose folder… opens the native chooser", async () => {
     const u = userEvent.setup();
     const fake = new FakeClient();

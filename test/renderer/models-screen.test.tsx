@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { DraftCandidate } from "../../contracts/window/index.js";
@@ -209,7 +209,7 @@ describe("Models screen: import and delete", () => {
     await waitFor(() => expect(screen.getByTestId("drop-result").textContent).toMatch(/type its path/));
   });
 
-  it("deletes a row after confirmation; cancel keeps it; the loaded model is refused with the host's reason", async () => {
+  it("deletes a row after confirmation; cancel keeps it; Delete is disabled on the loaded model, with the reason", async () => {
     const { u, fake, dialog } = await openScreen();
     const rowOf = (name: string) => within(dialog).getAllByTestId("models-row").find((r) => r.textContent?.includes(name))!;
     const victim = libraryFiles.find((f) => f.path !== fake.status.model?.modelPath && !f.error)!;
@@ -225,10 +225,44 @@ describe("Models screen: import and delete", () => {
     await waitFor(() => expect(within(dialog).getAllByTestId("models-row")).toHaveLength(4));
     expect(fake.callsOf("deleteModel")).toEqual([{ path: victim.path }]);
 
+    // The loaded model: Delete is disabled before anything is confirmed, and says why (tooltip and description).
     const loaded = fake.files.find((f) => f.path === fake.status.model?.modelPath)!;
-    await u.click(within(rowOf(loaded.name)).getByTestId("delete-model"));
-    await u.click(within(await screen.findByTestId("confirm-dialog")).getByTestId("confirm-ok"));
-    expect((await within(dialog).findByTestId("delete-error")).textContent).toMatch(/loaded chat model/);
+    const blocked = within(rowOf(loaded.name)).getByTestId("delete-model") as HTMLButtonElement;
+    expect(blocked.disabled).toBe(true);
+    expect(blocked.title).toMatch(/^This is the loaded chat model: load another model first/);
+    expect(document.getElementById(blocked.getAttribute("aria-describedby")!)?.textContent).toBe(blocked.title);
+    await u.click(blocked);
+    expect(screen.queryByTestId("confirm-dialog")).toBeNull();
     expect(within(dialog).getAllByTestId("models-row")).toHaveLength(4);
+  });
+
+  it("disables Delete on the loaded draft too, and Use as model on it (it would draft for itself)", async () => {
+    const { u, fake, dialog } = await openScreen();
+    const draft = libraryFiles[3];
+    await act(async () => void (await fake.setDraftModel({ path: draft.path })));
+    const draftRow = within(dialog).getAllByTestId("models-row").find((r) => r.textContent?.includes(draft.name))!;
+    const del = within(draftRow).getByTestId("delete-model") as HTMLButtonElement;
+    expect(del.disabled).toBe(true);
+    expect(del.title).toMatch(/^This is the loaded draft model/);
+    await u.click(row(dialog, draft.name));
+    const details = await within(dialog).findByTestId("model-details");
+    expect((within(details).getByTestId("use-as-model") as HTMLButtonElement).disabled).toBe(true);
+    expect(within(details).getByTestId("model-blocked").textContent).toMatch(/draft model: as the chat model it would draft for itself/);
+  });
+
+  it("shows which folder each file is in when two folders hold the same file name", async () => {
+    const u = userEvent.setup();
+    const fake = new FakeClient();
+    const twin = { ...libraryFiles[3], folder: "/models" };
+    fake.files = [libraryFiles[0], twin, { ...twin, path: "/mnt/big/qwen2.5-0.5b-instruct-q8_0.gguf", folder: "/mnt/big" }];
+    await renderWithClient(fake);
+    await u.click(screen.getByTestId("model-picker"));
+    // The picker: both rows, told apart by their folder.
+    await waitFor(() => expect(screen.getAllByTestId("model-option")).toHaveLength(3));
+    expect(screen.getAllByTestId("model-option-folder").map((e) => e.textContent)).toEqual(["in /models", "in /mnt/big"]);
+    await u.click(screen.getByTestId("open-models-screen"));
+    const dialog = await screen.findByTestId("models-screen");
+    await waitFor(() => expect(within(dialog).getAllByTestId("models-row")).toHaveLength(3));
+    expect(within(dialog).getAllByTestId("model-folder").map((e) => e.textContent)).toEqual(["in /models", "in /mnt/big"]);
   });
 });

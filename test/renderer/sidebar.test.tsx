@@ -2,23 +2,63 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { FakeClient } from "./fake-client.js";
-import { renderWithClient } from "./helpers.js";
+import { reloadPage, renderWithClient } from "./helpers.js";
 
 const titles = () => screen.queryAllByTestId("conversation-item").map((li) => li.textContent);
 
 describe("sidebar", () => {
-  it("shows an empty state, then creates and selects a new chat", async () => {
+  it("shows an empty state; New chat stores nothing until the first message", async () => {
     const user = userEvent.setup();
     const fake = new FakeClient();
-    await renderWithClient(fake);
+    const h = await renderWithClient(fake);
     expect(screen.getByTestId("conversations-empty").textContent).toMatch(/start a new chat/i);
     expect(screen.getByRole("heading", { name: "Start a new chat" })).toBeTruthy();
 
     await user.click(screen.getByTestId("new-chat"));
+    await user.click(screen.getByTestId("new-chat"));
+    await user.click(screen.getByTestId("new-chat"));
+    expect(fake.callsOf("createConversation")).toHaveLength(0);
+    expect(titles()).toEqual([]);
+    expect(screen.getByTestId("chat-title").textContent).toBe("New chat");
+
+    const { actions } = await reloadPage(h);
+    expect(titles()).toEqual([]);
+    await act(async () => void (await actions.send("Hello")));
     expect(fake.callsOf("createConversation")).toHaveLength(1);
     const item = await screen.findByTestId("conversation-item");
     expect(item.getAttribute("aria-current")).toBe("true");
+  });
+
+  it("deletes a chat created for a first message that failed, once it is left empty", async () => {
+    const fake = new FakeClient({ model: null }); // no model loaded: sending fails after the chat was created
+    const { actions } = await renderWithClient(fake);
+    await act(async () => void (await actions.send("Hello")));
+    expect(fake.callsOf("createConversation")).toHaveLength(1);
+    expect(titles()).toHaveLength(1);
+    await act(() => actions.newChat());
+    await waitFor(() => expect(titles()).toEqual([]));
+    expect(fake.conversations.size).toBe(0);
+  });
+
+  it("a reload lands on the chat you were in, or a new chat when it was deleted", async () => {
+    const user = userEvent.setup();
+    const fake = new FakeClient();
+    fake.addConversation("Older", [{ role: "user", content: "first question", status: "complete", error: null, model: null, settings: null, stats: null }]);
+    const newer = fake.addConversation("Newer", [{ role: "user", content: "second question", status: "complete", error: null, model: null, settings: null, stats: null }]);
+    const h = await renderWithClient(fake);
+    await user.click(screen.getByRole("button", { name: "Older" }));
+    expect((await screen.findByTestId("message-user")).textContent).toContain("first question");
+
+    const again = await reloadPage(h);
+    expect(screen.getByTestId("chat-title").textContent).toBe("Older");
+    expect((await screen.findByTestId("message-user")).textContent).toContain("first question");
+
+    await user.click(screen.getByRole("button", { name: "Newer" }));
+    await screen.findByText("second question");
+    await fake.deleteConversation({ id: newer.id });
+    await reloadPage(again);
     expect(screen.getByTestId("chat-title").textContent).toBe("New chat");
+    expect(screen.queryByTestId("message-user")).toBeNull();
   });
 
   it("puts a message sent right after New chat into that new chat (no second conversation)", async () => {
@@ -122,6 +162,27 @@ describe("sidebar", () => {
     await user.clear(screen.getByTestId("conversation-search"));
     await waitFor(() => expect(titles()).toHaveLength(3));
     expect(fake.callsOf("listConversations").at(-1)).toEqual({});
+  });
+
+  it("finds words in message text and shows the matching snippet", async () => {
+    const user = userEvent.setup();
+    const fake = new FakeClient();
+    fake.addConversation("Exodus", [
+      { role: "assistant", content: "Moses led the people across the sea.", status: "complete", error: null, model: null, settings: null, stats: null },
+    ]);
+    fake.addConversation("Moses and Aaron");
+    fake.addConversation("Bread recipe");
+    await renderWithClient(fake);
+
+    await user.type(screen.getByTestId("conversation-search"), "moses");
+    await waitFor(() => expect(titles()).toHaveLength(2));
+    const exodus = screen.getByRole("button", { name: "Exodus" });
+    const snippet = within(exodus).getByTestId("conversation-match");
+    expect(snippet.textContent).toBe("Moses led the people across the sea.");
+    expect(snippet.querySelector("mark")?.textContent).toBe("Moses");
+    expect(exodus.getAttribute("aria-describedby")).toBe(snippet.id);
+    // A title match has no snippet.
+    expect(within(screen.getByRole("button", { name: "Moses and Aaron" })).queryByTestId("conversation-match")).toBeNull();
   });
 
   it("drops a conversation deleted elsewhere", async () => {

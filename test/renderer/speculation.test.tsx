@@ -2,7 +2,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../contracts/window/index.js";
-import { draftInfo, FakeClient, makeSpecStats, makeStats, modelFiles } from "./fake-client.js";
+import { benchReport, draftInfo, FakeClient, makeSpecStats, makeStats, modelFiles } from "./fake-client.js";
 import { renderWithClient } from "./helpers.js";
 
 type Seed = Omit<Message, "id" | "conversationId" | "createdAt">;
@@ -58,9 +58,22 @@ describe("chat header speculation selector", () => {
     expect(draftOption().textContent).toBe("Draft model");
   });
 
-  it("is not shown without a conversation", async () => {
-    await renderWithClient(new FakeClient());
-    expect(screen.queryByTestId("speculation-select")).toBeNull();
+  it("sets the new chat's mode before it is stored, applied when its first message creates it", async () => {
+    const fake = new FakeClient();
+    const { actions } = await renderWithClient(fake);
+    const u = userEvent.setup();
+    const select = screen.getByTestId("speculation-select") as HTMLSelectElement;
+    await u.selectOptions(select, "lookup");
+    expect(select.value).toBe("lookup");
+    expect(fake.callsOf("createConversation")).toHaveLength(0);
+    await act(async () => void (await actions.send("Hello")));
+    const [conversation] = [...fake.conversations.values()];
+    expect(fake.callsOf("setConversationSpeculation")).toEqual([{ id: conversation!.id, mode: "lookup" }]);
+    expect(fake.callsOf("sendMessage")).toHaveLength(1);
+    await waitFor(() => expect((screen.getByTestId("speculation-select") as HTMLSelectElement).value).toBe("lookup"));
+    // The next new chat starts from the default again.
+    await act(() => actions.newChat());
+    expect((screen.getByTestId("speculation-select") as HTMLSelectElement).value).toBe("");
   });
 });
 
@@ -71,6 +84,18 @@ describe("settings: speculative decoding", () => {
     screen.getByRole("dialog", { name: "Settings" });
     return h;
   }
+
+  it("does not offer the chat model's copy in another folder, and tells same-named files apart by folder", async () => {
+    const fake = new FakeClient();
+    const target = modelFiles[0];
+    const copy = { ...target, path: `/mnt/other/${target.name}`, folder: "/mnt/other" };
+    const gemma = { ...modelFiles[2], folder: "/models" };
+    const gemmaElsewhere = { ...gemma, path: `/mnt/other/${gemma.name}`, folder: "/mnt/other", sizeBytes: 1 };
+    fake.files = [target, copy, gemma, gemmaElsewhere];
+    await openSettings(fake);
+    const select = screen.getByTestId("draft-model-select") as HTMLSelectElement;
+    expect(optionTexts(select)).toEqual(["None", `${gemma.name} — in /models`, `${gemma.name} — in /mnt/other`]);
+  });
 
   it("lists the models folder except the chat model and shows a refused draft's error inline", async () => {
     const fake = new FakeClient();
@@ -124,6 +149,18 @@ describe("settings: speculative decoding", () => {
     expect(screen.getByTestId("draft-model-warning").textContent).toBe("Not loaded: The draft model's tokenizer differs from the target's");
   });
 
+  it("says what the A/B benchmark measured for the loaded model instead of promising faster replies", async () => {
+    const fake = new FakeClient();
+    const model = fake.status.model!.name;
+    fake.benchmarks = [
+      { id: "b", createdAt: 1, model, draft: null, promptSet: "free-chat", reports: [benchReport({ mode: "lookup", model, speedup: 0.8 })] },
+    ];
+    await openSettings(fake);
+    const section = screen.getByTestId("speculation-settings");
+    expect(section.textContent).not.toMatch(/replies come faster/);
+    expect((await within(section).findByTestId("speculation-measured")).textContent).toBe("Measured on this machine: Prompt lookup 20% slower.");
+  });
+
   it("saves the default mode and max draft tokens with the form, within 1–32", async () => {
     const fake = new FakeClient();
     const { u } = await openSettings(fake);
@@ -146,11 +183,11 @@ describe("speculation in the stats line and status bar", () => {
     const spec = makeSpecStats({ stepsBySpeculator: { off: 45, draft: 30, lookup: 10 } });
     await openChat(new FakeClient(), [user("q"), assistant("a", { stats: makeStats({ targetDecodes: 85, speculation: spec }) })]);
     const line = screen.getByTestId("message-spec-stats");
-    expect(line.textContent).toBe("63% accepted · +0.9 tokens/step · draft + prompt lookup");
+    expect(line.textContent).toBe("63% accepted · +0.89 tokens/step · draft + prompt lookup");
     const tooltip = line.getAttribute("title")!;
     expect(tooltip).toContain("Mode: Draft model");
-    expect(tooltip).toContain("Verify steps: 40 of 85 decodes · final draft length 4");
-    expect(tooltip).toContain("Time: draft 210 ms, verify 1.4 s");
+    expect(tooltip).toContain("Verify steps (the model checking guesses): 40 of 85 decodes · final draft length 4");
+    expect(tooltip).toContain("Time: draft 210 ms guessing, verify 1.4 s checking");
     const counts = /(\d+) proposed = (\d+) accepted \+ (\d+) rejected/.exec(tooltip)!.slice(1).map(Number);
     expect(counts).toEqual([spec.proposed, spec.accepted, spec.rejected]);
     expect(counts[0]).toBe(counts[1] + counts[2]);
@@ -158,7 +195,7 @@ describe("speculation in the stats line and status bar", () => {
     expect(line.textContent).toContain(`${Math.round((counts[1] / counts[0]) * 100)}% accepted`);
   });
 
-  it("says when speculation was paused, and shows nothing for replies that did not speculate", async () => {
+  it("says when nothing was drafted, and shows nothing for replies that did not speculate", async () => {
     const paused = makeSpecStats({ mode: "auto", proposed: 0, accepted: 0, rejected: 0, acceptanceRate: 0, meanAcceptedPerStep: 0, verifySteps: 0 });
     await openChat(new FakeClient(), [
       user("1"),
@@ -169,7 +206,7 @@ describe("speculation in the stats line and status bar", () => {
       assistant("off", { stats: makeStats({ speculation: makeSpecStats({ mode: "off", proposed: 0, accepted: 0, rejected: 0 }) }) }),
     ]);
     const replies = screen.getAllByTestId("message-assistant");
-    expect(within(replies[0]).getByTestId("message-spec-stats").textContent).toBe("speculation paused");
+    expect(within(replies[0]).getByTestId("message-spec-stats").textContent).toBe("nothing drafted");
     expect(within(replies[1]).queryByTestId("message-spec-stats")).toBeNull();
     expect(within(replies[2]).queryByTestId("message-spec-stats")).toBeNull();
   });

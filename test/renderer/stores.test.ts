@@ -219,10 +219,11 @@ describe("stores by domain", () => {
     expect(writes).toBe(1);
     writes = 0;
     const offConversations = useConversationsStore.subscribe(() => writes++);
-    await actions.newChat();
+    await actions.send("Hello");
     const selected = useConversationsStore.getState().selectedId;
     expect(useConversationsStore.getState().list.map((c) => c.id)).toContain(selected);
-    // Listed by the conversationUpdated event, then selected by the action (its own UI state): two writes.
+    // The send creates the chat (New chat alone stores nothing): listed by the conversationUpdated event, then
+    // selected by the action (its own UI state): two writes.
     expect(writes).toBe(2);
     off();
     offConversations();

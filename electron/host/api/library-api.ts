@@ -124,6 +124,14 @@ export function libraryApi(ctx: HostContext, deps: LibraryApiDeps): LibraryApi {
 
     async loadModel({ path }) {
       assertIdle();
+      // The configured draft as the chat model would draft for itself: refused, saying what to do instead.
+      const draft = ctx.status.current.draftModel?.modelPath ?? ctx.store().getSettings().draftModelPath;
+      if (draft && resolve(draft) === resolve(path)) {
+        throw apiError(
+          "DRAFT_AS_MODEL",
+          `${basename(path)} is the draft model: as the chat model it would draft for itself. Choose another draft (or none) in Settings first, or pick another chat model.`,
+        );
+      }
       return models.load(path);
     },
 

@@ -12,6 +12,8 @@ import { apiError, toTandemApiError } from "../errors.js";
 import type { HostContext } from "../host-context.js";
 import { describeError } from "../logger.js";
 import { validateModelFile } from "./folder-scan.js";
+import { stat } from "node:fs/promises";
+import { basename, resolve } from "node:path";
 import { cacheDiskBudgetBytes } from "../../../contracts/engine/values.js";
 
 export const DRAFT_NEEDS_TARGET_ERROR = "Load a chat model first: a draft model is checked against the chat model's tokenizer.";
@@ -183,6 +185,7 @@ export class LoadQueue {
   private async setDraftNow(requestedPath: string): Promise<DraftModelInfo> {
     const { supervisor, status } = this.ctx;
     if (supervisor.state !== "ready" || !status.current.model) throw apiError("NO_MODEL", DRAFT_NEEDS_TARGET_ERROR);
+    await assertNotTheTarget(requestedPath, status.current.model);
     try {
       const draftModel = await this.requestDraft(requestedPath);
       status.update({ draftModel, draftError: null });
@@ -220,5 +223,21 @@ export class LoadQueue {
   private saveDraftPath(draftModelPath: string | null): void {
     if (this.ctx.store().getSettings().draftModelPath === draftModelPath) return;
     this.ctx.emit("settingsChanged", this.ctx.store().updateSettings({ draftModelPath }));
+  }
+}
+
+/**
+ * The chat model itself, or a copy of its file (same name and size, in another folder), is refused as its draft: a
+ * model cannot draft for itself (it would only double the work).
+ */
+async function assertNotTheTarget(path: string, target: LoadedModel): Promise<void> {
+  let same = resolve(path) === resolve(target.modelPath);
+  if (!same && basename(path) === basename(target.modelPath)) {
+    const size = (file: string) => stat(file).then((info) => info.size, () => -1);
+    const [mine, theirs] = await Promise.all([size(path), size(target.modelPath)]);
+    same = mine >= 0 && mine === theirs;
+  }
+  if (same) {
+    throw apiError("DRAFT_IS_MODEL", `${basename(path)} is the chat model${resolve(path) === resolve(target.modelPath) ? "" : " (a copy of its file)"}: a model cannot draft for itself. Choose a smaller model of the same family.`);
   }
 }

@@ -12,6 +12,7 @@ import { GenerationStats, SpeculationMode } from "../../../contracts/engine/prot
 import {
   BenchmarkResult,
   RemoteReply,
+  ReplyTrace,
   GenerationSettings,
   ModelOrigin,
   Settings,
@@ -19,6 +20,7 @@ import {
   type Message,
   type MessageStatus,
 } from "../../../contracts/window/index.js";
+import { MATCH_END, MATCH_START } from "../../../contracts/window/values.js";
 import { isDiskFull } from "../errors.js";
 import { describeError, silentLogger, type Logger } from "../logger.js";
 import { classifyOpenFailure, checkIntegrity, writesRefusedError } from "./integrity.js";
@@ -52,6 +54,8 @@ export interface MessageOutcome {
   stats?: GenerationStats | null;
   /** A remote reply's connection and figures (replaces what addMessage stored). */
   remote?: RemoteReply | null;
+  /** The reply's per-token record (tinting and per-token charts after a reload). */
+  trace?: ReplyTrace | null;
   error?: string | null;
 }
 
@@ -75,6 +79,7 @@ interface MessageRow {
   settings_json: string | null;
   stats_json: string | null;
   remote_json: string | null;
+  trace_json?: string | null;
   created_at: number;
 }
 
@@ -159,17 +164,56 @@ export class AppDatabase {
 
   // ---- conversations ---------------------------------------------------------------------------------------
 
+  /**
+   * All conversations, or those matching `query`: by title (a case-insensitive substring) or by message text (the
+   * FTS5 index, every word as a prefix), the latter with a snippet of the best matching message as `match`.
+   */
   listConversations(query?: string): Conversation[] {
     const needle = query?.trim();
-    const rows = needle
-      ? this.db
-          .prepare(
-            `SELECT * FROM conversations WHERE instr(tandem_fold(title), ?) > 0
-             ORDER BY updated_at DESC, created_at DESC, rowid DESC`,
-          )
-          .all(needle.toLocaleLowerCase())
-      : this.db.prepare("SELECT * FROM conversations ORDER BY updated_at DESC, created_at DESC, rowid DESC").all();
-    return (rows as ConversationRow[]).map(toConversation);
+    if (!needle) {
+      const rows = this.db.prepare("SELECT * FROM conversations ORDER BY updated_at DESC, created_at DESC, rowid DESC").all();
+      return (rows as ConversationRow[]).map(toConversation);
+    }
+    const titles = this.db
+      .prepare(
+        `SELECT * FROM conversations WHERE instr(tandem_fold(title), ?) > 0
+         ORDER BY updated_at DESC, created_at DESC, rowid DESC`,
+      )
+      .all(needle.toLocaleLowerCase()) as ConversationRow[];
+    const snippets = this.searchMessages(needle);
+    const found = new Map<string, Conversation>();
+    for (const row of titles) found.set(row.id, { ...toConversation(row), match: snippets.get(row.id) ?? null });
+    const others = [...snippets.keys()].filter((id) => !found.has(id));
+    for (const id of others) {
+      const conversation = this.getConversation(id);
+      if (conversation) found.set(id, { ...conversation, match: snippets.get(id) ?? null });
+    }
+    return [...found.values()].sort((a, b) => b.updatedAt - a.updatedAt || b.createdAt - a.createdAt);
+  }
+
+  /** Conversation id -> a snippet of its best matching message, by the FTS5 index of message text. */
+  private searchMessages(needle: string): Map<string, string> {
+    const words = needle.match(/[\p{L}\p{N}_]+/gu) ?? [];
+    const snippets = new Map<string, string>();
+    if (words.length === 0) return snippets;
+    // Each word quoted (no FTS5 syntax from the search box) and matched as a prefix.
+    const match = words.map((word) => `"${word}"*`).join(" ");
+    let rows: Array<{ id: string; snippet: string }>;
+    try {
+      rows = this.db
+        .prepare(
+          `SELECT m.conversation_id AS id, snippet(messages_fts, 0, ?, ?, '…', 12) AS snippet
+           FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
+           WHERE messages_fts MATCH ? ORDER BY rank LIMIT 500`,
+        )
+        .all(MATCH_START, MATCH_END, match) as Array<{ id: string; snippet: string }>;
+    } catch (error) {
+      // A damaged database (opened as it was, perhaps before the index existed): titles only.
+      if (!this.writesRefused) throw error;
+      return snippets;
+    }
+    for (const row of rows) if (!snippets.has(row.id)) snippets.set(row.id, row.snippet);
+    return snippets;
   }
 
   getConversation(id: string): Conversation | null {
@@ -273,8 +317,15 @@ export class AppDatabase {
   finishMessage(id: string, outcome: MessageOutcome): Message | null {
     this.assertWritable();
     this.db
-      .prepare("UPDATE messages SET content = ?, status = ?, stats_json = ?, error = ? WHERE id = ?")
-      .run(outcome.content, outcome.status, outcome.stats ? JSON.stringify(outcome.stats) : null, outcome.error ?? null, id);
+      .prepare("UPDATE messages SET content = ?, status = ?, stats_json = ?, error = ?, trace_json = ? WHERE id = ?")
+      .run(
+        outcome.content,
+        outcome.status,
+        outcome.stats ? JSON.stringify(outcome.stats) : null,
+        outcome.error ?? null,
+        outcome.trace && outcome.trace.events.length > 0 ? JSON.stringify(outcome.trace) : null,
+        id,
+      );
     if (outcome.remote) this.db.prepare("UPDATE messages SET remote_json = ? WHERE id = ?").run(JSON.stringify(outcome.remote), id);
     return this.getMessage(id);
   }
@@ -477,6 +528,7 @@ export class AppDatabase {
       settings: this.parseJsonColumn(row.settings_json, GenerationSettings, row.id),
       stats: this.parseJsonColumn(row.stats_json, GenerationStats, row.id),
       ...(row.remote_json ? { remote: this.parseJsonColumn(row.remote_json, RemoteReply, row.id) } : {}),
+      ...(row.trace_json ? { trace: this.parseJsonColumn(row.trace_json, ReplyTrace, row.id) } : {}),
       createdAt: row.created_at,
     };
   }

@@ -84,6 +84,28 @@ export const migrations: readonly Migration[] = [
     // remote_json: a RemoteReply (which connection and model wrote the reply, and its figures), checked on read.
     sql: `ALTER TABLE messages ADD COLUMN remote_json TEXT;`,
   },
+  {
+    version: 6,
+    name: "message text search, reply token traces",
+    // messages_fts: an FTS5 index over messages.content (external content, kept in sync by the triggers, rebuilt
+    // once here for the messages already stored). trace_json: a ReplyTrace (what the tinting and the per-token charts
+    // of a reply need), checked on read.
+    sql: `
+      CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content);
+      END;
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+      END;
+      CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.rowid, old.content);
+        INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content);
+      END;
+      INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+      ALTER TABLE messages ADD COLUMN trace_json TEXT;
+    `,
+  },
 ];
 
 /** Applies the migrations the database has not seen yet; returns the resulting schema version. */

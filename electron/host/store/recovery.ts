@@ -144,9 +144,12 @@ function salvageInto(source: string, target: string, nativeBinding: string | und
 
 /** The schema's own tables, without the migrations' bookkeeping (the new database records its own). */
 function targetTables(db: Database.Database): string[] {
-  return (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_version'").all() as Array<{ name: string }>).map(
-    (r) => r.name,
-  );
+  const tables = db
+    .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_version'")
+    .all() as Array<{ name: string; sql: string | null }>;
+  // A full-text index (and its shadow tables) is not copied: the triggers fill it as the messages are copied.
+  const virtual = tables.filter((t) => /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(t.sql ?? "")).map((t) => t.name);
+  return tables.filter((t) => !virtual.some((v) => t.name === v || t.name.startsWith(`${v}_`))).map((t) => t.name);
 }
 
 function tableOrder(table: string): number {

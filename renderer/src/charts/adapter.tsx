@@ -67,6 +67,23 @@ export function withAlpha(color: string, alpha: number): string {
   return m ? `rgba(${m[1]}, ${m[2]}, ${m[3]}, ${alpha})` : color;
 }
 
+/** A series' latest value (its last non-null one), what a legend shows while the cursor is elsewhere. */
+export function latestValue(values: readonly (number | null | undefined)[] | undefined): number | null {
+  if (!values) return null;
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
+}
+
+/** A legend value: "–" only where there is none. */
+export function legendText(value: number | null | undefined, percent: boolean): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  if (percent) return `${(value * 100).toFixed(1)}%`;
+  return value >= 100 ? String(Math.round(value)) : value.toFixed(2).replace(/\.?0+$/, "");
+}
+
 const INTEGER_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000];
 
 const uplotFactory: ChartFactory = {
@@ -120,7 +137,7 @@ const uplotFactory: ChartFactory = {
         ...Object.entries(spec.scales).map(([k, s]) => axis(k, s)),
       ],
       series: [
-        { label: spec.xLabel },
+        { label: spec.xLabel, value: (u, v, _sidx, idx) => legendText(idx === null || idx === undefined ? latestValue(u.data[0] as number[]) : v, false) },
         ...spec.series.map((s): uPlot.Series => {
           const color = theme.colors[s.color] ?? theme.text;
           return {
@@ -133,16 +150,19 @@ const uplotFactory: ChartFactory = {
             paths: bars,
             points: { show: spec.kind === "line" && !!spec.points, size: 5 },
             spanGaps: true,
-            value: spec.scales[s.scale]?.percent
-              ? (_u, v) => (v === null ? "–" : `${(v * 100).toFixed(1)}%`)
-              : (_u, v) => (v === null ? "–" : v >= 100 ? String(Math.round(v)) : v.toFixed(2).replace(/\.?0+$/, "")),
+            // Away from the cursor the legend shows each series' latest value (not "–" until hovered).
+            value: (u, v, sidx, idx) => legendText(idx === null || idx === undefined ? latestValue(u.data[sidx] as (number | null)[]) : v, !!spec.scales[s.scale]?.percent),
           };
         }),
       ],
     };
     const plot = new uPlot(opts, data as uPlot.AlignedData, target);
     return {
-      setData: (d) => plot.setData(d as uPlot.AlignedData),
+      setData: (d) => {
+        plot.setData(d as uPlot.AlignedData);
+        // The legend follows new data too (the latest values), unless the cursor is on a point.
+        plot.setLegend({ idx: plot.cursor.idx ?? undefined });
+      },
       setSize: (w, h) => plot.setSize({ width: w, height: h }),
       destroy: () => plot.destroy(),
     };

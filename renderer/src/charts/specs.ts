@@ -3,6 +3,7 @@ import type { Message } from "../../../contracts/window/index.js";
 import type { Baseline } from "../stores/benchmarks.js";
 import type { LiveReply } from "../stores/metrics.js";
 import type { ChartData, ChartSpec } from "./adapter.js";
+import { finishedFigures, replySpeedup } from "../figures.js";
 
 export const replyChart: ChartSpec = {
   id: "reply",
@@ -20,23 +21,34 @@ export const replyChart: ChartSpec = {
   ],
 };
 
+/** Acceptance per reply (two axes at most per chart: the speedup has its own chart below). */
 export const conversationChart: ChartSpec = {
   id: "conversation",
-  title: "This conversation: acceptance and speedup per reply",
+  title: "This conversation: how many guesses were kept, per reply",
   kind: "line",
   xLabel: "reply",
   height: 150,
   points: true,
   scales: {
-    acceptance: { label: "accepted", side: "left", min: 0, max: 1, percent: true },
-    perDecode: { label: "per decode", side: "right" },
-    speedup: { label: "× baseline", side: "right" },
+    acceptance: { label: "kept", side: "left", min: 0, max: 1, percent: true },
+    perDecode: { label: "extra per step", side: "right" },
   },
   series: [
-    { label: "acceptance", color: "--good", scale: "acceptance" },
-    { label: "accepted per decode", color: "--accent", scale: "perDecode", dash: [4, 3] },
-    { label: "speedup", color: "--warning", scale: "speedup" },
+    { label: "guesses kept", color: "--good", scale: "acceptance" },
+    { label: "extra tokens per step", color: "--accent", scale: "perDecode", dash: [4, 3] },
   ],
+};
+
+/** Speedup per reply over the measured baseline (only replies comparable with it have a point). */
+export const speedupChart: ChartSpec = {
+  id: "speedup",
+  title: "This conversation: speed compared with plain decoding",
+  kind: "line",
+  xLabel: "reply",
+  height: 110,
+  points: true,
+  scales: { speedup: { label: "× baseline", side: "left" } },
+  series: [{ label: "speedup", color: "--warning", scale: "speedup" }],
 };
 
 export const histogramChart: ChartSpec = {
@@ -75,8 +87,9 @@ export function conversationData(messages: readonly Message[], baseline: Baselin
     x.push(x.length + 1);
     acceptance.push(spec && spec.proposed > 0 ? spec.accepted / spec.proposed : null);
     perDecode.push(spec && m.stats.targetDecodes > 0 ? spec.accepted / m.stats.targetDecodes : null);
-    const sameModel = model !== null && m.model === model;
-    speedup.push(baseline && sameModel && m.stats.tokensPerSecond > 0 ? m.stats.tokensPerSecond / baseline.tokensPerSecond : null);
+    // Like with like only (figures.ts replySpeedup): a reply that drafted, of the baseline's model, run as it was.
+    const measured = replySpeedup(finishedFigures(m.stats), baseline, model !== null && m.model === model);
+    speedup.push("value" in measured ? measured.value : null);
   }
   return [x, acceptance, perDecode, speedup];
 }

@@ -3,7 +3,8 @@ import type { BenchmarkPromptSet, BenchmarkResult } from "../../../contracts/win
 import type { BenchMode, BenchReport } from "../../../contracts/engine/protocol.js";
 import { useSavedBenchmarks } from "../benchmark-actions.js";
 import { useActions } from "../context.js";
-import { formatPercent } from "../format.js";
+import { formatPercent, formatPerStep } from "../format.js";
+import { BENCH_MODE_LABELS, benchVerdicts } from "../verdict.js";
 import { useBenchmarksStore } from "../stores/benchmarks.js";
 import { useEngineStore } from "../stores/engine.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
@@ -33,23 +34,57 @@ function Outputs({ report }: { report: BenchReport }) {
   return report.identicalOutputs ? <span className="ab-identical">identical ✓</span> : <strong className="ab-different">DIFFERENT</strong>;
 }
 
+function caption(result: BenchmarkResult): string {
+  return `${result.model}${result.draft ? ` + ${result.draft}` : ""} · ${result.promptSet === "free-chat" ? "free chat" : "input-grounded"} · ${
+    result.reports[0]?.prompts ?? 0
+  } prompts × ${result.reports[0]?.maxTokens ?? 0} tokens · measured ${formatMeasured(result.createdAt)}`;
+}
+
+/** The plain verdict: one line per mode. */
+function Verdicts({ result }: { result: BenchmarkResult }) {
+  return (
+    <ul className="ab-verdicts" data-testid="ab-verdicts">
+      {benchVerdicts(result).map((v) => (
+        <li key={v.mode} className={`ab-verdict ab-verdict-${v.outcome}`} data-testid={`ab-verdict-${v.mode}`}>
+          {v.line}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Earlier runs of this model, newest first, each with its verdicts (a new run is added, never replaces one). */
+function EarlierRuns({ results }: { results: readonly BenchmarkResult[] }) {
+  if (results.length === 0) return null;
+  return (
+    <details className="ab-earlier" data-testid="ab-earlier">
+      <summary>Earlier runs ({results.length})</summary>
+      <ul>
+        {results.map((r) => (
+          <li key={r.id} data-testid="ab-earlier-run">
+            <span className="muted">{caption(r)}</span>
+            <Verdicts result={r} />
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
 /** One row per mode: measured speedup against the same prompts decoded plainly, and what bounds it. */
 export function AbResults({ result }: { result: BenchmarkResult }) {
   return (
     <div className="ab-results" data-testid="ab-results">
-      <p className="ab-caption">
-        {result.model}
-        {result.draft ? ` + ${result.draft}` : ""} · {result.promptSet === "free-chat" ? "free chat" : "input-grounded"} ·{" "}
-        {result.reports[0]?.prompts ?? 0} prompts × {result.reports[0]?.maxTokens ?? 0} tokens · measured {formatMeasured(result.createdAt)}
-      </p>
+      <p className="ab-caption">{caption(result)}</p>
+      <Verdicts result={result} />
       <table className="ab-table">
         <thead>
           <tr>
             <th scope="col">Mode</th>
             <th scope="col" title="Decode speed ratio over all runs (median of the per-prompt ratios)">Speedup</th>
             <th scope="col">Tokens/s</th>
-            <th scope="col" title="accepted / proposed">Acceptance</th>
-            <th scope="col" title="accepted draft tokens per target decode">Per decode</th>
+            <th scope="col" title="The share of guessed tokens the model kept (accepted / proposed)">Acceptance</th>
+            <th scope="col" title="Extra tokens each step of the model produced, thanks to kept guesses (accepted draft tokens per model step)">Per step</th>
             <th scope="col" title="Every speculative reply equals its plain-decoding reply">Output</th>
             <th scope="col" title="Expected speedup from the measured acceptance and costs (Leviathan et al.)">Bound</th>
             <th scope="col" title="speedup / bound">Efficiency</th>
@@ -58,7 +93,7 @@ export function AbResults({ result }: { result: BenchmarkResult }) {
         <tbody>
           {result.reports.map((r) => (
             <tr key={r.mode} data-testid={`ab-row-${r.mode}`}>
-              <th scope="row">{r.mode}</th>
+              <th scope="row">{BENCH_MODE_LABELS[r.mode]}</th>
               <td data-testid="ab-speedup">
                 {x(r.speedup)} <span className="muted">({x(r.speedupMedian)})</span>
               </td>
@@ -71,7 +106,7 @@ export function AbResults({ result }: { result: BenchmarkResult }) {
                   ({r.speculative.accepted}/{r.speculative.proposed})
                 </span>
               </td>
-              <td>+{r.speculative.meanAcceptedPerStep.toFixed(2)}</td>
+              <td>{formatPerStep(r.speculative.meanAcceptedPerStep)}</td>
               <td data-testid="ab-identical">
                 <Outputs report={r} />
               </td>
@@ -109,7 +144,8 @@ export function AbPanel({ onClose }: { onClose: () => void }) {
   const maxTokens = clamp(maxTokensText, 1, 512, 64);
 
   const modelName = model?.name ?? null;
-  const latest = results?.find((r) => r.model === modelName) ?? null;
+  const ofModel = results?.filter((r) => r.model === modelName) ?? [];
+  const latest = ofModel[0] ?? null;
   const chosen = modes.filter((m) => m !== "draft" || hasDraft);
   const blocked = !model
     ? "Load a model to run the benchmark."
@@ -184,6 +220,7 @@ export function AbPanel({ onClose }: { onClose: () => void }) {
       )}
       {!running && blocked && <p className="muted">{blocked}</p>}
       {latest ? <AbResults result={latest} /> : !running && <p className="muted" data-testid="ab-no-results">No benchmark of this model yet.</p>}
+      <EarlierRuns results={ofModel.slice(1)} />
       <div className="modal-actions">
         <button type="button" className="btn" onClick={onClose}>
           Close

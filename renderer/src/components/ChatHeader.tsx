@@ -36,7 +36,7 @@ export function ChatHeader() {
         {conversation ? conversation.title || "Untitled" : "New chat"}
       </h1>
       <div className="header-actions">
-        {conversation && <SpeculationSelect conversation={conversation} />}
+        <SpeculationSelect conversation={conversation} />
         <ModelPicker />
         <button
           type="button"

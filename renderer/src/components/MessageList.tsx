@@ -137,10 +137,26 @@ export function MessageList({ conversationId }: { conversationId: string }) {
     setShowJump(false);
   }, [lastId]);
 
-  // Follow new content (and rows measured at the bottom) while the user is at the bottom.
+  /**
+   * Whether the view is at the bottom, from what the browser can still scroll (not the rows' estimated heights):
+   * the "jump to latest" button shows only when there is something below to jump to.
+   */
+  const checkBottom = useCallback(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    // (The rows' total only where nothing is laid out: a test DOM.)
+    const height = el.scrollHeight || offsetsRef.current[offsetsRef.current.length - 1];
+    const atBottom = height - el.scrollTop - el.clientHeight <= STICK_THRESHOLD;
+    stick.current = atBottom;
+    setShowJump(!atBottom);
+  }, []);
+
+  // Follow new content (and rows measured at the bottom) while the user is at the bottom; else the content may
+  // have shrunk or been re-measured so that the view is at the bottom now.
   useLayoutEffect(() => {
     if (stick.current) scrollToBottom();
-  }, [messages, streamedLength, layout, scrollToBottom]);
+    else checkBottom();
+  }, [messages, streamedLength, layout, scrollToBottom, checkBottom]);
 
   // The viewport's size decides how many rows are needed.
   useLayoutEffect(() => {
@@ -148,19 +164,17 @@ export function MessageList({ conversationId }: { conversationId: string }) {
     if (!el || typeof ResizeObserver === "undefined") return;
     const observer = new ResizeObserver(() => {
       if (stick.current) scrollToBottom();
-      else syncView();
+      else {
+        checkBottom();
+        syncView();
+      }
     });
     observer.observe(el);
     return () => observer.disconnect();
-  }, [scrollToBottom, syncView]);
+  }, [scrollToBottom, syncView, checkBottom]);
 
   const onScroll = () => {
-    const el = scrollRef.current;
-    if (!el) return;
-    const height = Math.max(el.scrollHeight, offsetsRef.current[offsetsRef.current.length - 1]);
-    const atBottom = height - el.scrollTop - el.clientHeight <= STICK_THRESHOLD;
-    stick.current = atBottom;
-    setShowJump(!atBottom);
+    checkBottom();
     syncView();
   };
 

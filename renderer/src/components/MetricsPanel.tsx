@@ -4,10 +4,10 @@ import { baselineFor, useBenchmarksStore, type Baseline } from "../stores/benchm
 import { useEngineStore } from "../stores/engine.js";
 import { AbPanel, formatMeasured } from "./AbPanel.js";
 import type { Message, RemoteReply } from "../../../contracts/window/index.js";
-import { Chart } from "../charts/adapter.js";
-import { conversationChart, conversationData, histogramChart, histogramData, replyChart, replyData } from "../charts/specs.js";
-import { finishedFigures, liveFigures, type ReplyFigures } from "../figures.js";
-import { formatDuration, formatPercent, formatRate, stopReasonLabel } from "../format.js";
+import { Chart, type ChartData } from "../charts/adapter.js";
+import { conversationChart, conversationData, histogramChart, histogramData, replyChart, replyData, speedupChart } from "../charts/specs.js";
+import { finishedFigures, liveFigures, replySpeedup, type ReplyFigures } from "../figures.js";
+import { formatDuration, formatPercent, formatPerStep, formatRate, stopReasonLabel } from "../format.js";
 import { useConversationsStore } from "../stores/conversations.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { selectLiveReply, useMetricsStore, type LiveReply } from "../stores/metrics.js";
@@ -32,10 +32,10 @@ function Row({ label, testId, title, children }: { label: string; testId: string
   );
 }
 
-const perDecode = (x: number) => `+${x >= 10 ? Math.round(x) : x.toFixed(2)}`;
 
 /** The figures of one reply. Proposed, accepted and rejected are shown together so that they visibly add up. */
-function Figures({ figures: f, baseline }: { figures: ReplyFigures; baseline: Baseline | null }) {
+function Figures({ figures: f, baseline, sameModel }: { figures: ReplyFigures; baseline: Baseline | null; sameModel: boolean }) {
+  const speedup = replySpeedup(f, baseline, sameModel);
   return (
     <dl className="metric-list">
       <Row label={f.live ? "Tokens/s (live)" : "Tokens/s"} testId="fig-tps" title="Decode speed after the first token">
@@ -48,38 +48,56 @@ function Figures({ figures: f, baseline }: { figures: ReplyFigures; baseline: Ba
         {f.tokens}
         {f.stopReason && <span className="muted"> · {stopReasonLabel[f.stopReason] ?? f.stopReason}</span>}
       </Row>
-      {f.speculating ? (
+      {f.speculating && f.proposed === 0 && !f.live ? (
+        <Row label="Speculation" testId="fig-speculator" title="Guessing ahead was on, but the guesses were not paying off, so the model wrote every token itself">
+          on, but nothing was drafted
+        </Row>
+      ) : f.speculating ? (
         <>
-          <Row label="Drafted" testId="fig-drafted" title="Draft tokens proposed to the target model = accepted + rejected">
+          <Row
+            label="Drafted"
+            testId="fig-drafted"
+            title="Tokens guessed ahead (drafted) and offered to the model to check: each was kept (accepted) or thrown away (rejected)"
+          >
             <span data-testid="fig-proposed">{f.proposed}</span> proposed = <span data-testid="fig-accepted">{f.accepted}</span> accepted +{" "}
             <span data-testid="fig-rejected">{f.rejected}</span> rejected
           </Row>
-          <Row label="Acceptance rate" testId="fig-acceptance" title="accepted / proposed">
+          <Row label="Acceptance rate" testId="fig-acceptance" title="The share of guessed tokens the model kept (accepted / proposed)">
             {formatPercent(f.acceptanceRate)}
           </Row>
           <Row
             label="Accepted per target decode"
             testId="fig-per-decode"
-            title={`accepted / target decodes (${f.accepted} / ${f.targetDecodes}): extra tokens each decode of the model produced`}
+            title={`Extra tokens each step of the model produced on average, thanks to kept guesses (accepted / model steps: ${f.accepted} / ${f.targetDecodes})`}
           >
-            {f.meanAcceptedPerDecode === null ? "–" : perDecode(f.meanAcceptedPerDecode)}
+            {f.meanAcceptedPerDecode === null ? "–" : formatPerStep(f.meanAcceptedPerDecode)}
           </Row>
-          <Row label="Draft vs verify time" testId="fig-time-share">
-            {f.draftShare === null || f.verifyShare === null ? (
+          <Row
+            label="Time guessing vs checking"
+            testId="fig-time-share"
+            title="Drafting: guessing tokens ahead. Verifying: the model checking the guesses, all in one pass."
+          >
+            {f.proposed === 0 ? (
+              <span className="muted">nothing was drafted yet</span>
+            ) : f.draftShare === null || f.verifyShare === null ? (
               <span className="muted">{f.live ? "when the reply ends" : "–"}</span>
             ) : (
               <span className="time-share">
                 <span className="time-share-bar" aria-hidden="true">
                   <span style={{ width: `${f.draftShare * 100}%` }} />
                 </span>
-                draft {formatPercent(f.draftShare)} · verify {formatPercent(f.verifyShare)}
+                guessing {formatPercent(f.draftShare)} · checking {formatPercent(f.verifyShare)}
               </span>
             )}
           </Row>
           <Row label="Speculator" testId="fig-speculator">
             {f.speculators.length > 0 ? f.speculators.join(" + ") : "none drafted"}
           </Row>
-          <Row label={f.live ? "Draft length now" : "Final draft length"} testId="fig-draft-length" title="0 = speculation paused">
+          <Row
+            label={f.live ? "Draft length now" : "Final draft length"}
+            testId="fig-draft-length"
+            title="How many tokens are guessed ahead at a time (0: guessing paused, it was not paying off)"
+          >
             {f.draftLength ?? "–"}
           </Row>
         </>
@@ -91,21 +109,19 @@ function Figures({ figures: f, baseline }: { figures: ReplyFigures; baseline: Ba
       <Row
         label="Speedup vs baseline"
         testId="fig-speedup"
-        title="This reply's tokens/s over this model's plain-decode tokens/s measured on this machine by the A/B benchmark; never estimated"
+        title="This reply's tokens/s over this model's plain-decoding tokens/s measured on this machine by the A/B benchmark; shown only when the two are comparable, never estimated"
       >
-        {baseline && f.tokensPerSecond !== null ? (
+        {"value" in speedup && baseline ? (
           <>
-            {(f.tokensPerSecond / baseline.tokensPerSecond).toFixed(2)}×{" "}
+            {speedup.value.toFixed(2)}×{" "}
             <span className="muted" data-testid="fig-baseline">
               vs {formatRate(baseline.tokensPerSecond)}, measured {formatMeasured(baseline.measuredAt)}
             </span>
           </>
-        ) : baseline ? (
-          <span className="muted" data-testid="fig-baseline">
-            – vs {formatRate(baseline.tokensPerSecond)}, measured {formatMeasured(baseline.measuredAt)}
-          </span>
         ) : (
-          <span className="muted">no baseline yet</span>
+          <span className="muted" data-testid="fig-speedup-why">
+            {"reason" in speedup ? `none: ${speedup.reason}` : "–"}
+          </span>
         )}
       </Row>
     </dl>
@@ -176,7 +192,8 @@ function ReplyCharts({ live, histogram, k }: { live: LiveReply | null; histogram
         <Chart spec={replyChart} data={data} />
       ) : (
         <p className="metrics-note" data-testid="reply-chart-missing">
-          Per-token figures are recorded for replies generated while this window is open.
+          This reply has no per-token record: replies written before this version of Tandem, or cut off before their end
+          was saved, keep only their totals.
         </p>
       )}
       {histogram.length > 0 && <Chart spec={histogramChart} data={bars} />}
@@ -199,6 +216,8 @@ export function MetricsPanel() {
   const live = useMetricsStore(selectLiveReply(streamingId));
   const lastLive = useMetricsStore(selectLiveReply(last?.id ?? null));
   const conversation = useMemo(() => conversationData(messages, baseline, modelName), [messages, baseline, modelName]);
+  const acceptanceSeries = useMemo((): ChartData => [conversation[0], conversation[1], conversation[2]], [conversation]);
+  const speedupSeries = useMemo((): ChartData => [conversation[0], conversation[3]], [conversation]);
 
   const liveFigs = live ? liveFigures(live) : null;
   const lastFigs = last?.stats ? finishedFigures(last.stats) : null;
@@ -235,7 +254,7 @@ export function MetricsPanel() {
                     {streaming.model ? ` (${streaming.model})` : ""}: the server reports its figures when the reply ends.
                   </p>
                 ) : liveFigs ? (
-                  <Figures figures={liveFigs} baseline={baseline} />
+                  <Figures figures={liveFigs} baseline={baseline} sameModel={modelName !== null && streaming?.model === modelName} />
                 ) : (
                   <p className="metrics-note">Waiting for the first token…</p>
                 )}
@@ -246,7 +265,7 @@ export function MetricsPanel() {
               {lastRemote ? (
                 <RemoteFigures remote={lastRemote} model={last?.model ?? null} />
               ) : lastFigs ? (
-                <Figures figures={lastFigs} baseline={baseline} />
+                <Figures figures={lastFigs} baseline={baseline} sameModel={modelName !== null && last?.model === modelName} />
               ) : (
                 <p className="metrics-note">No finished reply yet.</p>
               )}
@@ -254,10 +273,11 @@ export function MetricsPanel() {
             {(streamingId || last) && !(streaming?.remote || (!streaming && lastRemote)) && (
               <section className="metrics-section metrics-charts">
                 <ReplyCharts live={focusLive} histogram={histogram} k={k} />
-                {conversation[0].length > 0 && <Chart spec={conversationChart} data={conversation} />}
+                {conversation[0].length > 0 && <Chart spec={conversationChart} data={acceptanceSeries} />}
+                {speedupSeries[1].some((v) => v !== null) && <Chart spec={speedupChart} data={speedupSeries} />}
                 <p className="metrics-note" data-testid="baseline-note">
                   {baseline
-                    ? `Baseline: ${formatRate(baseline.tokensPerSecond)} plain decoding, measured ${formatMeasured(baseline.measuredAt)} (A/B benchmark).`
+                    ? `Baseline: ${formatRate(baseline.tokensPerSecond)} plain decoding, measured ${formatMeasured(baseline.measuredAt)} (A/B benchmark). Speedups are shown only for replies that drafted, by this model, run the same way.`
                     : "Speedup per reply needs a measured baseline: none yet (run the A/B benchmark)."}
                 </p>
               </section>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { useActions } from "../context.js";
 import { fileNameOf, formatBytes } from "../format.js";
+import { draftAsModelReason, duplicateNames, folderOf } from "../library-format.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
@@ -103,6 +104,9 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
   const listError = useModelsStore((s) => s.listError);
   const loading = useModelsStore((s) => s.loading);
   const loadedPath = useEngineStore((s) => s.status?.model?.modelPath ?? null);
+  const draftPath = useEngineStore((s) => s.status?.draftModel?.modelPath ?? null);
+  const savedDraftPath = useSettingsStore((s) => s.settings?.draftModelPath ?? null);
+  const twice = duplicateNames(files);
   const canPickFolder = useSettingsStore((s) => s.appInfo?.canPickFolder ?? false);
   const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
   const connections = useConnectionsStore((s) => s.list) ?? [];
@@ -120,6 +124,8 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
             const isLoaded = f.path === loadedPath;
             const isChosen = isLoaded && local;
             const isLoading = loading?.path === f.path;
+            // The draft as the chat model would draft for itself: not offered, with the reason.
+            const blocked = isLoaded ? null : draftAsModelReason(f.path, draftPath ?? savedDraftPath);
             return (
               <li key={f.path}>
                 <button
@@ -127,8 +133,8 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
                   className={`model-option${isChosen ? " loaded" : ""}`}
                   data-testid="model-option"
                   aria-current={isChosen ? "true" : undefined}
-                  disabled={!!loading}
-                  title={f.path}
+                  disabled={!!loading || blocked !== null}
+                  title={blocked ?? f.path}
                   onClick={() => {
                     onChosen();
                     // Back from a remote engine to this computer's model.
@@ -136,9 +142,16 @@ function ModelMenu({ onChosen, onLoad }: { onChosen: () => void; onLoad: (path: 
                     if (!isLoaded) onLoad(f.path);
                   }}
                 >
-                  <span className="model-option-name">{f.name}</span>
+                  <span className="model-option-name">
+                    {f.name}
+                    {twice.has(f.name) && (
+                      <span className="model-folder" data-testid="model-option-folder">
+                        in {folderOf(f)}
+                      </span>
+                    )}
+                  </span>
                   <span className="model-option-meta">
-                    {isLoading ? `Loading ${Math.round((loading?.progress ?? 0) * 100)}%` : formatBytes(f.sizeBytes)}
+                    {isLoading ? `Loading ${Math.round((loading?.progress ?? 0) * 100)}%` : blocked ? "draft" : formatBytes(f.sizeBytes)}
                   </span>
                   {isChosen && (
                     <span className="model-option-check" aria-label="Loaded">

@@ -1,8 +1,9 @@
-import { useEffect, useId, useMemo, useState } from "react";
+import { useEffect, useId, useMemo, useState, type MouseEvent } from "react";
 import type { DraftCandidate, ModelFile } from "../../../contracts/window/index.js";
 import { errorMessage } from "../api/client.js";
 import { useActions } from "../context.js";
 import { formatBytes } from "../format.js";
+import { deleteBlockedReason, draftAsModelReason, duplicateNames, folderOf } from "../library-format.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useModelsStore } from "../stores/models.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
@@ -32,10 +33,6 @@ export function formatParameters(n: number | undefined): string {
   return String(n);
 }
 
-/** The library folder a file is in (older hosts don't say: its parent folder). */
-function folderOf(file: ModelFile): string {
-  return file.folder ?? file.path.slice(0, Math.max(file.path.lastIndexOf("/"), file.path.lastIndexOf("\\")));
-}
 
 function compare(a: ModelFile, b: ModelFile, key: SortKey): number {
   const x = a[key];
@@ -95,6 +92,7 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
   }, [files, filter, sort]);
 
   const selected = files.find((f) => f.path === selectedPath) ?? null;
+  const twice = useMemo(() => duplicateNames(files), [files]);
   const recommended = drafts?.find((d) => d.recommended) ?? null;
 
   return (
@@ -162,6 +160,11 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
                   </button>
                   {f.path === targetPath && <span className="badge">loaded</span>}
                   {f.path === draftPath && <span className="badge">draft</span>}
+                  {twice.has(f.name) && (
+                    <span className="model-folder" data-testid="model-folder" title={folderOf(f)}>
+                      in {folderOf(f)}
+                    </span>
+                  )}
                 </td>
                 <td>{f.error ? <span className="field-error">unreadable</span> : (f.architecture ?? "—")}</td>
                 <td className="num">{formatParameters(f.parameters)}</td>
@@ -169,19 +172,15 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
                 <td className="num">{f.contextLength ?? "—"}</td>
                 <td className="num">{formatBytes(f.sizeBytes)}</td>
                 <td>
-                  <button
-                    type="button"
-                    className="btn btn-small"
-                    data-testid="delete-model"
-                    aria-label={`Delete ${f.name}`}
+                  <DeleteButton
+                    file={f}
+                    blocked={deleteBlockedReason(f.path, { target: targetPath, draft: draftPath, loading: loadingPath })}
                     onClick={(e) => {
                       e.stopPropagation();
                       setDeleteError(null);
                       setConfirmDelete(f);
                     }}
-                  >
-                    Delete
-                  </button>
+                  />
                 </td>
               </tr>
             ))}
@@ -201,6 +200,8 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
           file={selected}
           isTarget={selected.path === targetPath}
           isDraft={selected.path === draftPath}
+          folder={twice.has(selected.name) ? folderOf(selected) : null}
+          modelBlocked={draftAsModelReason(selected.path, draftPath)}
           hasTarget={targetPath !== null}
           draft={drafts?.find((d) => d.path === selected.path) ?? null}
           busy={loadingPath !== null}
@@ -232,7 +233,10 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
             <ul className="draft-list">
               {drafts.map((d) => (
                 <li key={d.path} data-testid="draft-candidate" className={d.compatible ? "compatible" : "incompatible"}>
-                  <span className="draft-name">{d.name}</span>
+                  <span className="draft-name" title={d.path}>
+                    {d.name}
+                    {twice.has(d.name) && <span className="model-folder"> in {folderOf(d)}</span>}
+                  </span>
                   <span className="draft-meta">
                     {formatParameters(d.parameters ?? undefined)} · {formatBytes(d.sizeBytes)}
                   </span>
@@ -268,6 +272,32 @@ export function ModelsScreen({ onClose }: { onClose: () => void }) {
         </ConfirmDialog>
       )}
     </Modal>
+  );
+}
+
+/** Delete, disabled with the reason while the file is loaded (asking "This cannot be undone" first would be a trap). */
+function DeleteButton({ file, blocked, onClick }: { file: ModelFile; blocked: string | null; onClick: (e: MouseEvent) => void }) {
+  const reasonId = useId();
+  return (
+    <>
+      <button
+        type="button"
+        className="btn btn-small"
+        data-testid="delete-model"
+        aria-label={`Delete ${file.name}`}
+        aria-describedby={blocked ? reasonId : undefined}
+        title={blocked ?? undefined}
+        disabled={blocked !== null}
+        onClick={onClick}
+      >
+        Delete
+      </button>
+      {blocked && (
+        <span id={reasonId} className="sr-only" data-testid="delete-blocked">
+          {blocked}
+        </span>
+      )}
+    </>
   );
 }
 
@@ -335,6 +365,10 @@ interface DetailsProps {
   file: ModelFile;
   isTarget: boolean;
   isDraft: boolean;
+  /** The folder, when another file of the library has the same name. */
+  folder: string | null;
+  /** Why it can't be the chat model (it is the configured draft). */
+  modelBlocked: string | null;
   hasTarget: boolean;
   draft: DraftCandidate | null;
   busy: boolean;
@@ -343,7 +377,7 @@ interface DetailsProps {
   onUseAsDraft: () => Promise<void>;
 }
 
-function ModelDetails({ file, isTarget, isDraft, hasTarget, draft, busy, error, onUseAsModel, onUseAsDraft }: DetailsProps) {
+function ModelDetails({ file, isTarget, isDraft, folder, modelBlocked, hasTarget, draft, busy, error, onUseAsModel, onUseAsDraft }: DetailsProps) {
   const token = (n: number | null | undefined) => (n === null || n === undefined ? "none" : String(n));
   const facts: [string, string][] = file.error
     ? [["Problem", file.error]]
@@ -372,7 +406,10 @@ function ModelDetails({ file, isTarget, isDraft, hasTarget, draft, busy, error, 
 
   return (
     <section className="models-details" data-testid="model-details" aria-label={`Details of ${file.name}`}>
-      <h3 className="settings-section-title">{file.name}</h3>
+      <h3 className="settings-section-title">
+        {file.name}
+        {folder && <span className="model-folder"> in {folder}</span>}
+      </h3>
       <dl className="facts">
         {facts.map(([k, v]) => (
           <div key={k} className="fact">
@@ -384,7 +421,14 @@ function ModelDetails({ file, isTarget, isDraft, hasTarget, draft, busy, error, 
       {/* With the configured draft and settings; the configured draft itself is estimated alone. */}
       {!file.error && <FitEstimatePanel request={{ source: file.path, ...(isDraft ? { draftSource: null } : {}) }} />}
       <div className="modal-actions models-details-actions">
-        <button type="button" className="btn" data-testid="use-as-model" disabled={busy || isTarget || !!file.error} onClick={() => void onUseAsModel()}>
+        <button
+          type="button"
+          className="btn"
+          data-testid="use-as-model"
+          disabled={busy || isTarget || !!file.error || modelBlocked !== null}
+          title={modelBlocked ?? undefined}
+          onClick={() => void onUseAsModel()}
+        >
           {isTarget ? "Loaded" : "Use as model"}
         </button>
         <button
@@ -397,7 +441,12 @@ function ModelDetails({ file, isTarget, isDraft, hasTarget, draft, busy, error, 
           {isDraft ? "Draft in use" : "Use as draft"}
         </button>
       </div>
-      {draftBlocked && !isTarget && (
+      {modelBlocked && (
+        <p className="settings-section-intro" data-testid="model-blocked">
+          {modelBlocked}
+        </p>
+      )}
+      {draftBlocked && !isTarget && !isDraft && (
         <p className="settings-section-intro" data-testid="draft-blocked">
           {draftBlocked}
         </p>

@@ -1,5 +1,6 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
 import type { Conversation } from "../../../contracts/window/index.js";
+import { MATCH_END, MATCH_START } from "../../../contracts/window/values.js";
 import { useActions } from "../context.js";
 import { dateGroup } from "../format.js";
 import { useConversationsStore } from "../stores/conversations.js";
@@ -122,6 +123,7 @@ interface ItemProps {
 function ConversationItem({ conversation, selected, onSelect, onRename, onDelete }: ItemProps) {
   const [editing, setEditing] = useState(false);
   const title = conversation.title || "Untitled";
+  const matchId = useId();
 
   return (
     <li
@@ -144,9 +146,11 @@ function ConversationItem({ conversation, selected, onSelect, onRename, onDelete
         <>
           <button
             type="button"
-            className="conversation-select"
+            className={`conversation-select${conversation.match ? " with-match" : ""}`}
             onClick={onSelect}
             title={title}
+            aria-label={conversation.match ? title : undefined}
+            aria-describedby={conversation.match ? matchId : undefined}
             onKeyDown={(e) => {
               if (e.key === "F2") {
                 e.preventDefault();
@@ -158,6 +162,11 @@ function ConversationItem({ conversation, selected, onSelect, onRename, onDelete
             }}
           >
             <span className="conversation-title">{title}</span>
+            {conversation.match && (
+              <span className="conversation-match" id={matchId} data-testid="conversation-match">
+                <MatchSnippet snippet={conversation.match} />
+              </span>
+            )}
           </button>
           <div className="conversation-actions">
             <button
@@ -184,6 +193,28 @@ function ConversationItem({ conversation, selected, onSelect, onRename, onDelete
         </>
       )}
     </li>
+  );
+}
+
+/** A search result's snippet of message text, its matched words marked. */
+function MatchSnippet({ snippet }: { snippet: string }) {
+  // Split on the start marker: each part after the first begins with a matched word, up to the end marker.
+  const [before, ...marked] = snippet.split(MATCH_START);
+  return (
+    <>
+      {before}
+      {marked.map((part, i) => {
+        const end = part.indexOf(MATCH_END);
+        return end < 0 ? (
+          <span key={i}>{part}</span>
+        ) : (
+          <span key={i}>
+            <mark>{part.slice(0, end)}</mark>
+            {part.slice(end + 1)}
+          </span>
+        );
+      })}
+    </>
   );
 }
 

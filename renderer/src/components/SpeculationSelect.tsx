@@ -2,19 +2,24 @@ import type { Conversation } from "../../../contracts/window/index.js";
 import { isSpeculationMode } from "../../../contracts/engine/values.js";
 import { useActions } from "../context.js";
 import { speculationModeLabel } from "../format.js";
+import { useConversationsStore } from "../stores/conversations.js";
 import { useEngineStore } from "../stores/engine.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { BoltIcon } from "./Icons.js";
 
 const DRAFT_HINT = "Draft model needs a draft chosen in Settings.";
 
-/** The chat header's speculation menu: this conversation's mode, or "Default (…)" to follow settings. */
-export function SpeculationSelect({ conversation }: { conversation: Conversation }) {
+/**
+ * The chat header's speculation menu: this conversation's mode, or "Default (…)" to follow settings. For the new chat
+ * (null: not stored until its first message) the chosen mode is kept and applied when the chat is created.
+ */
+export function SpeculationSelect({ conversation }: { conversation: Conversation | null }) {
   const actions = useActions();
+  const newChatMode = useConversationsStore((s) => s.newChatSpeculation);
   const defaultMode = useSettingsStore((s) => s.settings?.speculation ?? null);
   const draftName = useEngineStore((s) => s.status?.draftModel?.name ?? null);
   const remote = useSettingsStore((s) => s.settings?.chatEngine.kind === "remote");
-  const chosen = conversation.speculation;
+  const chosen = conversation ? conversation.speculation : newChatMode;
   const effective = chosen ?? defaultMode;
   const missingDraft = effective === "draft" && draftName === null;
   const title = missingDraft
@@ -42,7 +47,9 @@ export function SpeculationSelect({ conversation }: { conversation: Conversation
         value={chosen ?? ""}
         onChange={(e) => {
           const value = e.target.value;
-          void actions.setConversationSpeculation(conversation.id, isSpeculationMode(value) ? value : null);
+          const mode = isSpeculationMode(value) ? value : null;
+          if (conversation) void actions.setConversationSpeculation(conversation.id, mode);
+          else actions.setNewChatSpeculation(mode);
         }}
       >
         <option value="">{defaultMode ? `Default (${speculationModeLabel[defaultMode]})` : "Default"}</option>

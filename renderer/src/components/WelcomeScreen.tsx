@@ -7,6 +7,9 @@ import { RECOMMENDED_CPU_PAIR } from "../model-catalog.js";
 import { useDownloadsStore } from "../stores/downloads.js";
 import { useModelsStore } from "../stores/models.js";
 import { useSettingsStore } from "../stores/settings.js";
+import { useBenchmarksStore } from "../stores/benchmarks.js";
+import { useSavedBenchmarks } from "../benchmark-actions.js";
+import { measuredSummary } from "../verdict.js";
 import { ImportModelButton } from "./ImportModelButton.js";
 
 /**
@@ -21,6 +24,9 @@ export function WelcomeScreen() {
   const busy = useFirstRunStore((s) => s.busy);
   const error = useFirstRunStore((s) => s.error);
   const pair = RECOMMENDED_CPU_PAIR;
+  // What was measured here, if anything (the newest A/B result), instead of a promise of speed.
+  useSavedBenchmarks();
+  const measured = useBenchmarksStore((s) => measuredSummary(s.results?.[0] ?? null));
   const id = useId();
   const [path, setPath] = useState("");
   const [folder, setFolder] = useState("");
@@ -47,8 +53,14 @@ export function WelcomeScreen() {
         <p className="welcome-intro" data-testid="welcome-intro">
           Tandem chats with a <strong>target</strong> model that runs entirely on this computer. A small{" "}
           <strong>draft</strong> model from the same family can guess the next few words, which the target checks all at once
-          — so replies come faster, word for word the same.
+          — word for word the same text, and faster when the guesses pay off. Whether they do depends on the models and
+          this computer: the A/B benchmark in the metrics panel measures it.
         </p>
+        {measured && (
+          <p className="welcome-intro" data-testid="welcome-measured">
+            {measured}
+          </p>
+        )}
 
         <section className="welcome-card" aria-labelledby={`${id}-pair`} data-testid="welcome-pair">
           <h2 id={`${id}-pair`} className="welcome-card-title">

@@ -36,6 +36,9 @@ export interface Baseline {
   tokensPerSecond: number;
   measuredAt: number;
   resultId: string;
+  /** How the engine ran when it was measured: a reply run otherwise is not compared with it. */
+  threads: number;
+  backend: string;
 }
 
 export function baselineFor(results: readonly BenchmarkResult[] | null, model: string | null): Baseline | null {
@@ -48,5 +51,5 @@ export function baselineFor(results: readonly BenchmarkResult[] | null, model: s
   const tokens = runs.reduce((n, r) => n + r.baseline.tokens, 0);
   const tokensPerSecond =
     tokens > 0 ? runs.reduce((n, r) => n + r.baseline.tokensPerSecond * r.baseline.tokens, 0) / tokens : runs[0].baseline.tokensPerSecond;
-  return { tokensPerSecond, measuredAt: latest.createdAt, resultId: latest.id };
+  return { tokensPerSecond, measuredAt: latest.createdAt, resultId: latest.id, threads: runs[0].machine.threads, backend: runs[0].machine.backend };
 }

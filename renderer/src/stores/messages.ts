@@ -1,6 +1,7 @@
 import { create } from "zustand";
 import type { Message } from "../../../contracts/window/index.js";
 import type { TokenSource, VerifyStep } from "../../../contracts/engine/protocol.js";
+import { traceSegments } from "../trace.js";
 
 /**
  * A run of streamed text with one origin: consecutive tokens of the same source and the same verify step are merged,
@@ -97,6 +98,12 @@ export const useMessagesStore = create<MessagesState>()((set) => ({
           streaming = { ...streaming, [m.id]: m.content };
           segments = { ...segments, [m.id]: [{ text: m.content, source: null, step: null }] };
         }
+      }
+      // Finished replies with a stored per-token record get back where their text came from (tinting).
+      for (const m of list) {
+        if (m.status === "streaming" || m.id in segments) continue;
+        const restored = traceSegments(m);
+        if (restored) segments = { ...segments, [m.id]: restored };
       }
       const finished = list.filter((m) => m.status !== "streaming").map((m) => m.id);
       return { byConversation: { ...s.byConversation, [conversationId]: list }, streaming: withoutKeys(streaming, finished), segments };

@@ -1,5 +1,7 @@
 import { create } from "zustand";
 import type { SpeculatorKind, StreamedToken, VerifyStep } from "../../../contracts/engine/protocol.js";
+import type { Message } from "../../../contracts/window/index.js";
+import { traceEvents } from "../trace.js";
 
 /**
  * Live figures of the replies streamed in this window, fed by the subscriber once per animation frame. Kept apart
@@ -62,6 +64,8 @@ export interface MetricsState {
   applyTokens(batch: Record<string, TokenEventRecord[]>): void;
   /** The reply reached its final status. */
   complete(messageId: string): void;
+  /** Rebuilds the figures of finished replies from their stored per-token records (after a reload); live ones win. */
+  restore(messages: readonly Message[]): void;
   forgetConversation(conversationId: string): void;
 }
 
@@ -165,6 +169,18 @@ export const useMetricsStore = create<MetricsState>()((set) => ({
       delete live[messageId];
       live[messageId] = { ...reply, done: true, version: reply.version + 1 };
       return { live: prune(live) };
+    }),
+  restore: (messages) =>
+    set((s) => {
+      const restored: Record<string, LiveReply> = {};
+      for (const m of messages) {
+        if (!m.trace || m.status === "streaming" || s.live[m.id]) continue;
+        const events = traceEvents(m.trace, m.conversationId, m.content);
+        restored[m.id] = { ...foldEvents(emptyReply(m.id, m.conversationId), events), done: true };
+      }
+      if (Object.keys(restored).length === 0) return s;
+      // Before the replies of this window: they are pruned first.
+      return { live: prune({ ...restored, ...s.live }) };
     }),
   forgetConversation: (conversationId) =>
     set((s) => {

@@ -48,3 +48,23 @@ export const usePrefsStore = create<PrefsState>()((set) => ({
     set({ metricsOpen });
   },
 }));
+
+const SELECTED_CONVERSATION_KEY = "tandem.selectedConversation";
+
+/** The conversation this window showed last (a reload opens it again); null when none is remembered. */
+export function rememberedConversation(): string | null {
+  try {
+    return globalThis.localStorage?.getItem(SELECTED_CONVERSATION_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function rememberConversation(id: string | null): void {
+  try {
+    if (id) globalThis.localStorage?.setItem(SELECTED_CONVERSATION_KEY, id);
+    else globalThis.localStorage?.removeItem(SELECTED_CONVERSATION_KEY);
+  } catch {
+    // Not remembered: a reload starts a new chat.
+  }
+}

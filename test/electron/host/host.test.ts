@@ -1,7 +1,7 @@
 /** The host over the fake engine: the API's behaviour without a real model (host.int.test.ts uses the real one). */
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
@@ -556,6 +556,29 @@ describe("speculation", () => {
     expect(modelCalls(recorder.calls())).toEqual([`loadModel ${modelPath}`, `loadDraftModel ${draftPath}`, "unloadDraftModel"]);
   });
 
+  it("refuses the chat model, or a copy of its file, as its draft", async () => {
+    const { host } = await startWithModel();
+    const itself = await apiError(host.api.setDraftModel({ path: modelPath }));
+    expect(itself.code).toBe("DRAFT_IS_MODEL");
+    expect(itself.message).toMatch(/is the chat model: a model cannot draft for itself/);
+    const copyDir = mkdtempSync(join(tmpdir(), "tandem-host-copy-"));
+    const copy = join(copyDir, basename(modelPath));
+    copyFileSync(modelPath, copy);
+    const copied = await apiError(host.api.setDraftModel({ path: copy }));
+    expect(copied.code).toBe("DRAFT_IS_MODEL");
+    expect(copied.message).toMatch(/\(a copy of its file\)/);
+    expect((await host.api.getEngineStatus({})).draftModel).toBeNull();
+  });
+
+  it("refuses to load the configured draft as the chat model (it would draft for itself)", async () => {
+    const { host } = await startWithModel();
+    await host.api.setDraftModel({ path: draftPath });
+    const refused = await apiError(host.api.loadModel({ path: draftPath }));
+    expect(refused.code).toBe("DRAFT_AS_MODEL");
+    expect(refused.message).toMatch(/kjv-draft\.gguf is the draft model: as the chat model it would draft for itself/);
+    expect((await host.api.getEngineStatus({})).model?.modelPath).toBe(modelPath);
+  });
+
   it("needs a loaded target and an existing file", async () => {
     const { host } = makeHost();
     await host.start();
@@ -724,6 +747,12 @@ describe("speculation", () => {
     const spec = done.stats!.speculation!;
     expect(spec.proposed).toBe(spec.accepted + spec.rejected);
     expect(spec.accepted).toBe(events.reduce((n, e) => n + e.step!.accepted, 0));
+    // The reply keeps a per-token record of those events (the window rebuilds tinting and charts from it).
+    const { messages } = await host.api.getConversation({ id: conversation.id });
+    const trace = messages.find((m) => m.id === assistantMessage.id)!.trace!;
+    expect(trace.events.map((e) => e[1])).toEqual([0, 1, 2]);
+    expect(trace.events[0]![5]).toBe("dt");
+    expect(trace.events.flatMap((e) => e[6]).reduce((n, len) => n + len, 0)).toBe("Echo: a b c d e".length);
   });
 
   it("draft mode without a draft ends the reply with an error that says where to fix it", async () => {

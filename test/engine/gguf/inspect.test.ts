@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { compatibleDrafts, GgufInspectError, inspectGguf, tokenizerFactsFromFile, type DraftPairingInput } from "../../../engine/gguf/inspect.js";
+import { compatibleDrafts, GgufInspectError, SAME_MODEL_REASON, inspectGguf, tokenizerFactsFromFile, type DraftPairingInput } from "../../../engine/gguf/inspect.js";
 import { makeModelPair } from "../../../engine/dev/synthetic/make-model.js";
 import { sharedModel } from "../../helpers/models.js";
 
@@ -97,7 +97,8 @@ describe("draft pairing from headers", () => {
     const pairings = compatibleDrafts(await pairingInput(target), [await pairingInput(copy), await pairingInput(target), await pairingInput(draft)]);
     expect(pairings.map((p) => p.path)).toEqual([draft, copy]); // smallest first, the target itself left out
     expect(pairings[0]).toEqual({ path: draft, compatible: true, reason: null, recommended: true });
-    expect(pairings[1]).toMatchObject({ compatible: true, recommended: false });
+    // A copy of the target in another folder is the same model: never offered as a draft for itself.
+    expect(pairings[1]).toEqual({ path: copy, compatible: false, reason: SAME_MODEL_REASON, recommended: false });
   });
 
   it("explains why a synthetic model is not a draft for the shared target", async () => {

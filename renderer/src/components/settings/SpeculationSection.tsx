@@ -6,19 +6,33 @@ import { fileNameOf, speculationModeLabel } from "../../format.js";
 import { useEngineStore } from "../../stores/engine.js";
 import { useModelsStore } from "../../stores/models.js";
 import { useSettingsStore } from "../../stores/settings.js";
+import { useBenchmarksStore } from "../../stores/benchmarks.js";
+import { useSavedBenchmarks } from "../../benchmark-actions.js";
+import { measuredSummary } from "../../verdict.js";
+import { duplicateNames, folderOf } from "../../library-format.js";
 import { FieldRow, NumberFieldRow } from "./fields.js";
 import type { SectionProps } from "./settings-draft.js";
 import { LocalOnlyNote } from "../RemoteEnginesSection.js";
 
 export function SpeculationSection({ id, draft, errors, set }: SectionProps) {
+  // What the A/B benchmark measured for the loaded model, if it did.
+  useSavedBenchmarks();
+  const modelName = useEngineStore((s) => s.status?.model?.name ?? null);
+  const measured = useBenchmarksStore((s) => measuredSummary(s.results?.find((r) => r.model === modelName) ?? null));
   return (
     <fieldset className="settings-section" data-testid="speculation-settings">
       <legend className="settings-section-title">Speculative decoding</legend>
       <LocalOnlyNote />
       <p className="settings-section-intro">
-        Tandem guesses a few tokens ahead and lets the model check them all in one pass: replies come faster, and at
-        temperature 0 the text is exactly the same.
+        Tandem guesses a few tokens ahead and lets the model check them all in one pass: at temperature 0 the text is
+        exactly the same, and replies are faster when the guesses pay off. Whether they do depends on the model and
+        this computer: the A/B benchmark in the metrics panel measures it.
       </p>
+      {measured && (
+        <p className="settings-section-intro" data-testid="speculation-measured">
+          {measured}
+        </p>
+      )}
       <div className="field-grid">
         <FieldRow
           label="Default mode"
@@ -61,7 +75,7 @@ export function SpeculationSection({ id, draft, errors, set }: SectionProps) {
 }
 
 /**
- * The draft model: any GGUF file of the models folder except the chat model itself. A choice is applied at once
+ * The draft model: any GGUF file of the library except the chat model itself (or a copy of its file). A choice is applied at once
  * (the host loads it and checks its tokenizer against the chat model's), not with Save; a refused draft changes
  * nothing and its error shows below the menu.
  */
@@ -80,7 +94,10 @@ function DraftModelField({ id }: { id: string }) {
     void actions.refreshModels();
   }, [actions]);
 
-  const choices = files.filter((f) => f.path !== target);
+  // Not the chat model, nor a copy of its file in another folder: a model cannot draft for itself.
+  const targetFile = files.find((f) => f.path === target) ?? null;
+  const choices = files.filter((f) => f.path !== target && !(targetFile && f.name === targetFile.name && f.sizeBytes === targetFile.sizeBytes));
+  const twice = duplicateNames(choices);
   const value = pending !== undefined ? (pending ?? "") : (saved ?? "");
   // A saved draft outside the listing (another folder) still shows as the current choice.
   const extra = value && !choices.some((f) => f.path === value) ? value : null;
@@ -137,8 +154,8 @@ function DraftModelField({ id }: { id: string }) {
       >
         <option value="">None</option>
         {choices.map((f) => (
-          <option key={f.path} value={f.path} disabled={!target}>
-            {f.name}
+          <option key={f.path} value={f.path} disabled={!target} title={f.path}>
+            {twice.has(f.name) ? `${f.name} — in ${folderOf(f)}` : f.name}
           </option>
         ))}
         {extra && <option value={extra}>{fileNameOf(extra)}</option>}
