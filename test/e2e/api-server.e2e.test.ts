@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { targetModel, TEST_THREADS } from "../helpers/models.js";
-import { WebApp, launchBrowser, screenshotDir } from "./web-harness.js";
+import { closeSettingsDialog, launchBrowser, openSettingsSection, screenshotDir, WebApp } from "./web-harness.js";
 
 /**
  * The local API server turned on from Settings in a real browser (web mode, the real engine, the KJV model): the
@@ -17,15 +17,9 @@ const MODEL_ID = path.basename(targetModel());
 const section = () => page.getByTestId("api-server-settings");
 const indicator = () => page.getByTestId("status-api-text");
 
-async function openSettings(): Promise<void> {
-  await page.getByTestId("settings-button").click();
-  await section().waitFor({ state: "visible", timeout: 10_000 });
-}
+const openSettings = () => openSettingsSection(page, "api-server-settings");
 
-async function closeSettings(): Promise<void> {
-  await page.keyboard.press("Escape");
-  await page.getByTestId("settings-dialog").waitFor({ state: "detached", timeout: 10_000 });
-}
+const closeSettings = () => closeSettingsDialog(page);
 
 beforeAll(async () => {
   await app.start();

@@ -4,7 +4,7 @@ import type { Browser, Page } from "playwright-core";
 import { findLlamaCppTools } from "../../engine/dev/bench/peer/llama-cpp-tools.js";
 import { metricSum, parsePrometheus } from "../../electron/host/remote/prometheus.js";
 import { MODEL_ID, startLlamaServer, type RealServer } from "../electron/host/remote/real-backends.js";
-import { WebApp, launchBrowser, screenshotDir } from "./web-harness.js";
+import { closeSettingsDialog, launchBrowser, openSettingsSection, screenshotDir, WebApp } from "./web-harness.js";
 
 /**
  * Remote engines in a real browser (web mode at 1400 px): a real llama-server (node-llama-cpp's bundled llama.cpp,
@@ -44,15 +44,9 @@ async function serverCounters(): Promise<{ drafted: number; accepted: number }> 
 
 const section = () => page.getByTestId("remote-engines-section");
 
-async function openSettings(): Promise<void> {
-  await page.getByTestId("settings-button").click();
-  await section().waitFor({ state: "visible", timeout: 10_000 });
-}
+const openSettings = () => openSettingsSection(page, "remote-engines-section");
 
-async function closeSettings(): Promise<void> {
-  await page.keyboard.press("Escape");
-  await page.getByTestId("settings-dialog").waitFor({ state: "detached", timeout: 10_000 });
-}
+const closeSettings = () => closeSettingsDialog(page);
 
 beforeAll(async () => {
   if (!tools) return;

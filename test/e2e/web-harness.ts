@@ -124,6 +124,18 @@ export class WebApp {
   }
 }
 
+/** Opens the Settings dialog and waits until the section with `sectionTestId` shows. */
+export async function openSettingsSection(page: Page, sectionTestId: string): Promise<void> {
+  await page.getByTestId("settings-button").click();
+  await page.getByTestId(sectionTestId).waitFor({ state: "visible", timeout: 10_000 });
+}
+
+/** Closes the Settings dialog (Escape; no unsaved edits) and waits until it is gone. */
+export async function closeSettingsDialog(page: Page): Promise<void> {
+  await page.keyboard.press("Escape");
+  await page.getByTestId("settings-dialog").waitFor({ state: "detached", timeout: 10_000 });
+}
+
 /** Lengths of a locator's text each animation frame until it stops changing or `ms` pass (runs in the page). */
 export async function recordTextGrowth(page: Page, selector: string, ms: number): Promise<number[]> {
   return page.evaluate(

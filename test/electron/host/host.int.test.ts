@@ -12,10 +12,10 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
 import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
-import type { Message, WindowEvent, WindowEventData } from "../../../contracts/window/index.js";
 import { repoPath, sharedModel, targetModel, TEST_THREADS } from "../../helpers/models.js";
 import { isProcessAlive, waitFor } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
+import { recordHostEvents } from "./event-recorder.js";
 
 const engineEntry = repoPath("dist/engine/main.js");
 const hosts: Host[] = [];
@@ -27,8 +27,6 @@ beforeAll(() => {
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((host) => host.dispose()));
 });
-
-type Recorded = { [E in WindowEvent]: { event: E; data: WindowEventData<E> } }[WindowEvent];
 
 function realHost(env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "tandem-host-int-"));
@@ -50,14 +48,7 @@ function realHost(env: Record<string, string> = {}) {
     { logger: recordingLogger(), env: { ...process.env, ...env } },
   );
   hosts.push(host);
-  const events: Recorded[] = [];
-  host.onEvent((event, data) => events.push({ event, data } as Recorded));
-  const of = <E extends WindowEvent>(event: E) => events.filter((e) => e.event === event).map((e) => e.data as WindowEventData<E>);
-  const completed = async (messageId: string): Promise<Message> => {
-    const find = () => of("messageCompleted").find((e) => e.message.id === messageId)?.message;
-    await waitFor(() => find() !== undefined, 60_000, `messageCompleted for ${messageId}`);
-    return find()!;
-  };
+  const { of, completed } = recordHostEvents(host, 60_000);
   return { host, dataDir, pids, of, completed };
 }
 

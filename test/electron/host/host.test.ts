@@ -8,11 +8,12 @@ import { createHost, DATABASE_FILE } from "../../../electron/host/host.js";
 import { AppDatabase } from "../../../electron/host/store/app-database.js";
 import { nodeForkSpawner } from "../../../electron/host/supervision/supervisor.js";
 import type { EngineChild, Host } from "../../../electron/host/types.js";
-import { type Message, type WindowEvent, type WindowEventData } from "../../../contracts/window/index.js";
+import { type WindowEventData } from "../../../contracts/window/index.js";
 import { waitFor, writeFakeEngine } from "./fake-engine.js";
 import { recordingLogger } from "./test-logger.js";
 import { sharedModel } from "../../helpers/models.js";
 import { apiError } from "./api-error.js";
+import { recordHostEvents, type HostEvents } from "./event-recorder.js";
 
 let entry: string;
 let modelsDir: string;
@@ -31,16 +32,10 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((host) => host.dispose()));
 });
 
-type Recorded = { [E in WindowEvent]: { event: E; data: WindowEventData<E> } }[WindowEvent];
-
-interface Harness {
+interface Harness extends HostEvents {
   host: Host;
   dataDir: string;
-  events: Recorded[];
   pids: number[];
-  of<E extends WindowEvent>(event: E): Array<WindowEventData<E>>;
-  /** Resolves with the first `messageCompleted` for `messageId` (already received or future). */
-  completed(messageId: string): Promise<Message>;
 }
 
 function makeHost(fakeEnv: Record<string, string> = {}, pickFolder?: () => Promise<string | null>): Harness {
@@ -69,15 +64,7 @@ function makeHost(fakeEnv: Record<string, string> = {}, pickFolder?: () => Promi
     },
   );
   hosts.push(host);
-  const events: Recorded[] = [];
-  host.onEvent((event, data) => events.push({ event, data } as Recorded));
-  const of = <E extends WindowEvent>(event: E) =>
-    events.filter((e) => e.event === event).map((e) => e.data as WindowEventData<E>);
-  const completed = async (messageId: string): Promise<Message> => {
-    const find = () => of("messageCompleted").find((e) => e.message.id === messageId)?.message;
-    await waitFor(() => find() !== undefined, 10_000, `messageCompleted for ${messageId}`);
-    return find()!;
-  };
+  const { events, of, completed } = recordHostEvents(host, 10_000);
   return { host, dataDir, events, pids, of, completed };
 }
 

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Message, RemoteSpeculationMeasured, WindowEvent, WindowEventData } from "../../../../contracts/window/index.js";
+import type { RemoteSpeculationMeasured } from "../../../../contracts/window/index.js";
 import { findLlamaCppTools } from "../../../../engine/dev/bench/peer/llama-cpp-tools.js";
 import { createHost } from "../../../../electron/host/host.js";
 import { OpenAiClient } from "../../../../electron/host/remote/openai-client.js";
@@ -26,6 +26,7 @@ import type { Host } from "../../../../electron/host/types.js";
 import { waitFor, writeFakeEngine } from "../fake-engine.js";
 import { recordingLogger } from "../test-logger.js";
 import { MODEL_ID, startLlamaServer, startTandemServe, type RealServer } from "./real-backends.js";
+import { recordHostEvents, type HostEvents } from "../event-recorder.js";
 
 const tools = await findLlamaCppTools();
 if (!tools) {
@@ -39,13 +40,8 @@ const PROMPT = "The LORD is my shepherd; I shall not want.";
 const MAX_TOKENS = 40;
 const KEY = "test-key-4242";
 
-type Recorded = { [E in WindowEvent]: { event: E; data: WindowEventData<E> } }[WindowEvent];
-
-interface Harness {
+interface Harness extends HostEvents {
   host: Host;
-  events: Recorded[];
-  of<E extends WindowEvent>(event: E): Array<WindowEventData<E>>;
-  completed(messageId: string): Promise<Message>;
 }
 
 let engineEntry: string;
@@ -64,14 +60,7 @@ function makeHost(): Harness {
     },
   );
   hosts.push(host);
-  const events: Recorded[] = [];
-  host.onEvent((event, data) => events.push({ event, data } as Recorded));
-  const of = <E extends WindowEvent>(event: E) => events.filter((e) => e.event === event).map((e) => e.data as WindowEventData<E>);
-  const completed = async (messageId: string): Promise<Message> => {
-    const find = () => of("messageCompleted").find((e) => e.message.id === messageId)?.message;
-    await waitFor(() => find() !== undefined, 30_000, `messageCompleted for ${messageId}`);
-    return find()!;
-  };
+  const { events, of, completed } = recordHostEvents(host, 30_000);
   return { host, events, of, completed };
 }
 
