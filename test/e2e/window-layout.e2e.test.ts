@@ -48,10 +48,11 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (remote ? remote.close(() => resolve()) : resolve()));
 });
 
-async function openAt(width: number): Promise<Page> {
+/** The page at `width` with the chat open, once the status bar names `model` (the model that writes the replies). */
+async function openAt(width: number, model = "kjv-chat-6m"): Promise<Page> {
   const page = await browser.newPage({ viewport: { width, height: 700 } });
   await page.goto(app.url);
-  await page.getByTestId("status-model").filter({ hasText: "kjv-chat-6m" }).waitFor({ timeout: 20_000 });
+  await page.getByTestId("status-model").filter({ hasText: model }).waitFor({ timeout: 20_000 });
   // Open the chat from the conversation list (behind its button in a narrow window).
   const toggle = page.getByTestId("sidebar-toggle");
   if (await toggle.isVisible()) await toggle.click();
@@ -249,7 +250,7 @@ describe("the window at 1400, 900, 640 and 480 px", () => {
     const connection = await app.call("addConnection", { baseUrl: `http://127.0.0.1:${port}/v1`, name: "Lab server", kindSetting: "openai" });
     await app.call("updateSettings", { chatEngine: { kind: "remote", connectionId: connection.id, model: "lab-model-instruct-q4_k_m" } });
     for (const width of WIDTHS) {
-      const page = await openAt(width);
+      const page = await openAt(width, "lab-model-instruct-q4_k_m");
       try {
         await page.getByTestId("speculation-remote").waitFor();
         await showMetrics(page);
