@@ -1,4 +1,5 @@
 import { useCallback, useSyncExternalStore } from "react";
+import { useConnectionsStore } from "./stores/connections.js";
 import { useEngineStore } from "./stores/engine.js";
 import { useModelsStore } from "./stores/models.js";
 import { useSettingsStore } from "./stores/settings.js";
@@ -19,6 +20,17 @@ export function useSendBlockedReason(): string | null {
   if (loading || state === "loading-model") return "Loading the model…";
   if (!hasModel) return "Load a model to start chatting.";
   return null;
+}
+
+/**
+ * The remote model that writes the window's replies (settings.chatEngine) and its connection's name, null while the
+ * connections are not listed yet; null altogether when this computer's model writes them.
+ */
+export function useRemoteChat(): { model: string; connectionId: string; server: string | null } | null {
+  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
+  const connectionId = chatEngine?.kind === "remote" ? chatEngine.connectionId : null;
+  const server = useConnectionsStore((s) => (connectionId === null ? null : (s.list?.find((c) => c.id === connectionId)?.name ?? null)));
+  return chatEngine?.kind === "remote" ? { model: chatEngine.model, connectionId: chatEngine.connectionId, server } : null;
 }
 
 /** Whether a CSS media query matches now, following the window as it is resized (false where there is no matchMedia). */

@@ -1,9 +1,8 @@
 import { useEngineStore } from "../stores/engine.js";
-import { useConnectionsStore } from "../stores/connections.js";
 import { useModelsStore } from "../stores/models.js";
-import { useSettingsStore } from "../stores/settings.js";
 import { useUiStore } from "../stores/ui.js";
 import { CubeIcon } from "./Icons.js";
+import { useRemoteChat } from "../hooks.js";
 
 /** What the chat area shows when there is nothing to read yet. */
 export function EmptyState({ hasConversation }: { hasConversation: boolean }) {
@@ -11,19 +10,16 @@ export function EmptyState({ hasConversation }: { hasConversation: boolean }) {
   const known = useEngineStore((s) => s.status !== null);
   const loading = useModelsStore((s) => !!s.loading);
   const openPicker = useUiStore((s) => s.setModelPickerOpen);
-  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
-  const remoteName = useConnectionsStore((s) =>
-    chatEngine?.kind === "remote" ? (s.list?.find((c) => c.id === chatEngine.connectionId)?.name ?? "a remote server") : null,
-  );
+  const remote = useRemoteChat();
 
   // A remote server writes the replies: no model is needed on this computer.
-  if (chatEngine?.kind === "remote") {
+  if (remote) {
     return (
       <div className="empty-state" data-testid={hasConversation ? "empty-conversation" : "empty-no-conversation"}>
         <div className="empty-mark brand-mark large" aria-hidden="true" />
         <h2>{hasConversation ? "Send a message to start" : "Start a new chat"}</h2>
         <p data-testid="empty-remote">
-          Replies come from {chatEngine.model} on {remoteName}. Your chats stay on this computer.
+          Replies come from {remote.model} on {remote.server ?? "a remote server"}. Your chats stay on this computer.
         </p>
       </div>
     );

@@ -11,6 +11,7 @@ import { REMOTE_KIND_LABELS, connectionTestLine } from "../remote-format.js";
 import type { RemoteConnectionView } from "../../../contracts/window/index.js";
 import { useFitCheckedLoad } from "./FitEstimate.js";
 import { CheckIcon, ChevronDownIcon, CubeIcon, FolderIcon, RefreshIcon } from "./Icons.js";
+import { useRemoteChat } from "../hooks.js";
 
 export function LoadProgress({ progress, label }: { progress: number; label: string }) {
   const pct = Math.round(progress * 100);
@@ -50,18 +51,14 @@ export function ModelPicker() {
     return () => document.removeEventListener("mousedown", onPointer);
   }, [open, setOpen, actions]);
 
-  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
-  const remoteName = useConnectionsStore((s) =>
-    chatEngine?.kind === "remote" ? (s.list?.find((c) => c.id === chatEngine.connectionId)?.name ?? null) : null,
-  );
-  const label =
-    chatEngine?.kind === "remote"
-      ? `${chatEngine.model} · ${remoteName ?? "remote"}`
-      : loading
-        ? `Loading ${fileNameOf(loading.path)}… ${Math.round(loading.progress * 100)}%`
-        : model
-          ? model.name
-          : "Choose a model";
+  const remote = useRemoteChat();
+  const label = remote
+    ? `${remote.model} · ${remote.server ?? "remote"}`
+    : loading
+      ? `Loading ${fileNameOf(loading.path)}… ${Math.round(loading.progress * 100)}%`
+      : model
+        ? model.name
+        : "Choose a model";
 
   return (
     <div
@@ -77,12 +74,12 @@ export function ModelPicker() {
     >
       <button
         type="button"
-        className={`picker-trigger${model || chatEngine?.kind === "remote" ? "" : " empty"}`}
+        className={`picker-trigger${model || remote ? "" : " empty"}`}
         data-testid="model-picker"
         aria-haspopup="dialog"
         aria-expanded={open}
         aria-label={`Model: ${label}`}
-        title={chatEngine?.kind === "remote" ? `Replies come from ${remoteName ?? "a remote server"}` : (model?.modelPath ?? undefined)}
+        title={remote ? `Replies come from ${remote.server ?? "a remote server"}` : (model?.modelPath ?? undefined)}
         onClick={() => setOpen(!open)}
       >
         <CubeIcon size={15} />

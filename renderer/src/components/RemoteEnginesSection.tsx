@@ -10,6 +10,7 @@ import { useActions } from "../context.js";
 import { useConnectionsStore } from "../stores/connections.js";
 import { useSettingsStore } from "../stores/settings.js";
 import { REMOTE_KIND_LABELS, connectionTestLine } from "../remote-format.js";
+import { useRemoteChat } from "../hooks.js";
 
 const KIND_CHOICES: Array<"auto" | RemoteKind> = ["auto", "vllm", "sglang", "llama-server", "ollama", "lmstudio", "openai"];
 
@@ -207,12 +208,11 @@ function AddConnectionForm() {
 
 /** In a section of settings that only this computer's engine uses, while replies come from a remote server. */
 export function LocalOnlyNote() {
-  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
-  const name = useConnectionsStore((s) => (chatEngine?.kind === "remote" ? (s.list?.find((c) => c.id === chatEngine.connectionId)?.name ?? "the remote server") : null));
-  if (!name) return null;
+  const remote = useRemoteChat();
+  if (!remote) return null;
   return (
     <p className="settings-note local-only-note" data-testid="local-only-note">
-      For models on this computer. Replies now come from {name}, which uses its own settings (set on the server).
+      For models on this computer. Replies now come from {remote.server ?? "the remote server"}, which uses its own settings (set on the server).
     </p>
   );
 }

@@ -6,10 +6,9 @@ import { useConversationsStore } from "../stores/conversations.js";
 import { useEngineStore } from "../stores/engine.js";
 import { selectMessages, useMessagesStore } from "../stores/messages.js";
 import { useModelsStore } from "../stores/models.js";
-import { useConnectionsStore } from "../stores/connections.js";
-import { useSettingsStore } from "../stores/settings.js";
 import { FitParts } from "./FitParts.js";
 import { AlertIcon, ChipIcon, CubeIcon } from "./Icons.js";
+import { useRemoteChat } from "../hooks.js";
 
 /**
  * The window's status line. Each item shows whole parts of its text that fit, then "…" (FitParts), never a word cut
@@ -29,11 +28,9 @@ export function StatusBar() {
   const cacheTurn = liveCache ?? cacheTurnFromStats(lastStats);
   const connection = useEngineStore((s) => s.connection);
   const loading = useModelsStore((s) => s.loading);
-  // A reply being written anywhere: say so, not "Ready" with the last reply's speed.
   // Replies from a remote engine: the model item names it (this computer's model, if any, is not writing them).
-  const chatEngine = useSettingsStore((s) => s.settings?.chatEngine ?? null);
-  const remoteServer = useConnectionsStore((s) => (chatEngine?.kind === "remote" ? (s.list?.find((c) => c.id === chatEngine.connectionId)?.name ?? "a remote server") : null));
-  const remote = chatEngine?.kind === "remote" && remoteServer ? { model: chatEngine.model, server: remoteServer } : null;
+  const remote = useRemoteChat();
+  // A reply being written anywhere: say so, not "Ready" with the last reply's speed.
   const writing = useMessagesStore((s) => Object.values(s.byConversation).some((list) => list.some((m) => m.status === "streaming")));
 
   const state = status?.state ?? null;
@@ -71,9 +68,9 @@ export function StatusBar() {
           <FitParts parts={backend} />
         </span>
       )}
-      <span className="status-item status-model" data-testid="status-model" title={remote ? `Replies come from ${remote.model} on ${remote.server}` : model?.modelPath}>
+      <span className="status-item status-model" data-testid="status-model" title={remote ? `Replies come from ${remote.model} on ${remote.server ?? "a remote server"}` : model?.modelPath}>
         <CubeIcon size={13} />
-        <FitParts parts={remote ? [remote.model, `on ${remote.server}`] : [model ? model.name : "No model"]} />
+        <FitParts parts={remote ? [remote.model, `on ${remote.server ?? "a remote server"}`] : [model ? model.name : "No model"]} />
       </span>
       {model && (
         <span className="status-item status-threads" data-testid="status-threads" title={`Threads: ${model.threadsSource}`}>
