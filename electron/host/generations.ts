@@ -13,7 +13,7 @@ import { describeError } from "./logger.js";
 import type { LoadQueue } from "./models/load-queue.js";
 import { RemoteError } from "./remote/errors.js";
 import { remoteChat, replyStats } from "./remote/remote-chat.js";
-import type { ReplyConnection } from "./remote/remote-engines.js";
+import { remoteReplyOf, type ReplyConnection } from "./remote/remote-engines.js";
 import type { MessageOutcome } from "./store/app-database.js";
 
 export const NO_MODEL_ERROR = "No model loaded: choose a model first.";
@@ -181,7 +181,6 @@ export class Generations {
   onTokens(data: EngineEventData<"tokens">): void {
     const generation = this.active;
     if (!generation || data.messageId !== generation.messageId) return;
-    for (const token of data.tokens) generation.text += token.text;
     if (data.tokens.length > 0) {
       const step = data.step;
       generation.trace.push([
@@ -194,11 +193,17 @@ export class Generations {
         data.tokens.map((token) => token.text.length),
       ]);
     }
+    this.stream(generation, data.tokens, data.step);
+  }
+
+  /** Text of the running reply, from the engine or a remote server: kept, sent to the window, saved (throttled). */
+  private stream(generation: ActiveGeneration, tokens: EngineEventData<"tokens">["tokens"], step?: EngineEventData<"tokens">["step"]): void {
+    for (const token of tokens) generation.text += token.text;
     this.ctx.emit("tokens", {
       conversationId: generation.conversationId,
       messageId: generation.messageId,
-      tokens: data.tokens,
-      ...(data.step ? { step: data.step } : {}),
+      tokens,
+      ...(step ? { step } : {}),
     });
     this.schedulePersist(generation);
   }
@@ -293,13 +298,7 @@ export class Generations {
    */
   private async generateRemote(generation: ActiveGeneration, target: ReplyConnection, signal: AbortSignal): Promise<MessageOutcome> {
     const started = performance.now();
-    const source = (stats: RemoteReply["stats"]): RemoteReply => ({
-      connectionId: target.connection.id,
-      connectionName: target.connection.name,
-      kind: target.connection.kind,
-      baseUrl: target.connection.baseUrl,
-      stats,
-    });
+    const source = (stats: RemoteReply["stats"]): RemoteReply => remoteReplyOf(target, stats);
     let index = 0;
     try {
       const result = await remoteChat(
@@ -312,15 +311,7 @@ export class Generations {
           temperature: generation.settings.temperature,
           signal,
         },
-        (text) => {
-          generation.text += text;
-          this.ctx.emit("tokens", {
-            conversationId: generation.conversationId,
-            messageId: generation.messageId,
-            tokens: [{ id: -1 - index++, text, source: "target", t: performance.now() - started }],
-          });
-          this.schedulePersist(generation);
-        },
+        (text) => this.stream(generation, [{ id: -1 - index++, text, source: "target", t: performance.now() - started }]),
       );
       const stats = replyStats(result);
       return {

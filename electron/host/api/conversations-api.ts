@@ -4,7 +4,7 @@ import type { Conversation, GenerationSettings, Message, TandemApi } from "../..
 import { apiError } from "../errors.js";
 import type { Generations } from "../generations.js";
 import type { HostContext } from "../host-context.js";
-import type { RemoteEngines, ReplyConnection } from "../remote/remote-engines.js";
+import { remoteReplyOf, type RemoteEngines, type ReplyConnection } from "../remote/remote-engines.js";
 import { DEFAULT_CONVERSATION_TITLE } from "../store/app-database.js";
 import { titleFromMessage } from "../titles.js";
 
@@ -84,9 +84,7 @@ export function conversationsApi(ctx: HostContext, { generations, remote, assert
       status: "streaming",
       model: target ? target.model : modelPath ? basename(modelPath) : null,
       settings: snapshot,
-      remote: target
-        ? { connectionId: target.connection.id, connectionName: target.connection.name, kind: target.connection.kind, baseUrl: target.connection.baseUrl, stats: null }
-        : null,
+      remote: target ? remoteReplyOf(target, null) : null,
     });
     generations.begin({
       conversationId,

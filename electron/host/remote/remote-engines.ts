@@ -4,7 +4,7 @@
  * changed, when the window asks, and once for every connection at start, so the model picker can list each
  * server's models without the window waiting on the network.
  */
-import type { ChatEngine, RemoteConnectionTest, RemoteConnectionView } from "../../../contracts/window/index.js";
+import type { ChatEngine, RemoteConnectionTest, RemoteConnectionView, RemoteReply } from "../../../contracts/window/index.js";
 import { apiError } from "../errors.js";
 import type { HostContext } from "../host-context.js";
 import { describeError } from "../logger.js";
@@ -16,6 +16,12 @@ export interface ReplyConnection {
   client: OpenAiClient;
   connection: RemoteConnectionView;
   model: string;
+}
+
+/** What a message records of the remote reply `target` writes: the connection as it is now, and the reply's figures. */
+export function remoteReplyOf(target: ReplyConnection, stats: RemoteReply["stats"]): RemoteReply {
+  const { id, name, kind, baseUrl } = target.connection;
+  return { connectionId: id, connectionName: name, kind, baseUrl, stats };
 }
 
 export class RemoteEngines {
